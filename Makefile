@@ -1,0 +1,38 @@
+# rmstudy — thin entry points. `make help` lists targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.rmstudy-installed
+
+.PHONY: all demo test test-fast lab bench help clean-venv
+
+all: demo ## (default) run the demo cohort into reports/demo
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP) ## create the environment if missing, run the demo cohort into reports/demo
+	$(BIN)/rmstudy run data/demo --out reports/demo
+
+test: $(STAMP) ## create the environment if missing, run the whole test suite (slow tier included)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the suite without the slow simulation tier
+	$(BIN)/python -m pytest -m "not slow"
+
+lab: $(STAMP) ## add JupyterLab (kept out of the run environment) and start it
+	$(BIN)/python -m pip install --quiet "jupyterlab==4.6.6"
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP) ## time the demo run against the import floor
+	$(BIN)/python benchmarks/run_demo.py
+
+clean-venv: ## remove the environment
+	rm -rf $(VENV)
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -1,0 +1,2 @@
+"""Estimators, one module per family."""
+from .mixed import RandomInterceptFit, design_arm_wave, fit_random_intercept, mixed_model  # noqa: F401

@@ -1,0 +1,177 @@
+"""The study plan (``study.yaml``): waves, dates, thresholds and hypotheses.
+
+The plan is validated against the JSON Schema shipped in
+``rmstudy/schemas/study.schema.json`` and then checked against the codebook
+(every outcome must be a scale or ``retention``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Hypothesis", "Study", "load_study", "parse_study", "STUDY_SCHEMA_VERSION", "load_schema"]
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import CohortError, Problem
+
+STUDY_SCHEMA_VERSION = 1
+RETENTION = "retention"
+
+
+def load_schema(name: str) -> dict:
+    """Return a JSON Schema shipped with the package (``study`` or ``results``)."""
+    text = resources.files("rmstudy").joinpath("schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    id: str
+    label: str
+    outcome: str
+    direction: str
+    family: str
+    population: dict = field(default_factory=dict)
+    contrast: tuple[str, str] | None = None
+    sesoi: float | None = None
+    sesoi_units: str = "d"
+    question: str = ""
+    covariates: tuple[str, ...] = ()
+    moderators: tuple[str, ...] = ()
+
+    @property
+    def is_retention(self) -> bool:
+        return self.outcome == RETENTION
+
+    @property
+    def expected_sign(self) -> int:
+        """Sign of the estimate the plan expects.
+
+        Survey outcomes: +1 for ``increase``. Retention rows are estimated on the
+        log hazard ratio of voluntary exit, so ``increase`` (better retention)
+        expects a negative estimate.
+        """
+        sign = 1 if self.direction == "increase" else -1
+        return -sign if self.is_retention else sign
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "label": self.label, "outcome": self.outcome, "direction": self.direction,
+             "family": self.family, "population": self.population}
+        if self.contrast:
+            d["contrast"] = list(self.contrast)
+        if self.sesoi is not None:
+            d["sesoi"] = self.sesoi
+            d["sesoi_units"] = self.sesoi_units
+        return d
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    programme_start: _dt.date
+    censor_date: _dt.date
+    waves: tuple[str, ...]
+    hypotheses: tuple[Hypothesis, ...]
+    alpha: float = 0.05
+    anonymity_threshold: int = 5
+    low_response_rate: float = 0.6
+    horizons_days: tuple[int, ...] = (182, 365)
+    invited: dict = field(default_factory=dict)
+    comparison_group: str = ""
+    preregistration: str = ""
+    deviations: tuple[dict, ...] = ()
+    seed: int | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def hypothesis(self, hid: str) -> Hypothesis:
+        for h in self.hypotheses:
+            if h.id == hid:
+                return h
+        raise KeyError(hid)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (_dt.date, _dt.datetime)):
+        return obj.isoformat()[:10]
+    return obj
+
+
+def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
+    """Validate a parsed study.yaml mapping and build a :class:`Study`."""
+    raw = _jsonable(raw if isinstance(raw, dict) else {})
+    validator = jsonschema.Draft202012Validator(load_schema("study"))
+    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        probs = []
+        for e in errors:
+            key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+            probs.append(Problem(file=file, column=key, message=e.message,
+                                 fix="see docs/cohort-format.md, section 'study.yaml', for this key"))
+        raise CohortError(probs)
+    waves = tuple(raw["waves"])
+    start = _dt.date.fromisoformat(raw["programme_start"])
+    censor = _dt.date.fromisoformat(raw["censor_date"])
+    probs = []
+    if censor <= start:
+        probs.append(Problem(file, f"censor_date {censor} is not after programme_start {start}",
+                             "set the censor date to the end of follow-up", column="censor_date"))
+    hyps = []
+    seen = set()
+    for i, h in enumerate(raw["hypotheses"]):
+        col = f"hypotheses.{i}"
+        if h["id"] in seen:
+            probs.append(Problem(file, f"hypothesis id '{h['id']}' is used twice", "give each hypothesis its own id", column=col))
+        seen.add(h["id"])
+        contrast = tuple(h["contrast"]) if "contrast" in h else None
+        if h["outcome"] != RETENTION:
+            if codebook is not None and h["outcome"] not in codebook:
+                probs.append(Problem(file, f"outcome '{h['outcome']}' of {h['id']} is not a scale in codebook.yaml",
+                                     f"use one of {sorted(codebook.scales)} or 'retention'", column=col + ".outcome"))
+            if contrast is None:
+                if len(waves) < 2:
+                    probs.append(Problem(file, f"{h['id']} needs two waves to contrast but the plan has one",
+                                         "add a second wave", column=col))
+                contrast = (waves[0], waves[-1]) if len(waves) >= 2 else None
+            if contrast is not None:
+                bad = [w for w in contrast if w not in waves]
+                if bad:
+                    probs.append(Problem(file, f"contrast of {h['id']} names unknown wave(s) {bad}",
+                                         f"use waves from {list(waves)}", column=col + ".contrast"))
+                elif waves.index(contrast[0]) >= waves.index(contrast[1]):
+                    probs.append(Problem(file, f"contrast of {h['id']} must go from an earlier to a later wave",
+                                         "write the baseline wave first", column=col + ".contrast"))
+        units = h.get("sesoi_units", "hazard_ratio" if h["outcome"] == RETENTION else "d")
+        hyps.append(Hypothesis(
+            id=h["id"], label=h["label"], outcome=h["outcome"], direction=h["direction"], family=h["family"],
+            population=dict(h.get("population", {})), contrast=contrast, sesoi=h.get("sesoi"),
+            sesoi_units=units, question=h.get("question", ""),
+            covariates=tuple(h.get("covariates", [])), moderators=tuple(h.get("moderators", [])),
+        ))
+    if probs:
+        raise CohortError(probs)
+    return Study(
+        name=raw["name"], programme_start=start, censor_date=censor, waves=waves, hypotheses=tuple(hyps),
+        alpha=float(raw.get("alpha", 0.05)), anonymity_threshold=int(raw.get("anonymity_threshold", 5)),
+        low_response_rate=float(raw.get("low_response_rate", 0.6)),
+        horizons_days=tuple(raw.get("retention", {}).get("horizons_days", [182, 365])),
+        invited=dict(raw.get("flow", {}).get("invited", {})), comparison_group=raw.get("comparison_group", ""),
+        preregistration=raw.get("preregistration", ""), deviations=tuple(raw.get("deviations", [])),
+        seed=raw.get("seed"), raw=raw,
+    )
+
+
+def load_study(path: str | Path, codebook=None) -> Study:
+    path = Path(path)
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    return parse_study(raw, codebook=codebook, file=path.name)
