@@ -66,7 +66,7 @@ DEMO_SCALES = {
         "label": "Turnover intention (Michigan OAQ)",
         "citation": "Item codes only. Michigan Organizational Assessment Questionnaire, intention to turnover "
                     "(Cammann, Fichman, Jenkins & Klesh 1979).",
-        "n_items": 3, "min": 1, "max": 7, "reverse_idx": [2], "prefix": "oaq_ti",
+        "n_items": 3, "min": 1, "max": 7, "reverse_idx": [2], "prefix": "oaq_ti", "min_answered": 0.66,
         "anchors": {1: "Strongly disagree", 4: "Neither", 7: "Strongly agree"},
         "mu": {"junior": 0.2, "senior": -0.2}, "higher_is": "more intention to leave",
     },
@@ -194,7 +194,7 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
                     ans[w][:, j] = spec["min"] + spec["max"] - ans[w][:, j]
         item_cols[name] = (codes, ans)
         entry = {"label": spec["label"], "citation": spec["citation"], "min": spec["min"], "max": spec["max"],
-                 "items": codes, "reverse": rev, "min_answered": 0.8,
+                 "items": codes, "reverse": rev, "min_answered": spec.get("min_answered", 0.8),
                  "anchors": {int(a): t for a, t in spec["anchors"].items()}}
         if spec.get("higher_is"):
             entry["higher_is"] = spec["higher_is"]

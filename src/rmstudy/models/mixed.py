@@ -316,3 +316,19 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     fit = fit_random_intercept(d[dv].to_numpy(float), X, d[subject].to_numpy(), terms)
     tab = fit.table(alpha)
     return (tab, fit) if return_fit else tab
+
+
+def conditional_residuals(fit: RandomInterceptFit, y, X, groups) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted values (X beta + predicted intercept) and conditional residuals.
+
+    The predicted intercepts are the BLUPs g/(1 + n_i g) * sum_j (y_ij - x_ij beta).
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    codes, uniq = pd.factorize(np.asarray(groups), sort=False)
+    marg = y - X @ fit.beta
+    n_i = np.bincount(codes, minlength=len(uniq))
+    g = fit.theta**2
+    b = g / (1 + n_i * g) * np.bincount(codes, weights=marg, minlength=len(uniq))
+    fitted = X @ fit.beta + b[codes]
+    return fitted, y - fitted

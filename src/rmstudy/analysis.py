@@ -1,0 +1,246 @@
+"""From the plan to hypothesis rows: populations, models, multiplicity, decisions.
+
+Each function takes the loaded cohort and one :class:`~rmstudy.study.Hypothesis`
+and returns a row in the results.json ``hypotheses`` format (without
+``p_adjusted`` and ``decision``, which :func:`finalise_hypotheses` adds once
+every row of a family is known) plus the detail the reports need.
+"""
+
+from __future__ import annotations
+
+__all__ = ["select_population", "analyse_survey_hypothesis", "analyse_retention_hypothesis",
+           "finalise_hypotheses", "decide", "tost_p", "cell_means"]
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from .cohort import Cohort
+from .effects import d_ppc2, pooled_baseline_sd
+from .errors import CohortError, Problem
+from .models.mixed import conditional_residuals, design_arm_wave, mixed_model
+from .models.survival import cox_ph, km_horizons, retention_data
+from .scoring import long_scores
+from .study import Hypothesis
+
+LMM_METHOD = "LMM score ~ arm * wave + (1 | participant_id), REML; Satterthwaite df (lmerTest)"
+COX_METHOD = "Cox PH, time from programme start to voluntary exit, Efron ties; Wald test"
+
+
+def select_population(participants: pd.DataFrame, population: dict, hid: str = "") -> pd.DataFrame:
+    """Participants matching a plan's population filter (data, never code)."""
+    keep = pd.Series(True, index=participants.index)
+    for col, val in (population or {}).items():
+        if col == "age":
+            age = participants["age"]
+            if "min" in val:
+                keep &= age >= val["min"]
+            if "max" in val:
+                keep &= age <= val["max"]
+            continue
+        if col not in participants.columns:
+            raise CohortError(Problem("study.yaml", f"population of {hid} filters on '{col}', which is not a column of participants.csv",
+                                      f"use one of {list(participants.columns)}", column=f"{hid}.population"))
+        vals = val if isinstance(val, list) else [val]
+        s = participants[col]
+        if pd.api.types.is_numeric_dtype(s):
+            keep &= s.isin([float(v) for v in vals])
+        else:
+            keep &= s.astype(str).isin([str(v) for v in vals])
+    return participants[keep]
+
+
+def tost_p(estimate: float, se: float, bound: float, df: float | None) -> float:
+    """Two one-sided tests against ±bound: the larger one-sided p (t with df, or z)."""
+    dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm()
+    p_low = dist.sf((estimate + bound) / se)   # H0: effect <= -bound
+    p_high = dist.cdf((estimate - bound) / se)  # H0: effect >= +bound
+    return float(max(p_low, p_high))
+
+
+def cell_means(long: pd.DataFrame, by=("arm", "wave"), alpha: float = 0.05) -> pd.DataFrame:
+    """Mean score per cell with a t-based CI: ``arm, wave, n, mean, sd, ci_low, ci_high``."""
+    rows = []
+    for key, g in long.dropna(subset=["score"]).groupby(list(by), observed=True, sort=True):
+        n = len(g)
+        m, sd = g["score"].mean(), g["score"].std(ddof=1)
+        half = stats.t.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        rows.append({**dict(zip(by, map(str, key))), "n": int(n), "mean": float(m), "sd": float(sd),
+                     "ci_low": float(m - half), "ci_high": float(m + half)})
+    return pd.DataFrame(rows)
+
+
+def _n_by_arm(d: pd.DataFrame) -> dict:
+    out = {}
+    for arm in ("program", "control"):
+        g = d[d["arm"] == arm]
+        out[arm] = {"participants": int(g["participant_id"].nunique()), "observations": int(len(g))}
+    return out
+
+
+def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: float | None = None):
+    """Fit the primary LMM for a survey outcome; return ``(row, detail)``."""
+    alpha = cohort.study.alpha if alpha is None else alpha
+    pop = select_population(cohort.participants, h.population, h.id)
+    long = long_scores(scores, pop, h.outcome)
+    long = long[long["participant_id"].isin(pop["participant_id"])]
+    analysed = long.dropna(subset=["score"]).copy()
+    waves = list(cohort.study.waves)
+    analysed["wave"] = pd.Categorical(analysed["wave"].astype(str), categories=waves, ordered=True)
+    arms = sorted(analysed["arm"].unique())
+    two_arm = arms == ["control", "program"]
+    notes = []
+    if not two_arm:
+        notes.append("Single-arm cohort: within-arm change only; the change cannot be attributed to the "
+                     "programme without a comparison group.")
+    tab, fit = mixed_model(analysed, "score", "participant_id", "wave", "arm" if two_arm else None,
+                           between_ref="control" if two_arm else None, alpha=alpha, return_fit=True)
+    base, later = h.contrast
+    L = np.zeros(len(fit.terms))
+    if two_arm:
+        for w, sgn in ((later, 1), (base, -1)):
+            t = f"arm[program]:wave[{w}]"
+            if t in fit.terms:
+                L[fit.terms.index(t)] += sgn
+    else:
+        for w, sgn in ((later, 1), (base, -1)):
+            t = f"wave[{w}]"
+            if t in fit.terms:
+                L[fit.terms.index(t)] += sgn
+    if not L.any():
+        raise CohortError(Problem("responses.csv", f"{h.id}: no responses at wave '{later}' for this population",
+                                  "check the wave names and the population filter", column="wave"))
+    c = fit.contrast(L, f"{h.id} contrast", alpha)
+    baseline = analysed[analysed["wave"] == base]
+    if two_arm:
+        sd_pre, nt, nc = pooled_baseline_sd(baseline)
+        es = d_ppc2(c["estimate"], c["ci_low"], c["ci_high"], sd_pre, nt, nc)
+    else:
+        sd_pre = float(baseline["score"].std(ddof=1))
+        f = 1 / sd_pre
+        es = {"name": "d_change (change over baseline SD)", "value": c["estimate"] * f,
+              "ci_low": c["ci_low"] * f, "ci_high": c["ci_high"] * f}
+    tost = None
+    if h.sesoi is not None:
+        bound = h.sesoi * sd_pre if h.sesoi_units == "d" else h.sesoi
+        tost = {"bound_raw": float(bound), "p_value": tost_p(c["estimate"], c["se"], bound, c["df"])}
+    excluded = long["score"].isna().sum()
+    if excluded:
+        notes.append(f"{int(excluded)} response row(s) had fewer than the codebook's share of items answered "
+                     f"and were left out of this model.")
+    row = {"id": h.id, "label": h.label, "question": h.question, "outcome": h.outcome, "population": h.population, "family": h.family,
+           "direction": h.direction, "contrast": list(h.contrast),
+           "method": LMM_METHOD if two_arm else LMM_METHOD.replace("arm * wave", "wave"),
+           "estimate": c["estimate"], "se": c["se"], "df": c["df"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
+           "p_value": c["p_value"], "effect_size": es, "raw_difference": {"value": c["estimate"], "ci_low": c["ci_low"],
+                                                                         "ci_high": c["ci_high"], "units": "scale points"},
+           "sesoi": h.sesoi, "sesoi_units": h.sesoi_units if h.sesoi is not None else None,
+           "tost_p": tost["p_value"] if tost else None, "baseline_sd": sd_pre,
+           "n": _n_by_arm(analysed), "notes": notes}
+    X, _, _, _ = design_arm_wave(analysed, "wave", "arm" if two_arm else None, "control" if two_arm else None)
+    fitted, resid = conditional_residuals(fit, analysed["score"].to_numpy(float), X, analysed["participant_id"].to_numpy())
+    z = (resid - resid.mean()) / resid.std(ddof=1)
+    detail = {"id": h.id, "terms": tab.to_dict(orient="records"), "variance_components": fit.variance_components(),
+              "cell_means": cell_means(analysed, alpha=alpha).to_dict(orient="records"),
+              "diagnostics": {"n_large_residuals": int((np.abs(z) > 3).sum()),
+                              "n_participants_with_large_residuals": int(analysed.loc[np.abs(z) > 3, "participant_id"].nunique()),
+                              "residual_skew": float(stats.skew(resid)), "residual_excess_kurtosis": float(stats.kurtosis(resid))}}
+    return row, detail, fit, analysed.assign(fitted=fitted, resid=resid)
+
+
+def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | None = None):
+    """Cox PH for time to voluntary exit in the plan's population; return ``(row, detail)``."""
+    alpha = cohort.study.alpha if alpha is None else alpha
+    if cohort.employment is None:
+        raise CohortError(Problem("employment.csv", f"{h.id} is a retention hypothesis but employment.csv is missing",
+                                  "add employment.csv (docs/cohort-format.md)"))
+    pop = select_population(cohort.participants, h.population, h.id)
+    data, excl = retention_data(pop, cohort.employment, cohort.study.programme_start, cohort.study.censor_date)
+    efron = cox_ph(data, ties="efron", alpha=alpha)
+    breslow = cox_ph(data, ties="breslow", alpha=alpha)
+    notes = []
+    if len(excl):
+        for reason, g in excl.groupby("reason"):
+            notes.append(f"{len(g)} participant(s) excluded: {reason}.")
+    if (data["entry"] > 0).any():
+        notes.append(f"{int((data['entry'] > 0).sum())} participant(s) hired after the start enter late (left truncation).")
+    tost = None
+    if h.sesoi is not None:
+        bound = abs(np.log(h.sesoi)) if h.sesoi_units == "hazard_ratio" else h.sesoi
+        tost = {"bound_log_hr": float(bound), "p_value": tost_p(efron["estimate"], efron["se"], bound, None)}
+    row = {"id": h.id, "label": h.label, "question": h.question, "outcome": h.outcome, "population": h.population, "family": h.family,
+           "direction": h.direction, "contrast": None, "method": COX_METHOD,
+           "estimate": efron["estimate"], "se": efron["se"], "df": None, "ci_low": efron["ci_low"],
+           "ci_high": efron["ci_high"], "p_value": efron["p_value"],
+           "effect_size": {"name": "hazard_ratio", "value": efron["hazard_ratio"], "ci_low": efron["hr_ci_low"],
+                           "ci_high": efron["hr_ci_high"]},
+           "raw_difference": None, "sesoi": h.sesoi, "sesoi_units": h.sesoi_units if h.sesoi is not None else None,
+           "tost_p": tost["p_value"] if tost else None, "baseline_sd": None,
+           "n": {arm: {"participants": int((data["arm"] == arm).sum()),
+                       "events": int(data.loc[data["arm"] == arm, "event"].sum())} for arm in ("program", "control")},
+           "notes": notes}
+    km = km_horizons(data, cohort.study.horizons_days, alpha=alpha)
+    detail = {"id": h.id, "cox_efron": efron, "cox_breslow": breslow, "km": km.to_dict(orient="records"),
+              "excluded": excl.groupby(["reason", "arm"]).size().reset_index(name="count").to_dict(orient="records")}
+    return row, detail, data
+
+
+def decide(estimate: float, p_adjusted: float, tost_p_value: float | None, alpha: float, expected_sign: int) -> str:
+    """DESIGN.md's decision rule."""
+    if p_adjusted < alpha:
+        return "supported" if np.sign(estimate) == expected_sign else "opposite"
+    if tost_p_value is not None and tost_p_value < alpha:
+        return "equivalent"
+    return "inconclusive"
+
+
+_ADJUST = {"primary": ("holm", "Holm"), "secondary": ("fdr_bh", "Benjamini-Hochberg"), "exploratory": (None, "none")}
+
+
+def finalise_hypotheses(rows: list[dict], study) -> list[dict]:
+    """Add ``p_adjusted``, ``adjustment`` and ``decision`` to every row, in plan order."""
+    by_id = {r["id"]: dict(r) for r in rows}
+    for family, (method, label) in _ADJUST.items():
+        ids = [h.id for h in study.hypotheses if h.family == family and h.id in by_id]
+        if not ids:
+            continue
+        p = np.array([by_id[i]["p_value"] for i in ids])
+        adj = p if method is None else multipletests(p, alpha=study.alpha, method=method)[1]
+        for i, pa in zip(ids, adj):
+            by_id[i]["p_adjusted"] = float(pa)
+            by_id[i]["adjustment"] = label if method else "none (exploratory)"
+    out = []
+    for h in study.hypotheses:
+        if h.id not in by_id:
+            continue
+        r = by_id[h.id]
+        r["decision"] = decide(r["estimate"], r["p_adjusted"], r.get("tost_p"), study.alpha, h.expected_sign)
+        out.append(r)
+    return out
+
+
+def minimum_detectable_effect(row: dict, alpha: float, power: float = 0.8) -> dict:
+    """Smallest true effect this cohort would detect with the given power.
+
+    Two-sided test at ``alpha`` (unadjusted) using the row's SE (and df):
+    MDE = (q_{1-alpha/2} + q_{power}) * SE. Survey rows give it in scale points
+    and in d (over the baseline SD, as the effect size); retention rows as a
+    hazard ratio below 1. ``n_factor`` is how many times the current sample a
+    cohort needs to detect the plan's SESOI with that power, assuming the SE
+    shrinks with 1/sqrt(n) under the same design and attrition.
+    """
+    df = row.get("df")
+    dist = stats.t(df) if df else stats.norm()
+    k = dist.ppf(1 - alpha / 2) + dist.ppf(power)
+    mde = k * row["se"]
+    out = {"id": row["id"], "power": power, "alpha": alpha}
+    if row["outcome"] == "retention":
+        out.update({"mde_log_hr": mde, "mde_hazard_ratio": float(np.exp(-mde))})
+        target = abs(np.log(row["sesoi"])) if row.get("sesoi") else None
+    else:
+        ratio = row["effect_size"]["value"] / row["estimate"] if row["estimate"] else np.nan
+        out.update({"mde_raw": mde, "mde_d": abs(mde * ratio)})
+        target = (row["sesoi"] * row["baseline_sd"] if row.get("sesoi_units") == "d" else row.get("sesoi")) if row.get("sesoi") else None
+    out["n_factor_for_sesoi"] = float((mde / target) ** 2) if target else None
+    return out

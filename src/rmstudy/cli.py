@@ -1,0 +1,76 @@
+"""Command line: ``rmstudy run | simulate | validate`` (thin; the work is in the package)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _run(a) -> int:
+    from .pipeline import run
+
+    res = run(a.cohort_dir, a.out, parallel=not a.serial, progress=not a.no_progress)
+    out = Path(a.out)
+    print(f"wrote {out / 'results.json'}, {out / 'hr_report.html'}, {out / 'academic_report.html'}")
+    for h in res["hypotheses"]:
+        print(f"  {h['id']:<6} {h['decision']:<13} estimate {h['estimate']:+.3f}  p_adj {h['p_adjusted']:.4f}")
+    return 0
+
+
+def _simulate(a) -> int:
+    from .simulate import write_demo
+
+    kw = {k: v for k, v in (("n_pairs", a.n_pairs), ("n_control_juniors", a.n_control_juniors),
+                            ("n_control_seniors", a.n_control_seniors)) if v is not None}
+    write_demo(a.out, seed=a.seed, **kw)
+    print(f"wrote cohort to {a.out}")
+    return 0
+
+
+def _validate(a) -> int:
+    from .cohort import load_cohort
+
+    c = load_cohort(a.cohort_dir)
+    print(f"{a.cohort_dir}: OK — {len(c.participants)} participants, {len(c.responses)} response rows, "
+          f"{len(c.study.hypotheses)} hypotheses")
+    return 0
+
+
+def main(argv=None) -> int:
+    from .simulate import DEMO_SEED
+
+    p = argparse.ArgumentParser(prog="rmstudy", description="Evaluate a reverse-mentoring programme.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="validate a cohort, run every notebook, write results.json and both reports")
+    r.add_argument("cohort_dir")
+    r.add_argument("--out", required=True, help="run folder, e.g. reports/NAME")
+    r.add_argument("--serial", action="store_true", help="run notebooks one at a time")
+    r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    r.set_defaults(fn=_run)
+    s = sub.add_parser("simulate", help="write a simulated cohort with known truth (the demo by default)")
+    s.add_argument("out")
+    s.add_argument("--seed", type=int, default=DEMO_SEED)
+    s.add_argument("--n-pairs", type=int)
+    s.add_argument("--n-control-juniors", type=int)
+    s.add_argument("--n-control-seniors", type=int)
+    s.set_defaults(fn=_simulate)
+    v = sub.add_parser("validate", help="check a cohort folder; exit 0 when it can be analysed")
+    v.add_argument("cohort_dir")
+    v.set_defaults(fn=_validate)
+    a = p.parse_args(argv)
+    from .errors import CohortError
+    from .pipeline import NotebookFailed
+
+    try:
+        return a.fn(a)
+    except CohortError as e:
+        print(f"rmstudy: the cohort cannot be analysed.\n{e}", file=sys.stderr)
+        return 2
+    except NotebookFailed as e:
+        print(f"rmstudy: {e}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

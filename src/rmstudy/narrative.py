@@ -1,0 +1,66 @@
+"""Plain-language wording for the HR report (no statistics computed here)."""
+
+from __future__ import annotations
+
+__all__ = ["VERDICTS", "verdict", "size_in_words", "certainty_in_words", "percent"]
+
+VERDICTS = {
+    "supported": "clear improvement",
+    "opposite": "moved the wrong way",
+    "equivalent": "evidence of no meaningful change",
+    "inconclusive": "too uncertain to say",
+}
+
+
+def verdict(decision: str) -> str:
+    return VERDICTS[decision]
+
+
+def size_in_words(d: float) -> str:
+    """A standardised difference as words ("about a third of a standard deviation")."""
+    a = abs(d)
+    if a < 0.05:
+        return "practically no difference"
+    for limit, words in ((0.15, "about a tenth of a standard deviation"), (0.22, "about a fifth of a standard deviation"),
+                         (0.29, "about a quarter of a standard deviation"), (0.42, "about a third of a standard deviation"),
+                         (0.62, "about half a standard deviation"), (0.87, "about three quarters of a standard deviation")):
+        if a < limit:
+            return words
+    return f"about {a:.1f} standard deviations"
+
+
+def certainty_in_words(row: dict) -> str:
+    es = row["effect_size"]
+    lo, hi = es["ci_low"], es["ci_high"]
+    dec = row["decision"]
+    if row["outcome"] == "retention":
+        rng = f"the programme group's rate of leaving could be anywhere from {lo:.2f} to {hi:.2f} times the comparison group's"
+    else:
+        rng = f"the true difference could be anywhere from {lo:+.2f} to {hi:+.2f} standard deviations"
+    if dec in ("supported", "opposite"):
+        return f"We are confident about the direction: {rng}."
+    if dec == "equivalent":
+        return f"Any effect is too small to matter: {rng}, inside the range the study set as negligible."
+    return f"The data cannot yet tell: {rng}, which includes no effect."
+
+
+def percent(x: float, digits: int = 0) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def answer_sentence(row: dict, scale=None) -> str:
+    """The one-sentence answer for a hypothesis (markdown)."""
+    q = row.get("question") or row["label"]
+    v = verdict(row["decision"])
+    es = row["effect_size"]
+    if row["outcome"] == "retention":
+        hr = es["value"]
+        more = "less" if hr < 1 else "more"
+        return (f"**{q}** {v.capitalize()}. In the programme, people in this group left voluntarily at "
+                f"{hr:.2f} times the comparison group's rate ({abs(1 - hr):.0%} {more} often).")
+    what = (scale.label if scale is not None else row["outcome"]).split(" (")[0].lower()
+    d = es["value"]
+    direction = "rose" if d > 0 else "fell"
+    units = f" on the {scale.min:g}–{scale.max:g} scale" if scale is not None else ""
+    return (f"**{q}** {v.capitalize()}. Compared with the comparison group, {what} {direction} by "
+            f"{size_in_words(d)} more in the programme ({row['estimate']:+.2f} points{units}).")

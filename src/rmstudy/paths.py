@@ -1,0 +1,21 @@
+"""Resolve the paths a notebook is given, wherever it is run from."""
+
+from __future__ import annotations
+
+__all__ = ["find_path"]
+
+from pathlib import Path
+
+
+def find_path(p: str) -> Path:
+    """Return ``p`` as given when it exists relative to the working directory;
+    else the first match relative to a parent folder (a notebook opened in
+    notebooks/ still finds ``data/demo``); else ``p`` unchanged (for outputs)."""
+    path = Path(p)
+    if path.is_absolute() or path.exists():
+        return path
+    for parent in Path.cwd().parents:
+        cand = parent / path
+        if cand.exists():
+            return cand
+    return path

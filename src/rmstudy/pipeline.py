@@ -1,0 +1,145 @@
+"""`rmstudy run`: execute the notebooks with papermill and build the reports.
+
+Stage 1 runs the analysis notebooks in parallel (each analysis runs in exactly
+one of them, and each records its results); results.json is then assembled;
+stage 2 runs the report notebooks, which read results.json and never refit;
+finally the two reports are exported to HTML without code or the injected
+parameters, and a manifest is written. Every path written into an output is
+relative to the working directory the run was started from.
+"""
+
+from __future__ import annotations
+
+__all__ = ["run", "NotebookFailed", "STAGES", "export_html", "notebook_dir"]
+
+import json
+import os
+import shutil
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from .cohort import load_cohort
+from .provenance import environment
+from .results import _dump, assemble_results
+
+STAGES = (("01_data_quality", "02_survey_hypotheses", "03_retention"), ("04_hr_report", "05_academic_report"))
+REPORTS = {"04_hr_report": "hr_report.html", "05_academic_report": "academic_report.html"}
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; names the cell and where the partial executed notebook is."""
+
+
+def notebook_dir() -> Path:
+    """The notebooks/ folder: beside the package in a source checkout."""
+    env = os.environ.get("RMSTUDY_NOTEBOOKS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "notebooks" / f"{STAGES[0][0]}.ipynb").exists():
+            return parent / "notebooks"
+    raise FileNotFoundError("cannot find the notebooks/ folder; set RMSTUDY_NOTEBOOKS")
+
+
+def _rel(p: Path) -> str:
+    return os.path.relpath(Path(p).resolve(), Path.cwd())
+
+
+def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict) -> Path:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    src = nb_dir / f"{name}.ipynb"
+    dst = out_dir / "notebooks" / f"{name}.ipynb"
+    try:
+        pm.execute_notebook(_rel(src), _rel(dst), parameters=params, progress_bar=False, log_output=False,
+                            kernel_name="python3", cwd=None)
+    except PapermillExecutionError as e:
+        raise NotebookFailed(
+            f"notebook {name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}\n"
+            f"The partial executed notebook is at {_rel(dst)}") from None
+    _scrub(dst)
+    return dst
+
+
+def _scrub(path: Path) -> None:
+    """Keep absolute machine paths out of the executed notebook's metadata."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    meta = nb.get("metadata", {}).get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta and meta[key] and os.path.isabs(meta[key]):
+            meta[key] = _rel(Path(meta[key]))
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def export_html(executed: Path, dest: Path, title: str) -> Path:
+    """Export an executed report notebook to self-contained HTML with no code,
+    no prompts and no parameters / injected-parameters cell."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(executed, as_version=4)
+    tags = TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters", "remove-cell"})
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    exporter.register_preprocessor(tags, enabled=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    dest.write_text(body, encoding="utf-8")
+    return dest
+
+
+def _stage(names, nb_dir, out_dir, params, parallel, bar):
+    if not parallel:
+        for n in names:
+            _execute(n, nb_dir, out_dir, params)
+            bar.update(1)
+        return
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        futures = {pool.submit(_execute, n, nb_dir, out_dir, params): n for n in names}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for f in done:
+                exc = f.exception()
+                if exc is not None:
+                    for p in pending:
+                        p.cancel()
+                    raise exc
+                bar.update(1)
+                bar.set_postfix_str(futures[f])
+
+
+def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, progress: bool = True,
+        created: str | None = None) -> dict:
+    """Validate the cohort, execute every notebook and write the reports.
+
+    Returns the results.json mapping. Raises :class:`~rmstudy.errors.CohortError`
+    for an invalid cohort (before any notebook runs) and :class:`NotebookFailed`
+    when a notebook fails.
+    """
+    from tqdm.auto import tqdm
+
+    cohort_dir, out_dir = Path(cohort_dir), Path(out_dir)
+    cohort = load_cohort(cohort_dir)          # refuses an invalid cohort with every problem listed
+    nb_dir = notebook_dir()
+    for sub in ("records", "notebooks", "figures"):
+        shutil.rmtree(out_dir / sub, ignore_errors=True)   # no stale results from an earlier run
+    (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    params = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}
+    total = sum(len(s) for s in STAGES)
+    with tqdm(total=total, desc="rmstudy run", unit="notebook", disable=not progress) as bar:
+        _stage(STAGES[0], nb_dir, out_dir, params, parallel, bar)
+        results = assemble_results(out_dir, cohort, parameters=params, created=created)
+        _stage(STAGES[1], nb_dir, out_dir, params, parallel, bar)
+    for name, html in REPORTS.items():
+        label = "HR report" if name.startswith("04") else "Academic report"
+        export_html(out_dir / "notebooks" / f"{name}.ipynb", out_dir / html, f"{label}: {cohort.study.name}")
+    manifest = {"cohort": cohort.name, "cohort_dir": params["cohort_dir"], "out_dir": params["out_dir"],
+                "command": f"rmstudy run {params['cohort_dir']} --out {params['out_dir']}",
+                "inputs": results["inputs"], "plan_sha256": results["plan_sha256"], "parameters": params,
+                "environment": environment(), "outputs": sorted(
+                    str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json")}
+    _dump(manifest, out_dir / "manifest.json")
+    return results

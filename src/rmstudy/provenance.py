@@ -1,0 +1,37 @@
+"""Input hashes and package versions for the reproducibility record."""
+
+from __future__ import annotations
+
+__all__ = ["file_sha256", "input_hashes", "environment", "PACKAGES"]
+
+import hashlib
+import platform
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("rmstudy", "numpy", "scipy", "pandas", "statsmodels", "pingouin", "matplotlib", "seaborn",
+            "papermill", "nbconvert", "nbformat", "jsonschema", "PyYAML", "Jinja2")
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def input_hashes(root: str | Path, names) -> dict:
+    """Cohort-relative file name -> SHA-256, for the files that exist."""
+    root = Path(root)
+    return {n: file_sha256(root / n) for n in names if (root / n).exists()}
+
+
+def environment() -> dict:
+    pk = {}
+    for p in PACKAGES:
+        try:
+            pk[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            pk[p] = "not installed"
+    return {"python": platform.python_version(), "packages": pk}

@@ -1,0 +1,325 @@
+"""Write the stripped, parameterised notebooks in notebooks/ from the cell sources below.
+
+The notebooks are the source researchers open; this script is how they are kept
+reviewable as plain text. Run `python tools/build_notebooks.py` after editing;
+tests/test_notebooks.py checks that the committed notebooks match it.
+"""
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PARAMS = '''cohort_dir: str = "data/demo"  # cohort folder (participants.csv, responses.csv, employment.csv, codebook.yaml, study.yaml)
+out_dir: str = "reports/manual"  # run folder: records/, figures/ and results.json are written here'''
+
+SETUP = '''import rmstudy as rm
+import pandas as pd
+from IPython.display import Markdown, display
+
+cohort = rm.load_cohort(rm.find_path(cohort_dir))
+out = rm.find_path(out_dir)
+study = cohort.study'''
+
+NB = {}
+
+NB["01_data_quality"] = [
+    ("md", "# Data quality and participant flow\nLoads and checks the cohort, scores every scale, and records the flow, "
+           "the row ledger, response rates, reliability, the baseline table and the attrition analysis."),
+    ("code", SETUP + "\nscores = rm.score_scales(cohort.responses, cohort.codebook)"),
+    ("md", "## Participant flow and the row ledger"),
+    ("code", '''flow = rm.participant_flow(cohort, scores)
+display(pd.DataFrame(flow["stages"]))
+display(pd.DataFrame(flow["ledger"]).T)
+display(pd.DataFrame(flow["exclusions"]))'''),
+    ("md", "## Response rates"),
+    ("code", '''rates = rm.response_rates(cohort)
+rates'''),
+    ("md", "## Reliability per scale × wave × role"),
+    ("code", '''reliability = rm.reliability_table(cohort.responses, cohort.participants, cohort.codebook, study.waves)
+reliability'''),
+    ("md", "## Baseline table and attrition"),
+    ("code", '''baseline = rm.baseline_table(cohort, scores)
+attrition = rm.attrition(cohort, scores)
+display(baseline)
+display(pd.DataFrame(attrition["table"]), attrition["test"])'''),
+    ("code", '''rm.record(out, "01_data_quality", {
+    "flow": flow,
+    "reliability": reliability,
+    "descriptives": {"response_rates": rates},
+    "baseline": {"table": baseline},
+    "attrition": attrition,
+})'''),
+]
+
+NB["02_survey_hypotheses"] = [
+    ("md", "# Survey hypotheses: age bias (both directions), engagement and other survey outcomes\n"
+           "Each survey hypothesis of the plan is fitted once here with the primary linear mixed model; "
+           "figures go to the run folder for the reports."),
+    ("code", SETUP + '''
+from rmstudy import figures
+scores = rm.score_scales(cohort.responses, cohort.codebook)'''),
+    ("code", '''rows, models, means, power = [], {}, {}, {}
+for h in study.hypotheses:
+    if h.is_retention:
+        continue
+    row, detail, fit, data = rm.analyse_survey_hypothesis(cohort, scores, h)
+    rows.append(row)
+    models[h.id] = {k: detail[k] for k in ("terms", "variance_components", "diagnostics")}
+    means[h.id] = detail["cell_means"]
+    power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
+    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["terms"]))
+    scale = cohort.codebook[h.outcome]
+    ax = figures.plot_means(pd.DataFrame(detail["cell_means"]), study.waves, f"{h.id}: {scale.label}",
+                            f"Mean score ({scale.min:g}–{scale.max:g})")
+    figures.save(ax, out, f"means_{h.id}")
+    axes = figures.plot_residuals(data["fitted"].to_numpy(), data["resid"].to_numpy(), f"{h.id}: model residuals")
+    figures.save(axes, out, f"residuals_{h.id}")'''),
+    ("code", '''rm.record(out, "02_survey_hypotheses", {
+    "hypotheses": rows, "models": models, "descriptives": {"cell_means": means}, "power": power,
+})'''),
+]
+
+NB["03_retention"] = [
+    ("md", "# Retention of younger talent\nTime from programme start to voluntary exit (involuntary exits and the "
+           "censor date censor follow-up), Cox PH with Efron ties (Breslow as a check) and Kaplan–Meier retention at the plan's horizons."),
+    ("code", SETUP + '''
+from rmstudy import figures'''),
+    ("code", '''rows, retention, power = [], {}, {}
+for h in study.hypotheses:
+    if not h.is_retention:
+        continue
+    row, detail, data = rm.analyse_retention_hypothesis(cohort, h)
+    rows.append(row)
+    at_risk = rm.km_horizons(data, [0, 91, 182, 273, 365])[["group", "horizon_days", "n_at_risk"]]
+    retention[h.id] = {**detail, "at_risk": at_risk}
+    power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
+    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["km"]))
+    ax = figures.plot_km(data, f"{h.id}: time to voluntary exit")
+    figures.save(ax, out, f"km_{h.id}")
+if not rows:
+    display(Markdown("The plan has no retention hypothesis."))'''),
+    ("code", '''rm.record(out, "03_retention", {"hypotheses": rows, "retention": retention, "power": power})'''),
+]
+
+HR_SETUP = '''import rmstudy as rm
+import pandas as pd
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+from rmstudy import figures, narrative, privacy
+
+out = rm.find_path(out_dir)
+res = rm.load_results(out)
+cohort_path = rm.find_path(cohort_dir)
+codebook = rm.load_codebook(cohort_path / "codebook.yaml")
+study = rm.load_study(cohort_path / "study.yaml", codebook)
+k = study.anonymity_threshold
+md = lambda s: display(Markdown(s))'''
+
+NB["04_hr_report"] = [
+    ("code", HR_SETUP),
+    ("code", '''md(f"""# Reverse mentoring: what the programme achieved
+**{study.name}** · results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · plan fingerprint `{res['plan_sha256'][:12]}`
+""")
+md("## The answer first")
+for r in res["hypotheses"]:
+    if r["family"] == "primary":
+        md("- " + narrative.answer_sentence(r, codebook.scales.get(r["outcome"])))
+md("Verdicts: *clear improvement*, *moved the wrong way*, *evidence of no meaningful change* or *too uncertain to say*. "
+   "Each comes from a rule fixed in the study plan before the data were seen.")'''),
+    ("code", '''md("## Who took part")
+rates = pd.DataFrame(res["descriptives"]["response_rates"])
+first = rates[rates["wave"] == study.waves[0]]
+counts = first.pivot(index="role", columns="arm", values="enrolled").reindex(columns=["program", "control"]).fillna(0)
+shown, hidden = privacy.suppress_counts(counts, k)
+shown.columns = [{"program": "Programme", "control": "Comparison group"}.get(c, c) for c in shown.columns]
+shown.index = [str(i).capitalize() for i in shown.index]
+display(shown)
+md(f"**The comparison group.** {study.comparison_group or 'Staff who did not take part in the programme.'}")
+lines = []
+for w in study.waves:
+    g = rates[rates["wave"] == w].groupby("arm")[["enrolled", "responded"]].sum()
+    for arm, row in g.iterrows():
+        if row["enrolled"] < k or row["responded"] < k:
+            lines.append(f"- {w}, {arm}: fewer than {k} people, so not shown")
+            continue
+        rate = row["responded"] / row["enrolled"]
+        flag = " ⚠ below the {:.0%} mark".format(study.low_response_rate) if rate < study.low_response_rate else ""
+        lines.append(f"- Survey '{w}', {'programme' if arm == 'program' else 'comparison group'}: {rate:.0%} answered{flag}")
+md("**Response rate per survey**\\n\\n" + "\\n".join(lines))'''),
+    ("code", '''footnotes = []
+for r in res["hypotheses"]:
+    if r["outcome"] == "retention":
+        continue
+    scale = codebook[r["outcome"]]
+    md(f"## {r.get('question') or r['label']}")
+    md(narrative.answer_sentence(r, scale))
+    means = privacy.suppress_by_n(pd.DataFrame(res["descriptives"]["cell_means"][r["id"]]), k)
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    verdict = narrative.verdict(r["decision"])
+    figures.plot_means(means, study.waves, f"{scale.label.split(' (')[0]}: {verdict}",
+                       f"Average score ({scale.min:g} to {scale.max:g})", ax=ax)
+    plt.show()
+    if means["suppressed"].any():
+        md(f"Groups with fewer than {k} answers are not shown.")
+    md(narrative.certainty_in_words(r) + f" [^{r['id']}]")
+    footnotes.append(f"[^{r['id']}]: {r['id']}: p = {r['p_value']:.3f} (adjusted for the number of questions asked: "
+                     f"{r['p_adjusted']:.3f}).")'''),
+    ("code", '''ret = [r for r in res["hypotheses"] if r["outcome"] == "retention"]
+if ret:
+    md("## Keeping younger talent")
+    for r in ret:
+        md(narrative.answer_sentence(r))
+        km = privacy.suppressed_retention(pd.DataFrame(res["retention"][r["id"]]["km"]), k)
+        table = pd.DataFrame({
+            "Group": km["group"].map({"program": "Programme", "control": "Comparison group"}),
+            "After": km["horizon_days"].map(lambda d: f"{round(d / 30.4)} months"),
+            "Still with us": [f"{v:.0%} (95% CI {lo:.0%}–{hi:.0%})" if pd.notna(v) else f"not shown (fewer than {k} people or leavers)"
+                              for v, lo, hi in zip(km["retention"], km["ci_low"], km["ci_high"])],
+        })
+        display(table.set_index(["Group", "After"]))
+        md(narrative.certainty_in_words(r) + f" [^{r['id']}]")
+        footnotes.append(f"[^{r['id']}]: {r['id']}: p = {r['p_value']:.3f} (adjusted: {r['p_adjusted']:.3f}); "
+                         "Cox model of time to voluntary exit.")'''),
+    ("code", '''md("## What this does and does not mean")
+att = pd.DataFrame(res["attrition"]["table"])
+drop = (att["dropouts"].sum() / att["enrolled"].sum()) if att["enrolled"].sum() else float("nan")
+md("- **People chose to join.** Participants were not assigned at random, so those who joined may differ from those who did not. "
+   "The comparison tracks change over the same period, which removes stable differences but not all of them.")
+md(f"- **Follow-up is short.** The last survey was '{study.waves[-1]}'; effects that take longer to show are not measured.")
+md(f"- **Not everyone answered every survey.** About {drop:.0%} of participants missed the last survey. The analysis keeps "
+   "everyone's available answers, which is sound if missing answers relate only to what we already know about people.")
+mde = [p for p in res.get("power", {}).values() if "mde_d" in p]
+if mde:
+    lo = min(p["mde_d"] for p in mde)
+    hi = max(p["mde_d"] for p in mde)
+    md(f"- **Small effects can be missed.** With this many people, the study could reliably detect differences of about "
+       f"{lo:.2f}–{hi:.2f} standard deviations; smaller real effects may show as 'too uncertain to say'.")'''),
+    ("code", '''md("## What to do next")
+need = [(hid, p["n_factor_for_sesoi"]) for hid, p in res.get("power", {}).items() if p.get("n_factor_for_sesoi")]
+open_q = {r["id"] for r in res["hypotheses"] if r["decision"] == "inconclusive"}
+lines = []
+for hid, f in need:
+    if hid in open_q:
+        lines.append(f"- To settle {hid} with 80% power, the next cohort needs about {max(1.0, f):.1f} times this cohort's size.")
+md("\\n".join(lines) if lines else "Every question has a clear answer with this cohort's size.")
+md("(An approximation: it assumes the same design, response rate and spread of scores.)")'''),
+    ("code", '''md("## Privacy")
+md(f"No group of fewer than **{k}** people is shown anywhere in this report: small groups show as 'fewer than {k}', and "
+   "where a hidden number could be worked out from a total, a second number is hidden too. Retention rates appear only where "
+   f"a group has at least {k} people and at least {k} leavers, so no one's departure can be dated. The report holds no names, "
+   "ids or free-text comments.")
+if footnotes:
+    md("---\\n**Notes**\\n\\n" + "\\n\\n".join(footnotes))'''),
+]
+
+NB["05_academic_report"] = [
+    ("code", HR_SETUP.replace("from rmstudy import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy import tables")),
+    ("code", '''md(f"""# Academic report: {study.name}
+Results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · **Confidential: research team and reviewers.**
+Reporting follows CONSORT-SPI 2018 and APA JARS-Quant (module B, non-random assignment).""")
+md(f"## 1. The preregistered plan\\nstudy.yaml SHA-256: `{res['plan_sha256']}`. Registration: {study.preregistration or 'not stated'}.")
+display(pd.DataFrame([{"id": h.id, "label": h.label, "outcome": h.outcome, "population": h.population or "everyone",
+                       "contrast": " → ".join(h.contrast) if h.contrast else "time to event", "direction": h.direction,
+                       "family": h.family, "SESOI": f"{h.sesoi} ({h.sesoi_units})" if h.sesoi else "–"} for h in study.hypotheses]))
+md("**Deviations log.** " + ("\\n".join(f"- {d['what']}: {d['why']}" for d in study.deviations)
+                             if study.deviations else "No deviations from the plan were recorded."))
+md(f"Decision rule: *supported* when the adjusted p < {study.alpha} in the expected direction; *opposite* when adjusted p < {study.alpha} "
+   "against it; *equivalent* when TOST against the SESOI succeeds; otherwise *inconclusive*. Holm within the primary family, "
+   "Benjamini–Hochberg within the secondary family, no adjustment for exploratory hypotheses.")'''),
+    ("code", '''md("## 2. Participant flow")
+display(tables.flow_table(res["flow"]))
+md("Exclusions by reason:")
+display(pd.DataFrame(res["flow"]["exclusions"]))
+md("Row ledger (every input row is included or excluded with a reason):")
+display(pd.DataFrame(res["flow"]["ledger"]).T)'''),
+    ("code", '''md("## 3. Baseline table by arm\\nStandardised mean difference (SMD) = programme minus comparison over the root mean of the two variances.")
+b = pd.DataFrame(res["baseline"]["table"])
+display(b.round(3))'''),
+    ("code", '''md("## 4. Attrition")
+att = res["attrition"]
+display(pd.DataFrame(att["table"]).round(3))
+if att["test"]:
+    t = att["test"]
+    md(f"Differential attrition: {t['test']}, χ²({t['df']}) = {t['chi2']:.2f}, p = {tables.apa_p(t['p_value'])}.")
+display(pd.DataFrame(att["baseline_by_completion"]).round(3))
+md("Missing-data method: the mixed models use all available observations (dropouts kept) and are valid under missing at random "
+   "given the observed scores (MAR); completers-only analyses are a sensitivity check.")'''),
+    ("code", '''md("## 5. Measurement\\nCronbach's α (pairwise covariances, as psych::alpha) with a Feldt 95% CI; McDonald's ω total from a one-factor minres solution.")
+display(tables.reliability_apa(res["reliability"]))
+low = [r for r in res["reliability"] if r["alpha"] is not None and r["alpha"] < 0.70]
+md("Flags: " + ("; ".join(f"α = {r['alpha']:.2f} for {r['scale']} at {r['wave']} ({r['role']})" for r in low) if low else "no α below .70."))'''),
+    ("code", '''for fam, title in (("primary", "## 6. Primary results"), ("secondary", "## 7. Secondary results (secondary family)"),
+                   ("exploratory", "## 7b. Exploratory results (exploratory, unadjusted)")):
+    rows = [r for r in res["hypotheses"] if r["family"] == fam]
+    if not rows:
+        continue
+    md(title)
+    display(tables.hypothesis_table(rows))
+    for r in rows:
+        md(f"**{r['id']}** — {r['method']}. " + " ".join(r["notes"]))
+        if r["id"] in res.get("models", {}):
+            m = res["models"][r["id"]]
+            vc = m["variance_components"]
+            md(f"Variance components: participant intercept τ² = {vc['tau2']:.4f}, residual σ² = {vc['sigma2']:.4f}, "
+               f"ICC = {vc['icc']:.3f}; {vc['n_obs']} observations of {vc['n_groups']} participants"
+               + (" (singular fit)" if vc["singular"] else "") + ".")
+            display(pd.DataFrame(m["terms"]).round(4))
+            fig = out / "figures" / f"means_{r['id']}.png"
+            if fig.exists():
+                display(Image(filename=str(fig)))'''),
+    ("code", '''if res.get("retention"):
+    md("## 10. Retention")
+    for hid, d in res["retention"].items():
+        md(f"### {hid}")
+        fig = out / "figures" / f"km_{hid}.png"
+        if fig.exists():
+            display(Image(filename=str(fig)))
+        md("Numbers at risk:")
+        display(pd.DataFrame(d["at_risk"]).pivot(index="group", columns="horizon_days", values="n_at_risk"))
+        display(pd.DataFrame([d["cox_efron"], d["cox_breslow"]]).round(4))
+        md("Kaplan–Meier retention at the horizons (log-type CI):")
+        display(pd.DataFrame(d["km"]).round(4))
+        if d["excluded"]:
+            display(pd.DataFrame(d["excluded"]))'''),
+    ("code", '''md("## 11. Assumption checks\\nConditional residuals of each mixed model: Q–Q plot and residuals against fitted values. "
+   "Influential participants are counted, never named.")
+for hid, m in res.get("models", {}).items():
+    dg = m["diagnostics"]
+    md(f"**{hid}**: {dg['n_large_residuals']} residuals beyond 3 SD from {dg['n_participants_with_large_residuals']} participants; "
+       f"skew {dg['residual_skew']:.2f}, excess kurtosis {dg['residual_excess_kurtosis']:.2f}.")
+    fig = out / "figures" / f"residuals_{hid}.png"
+    if fig.exists():
+        display(Image(filename=str(fig)))'''),
+    ("code", '''if res.get("power"):
+    md("## 12. Power and sensitivity\\nMinimum detectable effect at 80% power, two-sided α (unadjusted), from each model's SE.")
+    display(pd.DataFrame(res["power"].values()).round(3))'''),
+    ("code", '''md("## 13. Reproducibility")
+md(f"Command: `rmstudy run {res['parameters']['cohort_dir']} --out {res['parameters']['out_dir']}`")
+display(pd.DataFrame({"file": list(res["inputs"]), "SHA-256": list(res["inputs"].values())}))
+display(pd.DataFrame({"package": ["python", *res["environment"]["packages"]],
+                      "version": [res["environment"]["python"], *res["environment"]["packages"].values()]}))
+md(f"Parameters: `{res['parameters']}` · seed in plan: {study.seed}")'''),
+]
+
+
+def build():
+    for name, cells in NB.items():
+        nb = new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["language_info"] = {"name": "python"}
+        p = new_code_cell(PARAMS)
+        p.metadata["tags"] = ["parameters"]
+        nb.cells.append(p)
+        for kind, src in cells:
+            nb.cells.append(new_markdown_cell(src) if kind == "md" else new_code_cell(src))
+        for i, c in enumerate(nb.cells):
+            c["id"] = f"{name[:2]}-{i:02d}"
+        path = ROOT / "notebooks" / f"{name}.ipynb"
+        text = nbformat.writes(nb) + "\n"
+        path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    build()
