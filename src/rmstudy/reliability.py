@@ -23,7 +23,7 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> dict:
 
     Returns a dict: ``n`` (rows with at least one answer), ``k`` (items),
     ``alpha`` (raw, from the pairwise covariance matrix), ``alpha_std``
-    (from the pairwise correlation matrix), ``average_r`` and the Feldt
+    (from that matrix rescaled to correlations, as ``psych::alpha``), ``average_r`` and the Feldt
     (1965) confidence interval ``alpha_ci_low``/``alpha_ci_high``.
     """
     x = items.dropna(how="all")
@@ -33,7 +33,8 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> dict:
         return {"n": n, "k": k, "alpha": np.nan, "alpha_std": np.nan, "average_r": np.nan,
                 "alpha_ci_low": np.nan, "alpha_ci_high": np.nan}
     C = x.cov().to_numpy()          # pairwise complete
-    R = x.corr().to_numpy()
+    sd = np.sqrt(np.diag(C))
+    R = C / np.outer(sd, sd)        # cov2cor of the pairwise covariances, as psych::alpha
     alpha = (1 - np.trace(C) / C.sum()) * k / (k - 1)
     rbar = (R.sum() - k) / (k * (k - 1))
     alpha_std = k * rbar / (1 + (k - 1) * rbar)

@@ -228,7 +228,7 @@ def fit_random_intercept(y, X, groups, terms: list[str] | None = None) -> Random
         lo, hi = grid[k - 1], grid[min(k + 1, len(grid) - 1)]
     res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500})
     theta = float(res.x)
-    if f(0.0) <= res.fun:
+    if f(0.0) <= res.fun + 1e-9:   # boundary (singular) fit: lme4 reports theta = 0
         theta = 0.0
     crit, beta, A, r = _profiled(theta, q, N, p)
     sigma2 = r / (N - p)
