@@ -1,0 +1,68 @@
+"""Plan -> decisions: multiplicity, TOST, effect sizes, MDE."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+import rmstudy as rm
+from rmstudy.analysis import decide, finalise_hypotheses, minimum_detectable_effect, tost_p
+from rmstudy.effects import d_ppc2, hedges_correction
+
+
+def test_decision_rule():
+    assert decide(-0.3, 0.01, None, 0.05, -1) == "supported"
+    assert decide(0.3, 0.01, None, 0.05, -1) == "opposite"
+    assert decide(0.01, 0.8, 0.01, 0.05, 1) == "equivalent"
+    assert decide(0.01, 0.8, 0.2, 0.05, 1) == "inconclusive"
+    assert decide(0.3, 0.2, None, 0.05, 1) == "inconclusive"
+
+
+def test_tost_against_z_formula():
+    # estimate 0.02, se 0.05, bound 0.15: both one-sided tests reject at .05
+    p = tost_p(0.02, 0.05, 0.15, None)
+    assert_allclose(p, stats.norm.cdf((0.02 - 0.15) / 0.05))
+    assert tost_p(0.02, 0.2, 0.15, 30) > 0.05
+
+
+def test_holm_within_primary_bh_within_secondary(demo_cohort):
+    study = demo_cohort.study
+    ps = {"H1a": 0.01, "H1b": 0.04, "H2": 0.03, "H3": 0.5, "H3b": 0.02}
+    rows = [{"id": h.id, "estimate": -1.0 * h.expected_sign * -1, "p_value": ps[h.id], "tost_p": None}
+            for h in study.hypotheses]
+    out = {r["id"]: r for r in finalise_hypotheses(rows, study)}
+    # Holm over the four primary p-values 0.01, 0.03, 0.04, 0.5
+    assert_allclose([out[i]["p_adjusted"] for i in ("H1a", "H2", "H1b", "H3")], [0.04, 0.09, 0.09, 0.5])
+    assert out["H3b"]["p_adjusted"] == 0.02 and out["H3b"]["adjustment"] == "Benjamini-Hochberg"
+    assert out["H1a"]["decision"] == "supported"
+    assert [r["id"] for r in finalise_hypotheses(rows, study)] == [h.id for h in study.hypotheses]
+
+
+def test_d_ppc2_morris_correction():
+    es = d_ppc2(0.5, 0.1, 0.9, sd_pre=1.0, n_t=10, n_c=12)
+    c = 1 - 3 / (4 * 20 - 1)
+    assert_allclose(hedges_correction(20), c)
+    assert_allclose([es["value"], es["ci_low"], es["ci_high"]], [0.5 * c, 0.1 * c, 0.9 * c])
+
+
+def test_mde_survey_row():
+    row = {"id": "X", "outcome": "s", "se": 0.1, "df": 100.0, "estimate": 0.2, "effect_size": {"value": 0.4},
+           "sesoi": 0.2, "sesoi_units": "d", "baseline_sd": 0.5}
+    m = minimum_detectable_effect(row, 0.05)
+    k = stats.t.ppf(0.975, 100) + stats.t.ppf(0.8, 100)
+    assert_allclose(m["mde_raw"], k * 0.1)
+    assert_allclose(m["mde_d"], k * 0.1 * 2)
+    assert_allclose(m["n_factor_for_sesoi"], (k * 0.1 / 0.1) ** 2)
+
+
+def test_demo_rows_are_internally_consistent(demo_cohort, demo_scores):
+    h = demo_cohort.study.hypothesis("H2")
+    row, detail, fit, data = rm.analyse_survey_hypothesis(demo_cohort, demo_scores, h)
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    per_arm = data.groupby("arm")["participant_id"].nunique()
+    assert row["n"]["program"]["participants"] == per_arm["program"] <= 300
+    assert row["n"]["control"]["participants"] == per_arm["control"] <= 300
+    assert row["n"]["program"]["observations"] + row["n"]["control"]["observations"] == fit.n_obs
+    es = row["effect_size"]
+    assert np.sign(es["value"]) == np.sign(row["estimate"])
+    assert_allclose(es["value"] / row["estimate"], es["ci_low"] / row["ci_low"])

@@ -1,0 +1,193 @@
+"""Loading the cohort folder: every basic check names file, row and column."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+import rmstudy as rm
+from rmstudy.errors import CohortError
+from conftest import DEMO
+
+
+@pytest.fixture()
+def cohort_dir(tmp_path):
+    d = tmp_path / "cohort"
+    shutil.copytree(DEMO, d)
+    return d
+
+
+def _edit(path, fn):
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = fn(df)
+    df.to_csv(path, index=False)
+
+
+def _problems(d):
+    with pytest.raises(CohortError) as e:
+        rm.load_cohort(d)
+    return e.value.problems
+
+
+def _one(probs, **kw):
+    hits = [p for p in probs if all(getattr(p, k) == v for k, v in kw.items())]
+    assert hits, f"no problem with {kw} among {probs}"
+    return hits[0]
+
+
+def test_demo_loads_typed(demo_cohort):
+    c = demo_cohort
+    assert len(c.participants) == 600
+    assert list(c.responses["wave"].cat.categories) == ["pre", "post"]
+    assert c.responses["fsa_01"].dtype == float
+    assert pd.api.types.is_datetime64_any_dtype(c.employment["exit_date"])
+    assert set(c.participants["arm"]) == {"program", "control"}
+
+
+@pytest.mark.parametrize("name", ["participants.csv", "responses.csv", "codebook.yaml", "study.yaml"])
+def test_missing_file(cohort_dir, name):
+    (cohort_dir / name).unlink()
+    p = _one(_problems(cohort_dir), file=name)
+    assert "missing" in p.message and "cohort folder" in p.fix
+
+
+def test_missing_column(cohort_dir):
+    _edit(cohort_dir / "participants.csv", lambda d: d.drop(columns="role"))
+    p = _one(_problems(cohort_dir), file="participants.csv", column="role")
+    assert p.row is None and "missing" in p.message
+
+
+def test_missing_item_column(cohort_dir):
+    _edit(cohort_dir / "responses.csv", lambda d: d.drop(columns="uwes_04"))
+    p = _one(_problems(cohort_dir), file="responses.csv", column="uwes_04")
+    assert "engagement" in p.message
+
+
+def test_unknown_wave_names_row(cohort_dir):
+    def f(d):
+        d.loc[4, "wave"] = "postt"
+        return d
+    _edit(cohort_dir / "responses.csv", f)
+    p = _one(_problems(cohort_dir), file="responses.csv", column="wave")
+    assert p.row == 6 and "postt" in p.message and "pre" in p.fix
+
+
+def test_unknown_arm_and_role(cohort_dir):
+    def f(d):
+        d.loc[0, "arm"] = "treatment"
+        d.loc[9, "role"] = "mentor"
+        return d
+    _edit(cohort_dir / "participants.csv", f)
+    probs = _problems(cohort_dir)
+    assert _one(probs, file="participants.csv", column="arm").row == 2
+    assert _one(probs, file="participants.csv", column="role").row == 11
+
+
+@pytest.mark.parametrize("value,needle", [("9", "outside the codebook range"), ("four", "not a number"),
+                                          ("2.5", "not one of the scale's answer points"), ("-1", "outside")])
+def test_item_value_checks(cohort_dir, value, needle):
+    def f(d):
+        d.loc[10, "fsa_03"] = value
+        return d
+    _edit(cohort_dir / "responses.csv", f)
+    p = _one(_problems(cohort_dir), file="responses.csv", column="fsa_03", row=12)
+    assert needle in p.message
+
+
+def test_padded_and_decimal_forms_of_valid_answers_are_accepted(cohort_dir):
+    def f(d):
+        d.loc[10, "fsa_03"] = " 4 "
+        d.loc[11, "fsa_03"] = "4.0"
+        return d
+    _edit(cohort_dir / "responses.csv", f)
+    c = rm.load_cohort(cohort_dir)
+    assert c.responses.loc[10, "fsa_03"] == 4 and c.responses.loc[11, "fsa_03"] == 4
+
+
+def test_duplicate_participant_wave(cohort_dir):
+    def f(d):
+        return pd.concat([d, d.iloc[[3]]], ignore_index=True)
+    _edit(cohort_dir / "responses.csv", f)
+    p = _one(_problems(cohort_dir), file="responses.csv", column="wave")
+    assert "duplicate" in p.message and "row 5" in p.message
+
+
+def test_response_from_unknown_participant(cohort_dir):
+    def f(d):
+        d.loc[0, "participant_id"] = "P9999"
+        return d
+    _edit(cohort_dir / "responses.csv", f)
+    p = _one(_problems(cohort_dir), file="responses.csv", column="participant_id", row=2)
+    assert "P9999" in p.message
+
+
+def test_pair_needs_one_junior_and_one_senior(cohort_dir):
+    changed = {}
+
+    def f(d):
+        i = d.index[(d["arm"] == "program") & (d["role"] == "senior")][0]
+        d.loc[i, "role"] = "junior"
+        changed["pair"] = d.loc[i, "pair_id"]
+        changed["row"] = int(d.index[d["pair_id"] == changed["pair"]][0]) + 2
+        return d
+    _edit(cohort_dir / "participants.csv", f)
+    p = _one(_problems(cohort_dir), file="participants.csv", column="pair_id")
+    assert changed["pair"] in p.message and "not one junior and one senior" in p.message
+    assert p.row == changed["row"]
+
+
+def test_exit_before_hire(cohort_dir):
+    def f(d):
+        d.loc[7, "exit_date"] = "1990-01-01"
+        d.loc[7, "exit_reason"] = "voluntary"
+        return d
+    _edit(cohort_dir / "employment.csv", f)
+    _one(_problems(cohort_dir), file="employment.csv", column="exit_date", row=9)
+
+
+def test_bad_date_format(cohort_dir):
+    def f(d):
+        d.loc[2, "hire_date"] = "03/04/2020"
+        return d
+    _edit(cohort_dir / "employment.csv", f)
+    p = _one(_problems(cohort_dir), file="employment.csv", column="hire_date", row=4)
+    assert "YYYY-MM-DD" in p.fix
+
+
+def test_header_only_file(cohort_dir):
+    path = cohort_dir / "responses.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    _one(_problems(cohort_dir), file="responses.csv")
+
+
+def test_all_problems_reported_together(cohort_dir):
+    def f(d):
+        d.loc[1, "wave"] = "x"
+        d.loc[2, "fsa_01"] = "7"
+        return d
+    _edit(cohort_dir / "responses.csv", f)
+    probs = _problems(cohort_dir)
+    assert {(p.row, p.column) for p in probs} >= {(3, "wave"), (4, "fsa_01")}
+    assert "responses.csv, row 3, column 'wave'" in str(CohortError(probs))
+
+
+def test_study_schema_violation_names_key(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("family: primary", "family: main", 1)
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert p.column.startswith("hypotheses.0") and "main" in p.message
+
+
+def test_outcome_must_be_in_codebook(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("outcome: bias_older", "outcome: bias_old", 1)
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert "bias_old" in p.message and "bias_older" in p.fix
+
+
+def test_codebook_reverse_item_must_belong_to_scale(cohort_dir):
+    text = (cohort_dir / "codebook.yaml").read_text().replace("- fsa_02\n    - fsa_05", "- fsa_33\n    - fsa_05", 1)
+    assert "fsa_33" in text
+    (cohort_dir / "codebook.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="codebook.yaml")
+    assert "fsa_33" in p.message
