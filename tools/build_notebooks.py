@@ -297,7 +297,7 @@ for hid, m in res.get("models", {}).items():
     display(pd.DataFrame(res["power"].values()).round(3))'''),
     ("code", '''md("## 13. Reproducibility")
 md(f"Command: `rmstudy run {res['parameters']['cohort_dir']} --out {res['parameters']['out_dir']}`")
-display(pd.DataFrame({"file": list(res["inputs"]), "SHA-256": list(res["inputs"].values())}))
+md("Input files (SHA-256):\\n\\n" + "\\n".join(f"- `{f}`: `{h}`" for f, h in res["inputs"].items()))
 display(pd.DataFrame({"package": ["python", *res["environment"]["packages"]],
                       "version": [res["environment"]["python"], *res["environment"]["packages"].values()]}))
 md(f"Parameters: `{res['parameters']}` · seed in plan: {study.seed}")'''),

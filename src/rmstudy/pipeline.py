@@ -54,10 +54,13 @@ def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict) -> Path:
     dst = out_dir / "notebooks" / f"{name}.ipynb"
     try:
         pm.execute_notebook(_rel(src), _rel(dst), parameters=params, progress_bar=False, log_output=False,
-                            kernel_name="python3", cwd=None)
+                            kernel_name="python3", cwd=None,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP-encryption chatter
     except PapermillExecutionError as e:
+        first = (e.source or "").strip().splitlines()[:1]
         raise NotebookFailed(
-            f"notebook {name} failed in cell {e.cell_index} (execution count {e.exec_count}): {e.ename}: {e.evalue}\n"
+            f"notebook {name} failed in cell {e.cell_index} of the executed notebook (execution count {e.exec_count}"
+            + (f", starting `{first[0][:80]}`" if first else "") + f"): {e.ename}: {e.evalue}\n"
             f"The partial executed notebook is at {_rel(dst)}") from None
     _scrub(dst)
     return dst

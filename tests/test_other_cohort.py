@@ -1,0 +1,229 @@
+"""`rmstudy run` on a cohort whose instruments are nothing like the demo's.
+
+The fixture (tests/fixtures/other_cohort, built by make_other_cohort.py) has
+other scale names, item codes, item counts (5 / 4 / 2), response ranges
+(1-7 / 0-10 / 1-4), reverse keys, wave names (baseline / month6),
+hypothesis ids (A1, A2, X1, R1), populations, families and anonymity
+threshold (7). One arm x role group (comparison-group seniors) has 5 people,
+below the threshold, so the HR report must suppress it.
+
+The pipeline runs once per module, from a working directory that is not the
+repo root, with absolute paths; every output must still carry only relative
+paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rmstudy.analysis import analyse_retention_hypothesis, analyse_survey_hypothesis, decide
+from rmstudy.cohort import COHORT_FILES, load_cohort
+from rmstudy.pipeline import run
+from rmstudy.scoring import score_scales
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "other_cohort"
+MAKER = REPO / "tests" / "fixtures" / "make_other_cohort.py"
+DECISIONS = {"supported", "opposite", "equivalent", "inconclusive"}
+
+
+def _maker():
+    spec = importlib.util.spec_from_file_location("make_other_cohort", MAKER)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return load_cohort(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory):
+    """Copy the fixture into a fresh folder, chdir there, run with absolute paths."""
+    work = tmp_path_factory.mktemp("other_run")
+    cohort_dir = work / "other_cohort"
+    shutil.copytree(FIXTURE, cohort_dir)
+    out = work / "run"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(work)
+        results = run(cohort_dir.resolve(), out.resolve(), progress=False, created="2026-01-01T00:00:00Z")
+    return {"work": work, "out": out, "results": results,
+            "results_json": json.loads((out / "results.json").read_text(encoding="utf-8")),
+            "manifest": json.loads((out / "manifest.json").read_text(encoding="utf-8"))}
+
+
+def _visible_text(html: str) -> str:
+    """HTML without embedded images, styles and scripts, tags stripped."""
+    html = re.sub(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+", "", html)
+    html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _table_after(html: str, heading: str) -> list[list[str]]:
+    """Rows (lists of cell texts) of the first HTML table after ``heading``."""
+    start = html.index(heading)
+    t0 = html.index("<table", start)
+    t1 = html.index("</table>", t0)
+    rows = []
+    for tr in re.findall(r"<tr\b.*?</tr>", html[t0:t1], flags=re.S):
+        cells = re.findall(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", tr, flags=re.S)
+        rows.append([re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).strip() for c in cells])
+    return rows
+
+
+# --- the fixture itself ------------------------------------------------------------
+
+
+def test_fixture_is_reproducible(tmp_path):
+    """make_other_cohort.py rebuilds the committed fixture byte for byte."""
+    _maker().build(tmp_path / "again")
+    for name in (*COHORT_FILES, "truth.json"):
+        assert (tmp_path / "again" / name).read_bytes() == (FIXTURE / name).read_bytes(), name
+
+
+def test_fixture_differs_from_demo(cohort):
+    demo = load_cohort(REPO / "data" / "demo")
+    assert not set(cohort.codebook.scales) & set(demo.codebook.scales)
+    assert not set(cohort.codebook.items) & set(demo.codebook.items)
+    assert not set(cohort.study.waves) & set(demo.study.waves)
+    assert not {h.id for h in cohort.study.hypotheses} & {h.id for h in demo.study.hypotheses}
+    ranges = {(s.min, s.max, s.n_items) for s in cohort.codebook.scales.values()}
+    assert ranges == {(1, 7, 5), (0, 10, 4), (1, 4, 2)}
+    assert cohort.study.anonymity_threshold == 7 != demo.study.anonymity_threshold
+
+
+def test_no_code_names_an_item_scale_or_hypothesis():
+    """No package module (bar the simulator) and no notebook code cell spells a
+    scale, item or hypothesis id of either cohort."""
+    names = set()
+    for root in (FIXTURE, REPO / "data" / "demo"):
+        c = load_cohort(root)
+        names |= set(c.codebook.scales) | set(c.codebook.items) | {h.id for h in c.study.hypotheses}
+    pattern = re.compile(r"""["'](%s)["']""" % "|".join(map(re.escape, sorted(names))))
+    sources = {p: p.read_text(encoding="utf-8") for p in (REPO / "src" / "rmstudy").rglob("*.py")
+               if p.name != "simulate.py"}
+    for nb in (REPO / "notebooks").glob("*.ipynb"):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        sources[nb] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    hits = [f"{p.relative_to(REPO)}: {m.group(0)}" for p, text in sources.items() for m in pattern.finditer(text)]
+    assert not hits, hits
+
+
+# --- the run -----------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_hypothesis_rows_follow_the_plan(pipeline_run, cohort):
+    res = pipeline_run["results_json"]
+    plan = cohort.study.hypotheses
+    assert [r["id"] for r in res["hypotheses"]] == ["A1", "A2", "X1", "R1"] == [h.id for h in plan]
+    for r, h in zip(res["hypotheses"], plan):
+        assert r["outcome"] == h.outcome
+        assert r["family"] == h.family
+        assert r["contrast"] == (list(h.contrast) if h.contrast else None)
+    by_id = {r["id"]: r for r in res["hypotheses"]}
+    assert by_id["X1"]["contrast"] == ["baseline", "month6"]      # the plan's default contrast
+    assert by_id["R1"]["outcome"] == "retention" and by_id["R1"]["contrast"] is None
+    assert {r["adjustment"] for r in res["hypotheses"]} == {"Holm", "Benjamini-Hochberg", "none (exploratory)"}
+    assert res["cohort"] == "other_cohort"
+
+
+@pytest.mark.e2e
+def test_reliability_covers_fixture_scales_and_waves(pipeline_run, cohort):
+    rel = pipeline_run["results_json"]["reliability"]
+    assert {r["scale"] for r in rel} == {"ageism_climate", "voice", "intent_to_stay"}
+    assert {r["wave"] for r in rel} == {"baseline", "month6"}
+    assert {r["role"] for r in rel} == {"junior", "senior", "all"}
+    assert len(rel) == 3 * 2 * 3
+    for r in rel:
+        assert r["k"] == cohort.codebook[r["scale"]].n_items
+        if r["scale"] == "intent_to_stay":
+            assert r["omega"] is None                      # omega needs at least 3 items
+        if r["role"] == "all":
+            assert r["alpha"] is not None
+
+
+@pytest.mark.e2e
+def test_estimates_match_direct_analysis(pipeline_run, cohort):
+    res = {r["id"]: r for r in pipeline_run["results_json"]["hypotheses"]}
+    scores = score_scales(cohort.responses, cohort.codebook)
+    for h in cohort.study.hypotheses:
+        if h.is_retention:
+            row = analyse_retention_hypothesis(cohort, h)[0]
+        else:
+            row = analyse_survey_hypothesis(cohort, scores, h)[0]
+        for key in ("estimate", "se", "ci_low", "ci_high", "p_value"):
+            assert res[h.id][key] == pytest.approx(row[key], abs=1e-10, rel=0), (h.id, key)
+        assert res[h.id]["n"] == row["n"]
+        # the pipeline's returned mapping is what it wrote
+        assert pipeline_run["results"]["hypotheses"][[x.id for x in cohort.study.hypotheses].index(h.id)]["estimate"] \
+            == res[h.id]["estimate"]
+
+
+@pytest.mark.e2e
+def test_decisions_are_valid(pipeline_run, cohort):
+    alpha = cohort.study.alpha
+    for r, h in zip(pipeline_run["results_json"]["hypotheses"], cohort.study.hypotheses):
+        assert r["decision"] in DECISIONS
+        assert 0 <= r["p_value"] <= r["p_adjusted"] <= 1
+        assert r["decision"] == decide(r["estimate"], r["p_adjusted"], r.get("tost_p"), alpha, h.expected_sign)
+
+
+@pytest.mark.e2e
+def test_outputs_hold_only_relative_paths(pipeline_run):
+    out, work = pipeline_run["out"], pipeline_run["work"]
+    res, man = pipeline_run["results_json"], pipeline_run["manifest"]
+    assert res["parameters"] == {"cohort_dir": "other_cohort", "out_dir": "run"}
+    assert man["cohort_dir"] == "other_cohort" and man["out_dir"] == "run"
+    assert man["command"] == "rmstudy run other_cohort --out run"
+    assert not any(Path(p).is_absolute() for p in man["outputs"])
+    assert {"results.json", "hr_report.html", "academic_report.html"} <= set(man["outputs"])
+    # the run analysed the fixture's exact bytes
+    assert res["inputs"] == {n: hashlib.sha256((FIXTURE / n).read_bytes()).hexdigest()
+                             for n in COHORT_FILES if (FIXTURE / n).exists()}
+    forbidden = {str(work), str(work.resolve()), str(REPO), str(REPO.resolve())}
+    for name in ("results.json", "manifest.json", "hr_report.html", "academic_report.html"):
+        text = (out / name).read_text(encoding="utf-8")
+        for f in forbidden:
+            assert f not in text, f"{name} contains the absolute path {f}"
+
+
+@pytest.mark.e2e
+def test_hr_report_names_nobody_and_suppresses_the_small_group(pipeline_run, cohort):
+    k = cohort.study.anonymity_threshold
+    assert k == 7
+    P = cohort.participants
+    sizes = P.groupby(["arm", "role"]).size()
+    # the fixture is built so that suppression MUST happen
+    assert sizes[("control", "senior")] == 5 and sizes.min() < k
+
+    html = (pipeline_run["out"] / "hr_report.html").read_text(encoding="utf-8")
+    text = _visible_text(html)
+    leaked = [pid for pid in P["participant_id"] if re.search(rf"\b{re.escape(pid)}\b", text)]
+    assert not leaked, leaked[:5]
+    assert not re.search(r"\bP\d{4}\b", text)
+    assert f"fewer than {k}" in text
+
+    rows = _table_after(html, "Who took part")
+    header, body = rows[0], rows[1:]
+    cells = {(r[0], col): v for r in body for col, v in zip(header[1:], r[1:])}
+    assert cells[("Senior", "Comparison group")] == f"fewer than {k}"
+    for (label, col), v in cells.items():
+        assert v in (f"fewer than {k}", "hidden") or (v.isdigit() and (int(v) == 0 or int(v) >= k)), \
+            f"'Who took part' shows {v!r} for {label} / {col}"
+    assert str(sizes[("control", "senior")]) not in [v for v in cells.values()]
+    # secondary suppression: no row or column of the inner table has exactly one hidden cell
+    # (else it could be recovered by subtracting the shown cell from the shown total)
+    inner = pd.DataFrame([[cells[(r, c)] for c in ("Programme", "Comparison group")] for r in ("Junior", "Senior")])
+    for line in [*inner.itertuples(index=False), *inner.T.itertuples(index=False)]:
+        assert sum(not v.isdigit() for v in line) != 1, line
