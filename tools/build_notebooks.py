@@ -133,6 +133,9 @@ rates = pd.DataFrame(res["descriptives"]["response_rates"])
 first = rates[rates["wave"] == study.waves[0]]
 counts = first.pivot(index="role", columns="arm", values="enrolled").reindex(columns=["program", "control"]).fillna(0)
 shown, hidden = privacy.suppress_counts(counts, k)
+if hidden.to_numpy().any():
+    # with a cell hidden, totals could give it away (programme pairs fix juniors = seniors), so none are shown
+    shown, hidden = privacy.suppress_counts(counts, k, totals=False)
 shown.columns = [{"program": "Programme", "control": "Comparison group"}.get(c, c) for c in shown.columns]
 shown.index = [str(i).capitalize() for i in shown.index]
 display(shown)
@@ -154,23 +157,24 @@ for r in res["hypotheses"]:
         continue
     scale = codebook[r["outcome"]]
     md(f"## {r.get('question') or r['label']}")
-    md(narrative.answer_sentence(r, scale))
+    md(narrative.answer_sentence(r, scale, with_question=False))
     means = privacy.suppress_by_n(pd.DataFrame(res["descriptives"]["cell_means"][r["id"]]), k)
     fig, ax = plt.subplots(figsize=(6, 3.4))
     verdict = narrative.verdict(r["decision"])
     figures.plot_means(means, study.waves, f"{scale.label.split(' (')[0]}: {verdict}",
                        f"Average score ({scale.min:g} to {scale.max:g})", ax=ax)
-    plt.show()
+    display(fig)
+    plt.close(fig)
     if means["suppressed"].any():
         md(f"Groups with fewer than {k} answers are not shown.")
-    md(narrative.certainty_in_words(r) + f" [^{r['id']}]")
-    footnotes.append(f"[^{r['id']}]: {r['id']}: p = {r['p_value']:.3f} (adjusted for the number of questions asked: "
-                     f"{r['p_adjusted']:.3f}).")'''),
+    footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted for the number of questions asked: "
+                     f"{r['p_adjusted']:.3f}).")
+    md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")'''),
     ("code", '''ret = [r for r in res["hypotheses"] if r["outcome"] == "retention"]
 if ret:
     md("## Keeping younger talent")
     for r in ret:
-        md(narrative.answer_sentence(r))
+        md(narrative.answer_sentence(r, with_question=False))
         km = privacy.suppressed_retention(pd.DataFrame(res["retention"][r["id"]]["km"]), k)
         table = pd.DataFrame({
             "Group": km["group"].map({"program": "Programme", "control": "Comparison group"}),
@@ -179,9 +183,9 @@ if ret:
                               for v, lo, hi in zip(km["retention"], km["ci_low"], km["ci_high"])],
         })
         display(table.set_index(["Group", "After"]))
-        md(narrative.certainty_in_words(r) + f" [^{r['id']}]")
-        footnotes.append(f"[^{r['id']}]: {r['id']}: p = {r['p_value']:.3f} (adjusted: {r['p_adjusted']:.3f}); "
-                         "Cox model of time to voluntary exit.")'''),
+        footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted: {r['p_adjusted']:.3f}); "
+                         "Cox model of time to voluntary exit.")
+        md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")'''),
     ("code", '''md("## What this does and does not mean")
 att = pd.DataFrame(res["attrition"]["table"])
 drop = (att["dropouts"].sum() / att["enrolled"].sum()) if att["enrolled"].sum() else float("nan")
@@ -211,7 +215,7 @@ md(f"No group of fewer than **{k}** people is shown anywhere in this report: sma
    f"a group has at least {k} people and at least {k} leavers, so no one's departure can be dated. The report holds no names, "
    "ids or free-text comments.")
 if footnotes:
-    md("---\\n**Notes**\\n\\n" + "\\n\\n".join(footnotes))'''),
+    md("---\\n**Notes**\\n\\n" + "\\n".join(f"{i}. {f}" for i, f in enumerate(footnotes, 1)))'''),
 ]
 
 NB["05_academic_report"] = [

@@ -9,13 +9,10 @@ __all__ = ["set_style", "plot_means", "plot_effects", "plot_km", "plot_residuals
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
 
 ARM_COLOURS = {"program": "#0072B2", "control": "#E69F00"}
 ARM_LABELS = {"program": "Programme", "control": "Comparison group"}

@@ -48,19 +48,19 @@ def percent(x: float, digits: int = 0) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
-def answer_sentence(row: dict, scale=None) -> str:
-    """The one-sentence answer for a hypothesis (markdown)."""
-    q = row.get("question") or row["label"]
+def answer_sentence(row: dict, scale=None, with_question: bool = True) -> str:
+    """The one-sentence answer for a hypothesis (markdown), led by its question."""
+    q = (row.get("question") or row["label"]) if with_question else ""
     v = verdict(row["decision"])
     es = row["effect_size"]
     if row["outcome"] == "retention":
         hr = es["value"]
         more = "less" if hr < 1 else "more"
-        return (f"**{q}** {v.capitalize()}. In the programme, people in this group left voluntarily at "
+        return (f"**{q}** " * bool(q) + f"{v.capitalize()}. In the programme, people in this group left voluntarily at "
                 f"{hr:.2f} times the comparison group's rate ({abs(1 - hr):.0%} {more} often).")
     what = (scale.label if scale is not None else row["outcome"]).split(" (")[0].lower()
     d = es["value"]
     direction = "rose" if d > 0 else "fell"
     units = f" on the {scale.min:g}–{scale.max:g} scale" if scale is not None else ""
-    return (f"**{q}** {v.capitalize()}. Compared with the comparison group, {what} {direction} by "
+    return (f"**{q}** " * bool(q) + f"{v.capitalize()}. Compared with the comparison group, {what} {direction} by "
             f"{size_in_words(d)} more in the programme ({row['estimate']:+.2f} points{units}).")

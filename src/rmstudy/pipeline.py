@@ -70,9 +70,10 @@ def _scrub(path: Path) -> None:
     """Keep absolute machine paths out of the executed notebook's metadata."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     meta = nb.get("metadata", {}).get("papermill", {})
-    for key in ("input_path", "output_path"):
-        if key in meta and meta[key] and os.path.isabs(meta[key]):
-            meta[key] = _rel(Path(meta[key]))
+    if meta.get("input_path"):
+        meta["input_path"] = f"notebooks/{Path(meta['input_path']).name}"   # where it lives in the project
+    if meta.get("output_path"):
+        meta["output_path"] = f"notebooks/{Path(meta['output_path']).name}"  # relative to the run folder
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
