@@ -53,7 +53,9 @@ def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict) -> Path:
     src = nb_dir / f"{name}.ipynb"
     dst = out_dir / "notebooks" / f"{name}.ipynb"
     try:
-        pm.execute_notebook(_rel(src), _rel(dst), parameters=params, progress_bar=False, log_output=False,
+        # absolute paths for papermill's own I/O: its local handler keeps a process-global cwd that concurrent
+        # runs in threads can leave stale; the paths it records are rewritten to relative ones by _scrub
+        pm.execute_notebook(str(src.resolve()), str(dst.resolve()), parameters=params, progress_bar=False, log_output=False,
                             kernel_name="python3", cwd=None,
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP-encryption chatter
     except PapermillExecutionError as e:
