@@ -191,3 +191,59 @@ def test_codebook_reverse_item_must_belong_to_scale(cohort_dir):
     (cohort_dir / "codebook.yaml").write_text(text)
     p = _one(_problems(cohort_dir), file="codebook.yaml")
     assert "fsa_33" in p.message
+
+
+def test_codebook_unknown_key_is_an_error(cohort_dir):
+    text = (cohort_dir / "codebook.yaml").read_text().replace("    reverse:\n", "    reverse_items:\n", 1)
+    (cohort_dir / "codebook.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="codebook.yaml")
+    assert "reverse_items" in p.message
+
+
+def test_impossible_plan_date(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("programme_start: '2025-01-06'", "programme_start: '2025-02-30'")
+    assert "2025-02-30" in text
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml", column="programme_start")
+    assert "calendar date" in p.message
+
+
+def test_sesoi_units_must_fit_the_outcome(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("sesoi_units: hazard_ratio", "sesoi_units: d")
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert "hazard ratio" in p.message and p.column.endswith("sesoi_units")
+
+
+def test_population_column_checked_before_any_analysis(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("role: junior", "rank: junior", 1)
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert "'rank'" in p.message and "population" in p.column
+
+
+def test_population_value_that_matches_nobody(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("role: junior", "role: Junior", 1)
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert "matches nobody" in p.message
+
+
+def test_blank_line_keeps_row_numbers(cohort_dir):
+    lines = (cohort_dir / "responses.csv").read_text().splitlines()
+    lines.insert(3, "")                     # becomes spreadsheet row 4
+    cells = lines[5].split(",")             # spreadsheet row 6
+    cells[1] = "later"
+    lines[5] = ",".join(cells)
+    (cohort_dir / "responses.csv").write_text("\n".join(lines) + "\n")
+    probs = _problems(cohort_dir)
+    assert _one(probs, file="responses.csv", message="blank line").row == 4
+    assert "later" in _one(probs, file="responses.csv", column="wave", row=6).message
+
+
+def test_date_must_be_zero_padded_iso(cohort_dir):
+    def f(d):
+        d.loc[0, "hire_date"] = "2020-1-6"
+        return d
+    _edit(cohort_dir / "employment.csv", f)
+    _one(_problems(cohort_dir), file="employment.csv", column="hire_date", row=2)

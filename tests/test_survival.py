@@ -68,3 +68,9 @@ def test_late_entry_and_exclusions():
 def test_population_filter_by_age(demo_cohort):
     pop = select_population(demo_cohort.participants, {"role": "junior", "age": {"max": 25}})
     assert len(pop) > 0 and (pop["age"] <= 25).all() and (pop["role"] == "junior").all()
+
+
+def test_numbers_at_risk_at_origin(h3):
+    row, detail, data = h3
+    at0 = rm.km_horizons(data, [0]).set_index("group")["n_at_risk"]
+    assert at0.to_dict() == REF["n_by_arm"]

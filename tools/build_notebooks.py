@@ -92,7 +92,8 @@ for h in study.hypotheses:
         continue
     row, detail, data = rm.analyse_retention_hypothesis(cohort, h)
     rows.append(row)
-    at_risk = rm.km_horizons(data, [0, 91, 182, 273, 365])[["group", "horizon_days", "n_at_risk"]]
+    last = max(study.horizons_days)
+    at_risk = rm.km_horizons(data, [round(last * q / 4) for q in range(5)])[["group", "horizon_days", "n_at_risk"]]
     retention[h.id] = {**detail, "at_risk": at_risk}
     power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
     display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["km"]))

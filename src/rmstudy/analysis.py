@@ -123,7 +123,9 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
               "ci_low": c["ci_low"] * f, "ci_high": c["ci_high"] * f}
     tost = None
     if h.sesoi is not None:
-        bound = h.sesoi * sd_pre if h.sesoi_units == "d" else h.sesoi
+        # a SESOI in d units is a band of +-sesoi on the reported (corrected) d_ppc2 scale
+        per_raw = es["value"] / c["estimate"] if c["estimate"] else 1 / sd_pre
+        bound = h.sesoi / abs(per_raw) if h.sesoi_units == "d" else h.sesoi
         tost = {"bound_raw": float(bound), "p_value": tost_p(c["estimate"], c["se"], bound, c["df"])}
     excluded = long["score"].isna().sum()
     if excluded:
@@ -177,7 +179,7 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
                            "ci_high": efron["hr_ci_high"]},
            "raw_difference": None, "sesoi": h.sesoi, "sesoi_units": h.sesoi_units if h.sesoi is not None else None,
            "tost_p": tost["p_value"] if tost else None, "baseline_sd": None,
-           "n": {arm: {"participants": int((data["arm"] == arm).sum()),
+           "n": {arm: {"participants": int((data["arm"] == arm).sum()), "observations": int((data["arm"] == arm).sum()),
                        "events": int(data.loc[data["arm"] == arm, "event"].sum())} for arm in ("program", "control")},
            "notes": notes}
     km = km_horizons(data, cohort.study.horizons_days, alpha=alpha)
@@ -200,6 +202,12 @@ _ADJUST = {"primary": ("holm", "Holm"), "secondary": ("fdr_bh", "Benjamini-Hochb
 
 def finalise_hypotheses(rows: list[dict], study) -> list[dict]:
     """Add ``p_adjusted``, ``adjustment`` and ``decision`` to every row, in plan order."""
+    ids = [r["id"] for r in rows]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    unknown = sorted(set(ids) - {h.id for h in study.hypotheses})
+    if dup or unknown:
+        raise ValueError(f"hypothesis rows do not match the plan: duplicated {dup}, not in study.yaml {unknown}; "
+                         "each plan hypothesis must be analysed in exactly one notebook")
     by_id = {r["id"]: dict(r) for r in rows}
     for family, (method, label) in _ADJUST.items():
         ids = [h.id for h in study.hypotheses if h.family == family and h.id in by_id]
@@ -241,6 +249,6 @@ def minimum_detectable_effect(row: dict, alpha: float, power: float = 0.8) -> di
     else:
         ratio = row["effect_size"]["value"] / row["estimate"] if row["estimate"] else np.nan
         out.update({"mde_raw": mde, "mde_d": abs(mde * ratio)})
-        target = (row["sesoi"] * row["baseline_sd"] if row.get("sesoi_units") == "d" else row.get("sesoi")) if row.get("sesoi") else None
+        target = (row["sesoi"] / abs(ratio) if row.get("sesoi_units") == "d" else row.get("sesoi")) if row.get("sesoi") else None
     out["n_factor_for_sesoi"] = float((mde / target) ** 2) if target else None
     return out

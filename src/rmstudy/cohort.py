@@ -65,15 +65,20 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
         probs.append(Problem(name, "file is missing", f"put {name} in the cohort folder (docs/cohort-format.md)"))
         return None
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        # blank lines are kept as rows so that row numbers match what a spreadsheet or editor shows
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False)
     except UnicodeDecodeError as e:
         probs.append(Problem(name, f"not UTF-8 text ({e.reason} at byte {e.start})",
-                             "save the file as CSV UTF-8, or bring it in with `rmstudy ingest`"))
+                             "save the file as 'CSV UTF-8' from your spreadsheet program"))
         return None
     except pd.errors.EmptyDataError:
         probs.append(Problem(name, "file is empty", "export the table again with its header row and data"))
         return None
     df.columns = [c.strip() for c in df.columns]
+    blank = (df == "").all(axis=1)
+    if blank.any():
+        for i in np.flatnonzero(blank.to_numpy()):
+            probs.append(Problem(name, "blank line", "delete the empty line", row=_row(i)))
     return df
 
 
@@ -114,6 +119,7 @@ def _parse_numbers(df: pd.DataFrame, name: str, col: str, probs: list[Problem], 
 def _parse_dates(df: pd.DataFrame, name: str, col: str, probs: list[Problem], required: bool) -> pd.Series:
     s = df[col].astype(str).str.strip()
     out = pd.to_datetime(s.where(s != "", None), format="%Y-%m-%d", errors="coerce")
+    out = out.where(s.str.fullmatch(r"\d{4}-\d{2}-\d{2}"))
     for i in np.flatnonzero(((s != "") & out.isna()).to_numpy()):
         probs.append(Problem(name, f"'{s.iloc[i]}' is not a date in YYYY-MM-DD form", "write dates as YYYY-MM-DD",
                              row=_row(i), column=col))
@@ -142,6 +148,33 @@ def _duplicates(df, name, cols, probs, what):
                                  row=_row(i), column=cols[-1]))
         else:
             firsts.setdefault(key, _row(i))
+
+
+def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -> None:
+    """Every population filter of the plan must name a participants.csv column and usable values."""
+    for i, h in enumerate(study.hypotheses):
+        for col, val in h.population.items():
+            where = f"hypotheses.{i}.population.{col}"
+            if col == "age":
+                continue
+            if col not in part.columns:
+                probs.append(Problem("study.yaml", f"population of {h.id} filters on '{col}', which is not a column of "
+                                     "participants.csv", f"use one of {list(part.columns)}", column=where))
+                continue
+            vals = val if isinstance(val, list) else [val]
+            if pd.api.types.is_numeric_dtype(part[col]):
+                try:
+                    [float(v) for v in vals]
+                except (TypeError, ValueError):
+                    probs.append(Problem("study.yaml", f"population of {h.id} compares numeric column '{col}' with {vals}",
+                                         "use numbers for a numeric column", column=where))
+                    continue
+                present = part[col].isin([float(v) for v in vals])
+            else:
+                present = part[col].astype(str).isin([str(v) for v in vals])
+            if not present.any():
+                probs.append(Problem("study.yaml", f"population of {h.id} ({col} = {vals}) matches nobody in participants.csv",
+                                     f"check the spelling against the values in the '{col}' column", column=where))
 
 
 def load_cohort(root: str | Path) -> Cohort:
@@ -190,8 +223,8 @@ def load_cohort(root: str | Path) -> Cohort:
     emp = None
     if (root / "employment.csv").exists() or needs_employment:
         emp = _read_csv(root / "employment.csv", probs)
-    if probs:
-        raise CohortError(probs)
+    if part is None or resp is None or (emp is None and needs_employment):
+        raise CohortError(probs)        # a file could not be read at all
     row_counts = {"participants.csv": len(part), "responses.csv": len(resp)}
     if emp is not None:
         row_counts["employment.csv"] = len(emp)
@@ -226,6 +259,9 @@ def load_cohort(root: str | Path) -> Cohort:
                                      "each programme pair needs exactly one junior (mentor) and one senior (mentee)",
                                      row=_row(i), column="pair_id"))
         ids = set(part["participant_id"])
+
+    if ids:
+        _check_populations(part, study, probs)
 
     # responses.csv
     R = "responses.csv"

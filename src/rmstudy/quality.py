@@ -104,13 +104,14 @@ def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
     for c in ("role", "gender", "department"):
         if c not in P.columns:
             continue
-        for level in sorted(P[c].dropna().unique()):
-            g = {a: (P.loc[P["arm"] == a, c] == level).astype(float) for a in ARMS}
+        col = P[c].replace("", np.nan)
+        for level in sorted(col.dropna().unique()):
+            g = {a: (col[P["arm"] == a] == level).astype(float).where(col[P["arm"] == a].notna()) for a in ARMS}
             p1, p0 = g["program"].mean(), g["control"].mean()
             sd = np.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
             rows.append({"variable": f"{c} = {level}", "kind": "share", "program_mean": p1, "control_mean": p0,
                          "program_sd": np.nan, "control_sd": np.nan,
-                         **{f"{a}_n": int(g[a].sum()) for a in ARMS},
+                         **{f"{a}_n": int(g[a].sum()) for a in ARMS},  # shares are of those with a known value
                          "smd": float((p1 - p0) / sd) if sd > 0 else np.nan})
     for s in cohort.codebook.scales:
         g = {a: base.loc[base["arm"] == a, s] for a in ARMS}

@@ -119,9 +119,21 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
                                  fix="see docs/cohort-format.md, section 'study.yaml', for this key"))
         raise CohortError(probs)
     waves = tuple(raw["waves"])
-    start = _dt.date.fromisoformat(raw["programme_start"])
-    censor = _dt.date.fromisoformat(raw["censor_date"])
     probs = []
+    dates = {}
+    for key in ("programme_start", "censor_date"):
+        try:
+            dates[key] = _dt.date.fromisoformat(raw[key])
+        except ValueError:
+            probs.append(Problem(file, f"{key} '{raw[key]}' is not a real calendar date", "write a valid YYYY-MM-DD date",
+                                 column=key))
+    if probs:
+        raise CohortError(probs)
+    start, censor = dates["programme_start"], dates["censor_date"]
+    for w in raw.get("wave_offsets_days", {}):
+        if w not in waves:
+            probs.append(Problem(file, f"wave_offsets_days names unknown wave '{w}'", f"use waves from {list(waves)}",
+                                 column="wave_offsets_days"))
     if censor <= start:
         probs.append(Problem(file, f"censor_date {censor} is not after programme_start {start}",
                              "set the censor date to the end of follow-up", column="censor_date"))
@@ -151,6 +163,20 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
                     probs.append(Problem(file, f"contrast of {h['id']} must go from an earlier to a later wave",
                                          "write the baseline wave first", column=col + ".contrast"))
         units = h.get("sesoi_units", "hazard_ratio" if h["outcome"] == RETENTION else "d")
+        if h["outcome"] == RETENTION:
+            if units != "hazard_ratio":
+                probs.append(Problem(file, f"{h['id']} is a retention hypothesis; its SESOI must be a hazard ratio",
+                                     "set sesoi_units: hazard_ratio (e.g. sesoi: 0.9)", column=col + ".sesoi_units"))
+            if "sesoi" in h and h["sesoi"] == 1:
+                probs.append(Problem(file, f"{h['id']}: a SESOI hazard ratio of 1 gives an empty equivalence band",
+                                     "use a ratio such as 0.8 or 0.9", column=col + ".sesoi"))
+            if "contrast" in h:
+                probs.append(Problem(file, f"{h['id']} is a retention hypothesis and takes no wave contrast",
+                                     "remove 'contrast' (time runs from programme_start to censor_date)",
+                                     column=col + ".contrast"))
+        elif units == "hazard_ratio":
+            probs.append(Problem(file, f"{h['id']} is a survey hypothesis; hazard_ratio is for retention only",
+                                 "use sesoi_units: d (standardised) or raw (scale points)", column=col + ".sesoi_units"))
         hyps.append(Hypothesis(
             id=h["id"], label=h["label"], outcome=h["outcome"], direction=h["direction"], family=h["family"],
             population=dict(h.get("population", {})), contrast=contrast, sesoi=h.get("sesoi"),

@@ -89,7 +89,8 @@ def km_horizons(data: pd.DataFrame, horizons, by: str = "arm", alpha: float = 0.
             else:
                 surv = float(s[k])
                 se_log = float(se[k] / s[k]) if s[k] > 0 else np.nan
-            at_risk = int(((d["time"] >= h) & (d["entry"] < h)).sum())
+            # risk set at h: entered before h (or at the origin, for h = 0) and not yet out
+            at_risk = int(((d["time"] >= h) & ((d["entry"] < h) | (d["entry"] <= 0) & (h <= 0))).sum())
             rows.append({"group": g, "horizon_days": int(h), "n": int(len(d)),
                          "events_by_horizon": int(((d["time"] <= h) & (d["event"] == 1)).sum()),
                          "n_at_risk": at_risk, "retention": surv,
