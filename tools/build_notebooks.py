@@ -73,9 +73,9 @@ for h in study.hypotheses:
     scale = cohort.codebook[h.outcome]
     ax = figures.plot_means(pd.DataFrame(detail["cell_means"]), study.waves, f"{h.id}: {scale.label}",
                             f"Mean score ({scale.min:g}–{scale.max:g})")
-    figures.save(ax, out, f"means_{h.id}")
+    figures.save(ax, out, f"means_{h.id}", close=True)
     axes = figures.plot_residuals(data["fitted"].to_numpy(), data["resid"].to_numpy(), f"{h.id}: model residuals")
-    figures.save(axes, out, f"residuals_{h.id}")'''),
+    figures.save(axes, out, f"residuals_{h.id}", close=True)'''),
     ("code", '''rm.record(out, "02_survey_hypotheses", {
     "hypotheses": rows, "models": models, "descriptives": {"cell_means": means}, "power": power,
 })'''),
@@ -98,7 +98,7 @@ for h in study.hypotheses:
     power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
     display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["km"]))
     ax = figures.plot_km(data, f"{h.id}: time to voluntary exit")
-    figures.save(ax, out, f"km_{h.id}")
+    figures.save(ax, out, f"km_{h.id}", close=True)
 if not rows:
     display(Markdown("The plan has no retention hypothesis."))'''),
     ("code", '''rm.record(out, "03_retention", {"hypotheses": rows, "retention": retention, "power": power})'''),

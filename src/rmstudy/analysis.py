@@ -14,13 +14,13 @@ __all__ = ["select_population", "analyse_survey_hypothesis", "analyse_retention_
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from .cohort import Cohort
 from .effects import d_ppc2, pooled_baseline_sd
 from .errors import CohortError, Problem
 from .models.mixed import conditional_residuals, design_arm_wave, mixed_model
 from .models.survival import cox_ph, km_horizons, retention_data
+from .decisions import decide, finalise_hypotheses  # noqa: F401  (re-exported)
 from .scoring import long_scores
 from .study import Hypothesis
 
@@ -186,46 +186,6 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
     detail = {"id": h.id, "cox_efron": efron, "cox_breslow": breslow, "km": km.to_dict(orient="records"),
               "excluded": excl.groupby(["reason", "arm"]).size().reset_index(name="count").to_dict(orient="records")}
     return row, detail, data
-
-
-def decide(estimate: float, p_adjusted: float, tost_p_value: float | None, alpha: float, expected_sign: int) -> str:
-    """DESIGN.md's decision rule."""
-    if p_adjusted < alpha:
-        return "supported" if np.sign(estimate) == expected_sign else "opposite"
-    if tost_p_value is not None and tost_p_value < alpha:
-        return "equivalent"
-    return "inconclusive"
-
-
-_ADJUST = {"primary": ("holm", "Holm"), "secondary": ("fdr_bh", "Benjamini-Hochberg"), "exploratory": (None, "none")}
-
-
-def finalise_hypotheses(rows: list[dict], study) -> list[dict]:
-    """Add ``p_adjusted``, ``adjustment`` and ``decision`` to every row, in plan order."""
-    ids = [r["id"] for r in rows]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    unknown = sorted(set(ids) - {h.id for h in study.hypotheses})
-    if dup or unknown:
-        raise ValueError(f"hypothesis rows do not match the plan: duplicated {dup}, not in study.yaml {unknown}; "
-                         "each plan hypothesis must be analysed in exactly one notebook")
-    by_id = {r["id"]: dict(r) for r in rows}
-    for family, (method, label) in _ADJUST.items():
-        ids = [h.id for h in study.hypotheses if h.family == family and h.id in by_id]
-        if not ids:
-            continue
-        p = np.array([by_id[i]["p_value"] for i in ids])
-        adj = p if method is None else multipletests(p, alpha=study.alpha, method=method)[1]
-        for i, pa in zip(ids, adj):
-            by_id[i]["p_adjusted"] = float(pa)
-            by_id[i]["adjustment"] = label if method else "none (exploratory)"
-    out = []
-    for h in study.hypotheses:
-        if h.id not in by_id:
-            continue
-        r = by_id[h.id]
-        r["decision"] = decide(r["estimate"], r["p_adjusted"], r.get("tost_p"), study.alpha, h.expected_sign)
-        out.append(r)
-    return out
 
 
 def minimum_detectable_effect(row: dict, alpha: float, power: float = 0.8) -> dict:

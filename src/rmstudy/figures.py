@@ -12,7 +12,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 ARM_COLOURS = {"program": "#0072B2", "control": "#E69F00"}
 ARM_LABELS = {"program": "Programme", "control": "Comparison group"}
@@ -70,6 +69,7 @@ def plot_effects(rows: list[dict], title: str = "Difference in change, programme
 
 def plot_km(data: pd.DataFrame, title: str, ax=None, alpha: float = 0.05):
     """Kaplan–Meier curves by arm with log-type 95% bands (academic report only)."""
+    from scipy import stats
     from statsmodels.duration.survfunc import SurvfuncRight
 
     ax = _ax(ax)
@@ -95,6 +95,8 @@ def plot_km(data: pd.DataFrame, title: str, ax=None, alpha: float = 0.05):
 
 def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None):
     """Residual normal Q–Q plot and residuals against fitted values."""
+    from scipy import stats
+
     if axes is None:
         set_style()
         _, axes = plt.subplots(1, 2, figsize=(8, 3.4))
@@ -114,8 +116,10 @@ def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None)
     return axes
 
 
-def save(fig_or_ax, out_dir, name: str) -> Path:
-    """Save a figure as PNG under ``<out_dir>/figures/`` and return the path."""
+def save(fig_or_ax, out_dir, name: str, close: bool = False) -> Path:
+    """Save a figure as PNG under ``<out_dir>/figures/`` and return the path.
+
+    ``close=True`` closes it afterwards, so a notebook does not render it a second time."""
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     if isinstance(fig_or_ax, np.ndarray):
         fig = fig_or_ax.flat[0].figure
@@ -123,4 +127,6 @@ def save(fig_or_ax, out_dir, name: str) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{name}.png"
     fig.savefig(path, bbox_inches="tight", metadata={"Software": None})
+    if close:
+        plt.close(fig)
     return path

@@ -77,7 +77,7 @@ def validate_results(results: dict) -> None:
 
 def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str | None = None) -> dict:
     """Merge the notebook records into results.json, validate and write it."""
-    from .analysis import finalise_hypotheses
+    from .decisions import finalise_hypotheses
 
     out_dir = Path(out_dir)
     recs = load_records(out_dir)

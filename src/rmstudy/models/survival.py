@@ -13,8 +13,6 @@ __all__ = ["retention_data", "cox_ph", "km_horizons"]
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
-from statsmodels.duration.survfunc import SurvfuncRight
 
 
 def retention_data(participants: pd.DataFrame, employment: pd.DataFrame, programme_start, censor_date):
@@ -55,6 +53,8 @@ def cox_ph(data: pd.DataFrame, covariate: str = "arm", level: str = "program", t
     (Wald, two-sided), ``ci_low``/``ci_high`` (log scale), ``hazard_ratio``,
     ``hr_ci_low``/``hr_ci_high``, ``n``, ``events``, ``ties``.
     """
+    from statsmodels.duration.hazard_regression import PHReg
+
     x = (data[covariate] == level).to_numpy(dtype=float)[:, None]
     entry = data["entry"].to_numpy(dtype=float)
     model = PHReg(data["time"].to_numpy(dtype=float), x, status=data["event"].to_numpy(dtype=int),
@@ -75,6 +75,8 @@ def km_horizons(data: pd.DataFrame, horizons, by: str = "arm", alpha: float = 0.
     Returns columns ``group, horizon_days, n, events_by_horizon, n_at_risk,
     retention, ci_low, ci_high`` (log-type CI, as R's default).
     """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
     z = stats.norm.ppf(1 - alpha / 2)
     rows = []
     for g, d in data.groupby(by, sort=True, observed=True):
