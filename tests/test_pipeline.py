@@ -195,3 +195,17 @@ def test_single_notebook_by_hand_with_papermill(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     rec = json.loads((out_dir / "records" / "01_data_quality.json").read_text())
     assert rec["flow"]["ledger"]["participants.csv"]["rows_in"] == 600
+
+
+def test_hr_report_pdf_is_a4(demo_run):
+    import weasyprint
+
+    from rmstudy.pipeline import PDF_CSS
+
+    out, _ = demo_run
+    pdf = (out / "hr_report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    doc = weasyprint.HTML(filename=str(out / "hr_report.html")).render(stylesheets=[weasyprint.CSS(string=PDF_CSS)])
+    assert len(doc.pages) >= 2
+    for page in doc.pages:       # A4 = 210 x 297 mm = 793.7 x 1122.5 CSS px
+        assert abs(page.width - 793.7) < 1 and abs(page.height - 1122.5) < 1

@@ -96,6 +96,23 @@ def export_html(executed: Path, dest: Path, title: str) -> Path:
     return dest
 
 
+PDF_CSS = """
+@page { size: A4; margin: 16mm 14mm; @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; } }
+body { font-size: 10pt; }
+img { max-width: 100%; break-inside: avoid; }
+h1, h2, h3 { break-after: avoid; }
+table, .jp-OutputArea-output { break-inside: avoid; }
+"""
+
+
+def export_pdf(html: Path, dest: Path) -> Path:
+    """Print the HR report's HTML to an A4 PDF with weasyprint."""
+    import weasyprint
+
+    weasyprint.HTML(filename=str(html)).write_pdf(str(dest), stylesheets=[weasyprint.CSS(string=PDF_CSS)])
+    return dest
+
+
 def _stage(names, nb_dir, out_dir, params, parallel, bar):
     if not parallel:
         for n in names:
@@ -142,6 +159,7 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
     for name, html in REPORTS.items():
         label = "HR report" if name.startswith("04") else "Academic report"
         export_html(out_dir / "notebooks" / f"{name}.ipynb", out_dir / html, f"{label}: {cohort.study.name}")
+    export_pdf(out_dir / REPORTS["04_hr_report"], out_dir / "hr_report.pdf")
     manifest = {"cohort": cohort.name, "cohort_dir": params["cohort_dir"], "out_dir": params["out_dir"],
                 "command": f"rmstudy run {params['cohort_dir']} --out {params['out_dir']}",
                 "inputs": results["inputs"], "plan_sha256": results["plan_sha256"], "parameters": params,
