@@ -220,12 +220,12 @@ if footnotes:
 ]
 
 NB["05_academic_report"] = [
-    ("code", HR_SETUP.replace("from rmstudy import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy import tables")),
+    ("code", HR_SETUP.replace("from rmstudy import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy import tables\nshow = tables.show")),
     ("code", '''md(f"""# Academic report: {study.name}
 Results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · **Confidential: research team and reviewers.**
 Reporting follows CONSORT-SPI 2018 and APA JARS-Quant (module B, non-random assignment).""")
 md(f"## 1. The preregistered plan\\nstudy.yaml SHA-256: `{res['plan_sha256']}`. Registration: {study.preregistration or 'not stated'}.")
-display(pd.DataFrame([{"id": h.id, "label": h.label, "outcome": h.outcome, "population": h.population or "everyone",
+show(pd.DataFrame([{"id": h.id, "label": h.label, "outcome": h.outcome, "population": h.population or "everyone",
                        "contrast": " → ".join(h.contrast) if h.contrast else "time to event", "direction": h.direction,
                        "family": h.family, "SESOI": f"{h.sesoi} ({h.sesoi_units})" if h.sesoi else "–"} for h in study.hypotheses]))
 md("**Deviations log.** " + ("\\n".join(f"- {d['what']}: {d['why']}" for d in study.deviations)
@@ -234,34 +234,34 @@ md(f"Decision rule: *supported* when the adjusted p < {study.alpha} in the expec
    "against it; *equivalent* when TOST against the SESOI succeeds; otherwise *inconclusive*. Holm within the primary family, "
    "Benjamini–Hochberg within the secondary family, no adjustment for exploratory hypotheses.")'''),
     ("code", '''md("## 2. Participant flow")
-display(tables.flow_table(res["flow"]))
+show(tables.flow_table(res["flow"]))
 md("Exclusions by reason:")
-display(pd.DataFrame(res["flow"]["exclusions"]))
+show(pd.DataFrame(res["flow"]["exclusions"]))
 md("Row ledger (every input row is included or excluded with a reason):")
-display(pd.DataFrame(res["flow"]["ledger"]).T)'''),
+show(pd.DataFrame(res["flow"]["ledger"]).T, index=True)'''),
     ("code", '''md("## 3. Baseline table by arm\\nStandardised mean difference (SMD) = programme minus comparison over the root mean of the two variances.")
 b = pd.DataFrame(res["baseline"]["table"])
-display(b.round(3))'''),
+show(b.round(3))'''),
     ("code", '''md("## 4. Attrition")
 att = res["attrition"]
-display(pd.DataFrame(att["table"]).round(3))
+show(pd.DataFrame(att["table"]).round(3))
 if att["test"]:
     t = att["test"]
     md(f"Differential attrition: {t['test']}, χ²({t['df']}) = {t['chi2']:.2f}, p = {tables.apa_p(t['p_value'])}.")
-display(pd.DataFrame(att["baseline_by_completion"]).round(3))
+show(pd.DataFrame(att["baseline_by_completion"]).round(3))
 md("Missing-data method: the mixed models use all available observations (dropouts kept) and are valid under missing at random "
-   "given the observed scores (MAR); completers-only analyses are a sensitivity check.")'''),
+   "given the observed scores (MAR).")'''),
     ("code", '''md("## 5. Measurement\\nCronbach's α (pairwise covariances, as psych::alpha) with a Feldt 95% CI; McDonald's ω total from a one-factor minres solution.")
-display(tables.reliability_apa(res["reliability"]))
+show(tables.reliability_apa(res["reliability"]))
 low = [r for r in res["reliability"] if r["alpha"] is not None and r["alpha"] < 0.70]
-md("Flags: " + ("; ".join(f"α = {r['alpha']:.2f} for {r['scale']} at {r['wave']} ({r['role']})" for r in low) if low else "no α below .70."))'''),
+md("Flags: " + ("; ".join(f"α = {r['alpha']:.3f} for {r['scale']} at {r['wave']} ({r['role']})" for r in low) if low else "no α below .70."))'''),
     ("code", '''for fam, title in (("primary", "## 6. Primary results"), ("secondary", "## 7. Secondary results (secondary family)"),
                    ("exploratory", "## 7b. Exploratory results (exploratory, unadjusted)")):
     rows = [r for r in res["hypotheses"] if r["family"] == fam]
     if not rows:
         continue
     md(title)
-    display(tables.hypothesis_table(rows))
+    show(tables.hypothesis_table(rows))
     for r in rows:
         md(f"**{r['id']}** — {r['method']}. " + " ".join(r["notes"]))
         if r["id"] in res.get("models", {}):
@@ -270,7 +270,7 @@ md("Flags: " + ("; ".join(f"α = {r['alpha']:.2f} for {r['scale']} at {r['wave']
             md(f"Variance components: participant intercept τ² = {vc['tau2']:.4f}, residual σ² = {vc['sigma2']:.4f}, "
                f"ICC = {vc['icc']:.3f}; {vc['n_obs']} observations of {vc['n_groups']} participants"
                + (" (singular fit)" if vc["singular"] else "") + ".")
-            display(pd.DataFrame(m["terms"]).round(4))
+            show(pd.DataFrame(m["terms"]).round(4))
             fig = out / "figures" / f"means_{r['id']}.png"
             if fig.exists():
                 display(Image(filename=str(fig)))'''),
@@ -282,12 +282,12 @@ md("Flags: " + ("; ".join(f"α = {r['alpha']:.2f} for {r['scale']} at {r['wave']
         if fig.exists():
             display(Image(filename=str(fig)))
         md("Numbers at risk:")
-        display(pd.DataFrame(d["at_risk"]).pivot(index="group", columns="horizon_days", values="n_at_risk"))
-        display(pd.DataFrame([d["cox_efron"], d["cox_breslow"]]).round(4))
+        show(pd.DataFrame(d["at_risk"]).pivot(index="group", columns="horizon_days", values="n_at_risk"), index=True)
+        show(pd.DataFrame([d["cox_efron"], d["cox_breslow"]]).round(4))
         md("Kaplan–Meier retention at the horizons (log-type CI):")
-        display(pd.DataFrame(d["km"]).round(4))
+        show(pd.DataFrame(d["km"]).round(4))
         if d["excluded"]:
-            display(pd.DataFrame(d["excluded"]))'''),
+            show(pd.DataFrame(d["excluded"]))'''),
     ("code", '''md("## 11. Assumption checks\\nConditional residuals of each mixed model: Q–Q plot and residuals against fitted values. "
    "Influential participants are counted, never named.")
 for hid, m in res.get("models", {}).items():
@@ -299,11 +299,11 @@ for hid, m in res.get("models", {}).items():
         display(Image(filename=str(fig)))'''),
     ("code", '''if res.get("power"):
     md("## 12. Power and sensitivity\\nMinimum detectable effect at 80% power, two-sided α (unadjusted), from each model's SE.")
-    display(pd.DataFrame(res["power"].values()).round(3))'''),
+    show(pd.DataFrame(res["power"].values()).round(3))'''),
     ("code", '''md("## 13. Reproducibility")
 md(f"Command: `rmstudy run {res['parameters']['cohort_dir']} --out {res['parameters']['out_dir']}`")
 md("Input files (SHA-256):\\n\\n" + "\\n".join(f"- `{f}`: `{h}`" for f, h in res["inputs"].items()))
-display(pd.DataFrame({"package": ["python", *res["environment"]["packages"]],
+show(pd.DataFrame({"package": ["python", *res["environment"]["packages"]],
                       "version": [res["environment"]["python"], *res["environment"]["packages"].values()]}))
 md(f"Parameters: `{res['parameters']}` · seed in plan: {study.seed}")'''),
 ]

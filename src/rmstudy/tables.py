@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["apa_p", "num", "hypothesis_table", "reliability_apa", "flow_table", "ci"]
+__all__ = ["apa_p", "num", "hypothesis_table", "reliability_apa", "flow_table", "ci", "show"]
 
 import math
 
@@ -54,3 +54,10 @@ def reliability_apa(rows: list[dict]) -> pd.DataFrame:
 
 def flow_table(flow: dict) -> pd.DataFrame:
     return pd.DataFrame(flow["stages"]).rename(columns={"stage": "Stage", "program": "Programme", "control": "Comparison"})
+
+
+def show(df: pd.DataFrame, index: bool = False):
+    """Display a table in a report: HTML without the row index (unless asked), numbers as given."""
+    from IPython.display import HTML, display
+
+    display(HTML(df.to_html(index=index, na_rep="–", border=0, classes="dataframe")))
