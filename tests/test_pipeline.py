@@ -186,15 +186,21 @@ def test_invalid_cohort_refused_by_cli(tmp_path):
     assert not (tmp_path / "o" / "notebooks").exists()
 
 
-def test_single_notebook_by_hand_with_papermill(tmp_path):
+def test_notebooks_by_hand_with_papermill(tmp_path):
+    """A researcher runs the notebooks one by one with papermill; the report notebook assembles results.json."""
     exe = Path(sys.executable).with_name("papermill")
-    out_dir = tmp_path / "manual"
-    p = subprocess.run([str(exe), "notebooks/01_data_quality.ipynb", str(tmp_path / "dq.ipynb"),
-                        "-p", "cohort_dir", "data/demo", "-p", "out_dir", str(out_dir)],
-                       cwd=ROOT, capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr[-2000:]
-    rec = json.loads((out_dir / "records" / "01_data_quality.json").read_text())
+    out_dir = os.path.relpath(tmp_path / "manual", ROOT)
+    for name in ("01_data_quality", "02_survey_hypotheses", "03_retention", "04_hr_report"):
+        p = subprocess.run([str(exe), f"notebooks/{name}.ipynb", str(tmp_path / f"{name}.ipynb"),
+                            "-p", "cohort_dir", "data/demo", "-p", "out_dir", out_dir],
+                           cwd=ROOT, capture_output=True, text=True)
+        assert p.returncode == 0, (name, p.stderr[-2000:])
+    rec = json.loads((tmp_path / "manual" / "records" / "01_data_quality.json").read_text())
     assert rec["flow"]["ledger"]["participants.csv"]["rows_in"] == 600
+    res = json.loads((tmp_path / "manual" / "results.json").read_text())
+    rm.validate_results(res)
+    assert [h["id"] for h in res["hypotheses"]] == ["H1a", "H1b", "H2", "H3", "H3b"]
+    assert all("p_adjusted" in h for h in res["hypotheses"])
 
 
 def test_hr_report_pdf_is_a4(demo_run):

@@ -111,8 +111,8 @@ from IPython.display import Markdown, display
 from rmstudy import figures, narrative, privacy
 
 out = rm.find_path(out_dir)
-res = rm.load_results(out)
 cohort_path = rm.find_path(cohort_dir)
+res = rm.load_or_assemble(out, cohort_path)
 codebook = rm.load_codebook(cohort_path / "codebook.yaml")
 study = rm.load_study(cohort_path / "study.yaml", codebook)
 k = study.anonymity_threshold

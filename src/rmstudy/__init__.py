@@ -23,7 +23,7 @@ _EXPORTS = {
     "decisions": ["decide", "finalise_hypotheses"],
     "multiplicity": ["holm", "benjamini_hochberg"],
     "quality": ["participant_flow", "response_rates", "baseline_table", "attrition"],
-    "results": ["record", "assemble_results", "load_results", "validate_results"],
+    "results": ["record", "assemble_results", "load_results", "load_or_assemble", "validate_results"],
     "privacy": ["suppress_counts", "suppress_by_n", "suppressed_retention"],
     "simulate": ["simulate_cohort", "write_demo"],
     "paths": ["find_path"],

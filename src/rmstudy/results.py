@@ -9,7 +9,7 @@ families, adds provenance and validates against the shipped JSON Schema.
 from __future__ import annotations
 
 __all__ = ["record", "load_records", "assemble_results", "validate_results", "to_jsonable", "load_results",
-           "RESULTS_SCHEMA_VERSION"]
+           "load_or_assemble", "RESULTS_SCHEMA_VERSION"]
 
 import datetime as _dt
 import json
@@ -119,3 +119,16 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
 
 def load_results(out_dir: str | Path) -> dict:
     return json.loads((Path(out_dir) / "results.json").read_text(encoding="utf-8"))
+
+
+def load_or_assemble(out_dir: str | Path, cohort_dir: str | Path) -> dict:
+    """results.json of a run folder; when a researcher ran the analysis notebooks by
+    hand (so no pipeline assembled it), assemble it from their records first."""
+    out_dir = Path(out_dir)
+    path = out_dir / "results.json"
+    if path.exists():
+        return load_results(out_dir)
+    from .cohort import load_cohort
+
+    params = {"cohort_dir": str(cohort_dir), "out_dir": str(out_dir)}
+    return assemble_results(out_dir, load_cohort(cohort_dir), parameters=params)
