@@ -283,9 +283,22 @@ md("Flags: " + ("; ".join(f"α = {r['alpha']:.3f} for {r['scale']} at {r['wave']
             display(Image(filename=str(fig)))
         md("Numbers at risk:")
         show(pd.DataFrame(d["at_risk"]).pivot(index="group", columns="horizon_days", values="n_at_risk"), index=True)
+        md("Cox proportional hazards, unadjusted (Efron ties; Breslow as a check):")
         show(pd.DataFrame([d["cox_efron"], d["cox_breslow"]]).round(4))
+        lr = d["logrank"]
+        md(f"Log-rank test: χ²({lr['df']}) = {lr['chisq']:.3f}, p = {tables.apa_p(lr['p_value'])}.")
+        if d.get("adjusted"):
+            md(f"Adjusted for {', '.join(d['adjusted']['covariates'])} (Efron):")
+            show(pd.DataFrame(d["adjusted"]["table"]).round(4))
+        md("Proportional-hazards check (as survival::cox.zph, Kaplan–Meier time transform):")
+        show(pd.DataFrame(d["zph"]).round(4))
+        md("The assumption holds (global p ≥ α)." if d["ph_assumption_holds"] else
+           "**The test rejects proportional hazards.** The hazard ratio is then an average over follow-up: read the "
+           "retention at the horizons and the Kaplan–Meier curves, and consider a model with a time-split arm effect.")
         md("Kaplan–Meier retention at the horizons (log-type CI):")
         show(pd.DataFrame(d["km"]).round(4))
+        md("Cumulative incidence of voluntary (cause 1) and involuntary (cause 2) exit, Aalen–Johansen, delta-method CI:")
+        show(pd.DataFrame(d["cumulative_incidence"]).round(4))
         if d["excluded"]:
             show(pd.DataFrame(d["excluded"]))'''),
     ("code", '''md("## 11. Assumption checks\\nConditional residuals of each mixed model: Q–Q plot and residuals against fitted values. "

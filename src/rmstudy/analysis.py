@@ -19,7 +19,7 @@ from .cohort import Cohort
 from .effects import d_ppc2, pooled_baseline_sd
 from .errors import CohortError, Problem
 from .models.mixed import conditional_residuals, design_arm_wave, mixed_model
-from .models.survival import cox_ph, km_horizons, retention_data
+from .models.survival import cox_model, cox_ph, cox_zph, cumulative_incidence, km_horizons, logrank, retention_data
 from .decisions import decide, finalise_hypotheses  # noqa: F401  (re-exported)
 from .scoring import long_scores
 from .study import Hypothesis
@@ -183,7 +183,22 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
                        "events": int(data.loc[data["arm"] == arm, "event"].sum())} for arm in ("program", "control")},
            "notes": notes}
     km = km_horizons(data, cohort.study.horizons_days, alpha=alpha)
+    _, fit = cox_model(data, ties="efron", alpha=alpha)
+    zph = cox_zph(data, fit, transform="km")
+    ph_ok = bool(zph["p_value"].iloc[-1] >= alpha)
+    if not ph_ok:
+        notes.append("The proportional-hazards test rejects (cox.zph, km transform): the hazard ratio is an average "
+                     "over follow-up; report retention at the horizons and consider a time-split model.")
+    adjusted = None
+    if h.covariates:
+        adj_tab, adj_fit = cox_model(data, h.covariates, ties="efron", alpha=alpha)
+        adjusted = {"covariates": list(h.covariates), "table": adj_tab.to_dict(orient="records"),
+                    "zph": cox_zph(data, adj_fit).to_dict(orient="records")}
     detail = {"id": h.id, "cox_efron": efron, "cox_breslow": breslow, "km": km.to_dict(orient="records"),
+              "logrank": logrank(data), "zph": zph.to_dict(orient="records"), "ph_assumption_holds": ph_ok,
+              "adjusted": adjusted,
+              "cumulative_incidence": pd.concat([cumulative_incidence(data, cohort.study.horizons_days, cause=c, alpha=alpha)
+                                                 for c in (1, 2)]).to_dict(orient="records"),
               "excluded": excl.groupby(["reason", "arm"]).size().reset_index(name="count").to_dict(orient="records")}
     return row, detail, data
 

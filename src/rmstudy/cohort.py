@@ -153,6 +153,14 @@ def _duplicates(df, name, cols, probs, what):
 def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -> None:
     """Every population filter of the plan must name a participants.csv column and usable values."""
     for i, h in enumerate(study.hypotheses):
+        for col in (*h.covariates, *h.moderators):
+            if col not in part.columns:
+                probs.append(Problem("study.yaml", f"{h.id} names '{col}' as a covariate or moderator, which is not a "
+                                     "column of participants.csv", f"use one of {list(part.columns)}",
+                                     column=f"hypotheses.{i}"))
+            elif part[col].astype(str).str.strip().eq("").any() or part[col].isna().any():
+                probs.append(Problem("participants.csv", f"covariate '{col}' of {h.id} has empty cells",
+                                     "fill every value, or drop the covariate from the plan", column=col))
         for col, val in h.population.items():
             where = f"hypotheses.{i}.population.{col}"
             if col == "age":

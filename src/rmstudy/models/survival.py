@@ -8,7 +8,8 @@ interval: S * exp(±z * se(log S)), se from Greenwood's formula.
 
 from __future__ import annotations
 
-__all__ = ["retention_data", "cox_ph", "km_horizons"]
+__all__ = ["retention_data", "cox_ph", "cox_model", "logrank", "cox_zph", "cumulative_incidence", "km_horizons",
+           "covariate_matrix"]
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,8 @@ def retention_data(participants: pd.DataFrame, employment: pd.DataFrame, program
 
     Returns
     -------
-    data : DataFrame with ``participant_id, arm, role, age, entry, time, event`` (days).
+    data : DataFrame with the participant columns plus ``entry, time`` (days), ``event`` (1 = voluntary
+        exit) and ``status`` (0 censored, 1 voluntary, 2 involuntary exit: the competing risk).
     exclusions : DataFrame with ``participant_id, arm, reason`` for people left out.
     """
     start = pd.Timestamp(programme_start)
@@ -39,7 +41,8 @@ def retention_data(participants: pd.DataFrame, employment: pd.DataFrame, program
     hired_after_end = entry >= time
     reasons = np.where(left_before, "left on or before the programme start",
                        np.where(hired_after_end, "hired after the end of follow-up", ""))
-    out = d.assign(entry=entry, time=time, event=event)
+    status = np.where(event == 1, 1, np.where(d["exit_reason"].eq("involuntary") & exit_.notna() & (exit_ <= censor), 2, 0))
+    out = d.assign(entry=entry, time=time, event=event, status=status)
     keep = reasons == ""
     exclusions = out.loc[~keep, ["participant_id", "arm"]].assign(reason=reasons[~keep])
     return out.loc[keep].reset_index(drop=True), exclusions.reset_index(drop=True)
@@ -97,4 +100,174 @@ def km_horizons(data: pd.DataFrame, horizons, by: str = "arm", alpha: float = 0.
                          "events_by_horizon": int(((d["time"] <= h) & (d["event"] == 1)).sum()),
                          "n_at_risk": at_risk, "retention": surv,
                          "ci_low": surv * np.exp(-z * se_log), "ci_high": min(1.0, surv * np.exp(z * se_log))})
+    return pd.DataFrame(rows)
+
+
+def covariate_matrix(data: pd.DataFrame, covariates=(), arm_level: str = "program") -> tuple[np.ndarray, list[str], list[list[int]]]:
+    """Design for Cox models: the arm indicator, then each covariate.
+
+    Numeric covariates enter as they are; text covariates as treatment dummies
+    against their first level in sorted order (R's factor default), named
+    ``<column><level>`` as R names them. Returns X, column names and the
+    columns of each term (R's ``assign``), for the per-term PH test.
+    """
+    cols, names, assign = [(data["arm"] == arm_level).to_numpy(float)], [f"arm{arm_level}"], [[0]]
+    for c in covariates:
+        s = data[c]
+        if pd.api.types.is_numeric_dtype(s):
+            assign.append([len(cols)])
+            cols.append(s.to_numpy(float))
+            names.append(c)
+        else:
+            levels = sorted(s.dropna().astype(str).unique())
+            idx = []
+            for lv in levels[1:]:
+                idx.append(len(cols))
+                cols.append((s.astype(str) == lv).to_numpy(float))
+                names.append(f"{c}{lv}")
+            assign.append(idx)
+    return np.column_stack(cols), names, assign
+
+
+def cox_model(data: pd.DataFrame, covariates=(), ties: str = "efron", alpha: float = 0.05) -> tuple[pd.DataFrame, dict]:
+    """Cox PH of time to voluntary exit on arm (+ covariates), late entry honoured.
+
+    Returns the coefficient table (``term, coef, se, z, p_value, hazard_ratio,
+    hr_ci_low, hr_ci_high``) and a dict with the fit's ``params``, ``X``,
+    ``assign`` and ``terms`` for :func:`cox_zph`.
+    """
+    from statsmodels.duration.hazard_regression import PHReg
+
+    X, names, assign = covariate_matrix(data, covariates)
+    if np.isnan(X).any():
+        raise ValueError("cox_model: a covariate has missing values; the plan's covariates must be complete")
+    entry = data["entry"].to_numpy(float)
+    res = PHReg(data["time"].to_numpy(float), X, status=data["event"].to_numpy(int),
+                entry=entry if np.any(entry > 0) else None, ties=ties).fit()
+    zc = stats.norm.ppf(1 - alpha / 2)
+    b, se = np.asarray(res.params), np.asarray(res.bse)
+    tab = pd.DataFrame({"term": names, "coef": b, "se": se, "z": b / se, "p_value": 2 * stats.norm.sf(np.abs(b / se)),
+                        "hazard_ratio": np.exp(b), "hr_ci_low": np.exp(b - zc * se), "hr_ci_high": np.exp(b + zc * se)})
+    return tab, {"params": b, "X": X, "assign": assign, "terms": ["arm", *covariates], "ties": ties}
+
+
+def logrank(data: pd.DataFrame) -> dict:
+    """Log-rank test of arm (statsmodels ``survdiff``, late entry honoured): chi-square on 1 df."""
+    from statsmodels.duration.survfunc import survdiff
+
+    entry = data["entry"].to_numpy(float)
+    chisq, p = survdiff(data["time"].to_numpy(float), data["event"].to_numpy(int), data["arm"].to_numpy(),
+                        entry=entry if np.any(entry > 0) else None)
+    return {"chisq": float(chisq), "df": 1, "p_value": float(p)}
+
+
+def _km_before(time, event, entry, at):
+    """Kaplan–Meier S(t-) of all the data at the times ``at`` (late entry honoured)."""
+    ut = np.unique(time[event == 1])
+    surv = np.ones(len(ut))
+    s = 1.0
+    for k, t in enumerate(ut):
+        n = np.sum((entry < t) & (time >= t))
+        d = np.sum((time == t) & (event == 1))
+        s *= 1 - d / n
+        surv[k] = s
+    idx = np.searchsorted(ut, at, side="left")          # number of event times strictly before each t
+    return np.r_[1.0, surv][idx]
+
+
+def cox_zph(data: pd.DataFrame, fit: dict, transform: str = "km") -> pd.DataFrame:
+    """Proportional-hazards test as ``survival::cox.zph`` (survival >= 3.0; R >= 4.0).
+
+    A score test, at the fitted coefficients, for adding x * g(t) to the model,
+    g the transformed event time centred on its mean over the events: for each
+    term, u_g' V^-1 u_g with the full information matrix of (x, x g), Efron or
+    Breslow as the fit. ``transform``: 'km' (1 - KM(t-)), 'identity' or 'rank'.
+    Returns rows per term and GLOBAL with ``chisq, df, p_value``.
+    """
+    X, beta, assign = fit["X"], fit["params"], fit["assign"]
+    time = data["time"].to_numpy(float)
+    event = data["event"].to_numpy(int)
+    entry = data["entry"].to_numpy(float)
+    if transform == "km":
+        g_all = 1 - _km_before(time, event, entry, time)
+    elif transform == "identity":
+        g_all = time.copy()
+    elif transform == "rank":
+        g_all = stats.rankdata(time)
+    else:
+        raise ValueError(f"unknown transform {transform!r}")
+    g_all = g_all - g_all[event == 1].mean()
+    w = np.exp(X @ beta - (X @ beta).max())
+    p = X.shape[1]
+    u = np.zeros(2 * p)
+    imat = np.zeros((2 * p, 2 * p))
+    efron = fit["ties"] == "efron"
+    for t in np.unique(time[event == 1]):
+        risk = (entry < t) & (time >= t)
+        dead = risk & (time == t) & (event == 1)
+        g = g_all[dead][0]
+        wr, Xr = w[risk], X[risk]
+        s0, s1, s2 = wr.sum(), wr @ Xr, (Xr * wr[:, None]).T @ Xr
+        wd, Xd = w[dead], X[dead]
+        d0, d1, d2 = wd.sum(), wd @ Xd, (Xd * wd[:, None]).T @ Xd
+        nd = int(dead.sum())
+        xsum = Xd.sum(axis=0)
+        mean_sum = np.zeros(p)
+        V = np.zeros((p, p))
+        for k in range(nd):
+            f = k / nd if efron else 0.0
+            a0, a1, a2 = s0 - f * d0, s1 - f * d1, s2 - f * d2
+            m = a1 / a0
+            mean_sum += m
+            V += a2 / a0 - np.outer(m, m)
+        u[p:] += g * (xsum - mean_sum)
+        imat[:p, :p] += V
+        imat[:p, p:] += g * V
+        imat[p:, :p] += g * V
+        imat[p:, p:] += g * g * V
+    rows = []
+    for term, jj in zip(fit["terms"], assign):
+        kk = list(range(p)) + [j + p for j in jj]
+        uu = np.r_[np.zeros(p), u[[j + p for j in jj]]]
+        chisq = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
+        rows.append({"term": term, "chisq": chisq, "df": len(jj), "p_value": float(stats.chi2.sf(chisq, len(jj)))})
+    uu = np.r_[np.zeros(p), u[p:]]
+    chisq = float(uu @ np.linalg.solve(imat, uu))
+    rows.append({"term": "GLOBAL", "chisq": chisq, "df": p, "p_value": float(stats.chi2.sf(chisq, p))})
+    return pd.DataFrame(rows)
+
+
+def cumulative_incidence(data: pd.DataFrame, horizons, cause: int = 1, by: str = "arm", alpha: float = 0.05) -> pd.DataFrame:
+    """Aalen–Johansen cumulative incidence of ``cause`` (1 = voluntary exit) with the
+    other exit as a competing risk, by group, at the horizons.
+
+    Variance: the delta-method estimator (Pintilie 2006, eq. 4.5); the CI is F ± z·SE
+    clipped to [0, 1]. R's ``survfit`` reports an infinitesimal-jackknife SE for
+    multi-state curves, so CIs may differ slightly from R's; estimates agree.
+    """
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows = []
+    for grp, d in data.groupby(by, sort=True, observed=True):
+        time, status, entry = d["time"].to_numpy(float), d["status"].to_numpy(int), d["entry"].to_numpy(float)
+        ut = np.unique(time[status > 0])
+        S, F = 1.0, 0.0
+        steps = []                      # (t, n, d_all, d_cause, S_before, F_after)
+        for t in ut:
+            n = np.sum((entry < t) & (time >= t))
+            d_all = np.sum((time == t) & (status > 0))
+            d_c = np.sum((time == t) & (status == cause))
+            F += S * d_c / n
+            steps.append((t, n, d_all, d_c, S, F))
+            S *= 1 - d_all / n
+        for h in horizons:
+            sel = [st for st in steps if st[0] <= h]
+            Fh = sel[-1][5] if sel else 0.0
+            var = 0.0
+            for t, n, d_all, d_c, S_b, F_j in sel:     # delta method (Pintilie 2006, eq. 4.5)
+                if n > d_all:
+                    var += (Fh - F_j) ** 2 * d_all / (n * (n - d_all))
+                var += S_b ** 2 * d_c * (n - d_c) / n ** 3 - 2 * (Fh - F_j) * S_b * d_c / n ** 2
+            se = float(np.sqrt(max(var, 0.0)))
+            rows.append({"group": grp, "horizon_days": int(h), "cause": cause, "incidence": float(Fh), "se": se,
+                         "ci_low": max(0.0, Fh - z * se), "ci_high": min(1.0, Fh + z * se)})
     return pd.DataFrame(rows)
