@@ -225,3 +225,32 @@ def test_hr_report_names_nobody_and_suppresses_the_small_group(pipeline_run, coh
     # no totals beside a hidden cell: a total minus the shown cells (or the programme's one-junior-one-senior
     # structure) would give the hidden count back
     assert "Total" not in header and all(r[0] != "Total" for r in body)
+
+
+@pytest.mark.e2e
+def test_small_retention_groups_get_no_rate_and_no_curve(pipeline_run, cohort):
+    """A group with fewer than k people or fewer than k exits by a horizon shows no rate; no step curve at all."""
+    k = cohort.study.anonymity_threshold
+    res = pipeline_run["results_json"]
+    km = res["retention"]["R1"]["km"]
+    small = [r for r in km if r["n"] < k or r["events_by_horizon"] < k]
+    assert small, "the fixture must contain a retention group below the threshold"
+    html = (pipeline_run["out"] / "hr_report.html").read_text(encoding="utf-8")
+    start = html.index("Keeping younger talent")
+    section = html[start:html.index("What this does and does not mean", start)]
+    assert "<img" not in section                     # no chart, so no step that could date one person's exit
+    rows = _table_after(html, "Keeping younger talent")
+    label = {"program": "Programme", "control": "Comparison group"}
+    shown = {}
+    group = None
+    for r in rows[1:]:
+        cells = [c for c in r if c]
+        if len(cells) == 3:
+            group = cells[0]
+        shown[(group, cells[-2])] = cells[-1]
+    for r in km:
+        text = shown[(label[r["group"]], f"{round(r['horizon_days'] / 30.4)} months")]
+        if r in small:
+            assert "not shown" in text and "%" not in text, text
+        else:
+            assert f"{r['retention']:.0%}" in text, text

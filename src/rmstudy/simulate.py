@@ -22,7 +22,7 @@ plan's censor date.
 
 from __future__ import annotations
 
-__all__ = ["simulate_cohort", "DEMO_SCALES", "DEMO_EFFECTS", "write_demo"]
+__all__ = ["simulate_cohort", "simulate_retention", "DEMO_SCALES", "DEMO_EFFECTS", "write_demo"]
 
 import datetime as _dt
 import json
@@ -116,6 +116,29 @@ def _raw_effect(spec: dict, lam: np.ndarray, d: float, mu: float, rho: float, tr
     return float(score(post + d) - score(post))
 
 
+def _exit_times(rng, h_vol, h_inv: float, n: int):
+    """Latent days to a voluntary and to an involuntary exit (competing exponential hazards per day)."""
+    return rng.exponential(1 / h_vol), rng.exponential(1 / h_inv, n)
+
+
+def simulate_retention(seed: int, n_per_arm: int = 300, hazard_ratio: float = 0.75, exit_12m: float = 0.20,
+                       involuntary_12m: float = 0.04, horizon: int = 365) -> pd.DataFrame:
+    """Employment outcomes alone, for retention simulation checks: the time-to-event table
+    (``arm, entry, time, event, status``) that :func:`rmstudy.retention_data` would build,
+    with exits on whole days and administrative censoring at ``horizon``."""
+    rng = np.random.default_rng(seed)
+    n = 2 * n_per_arm
+    arm = np.array(["program"] * n_per_arm + ["control"] * n_per_arm)
+    h_vol = -np.log(1 - exit_12m) / horizon * np.where(arm == "program", hazard_ratio, 1.0)
+    h_inv = -np.log(1 - involuntary_12m) / horizon
+    t_vol, t_inv = _exit_times(rng, h_vol, h_inv, n)
+    t = np.ceil(np.minimum(t_vol, t_inv))
+    left = t <= horizon
+    status = np.where(left, np.where(t_vol < t_inv, 1, 2), 0)
+    return pd.DataFrame({"arm": arm, "entry": 0.0, "time": np.where(left, t, horizon).astype(float),
+                         "event": (status == 1).astype(int), "status": status})
+
+
 def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors: int = 150,
                     n_control_seniors: int = 150, effects: dict | None = None, retention: dict | None = None,
                     rho: float = 0.65, trend: float = 0.05, dropout: float = 0.15, item_missing: float = 0.03,
@@ -157,8 +180,7 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
     h_vol = np.array([-np.log(1 - retention["exit_12m"][r]) / horizon for r in role])
     hr = np.array([retention["hazard_ratio"][r] if a == "program" else 1.0 for r, a in zip(role, arm)])
     h_inv = -np.log(1 - retention["involuntary_12m"]) / horizon
-    t_vol = rng.exponential(1 / (h_vol * hr))
-    t_inv = rng.exponential(1 / h_inv, n)
+    t_vol, t_inv = _exit_times(rng, h_vol * hr, h_inv, n)
     # a few leave in the days between the baseline survey and the programme start
     early = rng.random(n) < 0.01
     t_exit = np.minimum(t_vol, t_inv)

@@ -121,12 +121,13 @@ sim <- list(
   tenure_log_hr_per_year_voluntary = -0.04,   # longer tenure -> fewer voluntary exits
   tenure_log_hr_per_year_involuntary = 0.02,
   tenure_centre_years = 5,
+  tenure_years_distribution = "round(min(0.1 + Gamma(shape 1.6, rate 1.6 / 5.5), 35), 1)",
   department_hr_voluntary = list(Finance = 1, Ops = 0.9, Sales = 1.3, Tech = 1.1),
   late_entry_share = 0.15, late_entry_days = "integer 1-120, uniform",
   week_days = 7, admin_censor_day = 365
 )
 fx <- data.frame(id = sprintf("T%03d", seq_len(n)), stringsAsFactors = FALSE)
-fx$arm <- sample(rep(c("program", "control"), each = n / 2))           # exactly 200 / 200
+fx$arm <- sample(c("program", "control"), n, replace = TRUE)            # about half each
 # tenure: right-skewed, 0.1 to ~30 years, one decimal
 fx$tenure_years <- round(pmin(0.1 + rgamma(n, shape = 1.6, rate = 1.6 / 5.5), 35), 1)
 fx$department <- sample(c("Finance", "Ops", "Sales", "Tech"), n, replace = TRUE)

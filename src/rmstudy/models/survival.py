@@ -16,6 +16,20 @@ import pandas as pd
 from scipy import stats
 
 
+def _entry(data: pd.DataFrame):
+    """Entry times for statsmodels, or None when nobody enters late.
+
+    R's counting-process risk set at t is entry < t <= time; statsmodels' PHReg and
+    survdiff also count someone whose entry equals t (statsmodels issue #1767 leaves
+    this convention open). Entry days are whole numbers, so nudging late entries
+    by 1e-6 day reproduces R's risk sets exactly (tests/test_survival_reference.py).
+    """
+    entry = data["entry"].to_numpy(float)
+    if not np.any(entry > 0):
+        return None
+    return np.where(entry > 0, entry + 1e-6, entry)
+
+
 def retention_data(participants: pd.DataFrame, employment: pd.DataFrame, programme_start, censor_date):
     """Build the time-to-event table.
 
@@ -59,9 +73,8 @@ def cox_ph(data: pd.DataFrame, covariate: str = "arm", level: str = "program", t
     from statsmodels.duration.hazard_regression import PHReg
 
     x = (data[covariate] == level).to_numpy(dtype=float)[:, None]
-    entry = data["entry"].to_numpy(dtype=float)
     model = PHReg(data["time"].to_numpy(dtype=float), x, status=data["event"].to_numpy(dtype=int),
-                  entry=entry if np.any(entry > 0) else None, ties=ties)
+                  entry=_entry(data), ties=ties)
     res = model.fit()
     b, se = float(res.params[0]), float(res.bse[0])
     zc = stats.norm.ppf(1 - alpha / 2)
@@ -141,9 +154,8 @@ def cox_model(data: pd.DataFrame, covariates=(), ties: str = "efron", alpha: flo
     X, names, assign = covariate_matrix(data, covariates)
     if np.isnan(X).any():
         raise ValueError("cox_model: a covariate has missing values; the plan's covariates must be complete")
-    entry = data["entry"].to_numpy(float)
     res = PHReg(data["time"].to_numpy(float), X, status=data["event"].to_numpy(int),
-                entry=entry if np.any(entry > 0) else None, ties=ties).fit()
+                entry=_entry(data), ties=ties).fit()
     zc = stats.norm.ppf(1 - alpha / 2)
     b, se = np.asarray(res.params), np.asarray(res.bse)
     tab = pd.DataFrame({"term": names, "coef": b, "se": se, "z": b / se, "p_value": 2 * stats.norm.sf(np.abs(b / se)),
@@ -155,9 +167,8 @@ def logrank(data: pd.DataFrame) -> dict:
     """Log-rank test of arm (statsmodels ``survdiff``, late entry honoured): chi-square on 1 df."""
     from statsmodels.duration.survfunc import survdiff
 
-    entry = data["entry"].to_numpy(float)
     chisq, p = survdiff(data["time"].to_numpy(float), data["event"].to_numpy(int), data["arm"].to_numpy(),
-                        entry=entry if np.any(entry > 0) else None)
+                        entry=_entry(data))
     return {"chisq": float(chisq), "df": 1, "p_value": float(p)}
 
 
@@ -241,9 +252,10 @@ def cumulative_incidence(data: pd.DataFrame, horizons, cause: int = 1, by: str =
     """Aalen–Johansen cumulative incidence of ``cause`` (1 = voluntary exit) with the
     other exit as a competing risk, by group, at the horizons.
 
-    Variance: the delta-method estimator (Pintilie 2006, eq. 4.5); the CI is F ± z·SE
-    clipped to [0, 1]. R's ``survfit`` reports an infinitesimal-jackknife SE for
-    multi-state curves, so CIs may differ slightly from R's; estimates agree.
+    Variance: the delta-method estimator (Pintilie 2006, eq. 4.5); the CI is R's
+    ``conf.type = "log"``, F·exp(∓z·SE/F), capped at 1. R's ``survfit`` reports an
+    infinitesimal-jackknife SE for multi-state curves; without late entry the two
+    agree (tests/test_survival_reference.py shows by how much with it).
     """
     z = stats.norm.ppf(1 - alpha / 2)
     rows = []
@@ -268,6 +280,7 @@ def cumulative_incidence(data: pd.DataFrame, horizons, cause: int = 1, by: str =
                     var += (Fh - F_j) ** 2 * d_all / (n * (n - d_all))
                 var += S_b ** 2 * d_c * (n - d_c) / n ** 3 - 2 * (Fh - F_j) * S_b * d_c / n ** 2
             se = float(np.sqrt(max(var, 0.0)))
+            f = np.exp(z * se / Fh) if Fh > 0 else np.nan
             rows.append({"group": grp, "horizon_days": int(h), "cause": cause, "incidence": float(Fh), "se": se,
-                         "ci_low": max(0.0, Fh - z * se), "ci_high": min(1.0, Fh + z * se)})
+                         "ci_low": Fh / f if Fh > 0 else 0.0, "ci_high": min(1.0, Fh * f) if Fh > 0 else 0.0})
     return pd.DataFrame(rows)
