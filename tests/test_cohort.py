@@ -247,3 +247,32 @@ def test_date_must_be_zero_padded_iso(cohort_dir):
         return d
     _edit(cohort_dir / "employment.csv", f)
     _one(_problems(cohort_dir), file="employment.csv", column="hire_date", row=2)
+
+
+def test_unquoted_impossible_date_is_a_listed_problem(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("programme_start: '2025-01-06'", "programme_start: 2025-02-30")
+    assert "2025-02-30" in text
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert "YAML" in p.message
+
+
+def test_codebook_subscales_must_be_a_mapping(cohort_dir):
+    text = (cohort_dir / "codebook.yaml").read_text().replace("    subscales:\n", "    subscales: vigor\n    x_subscales:\n", 1)
+    (cohort_dir / "codebook.yaml").write_text(text)
+    probs = _problems(cohort_dir)
+    assert any("subscales is not a mapping" in p.message for p in probs)
+
+
+def test_population_list_with_a_misspelt_value(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("role: junior", "role: [junior, junoir]", 1)
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert "junoir" in p.message
+
+
+def test_population_that_matches_nobody_as_a_whole(cohort_dir):
+    text = (cohort_dir / "study.yaml").read_text().replace("    role: junior\n", "    role: junior\n    age:\n      min: 60\n", 1)
+    (cohort_dir / "study.yaml").write_text(text)
+    p = _one(_problems(cohort_dir), file="study.yaml")
+    assert "matches nobody" in p.message and "H1a" in p.message

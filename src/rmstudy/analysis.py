@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .cohort import Cohort
+from .cohort import Cohort, select_population  # noqa: F401  (re-exported)
 from .effects import d_ppc2, pooled_baseline_sd
 from .errors import CohortError, Problem
 from .models.mixed import conditional_residuals, design_arm_wave, mixed_model
@@ -26,29 +26,6 @@ from .study import Hypothesis
 
 LMM_METHOD = "LMM score ~ arm * wave + (1 | participant_id), REML; Satterthwaite df (lmerTest)"
 COX_METHOD = "Cox PH, time from programme start to voluntary exit, Efron ties; Wald test"
-
-
-def select_population(participants: pd.DataFrame, population: dict, hid: str = "") -> pd.DataFrame:
-    """Participants matching a plan's population filter (data, never code)."""
-    keep = pd.Series(True, index=participants.index)
-    for col, val in (population or {}).items():
-        if col == "age":
-            age = participants["age"]
-            if "min" in val:
-                keep &= age >= val["min"]
-            if "max" in val:
-                keep &= age <= val["max"]
-            continue
-        if col not in participants.columns:
-            raise CohortError(Problem("study.yaml", f"population of {hid} filters on '{col}', which is not a column of participants.csv",
-                                      f"use one of {list(participants.columns)}", column=f"{hid}.population"))
-        vals = val if isinstance(val, list) else [val]
-        s = participants[col]
-        if pd.api.types.is_numeric_dtype(s):
-            keep &= s.isin([float(v) for v in vals])
-        else:
-            keep &= s.astype(str).isin([str(v) for v in vals])
-    return participants[keep]
 
 
 def tost_p(estimate: float, se: float, bound: float, df: float | None) -> float:

@@ -12,7 +12,8 @@ def _run(a) -> int:
 
     res = run(a.cohort_dir, a.out, parallel=not a.serial, progress=not a.no_progress)
     out = Path(a.out)
-    print(f"wrote {out / 'results.json'}, {out / 'hr_report.html'}, {out / 'academic_report.html'}")
+    print(f"wrote {out / 'results.json'}, {out / 'hr_report.html'}, {out / 'hr_report.pdf'}, "
+          f"{out / 'academic_report.html'}")
     for h in res["hypotheses"]:
         print(f"  {h['id']:<6} {h['decision']:<13} estimate {h['estimate']:+.3f}  p_adj {h['p_adjusted']:.4f}")
     return 0

@@ -131,7 +131,11 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
                 bad(f"{where}.items", f"item '{i}' appears in both '{seen[i]}' and '{name}'",
                     "give every item code to exactly one scale")
             seen[i] = name
-        subscales = {str(k): tuple(v) for k, v in (spec.get("subscales") or {}).items()}
+        for key in ("subscales", "anchors", "item_text"):
+            if spec.get(key) is not None and not isinstance(spec[key], dict):
+                bad(f"{where}.{key}", f"{where}.{key} is not a mapping", f"write {key} as 'name: value' lines")
+                spec = {**spec, key: {}}
+        subscales = {str(k): tuple(v if isinstance(v, list) else [v]) for k, v in (spec.get("subscales") or {}).items()}
         for sub, sub_items in subscales.items():
             stray = [i for i in sub_items if i not in items]
             if stray:

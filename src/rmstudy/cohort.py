@@ -11,7 +11,7 @@ spreadsheet numbers it: header = row 1) and the column, and say how to fix it.
 
 from __future__ import annotations
 
-__all__ = ["Cohort", "load_cohort", "save_cohort", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
+__all__ = ["Cohort", "load_cohort", "save_cohort", "select_population", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
 
 import datetime as _dt
 from dataclasses import dataclass, field
@@ -150,6 +150,29 @@ def _duplicates(df, name, cols, probs, what):
             firsts.setdefault(key, _row(i))
 
 
+def select_population(participants: pd.DataFrame, population: dict, hid: str = "") -> pd.DataFrame:
+    """Participants matching a plan's population filter (data, never code)."""
+    keep = pd.Series(True, index=participants.index)
+    for col, val in (population or {}).items():
+        if col == "age":
+            age = participants["age"]
+            if "min" in val:
+                keep &= age >= val["min"]
+            if "max" in val:
+                keep &= age <= val["max"]
+            continue
+        if col not in participants.columns:
+            raise CohortError(Problem("study.yaml", f"population of {hid} filters on '{col}', which is not a column of participants.csv",
+                                      f"use one of {list(participants.columns)}", column=f"{hid}.population"))
+        vals = val if isinstance(val, list) else [val]
+        s = participants[col]
+        if pd.api.types.is_numeric_dtype(s):
+            keep &= s.isin([float(v) for v in vals])
+        else:
+            keep &= s.astype(str).isin([str(v) for v in vals])
+    return participants[keep]
+
+
 def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -> None:
     """Every population filter of the plan must name a participants.csv column and usable values."""
     for i, h in enumerate(study.hypotheses):
@@ -159,7 +182,8 @@ def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -
                                      "column of participants.csv", f"use one of {list(part.columns)}",
                                      column=f"hypotheses.{i}"))
             elif part[col].astype(str).str.strip().eq("").any() or part[col].isna().any():
-                probs.append(Problem("participants.csv", f"covariate '{col}' of {h.id} has empty cells",
+                kind = "covariate" if col in h.covariates else "moderator"
+                probs.append(Problem("participants.csv", f"{kind} '{col}' of {h.id} has empty cells",
                                      "fill every value, or drop the covariate from the plan", column=col))
         for col, val in h.population.items():
             where = f"hypotheses.{i}.population.{col}"
@@ -177,12 +201,18 @@ def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -
                     probs.append(Problem("study.yaml", f"population of {h.id} compares numeric column '{col}' with {vals}",
                                          "use numbers for a numeric column", column=where))
                     continue
-                present = part[col].isin([float(v) for v in vals])
-            else:
-                present = part[col].astype(str).isin([str(v) for v in vals])
-            if not present.any():
-                probs.append(Problem("study.yaml", f"population of {h.id} ({col} = {vals}) matches nobody in participants.csv",
+            missing = [v for v in vals if not (part[col].astype(str) == str(v)).any()] \
+                if not pd.api.types.is_numeric_dtype(part[col]) else \
+                [v for v in vals if not (part[col] == float(v)).any()]
+            if missing:
+                probs.append(Problem("study.yaml", f"population of {h.id}: {col} = {missing} matches nobody in participants.csv",
                                      f"check the spelling against the values in the '{col}' column", column=where))
+        if not any(p.column and p.column.startswith(f"hypotheses.{i}.population") for p in probs):
+            pop = select_population(part, h.population, h.id)
+            if pop.empty:
+                probs.append(Problem("study.yaml", f"the population of {h.id} ({h.population}) matches nobody",
+                                     "loosen the filters (age limits are inclusive, in years at baseline)",
+                                     column=f"hypotheses.{i}.population"))
 
 
 def load_cohort(root: str | Path) -> Cohort:
@@ -220,8 +250,10 @@ def load_cohort(root: str | Path) -> Cohort:
             study = load_study(root / "study.yaml", codebook=codebook)
         except CohortError as e:
             probs.extend(e.problems)
-        except yaml.YAMLError as e:
-            probs.append(Problem("codebook.yaml/study.yaml", f"not valid YAML: {e}", "fix the YAML syntax"))
+        except (yaml.YAMLError, ValueError) as e:   # PyYAML raises ValueError for an impossible unquoted date
+            which = "codebook.yaml" if codebook is None else "study.yaml"
+            probs.append(Problem(which, f"cannot be read as YAML: {e}",
+                                 "fix the YAML syntax; write dates as real YYYY-MM-DD dates"))
     if probs:
         raise CohortError(probs)
 

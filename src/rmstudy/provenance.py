@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = ("rmstudy", "numpy", "scipy", "pandas", "statsmodels", "pingouin", "matplotlib", "seaborn",
-            "papermill", "nbconvert", "nbformat", "jsonschema", "PyYAML", "Jinja2")
+            "papermill", "nbconvert", "nbformat", "jsonschema", "PyYAML", "Jinja2", "weasyprint")
 
 
 def file_sha256(path: str | Path) -> str:
