@@ -13,8 +13,8 @@ NBS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_there_are_the_five_notebooks():
-    assert [p.stem for p in NBS] == ["01_data_quality", "02_survey_hypotheses", "03_retention", "04_hr_report",
-                                     "05_academic_report"]
+    assert [p.stem for p in NBS] == ["01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention",
+                                     "05_hr_report", "06_academic_report"]
 
 
 @pytest.mark.parametrize("path", NBS, ids=lambda p: p.stem)

@@ -38,7 +38,8 @@ def test_outputs_exist(demo_run):
     for f in ("results.json", "hr_report.html", "academic_report.html", "manifest.json"):
         assert (out / f).stat().st_size > 1000
     assert sorted(p.name for p in (out / "notebooks").glob("*.ipynb")) == [
-        f"{n}.ipynb" for n in ("01_data_quality", "02_survey_hypotheses", "03_retention", "04_hr_report", "05_academic_report")]
+        f"{n}.ipynb" for n in ("01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention",
+                               "05_hr_report", "06_academic_report")]
 
 
 def test_results_validate_and_carry_design_fields(demo_run):
@@ -55,7 +56,7 @@ def test_results_validate_and_carry_design_fields(demo_run):
         for key in ("id", "label", "outcome", "population", "family", "direction", "method", "estimate", "se", "df",
                     "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size", "n", "decision", "notes"):
             assert key in h, (h["id"], key)
-    bad = dict(on_disk, schema_version=2)
+    bad = dict(on_disk, schema_version=1)      # an old contract version is refused
     with pytest.raises(jsonschema.ValidationError):
         rm.validate_results(bad)
 
@@ -154,20 +155,20 @@ def test_rerun_is_identical_apart_from_created(demo_run, tmp_path):
 def test_failing_notebook_stops_the_run(tmp_path, monkeypatch):
     nbs = tmp_path / "nbs"
     shutil.copytree(ROOT / "notebooks", nbs)
-    nb = json.loads((nbs / "02_survey_hypotheses.ipynb").read_text())
+    nb = json.loads((nbs / "03_survey_hypotheses.ipynb").read_text())
     nb["cells"][2]["source"] = "raise RuntimeError('planted failure')\n"
-    (nbs / "02_survey_hypotheses.ipynb").write_text(json.dumps(nb))
+    (nbs / "03_survey_hypotheses.ipynb").write_text(json.dumps(nb))
     monkeypatch.setenv("RMSTUDY_NOTEBOOKS", str(nbs))
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
     with pytest.raises(NotebookFailed) as e:
         run(DEMO, out, progress=False)
     msg = str(e.value)
-    assert "02_survey_hypotheses" in msg and "planted failure" in msg
+    assert "03_survey_hypotheses" in msg and "planted failure" in msg
     # papermill inserts the injected-parameters cell, so source cell 2 is executed cell 3
     assert "cell 3 of the executed notebook" in msg and "raise RuntimeError('planted failure')" in msg
-    assert "out/notebooks/02_survey_hypotheses.ipynb" in msg and str(tmp_path) not in msg
-    assert (out / "notebooks" / "02_survey_hypotheses.ipynb").exists()
+    assert "out/notebooks/03_survey_hypotheses.ipynb" in msg and str(tmp_path) not in msg
+    assert (out / "notebooks" / "03_survey_hypotheses.ipynb").exists()
     assert not (out / "hr_report.html").exists() and not (out / "results.json").exists()
 
 
@@ -190,7 +191,7 @@ def test_notebooks_by_hand_with_papermill(tmp_path):
     """A researcher runs the notebooks one by one with papermill; the report notebook assembles results.json."""
     exe = Path(sys.executable).with_name("papermill")
     out_dir = os.path.relpath(tmp_path / "manual", ROOT)
-    for name in ("01_data_quality", "02_survey_hypotheses", "03_retention", "04_hr_report"):
+    for name in ("01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention", "05_hr_report"):
         p = subprocess.run([str(exe), f"notebooks/{name}.ipynb", str(tmp_path / f"{name}.ipynb"),
                             "-p", "cohort_dir", "data/demo", "-p", "out_dir", out_dir],
                            cwd=ROOT, capture_output=True, text=True)

@@ -26,7 +26,7 @@ NB = {}
 
 NB["01_data_quality"] = [
     ("md", "# Data quality and participant flow\nLoads and checks the cohort, scores every scale, and records the flow, "
-           "the row ledger, response rates, reliability, the baseline table and the attrition analysis."),
+           "the row ledger, response rates, the baseline table and the attrition analysis."),
     ("code", SETUP + "\nscores = rm.score_scales(cohort.responses, cohort.codebook)"),
     ("md", "## Participant flow and the row ledger"),
     ("code", '''flow = rm.participant_flow(cohort, scores)
@@ -36,9 +36,6 @@ display(pd.DataFrame(flow["exclusions"]))'''),
     ("md", "## Response rates"),
     ("code", '''rates = rm.response_rates(cohort)
 rates'''),
-    ("md", "## Reliability per scale × wave × role"),
-    ("code", '''reliability = rm.reliability_table(cohort.responses, cohort.participants, cohort.codebook, study.waves)
-reliability'''),
     ("md", "## Baseline table and attrition"),
     ("code", '''baseline = rm.baseline_table(cohort, scores)
 attrition = rm.attrition(cohort, scores)
@@ -46,14 +43,32 @@ display(baseline)
 display(pd.DataFrame(attrition["table"]), attrition["test"])'''),
     ("code", '''rm.record(out, "01_data_quality", {
     "flow": flow,
-    "reliability": reliability,
     "descriptives": {"response_rates": rates},
     "baseline": {"table": baseline},
     "attrition": attrition,
 })'''),
 ]
 
-NB["02_survey_hypotheses"] = [
+NB["02_psychometrics"] = [
+    ("md", "# Measurement: scoring and psychometrics\nReliability per scale × wave × role (alpha with a Feldt CI, omega total, "
+           "omega hierarchical for scales with subscales), item statistics, flags, reliable change and % favourable. "
+           "Everything is driven by the codebook."),
+    ("code", SETUP + "\nscores = rm.score_scales(cohort.responses, cohort.codebook)"),
+    ("code", '''psy = rm.psychometrics(cohort, scores)
+display(psy["reliability"])
+for f in psy["flags"]:
+    display(Markdown("- **" + f["flag"] + "**: " + f["message"]))'''),
+    ("code", '''display(psy["items"])
+display(pd.DataFrame([{"hypothesis": k, **v["counts"]} for k, v in psy["rci"].items()]))
+display(psy["favourable"])'''),
+    ("code", '''rm.record(out, "02_psychometrics", {
+    "reliability": psy["reliability"],
+    "psychometrics": {k: psy[k] for k in ("items", "flags", "rci", "favourable", "favourable_by_hypothesis",
+                                          "distributions", "threshold")},
+})'''),
+]
+
+NB["03_survey_hypotheses"] = [
     ("md", "# Survey hypotheses: age bias (both directions), engagement and other survey outcomes\n"
            "Each survey hypothesis of the plan is fitted once here with the primary linear mixed model; "
            "figures go to the run folder for the reports."),
@@ -76,12 +91,12 @@ for h in study.hypotheses:
     figures.save(ax, out, f"means_{h.id}", close=True)
     axes = figures.plot_residuals(data["fitted"].to_numpy(), data["resid"].to_numpy(), f"{h.id}: model residuals")
     figures.save(axes, out, f"residuals_{h.id}", close=True)'''),
-    ("code", '''rm.record(out, "02_survey_hypotheses", {
+    ("code", '''rm.record(out, "03_survey_hypotheses", {
     "hypotheses": rows, "models": models, "descriptives": {"cell_means": means}, "power": power,
 })'''),
 ]
 
-NB["03_retention"] = [
+NB["04_retention"] = [
     ("md", "# Retention of younger talent\nTime from programme start to voluntary exit (involuntary exits and the "
            "censor date censor follow-up), Cox PH with Efron ties (Breslow as a check) and Kaplan–Meier retention at the plan's horizons."),
     ("code", SETUP + '''
@@ -101,7 +116,7 @@ for h in study.hypotheses:
     figures.save(ax, out, f"km_{h.id}", close=True)
 if not rows:
     display(Markdown("The plan has no retention hypothesis."))'''),
-    ("code", '''rm.record(out, "03_retention", {"hypotheses": rows, "retention": retention, "power": power})'''),
+    ("code", '''rm.record(out, "04_retention", {"hypotheses": rows, "retention": retention, "power": power})'''),
 ]
 
 HR_SETUP = '''import rmstudy as rm
@@ -118,7 +133,7 @@ study = rm.load_study(cohort_path / "study.yaml", codebook)
 k = study.anonymity_threshold
 md = lambda s: display(Markdown(s))'''
 
-NB["04_hr_report"] = [
+NB["05_hr_report"] = [
     ("code", HR_SETUP),
     ("code", '''md(f"""# Reverse mentoring: what the programme achieved
 **{study.name}** · results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · plan fingerprint `{res['plan_sha256'][:12]}`
@@ -170,7 +185,16 @@ for r in res["hypotheses"]:
         md(f"Groups with fewer than {k} answers are not shown.")
     footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted for the number of questions asked: "
                      f"{r['p_adjusted']:.3f}).")
-    md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")'''),
+    md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")
+    fav = privacy.suppress_by_n(pd.DataFrame(res["psychometrics"]["favourable_by_hypothesis"].get(r["id"], [])),
+                                k, value_cols=("percent_favourable",))
+    if not fav.empty:
+        cells = fav.assign(shown=[f"{v:.0f}%" if pd.notna(v) else f"fewer than {k} answered"
+                                  for v in fav["percent_favourable"]])
+        tab = cells.pivot(index="wave", columns="arm", values="shown").reindex(list(study.waves))
+        tab = tab.rename(columns={"program": "Programme", "control": "Comparison group"})
+        md(f"**% favourable** (share of answers in the {'top' if scale.favourable == 'high' else 'bottom'} two options):")
+        display(tab)'''),
     ("code", '''ret = [r for r in res["hypotheses"] if r["outcome"] == "retention"]
 if ret:
     md("## Keeping younger talent")
@@ -219,7 +243,7 @@ if footnotes:
     md("---\\n**Notes**\\n\\n" + "\\n".join(f"{i}. {f}" for i, f in enumerate(footnotes, 1)))'''),
 ]
 
-NB["05_academic_report"] = [
+NB["06_academic_report"] = [
     ("code", HR_SETUP.replace("from rmstudy import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy import tables\nshow = tables.show")),
     ("code", '''md(f"""# Academic report: {study.name}
 Results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · **Confidential: research team and reviewers.**
@@ -253,8 +277,13 @@ md("Missing-data method: the mixed models use all available observations (dropou
    "given the observed scores (MAR).")'''),
     ("code", '''md("## 5. Measurement\\nCronbach's α (pairwise covariances, as psych::alpha) with a Feldt 95% CI; McDonald's ω total from a one-factor minres solution.")
 show(tables.reliability_apa(res["reliability"]))
-low = [r for r in res["reliability"] if r["alpha"] is not None and r["alpha"] < 0.70]
-md("Flags: " + ("; ".join(f"α = {r['alpha']:.3f} for {r['scale']} at {r['wave']} ({r['role']})" for r in low) if low else "no α below .70."))'''),
+psy = res["psychometrics"]
+md("**Flags** (α below " + f"{psy['threshold']:.2f}" + ", negative item–rest correlations, α differing between waves or roles): "
+   + ("\\n" + "\\n".join("- " + f["message"] for f in psy["flags"]) if psy["flags"] else "none raised."))
+md("**Reliable change** (Jacobson–Truax RCI, |RCI| > 1.96, sample reliability at baseline), participants with both waves:")
+show(pd.DataFrame([{"hypothesis": hid, "arm": arm, **c, "S_diff": round(v["s_diff"], 3), "r_xx": round(v["reliability"], 3)}
+                   for hid, v in psy["rci"].items() for arm, c in v["counts"].items()]))
+md("Item statistics are in the appendix at the end of this report.")'''),
     ("code", '''for fam, title in (("primary", "## 6. Primary results"), ("secondary", "## 7. Secondary results (secondary family)"),
                    ("exploratory", "## 7b. Exploratory results (exploratory, unadjusted)")):
     rows = [r for r in res["hypotheses"] if r["family"] == fam]
@@ -313,7 +342,9 @@ for hid, m in res.get("models", {}).items():
     ("code", '''if res.get("power"):
     md("## 12. Power and sensitivity\\nMinimum detectable effect at 80% power, two-sided α (unadjusted), from each model's SE.")
     show(pd.DataFrame(res["power"].values()).round(3))'''),
-    ("code", '''md("## 13. Reproducibility")
+    ("code", '''md("## Appendix: item statistics\\nItem–rest correlation (r drop) and α if the item is deleted, from pairwise covariances as psych::alpha.")
+show(pd.DataFrame(res["psychometrics"]["items"]).round(3))
+md("## 13. Reproducibility")
 md(f"Command: `rmstudy run {res['parameters']['cohort_dir']} --out {res['parameters']['out_dir']}`")
 md("Input files (SHA-256):\\n\\n" + "\\n".join(f"- `{f}`: `{h}`" for f, h in res["inputs"].items()))
 show(pd.DataFrame({"package": ["python", *res["environment"]["packages"]],

@@ -32,6 +32,7 @@ class Scale:
     item_text: dict = field(default_factory=dict)
     subscales: dict = field(default_factory=dict)
     higher_is: str = ""
+    favourable: str = "high"   # which end of the (reverse-keyed) answer scale HR counts as favourable
 
     @property
     def n_items(self) -> int:
@@ -65,7 +66,7 @@ def _fail(file: str, msg: str, fix: str, column: str | None = None) -> CohortErr
 
 
 _SCALE_KEYS = {"items", "min", "max", "reverse", "min_answered", "label", "citation", "anchors", "item_text",
-               "subscales", "higher_is"}
+               "subscales", "higher_is", "favourable"}
 
 
 def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
@@ -131,6 +132,10 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
                 bad(f"{where}.items", f"item '{i}' appears in both '{seen[i]}' and '{name}'",
                     "give every item code to exactly one scale")
             seen[i] = name
+        favourable = spec.get("favourable", "high")
+        if favourable not in ("high", "low"):
+            bad(f"{where}.favourable", f"{where}.favourable is {favourable!r}",
+                "use 'high' (the top two answers are favourable) or 'low' (the bottom two are)")
         for key in ("subscales", "anchors", "item_text"):
             if spec.get(key) is not None and not isinstance(spec[key], dict):
                 bad(f"{where}.{key}", f"{where}.{key} is not a mapping", f"write {key} as 'name: value' lines")
@@ -145,7 +150,7 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
             name=str(name), items=items, min=lo, max=hi, reverse=reverse, min_answered=share,
             label=str(spec.get("label", name)), citation=str(spec.get("citation", "")),
             anchors=dict(spec.get("anchors") or {}), item_text=dict(spec.get("item_text") or {}),
-            subscales=subscales, higher_is=str(spec.get("higher_is", "")),
+            subscales=subscales, higher_is=str(spec.get("higher_is", "")), favourable=favourable,
         )
     if probs:
         raise CohortError(probs)

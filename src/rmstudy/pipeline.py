@@ -22,8 +22,9 @@ from .cohort import load_cohort
 from .provenance import environment
 from .results import _dump, assemble_results
 
-STAGES = (("01_data_quality", "02_survey_hypotheses", "03_retention"), ("04_hr_report", "05_academic_report"))
-REPORTS = {"04_hr_report": "hr_report.html", "05_academic_report": "academic_report.html"}
+STAGES = (("01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention"),
+          ("05_hr_report", "06_academic_report"))
+REPORTS = {"05_hr_report": "hr_report.html", "06_academic_report": "academic_report.html"}
 
 
 class NotebookFailed(RuntimeError):
@@ -157,9 +158,9 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
         results = assemble_results(out_dir, cohort, parameters=params, created=created)
         _stage(STAGES[1], nb_dir, out_dir, params, parallel, bar)
     for name, html in REPORTS.items():
-        label = "HR report" if name.startswith("04") else "Academic report"
+        label = "HR report" if name == "05_hr_report" else "Academic report"
         export_html(out_dir / "notebooks" / f"{name}.ipynb", out_dir / html, f"{label}: {cohort.study.name}")
-    export_pdf(out_dir / REPORTS["04_hr_report"], out_dir / "hr_report.pdf")
+    export_pdf(out_dir / REPORTS["05_hr_report"], out_dir / "hr_report.pdf")
     manifest = {"cohort": cohort.name, "cohort_dir": params["cohort_dir"], "out_dir": params["out_dir"],
                 "command": f"rmstudy run {params['cohort_dir']} --out {params['out_dir']}",
                 "inputs": results["inputs"], "plan_sha256": results["plan_sha256"], "parameters": params,

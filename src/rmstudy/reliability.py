@@ -8,7 +8,8 @@ Rows with no answered item are left out.
 
 from __future__ import annotations
 
-__all__ = ["cronbach_alpha", "omega_total", "reliability_table"]
+__all__ = ["cronbach_alpha", "omega_total", "reliability_table", "item_statistics", "omega_hierarchical",
+           "reliability_flags", "feldt_compare", "reliable_change", "percent_favourable", "item_distributions"]
 
 import numpy as np
 import pandas as pd
@@ -90,3 +91,320 @@ def reliability_table(responses: pd.DataFrame, participants: pd.DataFrame, codeb
                 a = cronbach_alpha(items)
                 rows.append({"scale": s.name, "wave": str(w), "role": g, **a, "omega": omega_total(items)})
     return pd.DataFrame(rows)
+
+
+# --- item statistics (as psych::alpha) ---------------------------------------------
+
+def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
+    """Per item: ``item, n, mean, sd, r_drop`` (item–rest correlation) and
+    ``alpha_if_deleted`` (raw alpha of the other items), from the pairwise
+    covariance matrix exactly as ``psych::alpha`` computes ``r.drop`` and
+    ``alpha.drop``."""
+    x = items.dropna(how="all")
+    C = x.cov().to_numpy()
+    k = C.shape[0]
+    rows = []
+    for i, name in enumerate(x.columns):
+        rest = [j for j in range(k) if j != i]
+        Cr = C[np.ix_(rest, rest)]
+        cov_item_rest = C[i, rest].sum()
+        r_drop = cov_item_rest / np.sqrt(C[i, i] * Cr.sum())
+        a_del = (1 - np.trace(Cr) / Cr.sum()) * (k - 1) / (k - 2) if k > 2 else np.nan
+        col = x[name]
+        rows.append({"item": name, "n": int(col.notna().sum()), "mean": float(col.mean()), "sd": float(col.std(ddof=1)),
+                     "r_drop": float(r_drop), "alpha_if_deleted": float(a_del)})
+    return pd.DataFrame(rows)
+
+
+# --- omega hierarchical (as psych::omega) -------------------------------------------
+
+def _minres(R: np.ndarray, nf: int) -> np.ndarray:
+    """Unrotated minres loadings (psych::fa fm = "minres"): uniquenesses minimise the
+    off-diagonal squared residuals; loadings are the principal axes of the reduced matrix."""
+    k = R.shape[0]
+
+    def loadings(psi):
+        S = R.copy()
+        np.fill_diagonal(S, 1 - psi)
+        val, vec = np.linalg.eigh(S)
+        idx = np.argsort(val)[::-1][:nf]
+        val = np.maximum(val[idx], 100 * np.finfo(float).eps)
+        return vec[:, idx] * np.sqrt(val)
+
+    def err(psi):
+        L = loadings(psi)
+        res = (R - L @ L.T) ** 2
+        np.fill_diagonal(res, 0)
+        return res.sum()
+
+    smc = 1 - 1 / np.diag(np.linalg.inv(R))
+    sol = optimize.minimize(err, np.clip(1 - smc, 0.005, 1), method="L-BFGS-B", bounds=[(0.005, 1)] * k,
+                            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 5000})
+    return loadings(sol.x)
+
+
+def _varimax(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """stats::varimax with Kaiser normalisation."""
+    sc = np.sqrt((x**2).sum(axis=1))
+    x = x / sc[:, None]
+    p, nc = x.shape
+    TT = np.eye(nc)
+    d = 0.0
+    for _ in range(1000):
+        z = x @ TT
+        B = x.T @ (z**3 - z @ np.diag((z**2).sum(axis=0)) / p)
+        u, s, vt = np.linalg.svd(B)
+        TT = u @ vt
+        dpast, d = d, s.sum()
+        if d < dpast * (1 + eps):
+            break
+    return (x @ TT) * sc[:, None]
+
+
+def _oblimin(A: np.ndarray, eps: float = 1e-5, maxit: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """GPArotation::oblimin (gamma = 0, no normalisation): gradient projection
+    (Bernaards & Jennrich 2005) from the identity. Returns pattern and Phi."""
+    k = A.shape[1]
+    N = 1 - np.eye(k)
+
+    def vgq(L):
+        X = (L**2) @ N
+        return (L**2 * X).sum() / 4, L * X
+
+    T = np.eye(k)
+    L = A @ np.linalg.inv(T).T
+    f, Gq = vgq(L)
+    G = -(L.T @ Gq @ np.linalg.inv(T)).T
+    al = 1.0
+    for _ in range(maxit + 1):
+        Gp = G - T @ np.diag((T * G).sum(axis=0))
+        s = np.sqrt((Gp**2).sum())
+        if s < eps:
+            break
+        al *= 2
+        for _ in range(11):
+            X = T - al * Gp
+            Tt = X / np.sqrt((X**2).sum(axis=0))
+            L = A @ np.linalg.inv(Tt).T
+            ft, Gqt = vgq(L)
+            if f - ft > 0.5 * s**2 * al:
+                break
+            al /= 2
+        T, f = Tt, ft
+        G = -(L.T @ Gqt @ np.linalg.inv(Tt)).T
+    return L, T.T @ T
+
+
+def omega_hierarchical(items: pd.DataFrame, nfactors: int) -> dict:
+    """McDonald's omega hierarchical and omega total with ``nfactors`` group
+    factors, as ``psych::omega(x, nfactors)``: minres factors, varimax then
+    oblimin, a Schmid–Leiman general factor from the factor correlations
+    (minres one-factor solution), omega_h = (sum g)^2 / sum(R)."""
+    R = items.dropna(how="all").corr().to_numpy()
+    if nfactors < 3:
+        raise ValueError("omega_hierarchical needs at least 3 group factors (psych identifies g from 3 or more)")
+    orth = _varimax(_minres(R, nfactors))
+    pattern, phi = _oblimin(orth)
+    gload = _minres(phi, 1)[:, 0]
+    g = pattern @ gload
+    if g.sum() < 0:
+        g = -g
+    key = np.where(g < 0, -1.0, 1.0)            # psych flips items loading negatively on g
+    Rk = R * np.outer(key, key)
+    Vt = Rk.sum()
+    u2 = 1 - (orth**2).sum(axis=1)
+    return {"omega_h": float((np.abs(g).sum()) ** 2 / Vt), "omega_total": float((Vt - u2.sum()) / Vt),
+            "g_loadings": np.abs(g).tolist(), "nfactors": nfactors}
+
+
+# --- flags -----------------------------------------------------------------------
+
+def feldt_compare(a1: float, n1: int, a2: float, n2: int) -> float:
+    """Two-sided p of Feldt's (1969) test that two independent alphas are equal:
+    W = (1 - a1) / (1 - a2) ~ F(n1 - 1, n2 - 1)."""
+    w = (1 - a1) / (1 - a2)
+    p = stats.f.cdf(w, n1 - 1, n2 - 1)
+    return float(2 * min(p, 1 - p))
+
+
+def reliability_flags(table: pd.DataFrame, items: dict, threshold: float = 0.70, p_differ: float = 0.01,
+                      min_gap: float = 0.10) -> list[dict]:
+    """Flags that catch real mistakes.
+
+    * ``low_alpha``: alpha below ``threshold``;
+    * ``negative_item_rest``: an item correlating negatively with the rest of its
+      scale (usually a reverse key missing from the codebook) — names the item;
+    * ``alpha_differs``: alpha of one scale differs between waves or roles by at
+      least ``min_gap`` and Feldt's test gives p < ``p_differ`` (between waves the
+      samples overlap, so the test is approximate).
+
+    ``items`` maps (scale, wave, role) to that cell's :func:`item_statistics` table.
+    """
+    flags = []
+    for r in table.itertuples(index=False):
+        if pd.notna(r.alpha) and r.alpha < threshold:
+            flags.append({"flag": "low_alpha", "scale": r.scale, "wave": r.wave, "role": r.role, "item": None,
+                          "value": float(r.alpha),
+                          "message": f"alpha = {r.alpha:.3f} for {r.scale} at {r.wave} ({r.role}) is below {threshold:.2f}"})
+    for (scale, wave, role), st in items.items():
+        for it in st.itertuples(index=False):
+            if it.r_drop < 0:
+                flags.append({"flag": "negative_item_rest", "scale": scale, "wave": wave, "role": role, "item": it.item,
+                              "value": float(it.r_drop),
+                              "message": f"item {it.item} correlates negatively with the rest of {scale} "
+                                         f"(r = {it.r_drop:.2f}) at {wave} ({role}): is a reverse key missing "
+                                         "from codebook.yaml?"})
+    for scale, g in table.groupby("scale", sort=False):
+        for by, other in (("wave", "role"), ("role", "wave")):
+            for level, h in g.groupby(other, sort=False):
+                h = h.dropna(subset=["alpha"]).reset_index(drop=True)
+                if by == "role":
+                    h = h[h["role"] != "all"]
+                for i in range(len(h)):
+                    for j in range(i + 1, len(h)):
+                        a, b = h.iloc[i], h.iloc[j]
+                        gap = abs(a["alpha"] - b["alpha"])
+                        if gap >= min_gap:
+                            p = feldt_compare(a["alpha"], int(a["n"]), b["alpha"], int(b["n"]))
+                            if p < p_differ:
+                                flags.append({"flag": "alpha_differs", "scale": scale, "wave": None, "role": None,
+                                              "item": None, "value": float(gap),
+                                              "message": f"alpha of {scale} differs between {by}s "
+                                                         f"{a[by]} ({a['alpha']:.2f}) and {b[by]} ({b['alpha']:.2f}) "
+                                                         f"at {other} {level} (Feldt p = {p:.4f})"})
+    return flags
+
+
+# --- reliable change (Jacobson & Truax 1991) ------------------------------------
+
+def reliable_change(scores: pd.DataFrame, participants: pd.DataFrame, scale: str, waves: tuple[str, str],
+                    reliability: float, direction: str = "increase", z: float = 1.96) -> tuple[pd.DataFrame, dict]:
+    """Reliable Change Index per participant with both waves scored.
+
+    RCI = (x2 - x1) / S_diff, S_diff = sqrt(2) * SD_1 * sqrt(1 - r_xx), with SD_1
+    the SD of the scale at the first wave in these participants and r_xx the
+    sample's reliability. |RCI| > z is reliable change; ``direction`` says which
+    sign is improvement. Returns the per-participant table (academic use only;
+    never for HR) and counts per arm of improved / unchanged / worsened.
+    """
+    base, later = waves
+    wide = scores.pivot_table(index="participant_id", columns="wave", values=scale, observed=True)
+    sd1 = float(scores.loc[(scores["wave"] == base) & scores["participant_id"].isin(participants["participant_id"]),
+                           scale].std(ddof=1))
+    s_diff = np.sqrt(2) * sd1 * np.sqrt(1 - reliability)
+    if base not in wide.columns or later not in wide.columns:
+        return pd.DataFrame(), {}
+    w = wide[[base, later]].dropna().reset_index()
+    w = w.merge(participants[["participant_id", "arm"]], on="participant_id")
+    w["rci"] = (w[later] - w[base]) / s_diff
+    sign = 1 if direction == "increase" else -1
+    w["change"] = np.where(sign * w["rci"] > z, "improved", np.where(sign * w["rci"] < -z, "worsened", "unchanged"))
+    counts = {arm: {c: int((g["change"] == c).sum()) for c in ("improved", "unchanged", "worsened")}
+              for arm, g in w.groupby("arm")}
+    return w, {"s_diff": float(s_diff), "sd_baseline": sd1, "reliability": float(reliability), "z": z, "counts": counts}
+
+
+# --- HR's language ----------------------------------------------------------------
+
+def _favourable_mask(keyed: pd.DataFrame, scale) -> pd.DataFrame:
+    x = keyed[list(scale.items)]
+    if scale.favourable == "high":
+        return x >= scale.max - 1
+    return x <= scale.min + 1
+
+
+def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, codebook: Codebook,
+                       by=("wave", "arm")) -> pd.DataFrame:
+    """% favourable (top-two-box, as HR survey platforms report it) per scale and group.
+
+    Items are reverse-keyed first; 'favourable' is the top two answer options, or
+    the bottom two for a scale whose codebook says ``favourable: low``. The share is
+    over all answered items of the scale. ``n`` counts respondents (for suppression).
+    """
+    keyed = reverse_key(responses, codebook).merge(participants, on="participant_id", how="left")
+    rows = []
+    for s in codebook.scales.values():
+        fav = _favourable_mask(keyed, s)
+        answered = keyed[list(s.items)].notna()
+        for key, idx in keyed.groupby(list(by), observed=True, sort=True).groups.items():
+            key = key if isinstance(key, tuple) else (key,)
+            a = answered.loc[idx].to_numpy().sum()
+            f = fav.loc[idx].to_numpy().sum()
+            n = int(answered.loc[idx].any(axis=1).sum())
+            rows.append({"scale": s.name, **{b: str(k) for b, k in zip(by, key)}, "n": n,
+                         "answers": int(a), "percent_favourable": float(100 * f / a) if a else np.nan})
+    return pd.DataFrame(rows)
+
+
+def item_distributions(responses: pd.DataFrame, codebook: Codebook, by: str = "wave") -> pd.DataFrame:
+    """Each item's response distribution (answers as given, before reverse keying) per ``by``
+    level, long format: ``scale, item, <by>, option, count`` (option NaN = missing)."""
+    rows = []
+    for s in codebook.scales.values():
+        options = np.arange(s.min, s.max + 1)
+        for level, g in responses.groupby(by, observed=True, sort=True):
+            for item in s.items:
+                counts = g[item].value_counts()
+                for o in options:
+                    rows.append({"scale": s.name, "item": item, by: str(level), "option": float(o),
+                                 "count": int(counts.get(float(o), 0))})
+                rows.append({"scale": s.name, "item": item, by: str(level), "option": None,
+                             "count": int(g[item].isna().sum())})
+    return pd.DataFrame(rows)
+
+
+def psychometrics(cohort, scores: pd.DataFrame, threshold: float = 0.70) -> dict:
+    """Everything the reports need about measurement, from the codebook alone.
+
+    Returns ``reliability`` (rows per scale × wave × role, with omega_h where a
+    scale has three or more subscales), ``items`` (item statistics per cell),
+    ``flags``, ``rci`` (reliable-change counts per arm for each survey
+    hypothesis), ``favourable`` (% favourable by scale × wave × arm),
+    ``favourable_by_hypothesis`` (the same in each hypothesis's population) and
+    ``distributions`` (answers per item × wave × option).
+    """
+    from .cohort import select_population
+
+    waves = cohort.study.waves
+    P = cohort.participants
+    table = reliability_table(cohort.responses, P, cohort.codebook, waves)
+    keyed = reverse_key(cohort.responses, cohort.codebook).merge(P[["participant_id", "role"]], on="participant_id")
+    items, omega_h = {}, []
+    for s in cohort.codebook.scales.values():
+        for w in waves:
+            at = keyed[keyed["wave"] == w]
+            for g in sorted(P["role"].unique()) + ["all"]:
+                sub = at if g == "all" else at[at["role"] == g]
+                x = sub[list(s.items)].dropna(how="all")
+                if len(x) >= 3 and s.n_items >= 3:
+                    items[(s.name, str(w), g)] = item_statistics(x)
+                oh = None
+                if len(s.subscales) >= 3 and len(x) > s.n_items:
+                    oh = omega_hierarchical(x, len(s.subscales))["omega_h"]
+                omega_h.append(oh)
+    table["omega_h"] = omega_h
+    table["missing_policy"] = "pairwise covariances (psych::alpha)"
+    table["ci_method"] = "Feldt (1965), n = rows with an answer"
+    flags = reliability_flags(table, items, threshold=threshold)
+    rci, favourable_h = {}, {}
+    for h in cohort.study.hypotheses:
+        if h.is_retention or h.contrast is None:
+            continue
+        pop = select_population(P, h.population, h.id)
+        in_pop = cohort.responses["participant_id"].isin(pop["participant_id"])
+        fav = percent_favourable(cohort.responses[in_pop], pop, cohort.codebook)
+        favourable_h[h.id] = fav[fav["scale"] == h.outcome].to_dict(orient="records")
+        scale = cohort.codebook[h.outcome]
+        base = keyed[(keyed["wave"] == h.contrast[0]) & keyed["participant_id"].isin(pop["participant_id"])]
+        rxx = cronbach_alpha(base[list(scale.items)])["alpha"]
+        if not np.isfinite(rxx):
+            continue
+        _, summary = reliable_change(scores, pop, h.outcome, h.contrast, rxx, h.direction)
+        if summary:
+            rci[h.id] = summary
+    item_rows = [{"scale": k[0], "wave": k[1], "role": k[2], **r} for k, t in items.items()
+                 for r in t.to_dict(orient="records")]
+    return {"reliability": table, "items": pd.DataFrame(item_rows), "flags": flags, "rci": rci,
+            "favourable": percent_favourable(cohort.responses, P, cohort.codebook), "favourable_by_hypothesis": favourable_h,
+            "distributions": item_distributions(cohort.responses, cohort.codebook),
+            "threshold": threshold}

@@ -25,7 +25,7 @@ from .cohort import COHORT_FILES
 from .provenance import environment, file_sha256, input_hashes
 from .study import load_schema
 
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA_VERSION = 2
 
 
 def to_jsonable(obj):
@@ -90,7 +90,7 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
             flow = rec["flow"]
         if "reliability" in rec:
             reliability = rec["reliability"]
-        for key in ("descriptives", "models", "retention", "baseline", "attrition", "power"):
+        for key in ("descriptives", "models", "retention", "baseline", "attrition", "power", "psychometrics"):
             if key in rec:
                 sections.setdefault(key, {}).update(rec[key])
     if flow is None:

@@ -43,7 +43,7 @@ DEMO_SCALES = {
                     "(Fraboni, Saltstone & Hughes 1990; Rupp, Vodanovich & Credé 2005), which is copyrighted.",
         "n_items": 9, "min": 1, "max": 5, "reverse_idx": [2, 5, 8], "prefix": "fsa",
         "anchors": {1: "Strongly disagree", 2: "Disagree", 3: "Neither", 4: "Agree", 5: "Strongly agree"},
-        "mu": {"junior": 0.0, "senior": -0.2}, "higher_is": "more bias",
+        "mu": {"junior": 0.0, "senior": -0.2}, "higher_is": "more bias", "favourable": "low",
     },
     "bias_younger": {
         "label": "Bias about younger workers (seniors' view)",
@@ -51,7 +51,7 @@ DEMO_SCALES = {
                     "(Schmitz et al. 2023) and Francioli & North (2021); confirm item counts in the sources.",
         "n_items": 8, "min": 1, "max": 5, "reverse_idx": [3, 7], "prefix": "ays",
         "anchors": {1: "Strongly disagree", 2: "Disagree", 3: "Neither", 4: "Agree", 5: "Strongly agree"},
-        "mu": {"junior": -0.2, "senior": 0.0}, "higher_is": "more bias",
+        "mu": {"junior": -0.2, "senior": 0.0}, "higher_is": "more bias", "favourable": "low",
     },
     "engagement": {
         "label": "Work engagement (UWES-9)",
@@ -68,7 +68,7 @@ DEMO_SCALES = {
                     "(Cammann, Fichman, Jenkins & Klesh 1979).",
         "n_items": 3, "min": 1, "max": 7, "reverse_idx": [2], "prefix": "oaq_ti", "min_answered": 0.66,
         "anchors": {1: "Strongly disagree", 4: "Neither", 7: "Strongly agree"},
-        "mu": {"junior": 0.2, "senior": -0.2}, "higher_is": "more intention to leave",
+        "mu": {"junior": 0.2, "senior": -0.2}, "higher_is": "more intention to leave", "favourable": "low",
     },
 }
 
@@ -220,6 +220,8 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
                  "anchors": {int(a): t for a, t in spec["anchors"].items()}}
         if spec.get("higher_is"):
             entry["higher_is"] = spec["higher_is"]
+        if spec.get("favourable"):
+            entry["favourable"] = spec["favourable"]
         if spec.get("subscales"):
             entry["subscales"] = {s: [codes[i - 1] for i in idx] for s, idx in spec["subscales"].items()}
         codebook["scales"][name] = entry

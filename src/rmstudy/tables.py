@@ -49,6 +49,8 @@ def reliability_apa(rows: list[dict]) -> pd.DataFrame:
                          "95% CI (Feldt)": [ci(a, b).replace("0.", ".") for a, b in zip(df["alpha_ci_low"], df["alpha_ci_high"])],
                          "α std.": df["alpha_std"].map(lambda v: num(v).lstrip("0")),
                          "ω total": df["omega"].map(lambda v: num(v).lstrip("0") if v is not None else "–"),
+                         "ω h": df.get("omega_h", pd.Series([None] * len(df))).map(
+                             lambda v: num(v).lstrip("0") if v is not None and v == v else "–"),
                          "mean r": df["average_r"].map(lambda v: num(v).lstrip("0"))})
 
 
