@@ -22,7 +22,7 @@ from .cohort import load_cohort
 from .provenance import environment
 from .results import _dump, assemble_results
 
-STAGES = (("01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention"),
+STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_quality"),   # longest first
           ("05_hr_report", "06_academic_report"))
 REPORTS = {"05_hr_report": "hr_report.html", "06_academic_report": "academic_report.html"}
 
@@ -47,7 +47,60 @@ def _rel(p: Path) -> str:
     return os.path.relpath(Path(p).resolve(), Path.cwd())
 
 
-def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict) -> Path:
+_KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]   # no TCP-encryption chatter on stderr
+_RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+          "import sys as _s\n"
+          "_s.modules.get('matplotlib.pyplot') and _s.modules['matplotlib.pyplot'].close('all')\n"
+          "del _s\n")
+
+
+class _KernelPool:
+    """A few long-lived kernels shared by the notebooks of one run.
+
+    Each kernel imports pandas, statsmodels and matplotlib once; between notebooks
+    its user namespace is reset (``%reset -f``) and open figures are closed, so each
+    notebook still starts from an empty namespace, as it does when run by hand.
+    """
+
+    def __init__(self, n: int):
+        import queue
+
+        from jupyter_client import KernelManager
+
+        self._free: "queue.Queue" = queue.Queue()
+        self._all = []
+        for _ in range(n):
+            km = KernelManager(kernel_name="python3")
+            km.start_kernel(extra_arguments=_KERNEL_ARGS)
+            km.rmstudy_used = False
+            self._all.append(km)
+            self._free.put(km)
+
+    def acquire(self):
+        km = self._free.get()
+        if km.rmstudy_used:
+            kc = km.client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=60)
+                kc.execute_interactive(_RESET, timeout=60, store_history=False)
+            finally:
+                kc.stop_channels()
+        km.rmstudy_used = True
+        return km
+
+    def release(self, km) -> None:
+        self._free.put(km)
+
+    def shutdown(self) -> None:
+        for km in self._all:
+            try:
+                km.shutdown_kernel(now=True)
+            except Exception:  # a kernel that already died needs no shutdown
+                pass
+
+
+def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict, km=None) -> Path:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -56,16 +109,18 @@ def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict) -> Path:
     try:
         # absolute paths for papermill's own I/O: its local handler keeps a process-global cwd that concurrent
         # runs in threads can leave stale; the paths it records are rewritten to relative ones by _scrub
-        pm.execute_notebook(str(src.resolve()), str(dst.resolve()), parameters=params, progress_bar=False, log_output=False,
-                            kernel_name="python3", cwd=None,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP-encryption chatter
+        kw = {"km": km} if km is not None else {"extra_arguments": _KERNEL_ARGS}
+        pm.execute_notebook(str(src.resolve()), str(dst.resolve()), parameters=params, progress_bar=False,
+                            log_output=False, kernel_name="python3", cwd=None, **kw)
     except PapermillExecutionError as e:
         first = (e.source or "").strip().splitlines()[:1]
         raise NotebookFailed(
-            f"notebook {name} failed in cell {e.cell_index} of the executed notebook (execution count {e.exec_count}"
-            + (f", starting `{first[0][:80]}`" if first else "") + f"): {e.ename}: {e.evalue}\n"
+            f"notebook {name} failed in cell {e.cell_index} of the executed notebook"
+            + (f", starting `{first[0][:80]}`" if first else "") + f": {e.ename}: {e.evalue}\n"
             f"The partial executed notebook is at {_rel(dst)}") from None
-    _scrub(dst)
+    finally:
+        if dst.exists():
+            _scrub(dst)
     return dst
 
 
@@ -77,6 +132,14 @@ def _scrub(path: Path) -> None:
         meta["input_path"] = f"notebooks/{Path(meta['input_path']).name}"   # where it lives in the project
     if meta.get("output_path"):
         meta["output_path"] = f"notebooks/{Path(meta['output_path']).name}"  # relative to the run folder
+    count = 0                      # a shared kernel keeps counting: number the cells as a fresh kernel would
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and cell.get("execution_count") is not None:
+            count += 1
+            cell["execution_count"] = count
+            for o in cell.get("outputs", []):
+                if "execution_count" in o:
+                    o["execution_count"] = count
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -114,14 +177,22 @@ def export_pdf(html: Path, dest: Path) -> Path:
     return dest
 
 
-def _stage(names, nb_dir, out_dir, params, parallel, bar):
-    if not parallel:
-        for n in names:
-            _execute(n, nb_dir, out_dir, params)
-            bar.update(1)
-        return
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        futures = {pool.submit(_execute, n, nb_dir, out_dir, params): n for n in names}
+def _stage(names, nb_dir, out_dir, params, pool, bar, after=None):
+    """Run notebooks on the pool's kernels, longest first; ``after[name]`` runs when that notebook is done."""
+    after = after or {}
+
+    def job(name):
+        km = pool.acquire()
+        try:
+            _execute(name, nb_dir, out_dir, params, km=km)
+        finally:
+            pool.release(km)
+        if name in after:
+            after[name]()
+        return name
+
+    with ThreadPoolExecutor(max_workers=len(pool._all)) as ex:
+        futures = [ex.submit(job, n) for n in names]
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -132,7 +203,7 @@ def _stage(names, nb_dir, out_dir, params, parallel, bar):
                         p.cancel()
                     raise exc
                 bar.update(1)
-                bar.set_postfix_str(futures[f])
+                bar.set_postfix_str(f.result())
 
 
 def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, progress: bool = True,
@@ -153,14 +224,24 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
     (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     params = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}
     total = sum(len(s) for s in STAGES)
-    with tqdm(total=total, desc="rmstudy run", unit="notebook", disable=not progress) as bar:
-        _stage(STAGES[0], nb_dir, out_dir, params, parallel, bar)
-        results = assemble_results(out_dir, cohort, parameters=params, created=created)
-        _stage(STAGES[1], nb_dir, out_dir, params, parallel, bar)
-    for name, html in REPORTS.items():
-        label = "HR report" if name == "05_hr_report" else "Academic report"
-        export_html(out_dir / "notebooks" / f"{name}.ipynb", out_dir / html, f"{label}: {cohort.study.name}")
-    export_pdf(out_dir / REPORTS["05_hr_report"], out_dir / "hr_report.pdf")
+    def hr_outputs():
+        export_html(out_dir / "notebooks" / "05_hr_report.ipynb", out_dir / REPORTS["05_hr_report"],
+                    f"HR report: {cohort.study.name}")
+        export_pdf(out_dir / REPORTS["05_hr_report"], out_dir / "hr_report.pdf")
+
+    def academic_outputs():
+        export_html(out_dir / "notebooks" / "06_academic_report.ipynb", out_dir / REPORTS["06_academic_report"],
+                    f"Academic report: {cohort.study.name}")
+
+    pool = _KernelPool(2 if parallel else 1)
+    try:
+        with tqdm(total=total, desc="rmstudy run", unit="notebook", disable=not progress) as bar:
+            _stage(STAGES[0], nb_dir, out_dir, params, pool, bar)
+            results = assemble_results(out_dir, cohort, parameters=params, created=created)
+            _stage(STAGES[1], nb_dir, out_dir, params, pool, bar,
+                   after={"05_hr_report": hr_outputs, "06_academic_report": academic_outputs})
+    finally:
+        pool.shutdown()
     manifest = {"cohort": cohort.name, "cohort_dir": params["cohort_dir"], "out_dir": params["out_dir"],
                 "command": f"rmstudy run {params['cohort_dir']} --out {params['out_dir']}",
                 "inputs": results["inputs"], "plan_sha256": results["plan_sha256"], "parameters": params,

@@ -199,11 +199,19 @@ def omega_hierarchical(items: pd.DataFrame, nfactors: int) -> dict:
     """McDonald's omega hierarchical and omega total with ``nfactors`` group
     factors, as ``psych::omega(x, nfactors)``: minres factors, varimax then
     oblimin, a Schmid–Leiman general factor from the factor correlations
-    (minres one-factor solution), omega_h = (sum g)^2 / sum(R)."""
+    (minres one-factor solution), omega_h = (sum g)^2 / sum(R).
+
+    ``heywood`` is True when a uniqueness sits at minres's lower bound: the
+    group factors are then not identified (typically because the data are
+    unidimensional), minres has several local optima and omega_h is not
+    trustworthy — psych may stop at a different one.
+    """
     R = items.dropna(how="all").corr().to_numpy()
     if nfactors < 3:
         raise ValueError("omega_hierarchical needs at least 3 group factors (psych identifies g from 3 or more)")
-    orth = _varimax(_minres(R, nfactors))
+    unrot = _minres(R, nfactors)
+    heywood = bool(np.any(1 - (unrot**2).sum(axis=1) <= 0.0051))   # a uniqueness at minres's lower bound
+    orth = _varimax(unrot)
     pattern, phi = _oblimin(orth)
     gload = _minres(phi, 1)[:, 0]
     g = pattern @ gload
@@ -214,7 +222,7 @@ def omega_hierarchical(items: pd.DataFrame, nfactors: int) -> dict:
     Vt = Rk.sum()
     u2 = 1 - (orth**2).sum(axis=1)
     return {"omega_h": float((np.abs(g).sum()) ** 2 / Vt), "omega_total": float((Vt - u2.sum()) / Vt),
-            "g_loadings": np.abs(g).tolist(), "nfactors": nfactors}
+            "g_loadings": np.abs(g).tolist(), "nfactors": nfactors, "heywood": heywood}
 
 
 # --- flags -----------------------------------------------------------------------
@@ -369,7 +377,7 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float = 0.70) -> dict
     P = cohort.participants
     table = reliability_table(cohort.responses, P, cohort.codebook, waves)
     keyed = reverse_key(cohort.responses, cohort.codebook).merge(P[["participant_id", "role"]], on="participant_id")
-    items, omega_h = {}, []
+    items, omega_h, heywood = {}, [], []
     for s in cohort.codebook.scales.values():
         for w in waves:
             at = keyed[keyed["wave"] == w]
@@ -380,12 +388,19 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float = 0.70) -> dict
                     items[(s.name, str(w), g)] = item_statistics(x)
                 oh = None
                 if len(s.subscales) >= 3 and len(x) > s.n_items:
-                    oh = omega_hierarchical(x, len(s.subscales))["omega_h"]
+                    res = omega_hierarchical(x, len(s.subscales))
+                    oh = res["omega_h"]
+                    if res["heywood"]:
+                        heywood.append({"flag": "omega_h_heywood", "scale": s.name, "wave": str(w), "role": g,
+                                        "item": None, "value": oh,
+                                        "message": f"omega_h of {s.name} at {w} ({g}) rests on a Heywood case: the "
+                                                   f"{len(s.subscales)} subscale factors are not identified in these data "
+                                                   "(are the subscales distinct?), so omega_h is not trustworthy"})
                 omega_h.append(oh)
     table["omega_h"] = omega_h
     table["missing_policy"] = "pairwise covariances (psych::alpha)"
     table["ci_method"] = "Feldt (1965), n = rows with an answer"
-    flags = reliability_flags(table, items, threshold=threshold)
+    flags = reliability_flags(table, items, threshold=threshold) + heywood
     rci, favourable_h = {}, {}
     for h in cohort.study.hypotheses:
         if h.is_retention or h.contrast is None:
