@@ -276,3 +276,17 @@ def test_population_that_matches_nobody_as_a_whole(cohort_dir):
     (cohort_dir / "study.yaml").write_text(text)
     p = _one(_problems(cohort_dir), file="study.yaml")
     assert "matches nobody" in p.message and "H1a" in p.message
+
+
+def test_study_schema_v1_still_loads_and_v2_key_needs_v2(cohort_dir):
+    path = cohort_dir / "study.yaml"
+    text = path.read_text()
+    assert "schema_version: 2" in text and "reliability_threshold: 0.7" in text
+    v1 = text.replace("schema_version: 2", "schema_version: 1").replace("reliability_threshold: 0.7\n", "")
+    path.write_text(v1)
+    c = rm.load_cohort(cohort_dir)
+    assert c.study.reliability_threshold == 0.70                 # the default
+    path.write_text(text.replace("schema_version: 2", "schema_version: 1"))
+    _one(_problems(cohort_dir), file="study.yaml")               # a v1 plan cannot use the v2 key
+    path.write_text(text.replace("reliability_threshold: 0.7", "reliability_threshold: 0.8"))
+    assert rm.load_cohort(cohort_dir).study.reliability_threshold == 0.8

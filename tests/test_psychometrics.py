@@ -178,3 +178,13 @@ def test_demo_engagement_omega_h_is_flagged_heywood(demo_psy):
     stops at another local optimum, omega_h .857; ours reaches a lower minres criterion, .878), so the number is
     reported with a flag instead of being trusted."""
     assert any(f["flag"] == "omega_h_heywood" and f["scale"] == "engagement" for f in demo_psy["flags"])
+
+
+def test_flag_threshold_comes_from_the_plan(demo_cohort, demo_scores):
+    import dataclasses
+
+    strict = dataclasses.replace(demo_cohort, study=dataclasses.replace(demo_cohort.study, reliability_threshold=0.95))
+    psy = rm.psychometrics(strict, demo_scores)
+    low = [f for f in psy["flags"] if f["flag"] == "low_alpha"]
+    assert psy["threshold"] == 0.95
+    assert len(low) == int((psy["reliability"]["alpha"] < 0.95).sum()) > 20

@@ -9,7 +9,8 @@ from rmstudy.codebook import parse_codebook
 from conftest import load_ref
 
 CB = parse_codebook({"scales": {
-    "a": {"items": ["a1", "a2", "a3", "a4", "a5"], "min": 1, "max": 5, "reverse": ["a2"]},
+    "a": {"items": ["a1", "a2", "a3", "a4", "a5"], "min": 1, "max": 5, "reverse": ["a2"],
+          "subscales": {"x": ["a1", "a2"], "y": ["a3", "a4", "a5"]}},
     "b": {"items": ["b1", "b2", "b3"], "min": 0, "max": 10, "min_answered": 0.6},
 }})
 
@@ -22,6 +23,10 @@ def test_reverse_key_and_answered_share():
     assert_allclose(s["a"], [5.0, 1.0, np.nan])        # a2 reversed: 6 - 1 = 5; z answered 3/5 < 0.8
     assert_allclose(s["a__answered"], [5, 4, 3])
     assert_allclose(s["b"], [7.0, 0.0, np.nan])         # 2/3 >= 0.6 scores; 1/3 does not
+    assert_allclose(s["a__sum"], [25.0, 5.0, np.nan])   # prorated: mean x 5 items
+    assert_allclose(s["a.x"], [5.0, 1.0, np.nan])       # subscale x = a1, reversed a2; z answered neither
+    assert_allclose(s["a.y"], [5.0, np.nan, 3.0])       # subscales use the scale's share: 2 of 3 < .8
+
     assert list(s.columns[:2]) == ["participant_id", "wave"]
 
 

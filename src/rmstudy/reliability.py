@@ -361,7 +361,7 @@ def item_distributions(responses: pd.DataFrame, codebook: Codebook, by: str = "w
     return pd.DataFrame(rows)
 
 
-def psychometrics(cohort, scores: pd.DataFrame, threshold: float = 0.70) -> dict:
+def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) -> dict:
     """Everything the reports need about measurement, from the codebook alone.
 
     Returns ``reliability`` (rows per scale × wave × role, with omega_h where a
@@ -373,6 +373,7 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float = 0.70) -> dict
     """
     from .cohort import select_population
 
+    threshold = cohort.study.reliability_threshold if threshold is None else threshold
     waves = cohort.study.waves
     P = cohort.participants
     table = reliability_table(cohort.responses, P, cohort.codebook, waves)

@@ -24,26 +24,38 @@ def reverse_key(responses: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
+def _score_block(block: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    answered = np.isfinite(block).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(block, axis=1) / answered
+    ok = (answered / block.shape[1] >= share - 1e-12) & (answered > 0)
+    return np.where(ok, mean, np.nan), answered
+
+
 def score_scales(responses: pd.DataFrame, codebook: Codebook, keys=("participant_id", "wave")) -> pd.DataFrame:
-    """Score every scale of the codebook.
+    """Score every scale (and subscale) of the codebook.
 
     Returns
     -------
     pandas.DataFrame
-        The ``keys`` columns, then per scale ``<scale>`` (mean of answered,
-        reverse-keyed items, NaN when fewer than ``min_answered`` of the items
-        were answered) and ``<scale>__answered`` (number of answered items).
+        The ``keys`` columns, then per scale:
+
+        * ``<scale>``: mean of the answered, reverse-keyed items; NaN when fewer
+          than the scale's ``min_answered`` share of its items were answered;
+        * ``<scale>__sum``: the prorated sum, mean × number of items (so a sum
+          stays on the full scale's range when an item is missing);
+        * ``<scale>__answered``: number of answered items;
+        * ``<scale>.<subscale>``: the same mean rule within each subscale.
     """
     keyed = reverse_key(responses, codebook)
     out = responses[list(keys)].copy()
     for s in codebook.scales.values():
-        block = keyed[list(s.items)].to_numpy(dtype=float)
-        answered = np.isfinite(block).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nansum(block, axis=1) / answered
-        ok = answered / s.n_items >= s.min_answered - 1e-12
-        out[s.name] = np.where(ok & (answered > 0), mean, np.nan)
+        mean, answered = _score_block(keyed[list(s.items)].to_numpy(dtype=float), s.min_answered)
+        out[s.name] = mean
+        out[f"{s.name}__sum"] = mean * s.n_items
         out[f"{s.name}__answered"] = answered
+        for sub, items in s.subscales.items():
+            out[f"{s.name}.{sub}"] = _score_block(keyed[list(items)].to_numpy(dtype=float), s.min_answered)[0]
     return out
 
 

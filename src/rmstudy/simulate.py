@@ -260,13 +260,14 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
     employment = employment.iloc[order_p].reset_index(drop=True)
 
     study = {
-        "schema_version": 1,
+        "schema_version": 2,
         "name": "Demo reverse-mentoring cohort (synthetic)",
         "description": "Synthetic cohort made by `rmstudy simulate` for the demo and the tests. Not real people.",
         "preregistration": "Synthetic demo: the plan below stands in for a registered plan.",
         "programme_start": START.isoformat(), "censor_date": censor.isoformat(),
         "waves": waves, "wave_offsets_days": {"pre": -10, "post": post_day},
-        "alpha": 0.05, "anonymity_threshold": 5, "low_response_rate": 0.6, "seed": int(seed),
+        "alpha": 0.05, "anonymity_threshold": 5, "low_response_rate": 0.6, "reliability_threshold": 0.7,
+        "seed": int(seed),
         "comparison_group": "Juniors and seniors from the same departments who were invited but did not join the programme "
                             "this year; they answered the same surveys at the same times.",
         "flow": {"invited": {"program": int(round(n_prog * 1.12)), "control": int(round((n - n_prog) * 1.25))}},

@@ -20,7 +20,7 @@ import yaml
 
 from .errors import CohortError, Problem
 
-STUDY_SCHEMA_VERSION = 1
+STUDY_SCHEMA_VERSION = 2
 RETENTION = "retention"
 
 
@@ -81,6 +81,7 @@ class Study:
     alpha: float = 0.05
     anonymity_threshold: int = 5
     low_response_rate: float = 0.6
+    reliability_threshold: float = 0.70
     horizons_days: tuple[int, ...] = (182, 365)
     invited: dict = field(default_factory=dict)
     comparison_group: str = ""
@@ -189,6 +190,7 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
         name=raw["name"], programme_start=start, censor_date=censor, waves=waves, hypotheses=tuple(hyps),
         alpha=float(raw.get("alpha", 0.05)), anonymity_threshold=int(raw.get("anonymity_threshold", 5)),
         low_response_rate=float(raw.get("low_response_rate", 0.6)),
+        reliability_threshold=float(raw.get("reliability_threshold", 0.70)),
         horizons_days=tuple(raw.get("retention", {}).get("horizons_days", [182, 365])),
         invited=dict(raw.get("flow", {}).get("invited", {})), comparison_group=raw.get("comparison_group", ""),
         preregistration=raw.get("preregistration", ""), deviations=tuple(raw.get("deviations", [])),
