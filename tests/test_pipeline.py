@@ -115,6 +115,7 @@ def test_hr_report_is_private_and_codeless(demo_run):
                       str(ROOT), str(out.resolve()), "In&nbsp;[", "Traceback"):
         assert forbidden not in html, forbidden
     assert "The answer first" in html and "Privacy" in html
+    assert "Beside actual exits" in html          # turnover intention (H3b) reported beside retention (H3)
     assert "too uncertain to say" in html or "clear improvement" in html
 
 

@@ -210,7 +210,12 @@ if ret:
         display(table.set_index(["Group", "After"]))
         footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted: {r['p_adjusted']:.3f}); "
                          "Cox model of time to voluntary exit.")
-        md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")'''),
+        md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")
+        # the survey side of the same claim (the plan's H3 family: ids that extend this one, e.g. H3b)
+        for s in res["hypotheses"]:
+            if s["id"] != r["id"] and s["id"].startswith(r["id"]) and s["outcome"] != "retention":
+                md("Beside actual exits, the survey asked about intentions: "
+                   + narrative.answer_sentence(s, codebook.scales.get(s["outcome"])))'''),
     ("code", '''md("## What this does and does not mean")
 att = pd.DataFrame(res["attrition"]["table"])
 drop = (att["dropouts"].sum() / att["enrolled"].sum()) if att["enrolled"].sum() else float("nan")
@@ -307,6 +312,11 @@ md("Item statistics are in the appendix at the end of this report.")'''),
     md("## 10. Retention")
     for hid, d in res["retention"].items():
         md(f"### {hid}")
+        family = [s for s in res["hypotheses"] if s["id"] != hid and s["id"].startswith(hid) and s["outcome"] != "retention"]
+        if family:
+            md("Survey outcomes of the same claim, reported beside actual exits (full rows above): "
+               + "; ".join(f"{s['id']} ({s['outcome']}): estimate {s['estimate']:+.3f} "
+                           f"[{s['ci_low']:+.3f}, {s['ci_high']:+.3f}], {s['decision']}" for s in family) + ".")
         fig = out / "figures" / f"km_{hid}.png"
         if fig.exists():
             display(Image(filename=str(fig)))
