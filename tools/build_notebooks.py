@@ -75,16 +75,19 @@ NB["03_survey_hypotheses"] = [
     ("code", SETUP + '''
 from rmstudy import figures
 scores = rm.score_scales(cohort.responses, cohort.codebook)'''),
-    ("code", '''rows, models, means, power = [], {}, {}, {}
+    ("code", '''rows, models, means, power, sensitivity = [], {}, {}, {}, {}
 for h in study.hypotheses:
     if h.is_retention:
         continue
     row, detail, fit, data = rm.analyse_survey_hypothesis(cohort, scores, h)
+    sens = rm.sensitivity_analyses(data, row, h, cohort.participants, alpha=study.alpha)
+    sensitivity[h.id] = sens
+    row["bayes_factor_10"] = sens["bayes"]["bf10"]
     rows.append(row)
     models[h.id] = {k: detail[k] for k in ("terms", "variance_components", "diagnostics")}
     means[h.id] = detail["cell_means"]
     power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
-    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["terms"]))
+    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["terms"]), pd.DataFrame(sens["rows"]))
     scale = cohort.codebook[h.outcome]
     ax = figures.plot_means(pd.DataFrame(detail["cell_means"]), study.waves, f"{h.id}: {scale.label}",
                             f"Mean score ({scale.min:g}–{scale.max:g})")
@@ -93,6 +96,7 @@ for h in study.hypotheses:
     figures.save(axes, out, f"residuals_{h.id}", close=True)'''),
     ("code", '''rm.record(out, "03_survey_hypotheses", {
     "hypotheses": rows, "models": models, "descriptives": {"cell_means": means}, "power": power,
+    "sensitivity": sensitivity,
 })'''),
 ]
 
@@ -308,6 +312,14 @@ md("Item statistics are in the appendix at the end of this report.")'''),
             fig = out / "figures" / f"means_{r['id']}.png"
             if fig.exists():
                 display(Image(filename=str(fig)))'''),
+    ("code", '''if res.get("sensitivity"):
+    md("## 8. Sensitivity analyses\\nThe primary estimate beside completers-only, ANCOVA, covariate-adjusted, "
+       "propensity-weighted and (where pairs or clusters exist) multilevel versions; all in scale points, "
+       "programme minus comparison. The JZS Bayes factor (r = .707) compares completers' change scores.")
+    for hid, sv in res["sensitivity"].items():
+        md(f"**{hid}** — BF10 = {sv['bayes']['bf10']:.2f} (n = {sv['bayes']['n_program']} + {sv['bayes']['n_control']} completers)."
+           + (f" {sv['lords_paradox']}" if sv["lords_paradox"] else ""))
+        show(pd.DataFrame(sv["rows"]).round(4))'''),
     ("code", '''if res.get("retention"):
     md("## 10. Retention")
     for hid, d in res["retention"].items():

@@ -28,6 +28,8 @@ _EXPORTS = {
     "privacy": ["suppress_counts", "suppress_by_n", "suppressed_retention"],
     "simulate": ["simulate_cohort", "write_demo"],
     "paths": ["find_path"],
+    "sensitivity": ["sensitivity_analyses"],
+    "models.nested": ["fit_nested_intercepts"],
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

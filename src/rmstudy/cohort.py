@@ -176,13 +176,13 @@ def select_population(participants: pd.DataFrame, population: dict, hid: str = "
 def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -> None:
     """Every population filter of the plan must name a participants.csv column and usable values."""
     for i, h in enumerate(study.hypotheses):
-        for col in (*h.covariates, *h.moderators):
+        for col in (*h.covariates, *h.moderators, *([h.cluster] if h.cluster else [])):
             if col not in part.columns:
-                probs.append(Problem("study.yaml", f"{h.id} names '{col}' as a covariate or moderator, which is not a "
+                probs.append(Problem("study.yaml", f"{h.id} names '{col}' as a covariate, moderator or cluster, which is not a "
                                      "column of participants.csv", f"use one of {list(part.columns)}",
                                      column=f"hypotheses.{i}"))
             elif part[col].astype(str).str.strip().eq("").any() or part[col].isna().any():
-                kind = "covariate" if col in h.covariates else "moderator"
+                kind = "covariate" if col in h.covariates else "moderator" if col in h.moderators else "cluster"
                 probs.append(Problem("participants.csv", f"{kind} '{col}' of {h.id} has empty cells",
                                      "fill every value, or drop the covariate from the plan", column=col))
         for col, val in h.population.items():

@@ -44,6 +44,7 @@ class Hypothesis:
     question: str = ""
     covariates: tuple[str, ...] = ()
     moderators: tuple[str, ...] = ()
+    cluster: str | None = None
 
     @property
     def is_retention(self) -> bool:
@@ -183,6 +184,7 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
             population=dict(h.get("population", {})), contrast=contrast, sesoi=h.get("sesoi"),
             sesoi_units=units, question=h.get("question", ""),
             covariates=tuple(h.get("covariates", [])), moderators=tuple(h.get("moderators", [])),
+            cluster=h.get("cluster"),
         ))
     if probs:
         raise CohortError(probs)

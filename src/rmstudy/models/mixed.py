@@ -275,14 +275,20 @@ def design_arm_wave(data: pd.DataFrame, within: str = "wave", between: str | Non
                 cols.append(((data[between] == b) & (data[within] == w)).to_numpy(dtype=float))
                 terms.append(f"{between}[{b}]:{within}[{w}]")
     for c in covariates:
-        cols.append(pd.to_numeric(data[c]).to_numpy(dtype=float))
-        terms.append(c)
+        if pd.api.types.is_numeric_dtype(data[c]):
+            cols.append(data[c].to_numpy(dtype=float))
+            terms.append(c)
+        else:                                  # treatment dummies against the first level, as R's factor
+            levels = sorted(data[c].dropna().astype(str).unique())
+            for lv in levels[1:]:
+                cols.append((data[c].astype(str) == lv).to_numpy(dtype=float))
+                terms.append(f"{c}[{lv}]")
     return np.column_stack(cols), terms, w_levels, b_levels
 
 
 def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", within: str = "wave",
                 between: str | None = "arm", between_ref=None, covariates=(), alpha: float = 0.05,
-                return_fit: bool = False):
+                return_fit: bool = False, cluster: str | None = None):
     """Linear mixed model ``dv ~ between * within + (1 | subject)`` by REML.
 
     Parameters
@@ -293,7 +299,11 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     between_ref : reference level of ``between`` (default its first level;
         'control' sorts first for ``arm``).
     covariates : numeric columns added as fixed effects.
-    return_fit : also return the :class:`RandomInterceptFit`.
+    return_fit : also return the fit object.
+    cluster : optional column of a grouping that subjects are nested in (a
+        mentoring pair, a team or department): adds ``(1 | cluster)`` to the model,
+        as lme4's ``(1 | cluster) + (1 | subject)``. Subjects with an empty cluster
+        are their own singleton cluster (control participants have no pair).
 
     Returns
     -------
@@ -309,11 +319,19 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     one wave stay in the model), which is what ``lmer`` does with its default
     ``na.action``. Matches ``lmerTest::lmer`` (REML) - see tests/reference/.
     """
-    cols = [dv, subject, within] + ([between] if between else []) + list(covariates)
+    cols = [dv, subject, within] + ([between] if between else []) + list(covariates) + ([cluster] if cluster else [])
     d = data.loc[data[dv].notna(), cols]
+    if cluster:
+        empty = d[cluster].isna() | (d[cluster].astype(str).str.strip() == "")
+        d = d.assign(**{cluster: d[cluster].astype(object).where(~empty, "subject:" + d[subject].astype(str))})
     d = d.dropna(subset=cols)
     X, terms, _, _ = design_arm_wave(d, within, between, between_ref, covariates)
-    fit = fit_random_intercept(d[dv].to_numpy(float), X, d[subject].to_numpy(), terms)
+    if cluster:
+        from .nested import fit_nested_intercepts
+
+        fit = fit_nested_intercepts(d[dv].to_numpy(float), X, d[subject].to_numpy(), d[cluster].to_numpy(), terms)
+    else:
+        fit = fit_random_intercept(d[dv].to_numpy(float), X, d[subject].to_numpy(), terms)
     tab = fit.table(alpha)
     return (tab, fit) if return_fit else tab
 
