@@ -52,6 +52,10 @@ def test_results_validate_and_carry_design_fields(demo_run):
     assert set(on_disk["inputs"]) == {"participants.csv", "responses.csv", "employment.csv", "codebook.yaml", "study.yaml"}
     assert on_disk["plan_sha256"] == on_disk["inputs"]["study.yaml"]
     assert [h["id"] for h in on_disk["hypotheses"]] == ["H1a", "H1b", "H2", "H3", "H3b"]
+    survey = [h["id"] for h in on_disk["hypotheses"] if h["outcome"] != "retention"]
+    assert sorted(on_disk["sensitivity"]) == sorted(survey)
+    assert all(h["bayes_factor_10"] > 0 for h in on_disk["hypotheses"] if h["id"] in survey)
+    assert set(on_disk["psychometrics"]["rci"]) == set(survey)
     for h in on_disk["hypotheses"]:
         for key in ("id", "label", "outcome", "population", "family", "direction", "method", "estimate", "se", "df",
                     "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size", "n", "decision", "notes"):
@@ -126,7 +130,7 @@ def test_academic_report_carries_provenance(demo_run):
     for sha in res["inputs"].values():
         assert sha in html
     for section in ("Participant flow", "Baseline table", "Attrition", "Measurement", "Primary results",
-                    "Retention", "Assumption checks", "Reproducibility"):
+                    "Sensitivity analyses", "Retention", "Assumption checks", "Reproducibility"):
         assert section in html, section
     assert res["environment"]["packages"]["statsmodels"] in html
     assert str(ROOT) not in html and not PID.search(html)
