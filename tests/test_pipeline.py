@@ -221,3 +221,44 @@ def test_hr_report_pdf_is_a4(demo_run):
     assert len(doc.pages) >= 2
     for page in doc.pages:       # A4 = 210 x 297 mm = 793.7 x 1122.5 CSS px
         assert abs(page.width - 793.7) < 1 and abs(page.height - 1122.5) < 1
+
+
+def test_single_arm_cohort_runs_and_says_change_is_not_attributable(tmp_path, monkeypatch):
+    """The demo without its comparison group and without the retention hypothesis (which needs two arms)."""
+    import yaml
+
+    d = tmp_path / "single"
+    shutil.copytree(DEMO, d)
+    import pandas as pd
+
+    P = pd.read_csv(d / "participants.csv", dtype=str, keep_default_na=False)
+    keep = set(P.loc[P["arm"] == "program", "participant_id"])
+    P[P["arm"] == "program"].to_csv(d / "participants.csv", index=False)
+    for f in ("responses.csv", "employment.csv"):
+        t = pd.read_csv(d / f, dtype=str, keep_default_na=False)
+        t[t["participant_id"].isin(keep)].to_csv(d / f, index=False)
+    plan = yaml.safe_load((d / "study.yaml").read_text())
+    plan["hypotheses"] = [h for h in plan["hypotheses"] if h["outcome"] != "retention"]
+    (d / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    res = run(d, tmp_path / "out", progress=False)
+    assert {h["design"] for h in res["hypotheses"]} == {"single_arm"}
+    assert all(h["method"].startswith("LMM score ~ wave") for h in res["hypotheses"])
+    html = (tmp_path / "out" / "hr_report.html").read_text()
+    assert "no comparison group" in html.lower() and "cannot be attributed to the programme" in html
+
+
+def test_single_arm_plan_with_retention_is_refused(tmp_path):
+    import pandas as pd
+
+    d = tmp_path / "single"
+    shutil.copytree(DEMO, d)
+    P = pd.read_csv(d / "participants.csv", dtype=str, keep_default_na=False)
+    keep = set(P.loc[P["arm"] == "program", "participant_id"])
+    P[P["arm"] == "program"].to_csv(d / "participants.csv", index=False)
+    for f in ("responses.csv", "employment.csv"):
+        t = pd.read_csv(d / f, dtype=str, keep_default_na=False)
+        t[t["participant_id"].isin(keep)].to_csv(d / f, index=False)
+    with pytest.raises(CohortError) as e:
+        rm.load_cohort(d)
+    assert any("H3" in p.message and "only" in p.message for p in e.value.problems)

@@ -159,7 +159,11 @@ if hidden.to_numpy().any():
 shown.columns = [{"program": "Programme", "control": "Comparison group"}.get(c, c) for c in shown.columns]
 shown.index = [str(i).capitalize() for i in shown.index]
 display(shown)
-md(f"**The comparison group.** {study.comparison_group or 'Staff who did not take part in the programme.'}")
+if counts.get("control", pd.Series(dtype=float)).sum() == 0:
+    md("**There was no comparison group.** Every result below describes change within the programme only; "
+       "without people outside it we cannot tell whether the programme caused that change.")
+else:
+    md(f"**The comparison group.** {study.comparison_group or 'Staff who did not take part in the programme.'}")
 lines = []
 for w in study.waves:
     g = rates[rates["wave"] == w].groupby("arm")[["enrolled", "responded"]].sum()

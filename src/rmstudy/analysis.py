@@ -109,7 +109,7 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
         notes.append(f"{int(excluded)} response row(s) had fewer than the codebook's share of items answered "
                      f"and were left out of this model.")
     row = {"id": h.id, "label": h.label, "question": h.question, "outcome": h.outcome, "population": h.population, "family": h.family,
-           "direction": h.direction, "contrast": list(h.contrast),
+           "direction": h.direction, "contrast": list(h.contrast), "design": "two_arm" if two_arm else "single_arm",
            "method": LMM_METHOD if two_arm else LMM_METHOD.replace("arm * wave", "wave"),
            "estimate": c["estimate"], "se": c["se"], "df": c["df"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
            "p_value": c["p_value"], "effect_size": es, "raw_difference": {"value": c["estimate"], "ci_low": c["ci_low"],
@@ -135,6 +135,10 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
         raise CohortError(Problem("employment.csv", f"{h.id} is a retention hypothesis but employment.csv is missing",
                                   "add employment.csv (docs/cohort-format.md)"))
     pop = select_population(cohort.participants, h.population, h.id)
+    if set(pop["arm"]) != {"program", "control"}:
+        raise CohortError(Problem("study.yaml", f"{h.id} compares retention between arms, but its population has only "
+                                  f"{sorted(set(pop['arm']))}", "remove the retention hypothesis from a single-arm plan, "
+                                  "or add the comparison group's employment records", column=h.id))
     data, excl = retention_data(pop, cohort.employment, cohort.study.programme_start, cohort.study.censor_date)
     efron = cox_ph(data, ties="efron", alpha=alpha)
     breslow = cox_ph(data, ties="breslow", alpha=alpha)

@@ -209,6 +209,10 @@ def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -
                                      f"check the spelling against the values in the '{col}' column", column=where))
         if not any(p.column and p.column.startswith(f"hypotheses.{i}.population") for p in probs):
             pop = select_population(part, h.population, h.id)
+            if h.is_retention and not pop.empty and set(pop["arm"]) != {"program", "control"}:
+                probs.append(Problem("study.yaml", f"{h.id} compares retention between arms, but its population has only "
+                                     f"{sorted(set(pop['arm']))}", "remove the retention hypothesis from a single-arm plan, "
+                                     "or add the comparison group", column=f"hypotheses.{i}"))
             if pop.empty:
                 probs.append(Problem("study.yaml", f"the population of {h.id} ({h.population}) matches nobody",
                                      "loosen the filters (age limits are inclusive, in years at baseline)",

@@ -62,5 +62,9 @@ def answer_sentence(row: dict, scale=None, with_question: bool = True) -> str:
     d = es["value"]
     direction = "rose" if d > 0 else "fell"
     units = f" on the {scale.min:g}–{scale.max:g} scale" if scale is not None else ""
+    if row.get("design") == "single_arm":
+        return (f"**{q}** " * bool(q) + f"{v.capitalize()}. Within the programme, {what} {direction} by "
+                f"{size_in_words(d)} ({row['estimate']:+.2f} points{units}). There was no comparison group, so this "
+                "change cannot be attributed to the programme: it may have happened anyway.")
     return (f"**{q}** " * bool(q) + f"{v.capitalize()}. Compared with the comparison group, {what} {direction} by "
             f"{size_in_words(d)} more in the programme ({row['estimate']:+.2f} points{units}).")

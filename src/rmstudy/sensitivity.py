@@ -96,8 +96,12 @@ def bayes_factor_change(w: pd.DataFrame) -> dict:
 
     ch = w["post"] - w["pre"]
     x, y = ch[w["arm"] == "program"], ch[w["arm"] == "control"]
-    t = stats.ttest_ind(x, y).statistic
-    bf = float(pg.bayesfactor_ttest(t, len(x), len(y), r=0.707))
+    if len(y) == 0:               # single-arm cohort: one-sample test of the change itself
+        t = stats.ttest_1samp(x, 0).statistic
+        bf = float(pg.bayesfactor_ttest(t, len(x), r=0.707))
+    else:
+        t = stats.ttest_ind(x, y).statistic
+        bf = float(pg.bayesfactor_ttest(t, len(x), len(y), r=0.707))
     return {"bf10": bf, "t": float(t), "n_program": int(len(x)), "n_control": int(len(y)), "prior_r": 0.707}
 
 
@@ -112,6 +116,9 @@ def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants:
     base, later = h.contrast
     rows = [_row("Primary: LMM, all available data", primary["estimate"], primary["se"], primary["df"],
                  sum(v["participants"] for v in primary["n"].values()), alpha)]
+    if set(analysed["arm"]) != {"program", "control"}:
+        return {"rows": rows, "bayes": bayes_factor_change(_wide(completers(analysed, base, later), base, later)),
+                "lords_paradox": None}
     comp = completers(analysed, base, later)
     tab = mixed_model(comp, "score", between_ref="control", alpha=alpha)
     r = _interaction(tab, base, later)
