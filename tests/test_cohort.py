@@ -287,6 +287,7 @@ def test_study_schema_v1_still_loads_and_v2_key_needs_v2(cohort_dir):
     c = rm.load_cohort(cohort_dir)
     assert c.study.reliability_threshold == 0.70                 # the default
     path.write_text(text.replace("schema_version: 2", "schema_version: 1"))
-    _one(_problems(cohort_dir), file="study.yaml")               # a v1 plan cannot use the v2 key
+    p = _one(_problems(cohort_dir), file="study.yaml")           # a v1 plan cannot use the v2 key
+    assert "reliability_threshold" in p.message and "schema_version: 2" in p.fix and len(str(p)) < 300
     path.write_text(text.replace("reliability_threshold: 0.7", "reliability_threshold: 0.8"))
     assert rm.load_cohort(cohort_dir).study.reliability_threshold == 0.8

@@ -111,6 +111,13 @@ def _jsonable(obj):
 def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
     """Validate a parsed study.yaml mapping and build a :class:`Study`."""
     raw = _jsonable(raw if isinstance(raw, dict) else {})
+    if raw.get("schema_version") == 1:
+        v2 = (["reliability_threshold"] if "reliability_threshold" in raw else []) + \
+             [f"hypotheses.{i}.cluster" for i, h in enumerate(raw.get("hypotheses") or []) if isinstance(h, dict) and "cluster" in h]
+        if v2:
+            raise CohortError(Problem(file, f"{', '.join(v2)} belong to study.yaml schema_version 2, but this plan says 1",
+                                      "set schema_version: 2 (version 1 plans load unchanged under 2)",
+                                      column="schema_version"))
     validator = jsonschema.Draft202012Validator(load_schema("study"))
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
