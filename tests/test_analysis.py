@@ -27,13 +27,15 @@ def test_tost_against_z_formula():
 
 def test_holm_within_primary_bh_within_secondary(demo_cohort):
     study = demo_cohort.study
-    ps = {"H1a": 0.01, "H1b": 0.04, "H2": 0.03, "H3": 0.5, "H3b": 0.02}
+    ps = {"H1a": 0.01, "H1b": 0.04, "H2": 0.03, "H3": 0.5, "H3b": 0.02, "H4": 0.001, "H5": 0.04, "H6": 0.3}
     rows = [{"id": h.id, "estimate": -1.0 * h.expected_sign * -1, "p_value": ps[h.id], "tost_p": None}
             for h in study.hypotheses]
     out = {r["id"]: r for r in finalise_hypotheses(rows, study)}
     # Holm over the four primary p-values 0.01, 0.03, 0.04, 0.5
     assert_allclose([out[i]["p_adjusted"] for i in ("H1a", "H2", "H1b", "H3")], [0.04, 0.09, 0.09, 0.5])
-    assert out["H3b"]["p_adjusted"] == 0.02 and out["H3b"]["adjustment"] == "Benjamini-Hochberg"
+    # Benjamini-Hochberg over the four secondary p-values 0.02, 0.001, 0.04, 0.3
+    assert_allclose([out[i]["p_adjusted"] for i in ("H3b", "H4", "H5", "H6")], [0.04, 0.004, 0.0533333333, 0.3])
+    assert out["H3b"]["adjustment"] == "Benjamini-Hochberg"
     assert out["H1a"]["decision"] == "supported"
     assert [r["id"] for r in finalise_hypotheses(rows, study)] == [h.id for h in study.hypotheses]
 

@@ -282,11 +282,12 @@ def test_study_schema_v1_still_loads_and_v2_key_needs_v2(cohort_dir):
     path = cohort_dir / "study.yaml"
     text = path.read_text()
     assert "schema_version: 2" in text and "reliability_threshold: 0.7" in text
-    v1 = text.replace("schema_version: 2", "schema_version: 1").replace("reliability_threshold: 0.7\n", "")
+    v1 = (text.replace("schema_version: 2", "schema_version: 1").replace("reliability_threshold: 0.7\n", "")
+          .replace("  cluster: department\n", ""))
     path.write_text(v1)
     c = rm.load_cohort(cohort_dir)
     assert c.study.reliability_threshold == 0.70                 # the default
-    path.write_text(text.replace("schema_version: 2", "schema_version: 1"))
+    path.write_text(v1.replace("low_response_rate: 0.6", "low_response_rate: 0.6\nreliability_threshold: 0.7"))
     p = _one(_problems(cohort_dir), file="study.yaml")           # a v1 plan cannot use the v2 key
     assert "reliability_threshold" in p.message and "schema_version: 2" in p.fix and len(str(p)) < 300
     path.write_text(text.replace("reliability_threshold: 0.7", "reliability_threshold: 0.8"))

@@ -51,7 +51,7 @@ def test_results_validate_and_carry_design_fields(demo_run):
         assert key in on_disk
     assert set(on_disk["inputs"]) == {"participants.csv", "responses.csv", "employment.csv", "codebook.yaml", "study.yaml"}
     assert on_disk["plan_sha256"] == on_disk["inputs"]["study.yaml"]
-    assert [h["id"] for h in on_disk["hypotheses"]] == ["H1a", "H1b", "H2", "H3", "H3b"]
+    assert [h["id"] for h in on_disk["hypotheses"]] == ["H1a", "H1b", "H2", "H3", "H3b", "H4", "H5", "H6"]
     survey = [h["id"] for h in on_disk["hypotheses"] if h["outcome"] != "retention"]
     assert sorted(on_disk["sensitivity"]) == sorted(survey)
     assert all(h["bayes_factor_10"] > 0 for h in on_disk["hypotheses"] if h["id"] in survey)
@@ -82,7 +82,8 @@ def test_results_equal_direct_package_answers(demo_run, demo_cohort, demo_scores
         assert r["decision"] == d["decision"]
     rel = rm.reliability_table(demo_cohort.responses, demo_cohort.participants, demo_cohort.codebook,
                                demo_cohort.study.waves)
-    assert_allclose([r["alpha"] for r in res["reliability"]], rel["alpha"].to_numpy(), rtol=1e-12)
+    got = [float("nan") if r["alpha"] is None else r["alpha"] for r in res["reliability"]]
+    assert_allclose(got, rel["alpha"].to_numpy(), rtol=1e-12)      # NaN where nobody answered (null in JSON)
 
 
 def test_h1_h2_match_lme4(demo_run):
@@ -205,7 +206,7 @@ def test_notebooks_by_hand_with_papermill(tmp_path):
     assert rec["flow"]["ledger"]["participants.csv"]["rows_in"] == 600
     res = json.loads((tmp_path / "manual" / "results.json").read_text())
     rm.validate_results(res)
-    assert [h["id"] for h in res["hypotheses"]] == ["H1a", "H1b", "H2", "H3", "H3b"]
+    assert [h["id"] for h in res["hypotheses"]] == ["H1a", "H1b", "H2", "H3", "H3b", "H4", "H5", "H6"]
     assert all("p_adjusted" in h for h in res["hypotheses"])
 
 

@@ -26,13 +26,19 @@ def test_demo_design(demo_cohort):
                       ("program", "senior"): 150}
     post = (R["wave"] == "post").sum() / len(P)
     assert 0.70 < post < 0.85                                  # ~15% dropout plus leavers before the post survey
-    items = demo_cohort.codebook.items
+    items = [i for s in ("bias_older", "bias_younger", "engagement", "turnover_intention")
+             for i in demo_cohort.codebook[s].items]
     miss = R[items].isna().to_numpy().mean()
     assert 0.02 < miss < 0.04                                  # ~3% missing items
     assert set(E["exit_reason"].dropna()) == {"voluntary", "involuntary"}
-    for s in demo_cohort.codebook.scales.values():
-        if s.name != "engagement":
-            assert s.reverse, s.name                           # the bias and intention scales carry reverse keys
+    for s in ("bias_older", "bias_younger", "turnover_intention", "psych_safety", "openness"):
+        assert demo_cohort.codebook[s].reverse, s              # these instruments carry reverse keys
+    # item wording ships only where it is public domain (IPIP)
+    assert [s.name for s in demo_cohort.codebook.scales.values() if s.item_text] == ["openness"]
+    # relationship quality: programme members, after the programme only
+    rq = R[list(demo_cohort.codebook["relationship_quality"].items)].notna().any(axis=1)
+    arm = R["participant_id"].map(P.set_index("participant_id")["arm"])
+    assert not rq[(R["wave"] == "pre") | (arm == "control")].any() and rq[(R["wave"] == "post") & (arm == "program")].mean() > 0.9
     assert demo_cohort.codebook["engagement"].n_items == 9 and demo_cohort.codebook["engagement"].max == 6
 
 

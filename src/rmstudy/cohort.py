@@ -173,15 +173,18 @@ def select_population(participants: pd.DataFrame, population: dict, hid: str = "
     return participants[keep]
 
 
-def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem]) -> None:
-    """Every population filter of the plan must name a participants.csv column and usable values."""
+def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem], study_scales=()) -> None:
+    """Every population filter of the plan must name a participants.csv column and usable values; covariates,
+    clusters and moderators must be participants.csv columns (a moderator may also be a codebook scale)."""
     for i, h in enumerate(study.hypotheses):
         for col in (*h.covariates, *h.moderators, *([h.cluster] if h.cluster else [])):
+            if col in h.moderators and col in study_scales:
+                continue                                   # a moderator may be a codebook scale (its baseline score)
             if col not in part.columns:
                 probs.append(Problem("study.yaml", f"{h.id} names '{col}' as a covariate, moderator or cluster, which is not a "
                                      "column of participants.csv", f"use one of {list(part.columns)}",
                                      column=f"hypotheses.{i}"))
-            elif part[col].astype(str).str.strip().eq("").any() or part[col].isna().any():
+            elif col not in h.moderators and (part[col].astype(str).str.strip().eq("").any() or part[col].isna().any()):
                 kind = "covariate" if col in h.covariates else "moderator" if col in h.moderators else "cluster"
                 probs.append(Problem("participants.csv", f"{kind} '{col}' of {h.id} has empty cells",
                                      "fill every value, or drop the covariate from the plan", column=col))
@@ -305,7 +308,7 @@ def load_cohort(root: str | Path) -> Cohort:
         ids = set(part["participant_id"])
 
     if ids:
-        _check_populations(part, study, probs)
+        _check_populations(part, study, probs, tuple(codebook.scales))
 
     # responses.csv
     R = "responses.csv"

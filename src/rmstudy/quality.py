@@ -44,12 +44,14 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
     exclusions = []
     for s in cohort.codebook.scales.values():
         for w in cohort.study.waves:
-            bad = (scores["wave"] == w) & scores[s.name].isna()
-            if bad.any():
-                c = arm_of.reindex(scores.loc[bad, "participant_id"]).value_counts()
-                exclusions.append({"analysis": f"{s.name} at {w}",
-                                   "reason": f"fewer than {s.min_answered:.0%} of the scale's {s.n_items} items answered",
-                                   **{a: int(c.get(a, 0)) for a in ARMS}})
+            at = scores["wave"] == w
+            for bad, reason in ((at & scores[s.name].isna() & (scores[f"{s.name}__answered"] > 0),
+                                 f"fewer than {s.min_answered:.0%} of the scale's {s.n_items} items answered"),
+                                (at & (scores[f"{s.name}__answered"] == 0), "no item of the scale answered (or not asked)")):
+                if bad.any():
+                    c = arm_of.reindex(scores.loc[bad, "participant_id"]).value_counts()
+                    exclusions.append({"analysis": f"{s.name} at {w}", "reason": reason,
+                                       **{a: int(c.get(a, 0)) for a in ARMS}})
     ledger = {
         "participants.csv": {"rows_in": len(P), "included": len(P), "excluded": 0, "reasons": {}},
         "responses.csv": {"rows_in": len(R), "included": int(any_scored.sum()), "excluded": int((~any_scored).sum()),

@@ -72,6 +72,53 @@ DEMO_SCALES = {
     },
 }
 
+IPIP_OPENNESS = {   # IPIP Big-Five Factor Markers, Intellect/Imagination (public domain, ipip.ori.org)
+    1: "Have a rich vocabulary.", 2: "Have difficulty understanding abstract ideas.", 3: "Have a vivid imagination.",
+    4: "Am not interested in abstract ideas.", 5: "Have excellent ideas.", 6: "Do not have a good imagination.",
+    7: "Am quick to understand things.", 8: "Use difficult words.", 9: "Spend time reflecting on things.",
+    10: "Am full of ideas."}
+
+# Secondary outcomes and moderators, simulated from their own random stream after the primary
+# instruments, so the primary instruments' answers do not depend on them.
+DEMO_EXTRA_SCALES = {
+    "openness": {
+        "label": "Openness to experience (IPIP Intellect/Imagination, 10 items)", "kind": "trait",
+        "citation": "Goldberg et al. (2006), International Personality Item Pool; public domain.",
+        "n_items": 10, "min": 1, "max": 5, "reverse_idx": [2, 4, 6], "prefix": "ipip_o",
+        "anchors": {1: "Very inaccurate", 2: "Moderately inaccurate", 3: "Neither", 4: "Moderately accurate",
+                    5: "Very accurate"}, "item_text": IPIP_OPENNESS, "higher_is": "more open"},
+    "relationship_quality": {
+        "label": "Mentoring relationship quality (pair members, after the programme)", "kind": "relationship",
+        "citation": "Item codes only. Modelled on Allen & Eby (2003) relationship quality items.",
+        "n_items": 5, "min": 1, "max": 5, "reverse_idx": [], "prefix": "rq",
+        "anchors": {1: "Strongly disagree", 3: "Neither", 5: "Strongly agree"}, "higher_is": "better relationship"},
+    "digital_confidence": {
+        "label": "Digital confidence (seniors)", "kind": "outcome",
+        "citation": "Item codes only. Modelled on the Digital Self-Efficacy Scale (Ulfert-Blank & Schmidt 2022); check licence.",
+        "n_items": 8, "min": 1, "max": 5, "reverse_idx": [], "prefix": "dse", "mu": {"junior": 0.5, "senior": -0.3},
+        "anchors": {1: "Not at all confident", 3: "Moderately confident", 5: "Completely confident"},
+        "higher_is": "more confident"},
+    "leadership_self_efficacy": {
+        "label": "Leadership self-efficacy (juniors)", "kind": "outcome",
+        "citation": "Item codes only. Modelled on the Leadership Self-Efficacy scale (Bobbio & Manganelli 2009).",
+        "n_items": 6, "min": 1, "max": 7, "reverse_idx": [], "prefix": "lse", "mu": {"junior": -0.3, "senior": 0.4},
+        "anchors": {1: "Strongly disagree", 4: "Neither", 7: "Strongly agree"}, "higher_is": "more self-efficacy"},
+    "psych_safety": {
+        "label": "Psychological safety across levels", "kind": "outcome",
+        "citation": "Item codes only. Edmondson (1999) team psychological safety, 7 items, items 1, 3, 5 reversed.",
+        "n_items": 7, "min": 1, "max": 7, "reverse_idx": [1, 3, 5], "prefix": "ps", "mu": {"junior": -0.1, "senior": 0.1},
+        "anchors": {1: "Very inaccurate", 4: "Neither", 7: "Very accurate"}, "higher_is": "safer"},
+}
+# effect on the latent outcome for programme members: d + b_openness * z(openness at baseline)
+# + b_relationship * z(relationship quality) + b_sessions * (sessions - mean)
+DEMO_EXTRA_EFFECTS = {
+    "digital_confidence": {"d": 0.45, "roles": ["senior"], "b_openness": 0.10, "b_relationship": 0.15, "b_sessions": 0.03},
+    "leadership_self_efficacy": {"d": 0.30, "roles": ["junior"], "b_openness": 0.10, "b_relationship": 0.10,
+                                 "b_sessions": 0.03},
+    "psych_safety": {"d": 0.15, "roles": ["junior", "senior"], "b_openness": 0.0, "b_relationship": 0.15,
+                     "b_sessions": 0.0},
+}
+
 # latent d; roles the effect applies to
 DEMO_EFFECTS = {
     "bias_older": {"d": -0.30, "roles": ["junior"]},
@@ -139,10 +186,79 @@ def simulate_retention(seed: int, n_per_arm: int = 300, hazard_ratio: float = 0.
                          "event": (status == 1).astype(int), "status": status})
 
 
+def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_effects, seed, pid, arm, role, pair,
+                      sessions, rho, trend, item_missing, truth_mc):
+    """Secondary outcomes and moderators, from their own random stream (in place)."""
+    rng = np.random.default_rng(seed + 7)
+    n = len(pid)
+    index = {p: i for i, p in enumerate(pid)}
+    prog = arm == "program"
+    z = {}
+    # a pair's relationship quality is shared by its two members (ICC about .35)
+    pair_codes = pd.factorize(np.where(prog, pair, pid))[0]
+    pair_u = rng.standard_normal(pair_codes.max() + 1)[pair_codes]
+    z["relationship"] = np.where(prog, np.sqrt(0.35) * pair_u + np.sqrt(0.65) * rng.standard_normal(n), 0.0)
+    sess = np.nan_to_num(sessions, nan=0.0)
+    sess_c = np.where(prog, sess - sess[prog].mean(), 0.0)
+    for k, (name, spec) in enumerate(extra_scales.items()):
+        lam = _loadings(spec, rng)
+        codes = _item_codes(name, spec)
+        kind = spec["kind"]
+        if kind == "trait":
+            pre = rng.standard_normal(n)
+            post = 0.8 * pre + 0.6 * rng.standard_normal(n)
+            z["openness"] = pre
+        elif kind == "relationship":
+            pre = np.full(n, np.nan)
+            post = z["relationship"]
+        else:
+            mu = np.array([spec["mu"][r] for r in role])
+            e = extra_effects.get(name, {"d": 0.0, "roles": []})
+            applies = prog & np.isin(role, e["roles"])
+            eff = (e["d"] + e.get("b_openness", 0) * z.get("openness", 0) + e.get("b_relationship", 0) * z["relationship"]
+                   + e.get("b_sessions", 0) * sess_c) * applies
+            pre = rng.normal(mu, 1)
+            post = rho * pre + np.sqrt(1 - rho**2) * rng.standard_normal(n) + trend + mu * (1 - rho) + eff
+        ans = {}
+        for w, eta in (("pre", pre), ("post", post)):
+            a = _answers(np.nan_to_num(eta), spec, lam, rng)
+            a[~np.isfinite(eta)] = np.nan
+            if kind == "relationship":
+                a[~prog] = np.nan
+            a[rng.random(a.shape) < item_missing] = np.nan
+            for j in [i - 1 for i in spec["reverse_idx"]]:
+                a[:, j] = spec["min"] + spec["max"] - a[:, j]
+            ans[w] = a
+        for w in ("pre", "post"):
+            at = (responses["wave"] == w).to_numpy()
+            idx = responses.loc[at, "participant_id"].map(index).to_numpy()
+            for j, c in enumerate(codes):
+                col = responses[c].to_numpy(float) if c in responses else np.full(len(responses), np.nan)
+                col[at] = ans[w][idx, j]
+                responses[c] = col
+        rev = [codes[i - 1] for i in spec["reverse_idx"]]
+        entry = {"label": spec["label"], "citation": spec["citation"], "min": spec["min"], "max": spec["max"],
+                 "items": codes, "reverse": rev, "min_answered": 0.8,
+                 "anchors": {int(a): t for a, t in spec["anchors"].items()}, "higher_is": spec["higher_is"]}
+        if spec.get("item_text"):
+            entry["item_text"] = {codes[i - 1]: t for i, t in spec["item_text"].items()}
+        codebook["scales"][name] = entry
+        if kind == "outcome":
+            e = extra_effects.get(name, {"d": 0.0, "roles": []})
+            raw = {r: round(_raw_effect(spec, lam, e["d"], spec["mu"][r], rho, trend, truth_mc, seed + 2000 + k), 6)
+                   for r in e["roles"]}
+            truth_scales[name] = {"d_latent": e["d"], "roles": e["roles"], "loadings": lam.tolist(), "raw_effect": raw,
+                                  "reverse": rev, "moderation_latent": {m: e.get(f"b_{m}", 0.0)
+                                                                        for m in ("openness", "relationship", "sessions")}}
+        else:
+            truth_scales[name] = {"kind": kind, "loadings": lam.tolist(), "reverse": rev}
+
+
 def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors: int = 150,
                     n_control_seniors: int = 150, effects: dict | None = None, retention: dict | None = None,
                     rho: float = 0.65, trend: float = 0.05, dropout: float = 0.15, item_missing: float = 0.03,
-                    scales: dict | None = None, truth_mc: int = 200_000):
+                    scales: dict | None = None, truth_mc: int = 200_000, extra_scales: dict | None = None,
+                    extra_effects: dict | None = None):
     """Simulate a cohort; return ``(tables, truth)``.
 
     ``tables`` holds ``participants``, ``responses``, ``employment`` DataFrames and
@@ -252,6 +368,12 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
                 df[c] = block[:, j]
         rows.append(df[mask])
     responses = pd.concat(rows, ignore_index=True)
+    if extra_scales is None:          # the demo's secondary outcomes and moderators, only with the demo's instruments
+        extra_scales = DEMO_EXTRA_SCALES if scales is DEMO_SCALES else {}
+    extra_effects = DEMO_EXTRA_EFFECTS if extra_effects is None else extra_effects
+    if extra_scales:
+        _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_effects, seed, pid, arm, role, pair,
+                          sessions, rho, trend, item_missing, truth_mc)
     responses["_o"] = responses["participant_id"].str[1:].astype(int)
     responses = responses.sort_values(["wave", "_o"], ascending=[False, True]).drop(columns="_o").reset_index(drop=True)
     participants["_o"] = participants["participant_id"].str[1:].astype(int)
@@ -294,7 +416,23 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
              "question": "Did intention to leave fall?",
              "outcome": "turnover_intention", "population": {}, "contrast": ["pre", "post"],
              "direction": "decrease", "family": "secondary", "sesoi": 0.2},
-        ],
+        ] + ([
+            {"id": "H4", "label": "Seniors' digital confidence rises more in the programme than in the comparison group",
+             "question": "Did seniors become more confident with digital tools?",
+             "outcome": "digital_confidence", "population": {"role": "senior"}, "contrast": ["pre", "post"],
+             "direction": "increase", "family": "secondary", "sesoi": 0.2,
+             "moderators": ["openness", "relationship_quality", "sessions_attended"]},
+            {"id": "H5", "label": "Juniors' leadership self-efficacy rises more in the programme than in the comparison group",
+             "question": "Did juniors gain confidence as leaders?",
+             "outcome": "leadership_self_efficacy", "population": {"role": "junior"}, "contrast": ["pre", "post"],
+             "direction": "increase", "family": "secondary", "sesoi": 0.2,
+             "moderators": ["openness", "relationship_quality", "sessions_attended"]},
+            {"id": "H6", "label": "Psychological safety across levels rises more in the programme than in the comparison group",
+             "question": "Did people feel safer speaking up across levels?",
+             "outcome": "psych_safety", "population": {}, "contrast": ["pre", "post"],
+             "direction": "increase", "family": "secondary", "sesoi": 0.2,
+             "moderators": ["relationship_quality"], "cluster": "department"},
+        ] if extra_scales else []),
     }
     truth = {"seed": int(seed), "design": {"n_pairs": n_pairs, "n_control_juniors": n_control_juniors,
                                            "n_control_seniors": n_control_seniors, "rho": rho, "trend": trend,
