@@ -360,6 +360,9 @@ for (s in names(scales)) {
       x <- x[rowSums(!is.na(x)) >= 1, , drop = FALSE]   # at least one item answered
       rownames(x) <- NULL
       key <- paste(s, w, r, sep = "/")
+      # a scale not asked at this wave, or of this group (relationship quality: programme members after the
+      # programme), has no answers: nothing to compare, so no reference row
+      if (nrow(x) < 3) next
       reliability[[key]] <- c(list(scale = s, wave = w, role = r), alpha_one(x))
 
       # Multi-factor omega for scales with subscales (wave = first wave, role all)
