@@ -56,6 +56,7 @@ def test_results_validate_and_carry_design_fields(demo_run):
     assert sorted(on_disk["sensitivity"]) == sorted(survey)
     assert all(h["bayes_factor_10"] > 0 for h in on_disk["hypotheses"] if h["id"] in survey)
     assert set(on_disk["psychometrics"]["rci"]) == set(survey)
+    assert {k for k, v in on_disk["moderation"].items() if v} == {"H4", "H5", "H6"}
     for h in on_disk["hypotheses"]:
         for key in ("id", "label", "outcome", "population", "family", "direction", "method", "estimate", "se", "df",
                     "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size", "n", "decision", "notes"):
@@ -131,7 +132,8 @@ def test_academic_report_carries_provenance(demo_run):
     for sha in res["inputs"].values():
         assert sha in html
     for section in ("Participant flow", "Baseline table", "Attrition", "Measurement", "Primary results",
-                    "Sensitivity analyses", "Retention", "Assumption checks", "Reproducibility"):
+                    "Sensitivity analyses", "Moderation and dose-response", "Retention", "Assumption checks",
+                    "Reproducibility"):
         assert section in html, section
     assert res["environment"]["packages"]["statsmodels"] in html
     assert str(ROOT) not in html and not PID.search(html)

@@ -75,11 +75,20 @@ NB["03_survey_hypotheses"] = [
     ("code", SETUP + '''
 from rmstudy import figures
 scores = rm.score_scales(cohort.responses, cohort.codebook)'''),
-    ("code", '''rows, models, means, power, sensitivity = [], {}, {}, {}, {}
+    ("code", '''rows, models, means, power, sensitivity, moderation = [], {}, {}, {}, {}, {}
+scale_label = lambda h: cohort.codebook[h.outcome].label.split(" (")[0]
 for h in study.hypotheses:
     if h.is_retention:
         continue
     row, detail, fit, data = rm.analyse_survey_hypothesis(cohort, scores, h)
+    moderation[h.id] = []
+    for name in h.moderators:
+        values, source = rm.moderator_values(cohort, scores, name, h.contrast[0])
+        mod = rm.moderation_analysis(data, h, values, name, source, alpha=study.alpha)
+        moderation[h.id].append(mod)
+        if mod["estimable"]:
+            ax = figures.plot_simple_slopes(mod, f"{h.id}: {scale_label(h)} by {name.replace('_', ' ')}")
+            figures.save(ax, out, f"moderation_{h.id}_{name}", close=True)
     sens = rm.sensitivity_analyses(data, row, h, cohort.participants, alpha=study.alpha)
     sensitivity[h.id] = sens
     row["bayes_factor_10"] = sens["bayes"]["bf10"]
@@ -96,7 +105,7 @@ for h in study.hypotheses:
     figures.save(axes, out, f"residuals_{h.id}", close=True)'''),
     ("code", '''rm.record(out, "03_survey_hypotheses", {
     "hypotheses": rows, "models": models, "descriptives": {"cell_means": means}, "power": power,
-    "sensitivity": sensitivity,
+    "sensitivity": sensitivity, "moderation": moderation,
 })'''),
 ]
 
@@ -194,6 +203,9 @@ for r in res["hypotheses"]:
     footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted for the number of questions asked: "
                      f"{r['p_adjusted']:.3f}).")
     md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")
+    for m in res.get("moderation", {}).get(r["id"], []):
+        if m["estimable"] and m["interaction"]["p_value"] < study.alpha:
+            md(narrative.moderation_sentence(m))
     fav = privacy.suppress_by_n(pd.DataFrame(res["psychometrics"]["favourable_by_hypothesis"].get(r["id"], [])),
                                 k, value_cols=("percent_favourable",))
     if not fav.empty:
@@ -324,6 +336,24 @@ md("Item statistics are in the appendix at the end of this report.")'''),
         md(f"**{hid}** — BF10 = {sv['bayes']['bf10']:.2f} (n = {sv['bayes']['n_program']} + {sv['bayes']['n_control']} completers)."
            + (f" {sv['lords_paradox']}" if sv["lords_paradox"] else ""))
         show(pd.DataFrame(sv["rows"]).round(4))'''),
+    ("code", '''if any(res.get("moderation", {}).values()):
+    md("## 9. Moderation and dose-response\\nModerators measured in both arms enter as arm × wave × moderator (centred); "
+       "a moderator measured only in the programme (sessions attended, relationship quality after the programme) gives "
+       "a dose-response model within the programme. Exploratory unless the plan says otherwise; the partner's "
+       "baseline moderator is not yet analysed.")
+    for hid, mods in res["moderation"].items():
+        for m in mods:
+            if not m["estimable"]:
+                md(f"**{hid} × {m['moderator']}**: not estimable ({m['note']}).")
+                continue
+            i = m["interaction"]
+            md(f"**{hid} × {m['moderator']}** ({m['kind'].replace('_', '-')}; {m['source']}; n = {m['n_participants']}): "
+               f"{i['term']} = {i['estimate']:.3f} [{i['ci_low']:.3f}, {i['ci_high']:.3f}], t({i['df']:.1f}) = {i['t']:.2f}, "
+               f"p = {tables.apa_p(i['p_value'])}; per SD of the moderator {m['per_sd']['estimate']:.3f}. {m['model']}.")
+            show(pd.DataFrame(m["slopes"]).round(3))
+            fig = out / "figures" / f"moderation_{hid}_{m['moderator']}.png"
+            if fig.exists():
+                display(Image(filename=str(fig)))'''),
     ("code", '''if res.get("retention"):
     md("## 10. Retention")
     for hid, d in res["retention"].items():

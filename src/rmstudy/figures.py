@@ -5,7 +5,8 @@ Every function takes ``ax=None`` and returns the Axes.
 
 from __future__ import annotations
 
-__all__ = ["set_style", "plot_means", "plot_effects", "plot_km", "plot_residuals", "ARM_COLOURS", "save"]
+__all__ = ["set_style", "plot_means", "plot_effects", "plot_km", "plot_residuals", "plot_simple_slopes", "ARM_COLOURS",
+           "save"]
 
 from pathlib import Path
 
@@ -130,3 +131,20 @@ def save(fig_or_ax, out_dir, name: str, close: bool = False) -> Path:
     if close:
         plt.close(fig)
     return path
+
+
+def plot_simple_slopes(result: dict, title: str, ax=None):
+    """The programme effect (or the within-programme change, for a dose) across the moderator, with a 95% band
+    and the simple slopes at the mean and ±1 SD marked."""
+    ax = _ax(ax)
+    c = pd.DataFrame(result["curve"])
+    ax.fill_between(c["moderator_value"], c["ci_low"], c["ci_high"], color=ARM_COLOURS["program"], alpha=0.2)
+    ax.plot(c["moderator_value"], c["estimate"], color=ARM_COLOURS["program"], lw=2)
+    s = pd.DataFrame(result["slopes"])
+    ax.errorbar(s["moderator_value"], s["estimate"], yerr=[s["estimate"] - s["ci_low"], s["ci_high"] - s["estimate"]],
+                fmt="o", color="#333333", capsize=4)
+    ax.axhline(0, color="#999999", ls="--", lw=1)
+    ax.set_xlabel(result["moderator"].replace("_", " ") + (" (dose)" if result["kind"] == "dose_response" else ""))
+    ax.set_ylabel("Difference in change" if result["kind"] == "moderation" else "Change within the programme")
+    ax.set_title(title)
+    return ax

@@ -68,3 +68,15 @@ def answer_sentence(row: dict, scale=None, with_question: bool = True) -> str:
                 "change cannot be attributed to the programme: it may have happened anyway.")
     return (f"**{q}** " * bool(q) + f"{v.capitalize()}. Compared with the comparison group, {what} {direction} by "
             f"{size_in_words(d)} more in the programme ({row['estimate']:+.2f} points{units}).")
+
+
+def moderation_sentence(m: dict) -> str:
+    """One cautious sentence for HR about a clear moderation or dose-response result."""
+    more = m["interaction"]["estimate"] > 0
+    name = m["moderator"].replace("_", " ")
+    if m["kind"] == "dose_response":
+        return (f"Within the programme, people with {'more' if more else 'less'} {name} tended to change "
+                f"{'more' if more else 'less'} on this measure. This is a pattern worth a look, not proof that {name} "
+                "caused it.")
+    return (f"The programme's effect on this measure looked {'larger' if more else 'smaller'} for people with "
+            f"higher {name} at the start. Treat this as a lead to follow up: it was not the main question.")

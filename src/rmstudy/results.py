@@ -90,7 +90,7 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
             flow = rec["flow"]
         if "reliability" in rec:
             reliability = rec["reliability"]
-        for key in ("descriptives", "models", "retention", "baseline", "attrition", "power", "psychometrics", "sensitivity"):
+        for key in ("descriptives", "models", "retention", "baseline", "attrition", "power", "psychometrics", "sensitivity", "moderation"):
             if key in rec:
                 sections.setdefault(key, {}).update(rec[key])
     if flow is None:

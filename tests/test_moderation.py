@@ -1,0 +1,49 @@
+"""Moderation and dose-response models against lme4/lmerTest (tests/reference/make_moderation_reference.R)."""
+
+import pytest
+from numpy.testing import assert_allclose
+
+import rmstudy as rm
+from conftest import load_ref
+
+REF = load_ref("moderation_demo.json")["models"]
+
+
+@pytest.fixture(scope="module")
+def fits(demo_cohort, demo_scores):
+    out = {}
+    for h in demo_cohort.study.hypotheses:
+        if not h.moderators:
+            continue
+        row, _, _, data = rm.analyse_survey_hypothesis(demo_cohort, demo_scores, h)
+        for name in h.moderators:
+            values, source = rm.moderator_values(demo_cohort, demo_scores, name, h.contrast[0])
+            out[f"{h.id}/{name}"] = rm.moderation_analysis(data, h, values, name, source)
+    return out
+
+
+def test_every_reference_model_is_fitted(fits):
+    assert sorted(fits) == sorted(REF)
+
+
+@pytest.mark.parametrize("key", sorted(REF))
+def test_matches_lmertest(fits, key):
+    got, ref = fits[key], REF[key]
+    assert got["kind"] == ref["kind"] and got["n_participants"] == ref["n_participants"]
+    assert_allclose([got["mean"], got["sd"]], [ref["mean"], ref["sd"]], rtol=1e-10)
+    inter = {t["term"]: t for t in ref["terms"]}[ref["interaction_term"]]
+    i = got["interaction"]
+    assert_allclose(i["estimate"], inter["estimate"], atol=1e-6)
+    assert_allclose(i["se"], inter["se"], rtol=1e-5)
+    assert_allclose(i["df"], inter["df"], rtol=1e-3)
+    for g, r in zip(got["slopes"], ref["simple_slopes"]):
+        assert g["at"] == r["at"]
+        assert_allclose([g["estimate"], g["se"]], [r["estimate"], r["se"]], rtol=1e-5, atol=1e-6)
+        assert_allclose(g["df"], r["df"], rtol=1e-3)
+
+
+def test_dose_is_read_within_the_programme(fits):
+    assert fits["H4/sessions_attended"]["kind"] == "dose_response"       # empty for the comparison group
+    assert fits["H4/relationship_quality"]["kind"] == "dose_response"    # asked of pairs after the programme
+    assert "read as a dose" in fits["H4/relationship_quality"]["source"]
+    assert fits["H4/openness"]["kind"] == "moderation"
