@@ -47,3 +47,21 @@ def test_dose_is_read_within_the_programme(fits):
     assert fits["H4/relationship_quality"]["kind"] == "dose_response"    # asked of pairs after the programme
     assert "read as a dose" in fits["H4/relationship_quality"]["source"]
     assert fits["H4/openness"]["kind"] == "moderation"
+
+
+def test_partner_values_swap_within_pairs():
+    import pandas as pd
+
+    parts = pd.DataFrame({"participant_id": ["a", "b", "c", "d", "e"], "pair_id": ["R1", "R1", "R2", "R2", ""]})
+    v = pd.Series({"a": 1.0, "b": 2.0, "c": 3.0, "d": None, "e": 5.0})
+    got = rm.partner_values(parts, v)
+    assert got.to_dict() == {"a": 2.0, "b": 1.0, "d": 3.0}          # c's partner d has no value; e has no pair
+
+
+def test_partner_moderation_is_a_within_programme_model(demo_cohort, demo_scores):
+    h = demo_cohort.study.hypothesis("H4")
+    _, _, _, data = rm.analyse_survey_hypothesis(demo_cohort, demo_scores, h)
+    values, _ = rm.moderator_values(demo_cohort, demo_scores, "openness", "pre")
+    res = rm.moderation_analysis(data, h, rm.partner_values(demo_cohort.participants, values), "partner_openness", "x")
+    assert res["kind"] == "dose_response" and res["estimable"]
+    assert res["n_participants"] <= 150

@@ -58,9 +58,8 @@ NB["02_psychometrics"] = [
 display(psy["reliability"])
 for f in psy["flags"]:
     display(Markdown("- **" + f["flag"] + "**: " + f["message"]))'''),
-    ("code", '''display(psy["items"])
-display(pd.DataFrame([{"hypothesis": k, **v["counts"]} for k, v in psy["rci"].items()]))
-display(psy["favourable"])'''),
+    ("code", '''# item statistics and distributions go to the academic report's appendix; here, reliable change per arm
+display(pd.DataFrame([{"hypothesis": k, "arm": a, **c} for k, v in psy["rci"].items() for a, c in v["counts"].items()]))'''),
     ("code", '''rm.record(out, "02_psychometrics", {
     "reliability": psy["reliability"],
     "psychometrics": {k: psy[k] for k in ("items", "flags", "rci", "favourable", "favourable_by_hypothesis",
@@ -76,7 +75,6 @@ NB["03_survey_hypotheses"] = [
 from rmstudy import figures
 scores = rm.score_scales(cohort.responses, cohort.codebook)'''),
     ("code", '''rows, models, means, power, sensitivity, moderation = [], {}, {}, {}, {}, {}
-scale_label = lambda h: cohort.codebook[h.outcome].label.split(" (")[0]
 for h in study.hypotheses:
     if h.is_retention:
         continue
@@ -84,11 +82,12 @@ for h in study.hypotheses:
     moderation[h.id] = []
     for name in h.moderators:
         values, source = rm.moderator_values(cohort, scores, name, h.contrast[0])
-        mod = rm.moderation_analysis(data, h, values, name, source, alpha=study.alpha)
-        moderation[h.id].append(mod)
-        if mod["estimable"]:
-            ax = figures.plot_simple_slopes(mod, f"{h.id}: {scale_label(h)} by {name.replace('_', ' ')}")
-            figures.save(ax, out, f"moderation_{h.id}_{name}", close=True)
+        mods = [rm.moderation_analysis(data, h, values, name, source, alpha=study.alpha)]
+        if mods[0].get("kind") == "moderation":      # exploratory: the pair partner's baseline, within the programme
+            mods.append(rm.moderation_analysis(data, h, rm.partner_values(cohort.participants, values),
+                                               f"partner_{name}", f"pair partner's {source} (exploratory)",
+                                               alpha=study.alpha))
+        moderation[h.id].extend(mods)       # the academic report draws their simple-slope figures
     sens = rm.sensitivity_analyses(data, row, h, cohort.participants, alpha=study.alpha)
     sensitivity[h.id] = sens
     row["bayes_factor_10"] = sens["bayes"]["bf10"]
@@ -97,10 +96,6 @@ for h in study.hypotheses:
     means[h.id] = detail["cell_means"]
     power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
     display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["terms"]), pd.DataFrame(sens["rows"]))
-    scale = cohort.codebook[h.outcome]
-    ax = figures.plot_means(pd.DataFrame(detail["cell_means"]), study.waves, f"{h.id}: {scale.label}",
-                            f"Mean score ({scale.min:g}–{scale.max:g})")
-    figures.save(ax, out, f"means_{h.id}", close=True)
     axes = figures.plot_residuals(data["fitted"].to_numpy(), data["resid"].to_numpy(), f"{h.id}: model residuals")
     figures.save(axes, out, f"residuals_{h.id}", close=True)'''),
     ("code", '''rm.record(out, "03_survey_hypotheses", {
@@ -269,7 +264,7 @@ if footnotes:
 ]
 
 NB["06_academic_report"] = [
-    ("code", HR_SETUP.replace("from rmstudy import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy import tables\nshow = tables.show")),
+    ("code", HR_SETUP.replace("from rmstudy import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy import figures, tables\nshow = tables.show")),
     ("code", '''md(f"""# Academic report: {study.name}
 Results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · **Confidential: research team and reviewers.**
 Reporting follows CONSORT-SPI 2018 and APA JARS-Quant (module B, non-random assignment).""")
@@ -325,9 +320,10 @@ md("Item statistics are in the appendix at the end of this report.")'''),
                f"ICC = {vc['icc']:.3f}; {vc['n_obs']} observations of {vc['n_groups']} participants"
                + (" (singular fit)" if vc["singular"] else "") + ".")
             show(pd.DataFrame(m["terms"]).round(4))
-            fig = out / "figures" / f"means_{r['id']}.png"
-            if fig.exists():
-                display(Image(filename=str(fig)))'''),
+            scale = codebook[r["outcome"]]
+            ax = figures.plot_means(pd.DataFrame(res["descriptives"]["cell_means"][r["id"]]), study.waves,
+                                    f"{r['id']}: {scale.label}", f"Mean score ({scale.min:g}–{scale.max:g})")
+            display(Image(filename=str(figures.save(ax, out, f"means_{r['id']}", close=True))))'''),
     ("code", '''if res.get("sensitivity"):
     md("## 8. Sensitivity analyses\\nThe primary estimate beside completers-only, ANCOVA, covariate-adjusted, "
        "propensity-weighted and (where pairs or clusters exist) multilevel versions; all in scale points, "
@@ -339,8 +335,8 @@ md("Item statistics are in the appendix at the end of this report.")'''),
     ("code", '''if any(res.get("moderation", {}).values()):
     md("## 9. Moderation and dose-response\\nModerators measured in both arms enter as arm × wave × moderator (centred); "
        "a moderator measured only in the programme (sessions attended, relationship quality after the programme) gives "
-       "a dose-response model within the programme. Exploratory unless the plan says otherwise; the partner's "
-       "baseline moderator is not yet analysed.")
+       "a dose-response model within the programme. The pair partner's baseline value of a moderator is analysed "
+       "the same way within the programme, as exploratory.")
     for hid, mods in res["moderation"].items():
         for m in mods:
             if not m["estimable"]:
@@ -351,9 +347,9 @@ md("Item statistics are in the appendix at the end of this report.")'''),
                f"{i['term']} = {i['estimate']:.3f} [{i['ci_low']:.3f}, {i['ci_high']:.3f}], t({i['df']:.1f}) = {i['t']:.2f}, "
                f"p = {tables.apa_p(i['p_value'])}; per SD of the moderator {m['per_sd']['estimate']:.3f}. {m['model']}.")
             show(pd.DataFrame(m["slopes"]).round(3))
-            fig = out / "figures" / f"moderation_{hid}_{m['moderator']}.png"
-            if fig.exists():
-                display(Image(filename=str(fig)))'''),
+            label = codebook[next(r["outcome"] for r in res["hypotheses"] if r["id"] == hid)].label.split(" (")[0]
+            ax = figures.plot_simple_slopes(m, f"{hid}: {label} by {m['moderator'].replace('_', ' ')}")
+            display(Image(filename=str(figures.save(ax, out, f"moderation_{hid}_{m['moderator']}", close=True))))'''),
     ("code", '''if res.get("retention"):
     md("## 10. Retention")
     for hid, d in res["retention"].items():

@@ -19,7 +19,10 @@ ARM_LABELS = {"program": "Programme", "control": "Comparison group"}
 
 
 def set_style() -> None:
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "axes.spines.top": False, "axes.spines.right": False,
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 110,
+                         "figure.subplot.left": 0.12, "figure.subplot.right": 0.97, "figure.subplot.bottom": 0.15,
+                         "figure.subplot.top": 0.88, "figure.subplot.wspace": 0.32,
+                         "axes.spines.top": False, "axes.spines.right": False,
                          "axes.titlesize": 11, "axes.titleweight": "bold", "font.size": 10, "figure.figsize": (6, 3.6)})
 
 
@@ -113,7 +116,7 @@ def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None)
     axes[1].set_ylabel("Residual")
     axes[1].set_title("Residuals vs fitted")
     axes[0].figure.suptitle(title, fontsize=10)
-    axes[0].figure.tight_layout()
+    axes[0].figure.subplots_adjust(left=0.09, right=0.98, top=0.84, bottom=0.15)
     return axes
 
 
@@ -127,7 +130,7 @@ def save(fig_or_ax, out_dir, name: str, close: bool = False) -> Path:
     d = Path(out_dir) / "figures"
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{name}.png"
-    fig.savefig(path, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(path, metadata={"Software": None})      # fixed margins (set_style): one draw, no tight bbox pass
     if close:
         plt.close(fig)
     return path

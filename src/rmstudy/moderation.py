@@ -18,7 +18,7 @@ Both use the REML fitter of :mod:`rmstudy.models.mixed` with Satterthwaite df.
 
 from __future__ import annotations
 
-__all__ = ["moderator_values", "moderation_analysis"]
+__all__ = ["moderator_values", "partner_values", "moderation_analysis"]
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,14 @@ def moderator_values(cohort, scores: pd.DataFrame, name: str, base_wave: str) ->
         return pd.Series(dtype=float), f"{name}: never answered"
     v = pd.to_numeric(cohort.participants.set_index("participant_id")[name], errors="coerce")
     return v.dropna(), f"participants.csv column {name}"
+
+
+def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
+    """Each programme participant's pair partner's moderator value (controls have no partner)."""
+    p = participants.loc[participants["pair_id"].astype(str).str.strip() != "", ["participant_id", "pair_id"]]
+    both = p.merge(p, on="pair_id", suffixes=("", "_partner"))
+    both = both[both["participant_id"] != both["participant_id_partner"]]
+    return both.set_index("participant_id")["participant_id_partner"].map(values).dropna()
 
 
 def moderation_analysis(analysed: pd.DataFrame, h, values: pd.Series, name: str, source: str,

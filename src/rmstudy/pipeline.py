@@ -71,41 +71,64 @@ class _KernelPool:
         self._all = []
         for _ in range(n):
             km = KernelManager(kernel_name="python3")
-            km.start_kernel(extra_arguments=_KERNEL_ARGS)
+            # every notebook needs these: load them while the cohort is being checked
+            km.start_kernel(extra_arguments=_KERNEL_ARGS + [
+                "--IPKernelApp.exec_lines=['import importlib as _i; [_i.import_module(m) for m in (\"pandas\", "
+                "\"scipy.stats\", \"matplotlib.pyplot\", \"rmstudy.cohort\")]; del _i']"])   # no names left behind
             km.rmstudy_used = False
             self._all.append(km)
             self._free.put(km)
 
     def acquire(self):
+        """A kernel, and whether the notebook run on it must first reset its namespace."""
         km = self._free.get()
-        if km.rmstudy_used:
-            kc = km.client()
-            kc.start_channels()
-            try:
-                kc.wait_for_ready(timeout=60)
-                kc.execute_interactive(_RESET, timeout=60, store_history=False)
-            finally:
-                kc.stop_channels()
-        km.rmstudy_used = True
-        return km
+        used, km.rmstudy_used = km.rmstudy_used, True
+        return km, used
 
     def release(self, km) -> None:
         self._free.put(km)
 
     def shutdown(self) -> None:
-        for km in self._all:
+        import threading
+
+        def stop(km):
             try:
                 km.shutdown_kernel(now=True)
             except Exception:  # a kernel that already died needs no shutdown
                 pass
 
+        threads = [threading.Thread(target=stop, args=(km,)) for km in self._all]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
 
-def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict, km=None) -> Path:
+
+def _with_reset(src: Path, tmp_dir: Path) -> Path:
+    """A copy of the notebook whose first cell resets a reused kernel's namespace (removed again by _scrub)."""
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    cell = nbformat.v4.new_code_cell(_RESET)
+    cell.metadata["tags"] = ["rmstudy-reset"]
+    cell["id"] = "rmstudy-reset"
+    nb.cells.insert(0, cell)
+    path = tmp_dir / src.name
+    nbformat.write(nb, path)
+    return path
+
+
+def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict, km=None, reset: bool = False) -> Path:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     src = nb_dir / f"{name}.ipynb"
     dst = out_dir / "notebooks" / f"{name}.ipynb"
+    if reset:                                   # each notebook its own folder: two threads run at once
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix=f"rmstudy-{name}-"))
+        src = _with_reset(src, tmp)
     try:
         # absolute paths for papermill's own I/O: its local handler keeps a process-global cwd that concurrent
         # runs in threads can leave stale; the paths it records are rewritten to relative ones by _scrub
@@ -114,19 +137,23 @@ def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict, km=None) -> P
                             log_output=False, kernel_name="python3", cwd=None, **kw)
     except PapermillExecutionError as e:
         first = (e.source or "").strip().splitlines()[:1]
+        index = e.cell_index - 1 if reset else e.cell_index      # the reset cell is not in the saved notebook
         raise NotebookFailed(
-            f"notebook {name} failed in cell {e.cell_index} of the executed notebook"
+            f"notebook {name} failed in cell {index} of the executed notebook"
             + (f", starting `{first[0][:80]}`" if first else "") + f": {e.ename}: {e.evalue}\n"
             f"The partial executed notebook is at {_rel(dst)}") from None
     finally:
         if dst.exists():
             _scrub(dst)
+        if reset:
+            shutil.rmtree(tmp, ignore_errors=True)
     return dst
 
 
 def _scrub(path: Path) -> None:
     """Keep absolute machine paths out of the executed notebook's metadata."""
     nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["cells"] = [c for c in nb.get("cells", []) if "rmstudy-reset" not in c.get("metadata", {}).get("tags", [])]
     meta = nb.get("metadata", {}).get("papermill", {})
     if meta.get("input_path"):
         meta["input_path"] = f"notebooks/{Path(meta['input_path']).name}"   # where it lives in the project
@@ -177,14 +204,24 @@ def export_pdf(html: Path, dest: Path) -> Path:
     return dest
 
 
-def _stage(names, nb_dir, out_dir, params, pool, bar, after=None):
-    """Run notebooks on the pool's kernels, longest first; ``after[name]`` runs when that notebook is done."""
+def _warm_exporters() -> None:
+    """Import the report exporters while a core is free (the end of the analysis stage)."""
+    try:
+        import nbconvert  # noqa: F401
+        import weasyprint  # noqa: F401
+    except Exception:  # a failing import fails again, with its message, where it is used
+        pass
+
+
+def _stage(names, nb_dir, out_dir, params, pool, bar, after=None, when_one_left=None):
+    """Run notebooks on the pool's kernels, longest first; ``after[name]`` runs when that notebook is done;
+    ``when_one_left`` runs (in a thread) once fewer notebooks remain than there are kernels."""
     after = after or {}
 
     def job(name):
-        km = pool.acquire()
+        km, used = pool.acquire()
         try:
-            _execute(name, nb_dir, out_dir, params, km=km)
+            _execute(name, nb_dir, out_dir, params, km=km, reset=used)
         finally:
             pool.release(km)
         if name in after:
@@ -204,6 +241,11 @@ def _stage(names, nb_dir, out_dir, params, pool, bar, after=None):
                     raise exc
                 bar.update(1)
                 bar.set_postfix_str(f.result())
+            if when_one_left is not None and len(pending) < len(pool._all):
+                import threading
+
+                threading.Thread(target=when_one_left, daemon=True).start()
+                when_one_left = None
 
 
 def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, progress: bool = True,
@@ -217,8 +259,13 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
     from tqdm.auto import tqdm
 
     cohort_dir, out_dir = Path(cohort_dir), Path(out_dir)
-    cohort = load_cohort(cohort_dir)          # refuses an invalid cohort with every problem listed
     nb_dir = notebook_dir()
+    pool = _KernelPool(2 if parallel else 1)  # kernels boot while the cohort is checked
+    try:
+        cohort = load_cohort(cohort_dir)      # refuses an invalid cohort with every problem listed
+    except BaseException:
+        pool.shutdown()
+        raise
     for sub in ("records", "notebooks", "figures"):
         shutil.rmtree(out_dir / sub, ignore_errors=True)   # no stale results from an earlier run
     (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -233,10 +280,9 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
         export_html(out_dir / "notebooks" / "06_academic_report.ipynb", out_dir / REPORTS["06_academic_report"],
                     f"Academic report: {cohort.study.name}")
 
-    pool = _KernelPool(2 if parallel else 1)
     try:
         with tqdm(total=total, desc="rmstudy run", unit="notebook", disable=not progress) as bar:
-            _stage(STAGES[0], nb_dir, out_dir, params, pool, bar)
+            _stage(STAGES[0], nb_dir, out_dir, params, pool, bar, when_one_left=_warm_exporters)
             results = assemble_results(out_dir, cohort, parameters=params, created=created)
             _stage(STAGES[1], nb_dir, out_dir, params, pool, bar,
                    after={"05_hr_report": hr_outputs, "06_academic_report": academic_outputs})

@@ -314,33 +314,31 @@ def reliable_change(scores: pd.DataFrame, participants: pd.DataFrame, scale: str
 
 # --- HR's language ----------------------------------------------------------------
 
-def _favourable_mask(keyed: pd.DataFrame, scale) -> pd.DataFrame:
-    x = keyed[list(scale.items)]
-    if scale.favourable == "high":
-        return x >= scale.max - 1
-    return x <= scale.min + 1
-
-
 def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, codebook: Codebook,
-                       by=("wave", "arm")) -> pd.DataFrame:
+                       by=("wave", "arm"), scales=None) -> pd.DataFrame:
     """% favourable (top-two-box, as HR survey platforms report it) per scale and group.
 
     Items are reverse-keyed first; 'favourable' is the top two answer options, or
     the bottom two for a scale whose codebook says ``favourable: low``. The share is
     over all answered items of the scale. ``n`` counts respondents (for suppression).
+    ``scales`` limits the scales (default: all).
     """
     keyed = reverse_key(responses, codebook).merge(participants, on="participant_id", how="left")
+    keys = [keyed[b].astype(str) for b in by]
     rows = []
     for s in codebook.scales.values():
-        fav = _favourable_mask(keyed, s)
-        answered = keyed[list(s.items)].notna()
-        for key, idx in keyed.groupby(list(by), observed=True, sort=True).groups.items():
+        if scales is not None and s.name not in scales:
+            continue
+        x = keyed[list(s.items)].to_numpy(float)
+        answered = np.isfinite(x)
+        fav = (x >= s.max - 1) if s.favourable == "high" else (x <= s.min + 1)
+        per_row = pd.DataFrame({"answers": answered.sum(axis=1), "fav": (fav & answered).sum(axis=1),
+                                "n": answered.any(axis=1).astype(int)})
+        g = per_row.groupby(keys, sort=True).sum()
+        for key, r in g.iterrows():
             key = key if isinstance(key, tuple) else (key,)
-            a = answered.loc[idx].to_numpy().sum()
-            f = fav.loc[idx].to_numpy().sum()
-            n = int(answered.loc[idx].any(axis=1).sum())
-            rows.append({"scale": s.name, **{b: str(k) for b, k in zip(by, key)}, "n": n,
-                         "answers": int(a), "percent_favourable": float(100 * f / a) if a else np.nan})
+            rows.append({"scale": s.name, **dict(zip(by, key)), "n": int(r["n"]), "answers": int(r["answers"]),
+                         "percent_favourable": float(100 * r["fav"] / r["answers"]) if r["answers"] else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -408,8 +406,8 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
             continue
         pop = select_population(P, h.population, h.id)
         in_pop = cohort.responses["participant_id"].isin(pop["participant_id"])
-        fav = percent_favourable(cohort.responses[in_pop], pop, cohort.codebook)
-        favourable_h[h.id] = fav[fav["scale"] == h.outcome].to_dict(orient="records")
+        fav = percent_favourable(cohort.responses[in_pop], pop, cohort.codebook, scales=[h.outcome])
+        favourable_h[h.id] = fav.to_dict(orient="records")
         scale = cohort.codebook[h.outcome]
         base = keyed[(keyed["wave"] == h.contrast[0]) & keyed["participant_id"].isin(pop["participant_id"])]
         rxx = cronbach_alpha(base[list(scale.items)])["alpha"]

@@ -63,10 +63,10 @@ def _design(w: pd.DataFrame, covs) -> tuple[np.ndarray, list[str]]:
 
 def ancova(w: pd.DataFrame, covs=(), alpha: float = 0.05) -> dict:
     """OLS ``post ~ arm + pre (+ covariates)`` on completers (statsmodels)."""
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS
 
     X, _ = _design(w, covs)
-    res = sm.OLS(w["post"].to_numpy(float), X).fit()
+    res = OLS(w["post"].to_numpy(float), X).fit()
     return _row("ANCOVA (completers): post ~ arm + pre" + (" + covariates" if covs else ""),
                 res.params[1], res.bse[1], res.df_resid, len(w), alpha)
 
@@ -75,14 +75,15 @@ def ipw_ancova(w: pd.DataFrame, covs, alpha: float = 0.05) -> dict:
     """Propensity-score weighting: a logistic model of joining the programme on the
     baseline score and covariates gives stabilised ATE weights; weighted ANCOVA
     with HC1 (sandwich) standard errors."""
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.regression.linear_model import WLS
 
     Xp, _ = _design(w, covs)
     z = (w["arm"] == "program").to_numpy(float)
-    ps = sm.Logit(z, np.delete(Xp, 1, axis=1)).fit(disp=0).predict(np.delete(Xp, 1, axis=1))
+    ps = Logit(z, np.delete(Xp, 1, axis=1)).fit(disp=0).predict(np.delete(Xp, 1, axis=1))
     ps = np.clip(ps, 0.01, 0.99)
     wt = np.where(z == 1, z.mean() / ps, (1 - z.mean()) / (1 - ps))
-    res = sm.WLS(w["post"].to_numpy(float), Xp, weights=wt).fit(cov_type="HC1")
+    res = WLS(w["post"].to_numpy(float), Xp, weights=wt).fit(cov_type="HC1")
     ess = wt.sum() ** 2 / (wt**2).sum()
     return _row("Propensity-weighted ANCOVA (stabilised ATE weights, HC1 SE)", res.params[1], res.bse[1], None, len(w),
                 alpha, note=f"propensity from baseline score + {', '.join(covs) or 'nothing else'}; "
