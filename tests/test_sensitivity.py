@@ -96,3 +96,28 @@ def test_dyad_row_appears_when_pairs_have_two_members(h1a, demo_cohort, demo_sco
     assert any(r["analysis"].startswith("Dyad LMM") for r in s["rows"])
     s1 = sensitivity_analyses(h1a[2], h1a[1], h1a[0], demo_cohort.participants)   # juniors only: no dyads
     assert not any(r["analysis"].startswith("Dyad LMM") for r in s1["rows"])
+
+
+def test_later_contrast_uses_its_own_baseline(demo_cohort, demo_scores):
+    """A contrast that does not start at the first wave must not stop the run (three-wave fixture data)."""
+    from conftest import ROOT
+
+    d = pd.read_csv(ROOT / "tests" / "fixtures" / "lmm" / "three_wave.csv")
+    d["wave"] = pd.Categorical(d["wave"], ["pre", "post", "follow_up"], ordered=True)
+    tab = rm.mixed_model(d, "score", between_ref="control").set_index("term")
+
+    class H:
+        contrast = ("post", "follow_up")
+        covariates = ()
+        cluster = None
+
+    primary = {"estimate": 0.0, "se": 1.0, "df": 100.0, "p_value": 1.0,
+               "n": {"program": {"participants": 300}, "control": {"participants": 300}}}
+    s = sensitivity_analyses(d, primary, H(), None)
+    comp = next(r for r in s["rows"] if r["analysis"] == "LMM, completers only")
+    two = d[d["wave"].isin(["post", "follow_up"])].copy()
+    two["wave"] = pd.Categorical(two["wave"].astype(str), ["post", "follow_up"], ordered=True)
+    both = two.groupby("participant_id")["wave"].nunique()
+    two = two[two["participant_id"].isin(both[both == 2].index)]
+    direct = rm.mixed_model(two, "score", between_ref="control").set_index("term").loc["arm[program]:wave[follow_up]"]
+    assert_allclose(comp["estimate"], direct["estimate"], rtol=1e-10)

@@ -198,8 +198,9 @@ for r in res["hypotheses"]:
     footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted for the number of questions asked: "
                      f"{r['p_adjusted']:.3f}).")
     md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")
-    for m in res.get("moderation", {}).get(r["id"], []):
-        if m["estimable"] and m["interaction"]["p_value"] < study.alpha:
+    planned = [m for m in res.get("moderation", {}).get(r["id"], []) if m["estimable"] and "exploratory" not in m["source"]]
+    for m in planned:            # HR hears of a moderator only past a Bonferroni bar over the plan's moderators
+        if m["interaction"]["p_value"] < study.alpha / len(planned):
             md(narrative.moderation_sentence(m))
     fav = privacy.suppress_by_n(pd.DataFrame(res["psychometrics"]["favourable_by_hypothesis"].get(r["id"], [])),
                                 k, value_cols=("percent_favourable",))

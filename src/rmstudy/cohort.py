@@ -180,6 +180,11 @@ def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem], s
         for col in (*h.covariates, *h.moderators, *([h.cluster] if h.cluster else [])):
             if col in h.moderators and col in study_scales:
                 continue                                   # a moderator may be a codebook scale (its baseline score)
+            if col in h.moderators and col in part.columns and not pd.api.types.is_numeric_dtype(part[col]):
+                probs.append(Problem("study.yaml", f"moderator '{col}' of {h.id} is not numeric in participants.csv",
+                                     "use a numeric column or a codebook scale as a moderator (recode categories to "
+                                     "numbers first)", column=f"hypotheses.{i}.moderators"))
+                continue
             if col not in part.columns:
                 probs.append(Problem("study.yaml", f"{h.id} names '{col}' as a covariate, moderator or cluster, which is not a "
                                      "column of participants.csv", f"use one of {list(part.columns)}",

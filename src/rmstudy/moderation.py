@@ -51,7 +51,9 @@ def moderation_analysis(analysed: pd.DataFrame, h, values: pd.Series, name: str,
                         alpha: float = 0.05, grid: int = 25) -> dict:
     """Fit the moderation (or dose-response) model for one moderator of one hypothesis."""
     base, later = h.contrast
-    d = analysed.assign(m=analysed["participant_id"].map(values)).dropna(subset=["m", "score"])
+    d = analysed[analysed["wave"].astype(str).isin([base, later])]          # change from the contrast's baseline
+    d = d.assign(m=d["participant_id"].map(values), wave=pd.Categorical(d["wave"].astype(str), [base, later],
+                                                                         ordered=True)).dropna(subset=["m", "score"])
     arms_with_m = sorted(d["arm"].unique())
     kind = "moderation" if arms_with_m == ["control", "program"] else "dose_response"
     if kind == "dose_response":

@@ -75,8 +75,7 @@ def moderation_sentence(m: dict) -> str:
     more = m["interaction"]["estimate"] > 0
     name = m["moderator"].replace("_", " ")
     if m["kind"] == "dose_response":
-        return (f"Within the programme, people with {'more' if more else 'less'} {name} tended to change "
-                f"{'more' if more else 'less'} on this measure. This is a pattern worth a look, not proof that {name} "
-                "caused it.")
+        return (f"Within the programme, people with more {name} tended to change {'more' if more else 'less'} on "
+                f"this measure. This is a pattern worth a look, not proof that {name} caused it.")
     return (f"The programme's effect on this measure looked {'larger' if more else 'smaller'} for people with "
             f"higher {name} at the start. Treat this as a lead to follow up: it was not the main question.")

@@ -117,6 +117,9 @@ def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants:
     base, later = h.contrast
     rows = [_row("Primary: LMM, all available data", primary["estimate"], primary["se"], primary["df"],
                  sum(v["participants"] for v in primary["n"].values()), alpha)]
+    # the alternatives compare the contrast's two waves only (its baseline becomes the reference wave)
+    analysed = analysed[analysed["wave"].astype(str).isin([base, later])].copy()
+    analysed["wave"] = pd.Categorical(analysed["wave"].astype(str), [base, later], ordered=True)
     if set(analysed["arm"]) != {"program", "control"}:
         return {"rows": rows, "bayes": bayes_factor_change(_wide(completers(analysed, base, later), base, later)),
                 "lords_paradox": None}

@@ -298,7 +298,8 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
         ``between=None`` fits the single-arm model ``dv ~ within``.
     between_ref : reference level of ``between`` (default its first level;
         'control' sorts first for ``arm``).
-    covariates : numeric columns added as fixed effects.
+    covariates : columns added as fixed effects: numeric as they are, text as
+        treatment dummies against their first level in sorted order.
     return_fit : also return the fit object.
     cluster : optional column of a grouping that subjects are nested in (a
         mentoring pair, a team or department): adds ``(1 | cluster)`` to the model,
@@ -310,8 +311,10 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     pandas.DataFrame
         One row per fixed effect: ``term, estimate, se, df`` (Satterthwaite),
         ``t, p_value`` (two-sided), ``ci_low, ci_high`` (t-based, level
-        1 - alpha). ``attrs`` holds the variance components
-        (``tau2, sigma2, icc, theta, reml_criterion, n_obs, n_groups, singular``).
+        1 - alpha). ``attrs`` holds the variance components: for one
+        intercept ``tau2, sigma2, icc, theta, reml_criterion, n_obs, n_groups,
+        singular``; with ``cluster`` ``tau2_pair`` (the cluster's variance, whatever
+        the cluster is), ``tau2_participant, sigma2, icc_pair, theta, singular, ...``.
 
     Notes
     -----

@@ -154,7 +154,8 @@ class NestedInterceptFit:
         total = self.tau2_outer + self.tau2_inner + self.sigma2
         return {"tau2_pair": self.tau2_outer, "tau2_participant": self.tau2_inner, "sigma2": self.sigma2,
                 "icc_pair": self.tau2_outer / total, "reml_criterion": self.reml_criterion, "n_obs": self.n_obs,
-                "n_participants": self.n_inner, "n_pairs": self.n_outer, "theta": list(self.theta)}
+                "n_participants": self.n_inner, "n_pairs": self.n_outer, "theta": list(self.theta),
+                "singular": bool(min(self.theta) < 1e-4)}
 
 
 def fit_nested_intercepts(y, X, inner, outer, terms=None) -> NestedInterceptFit:
