@@ -226,20 +226,26 @@ def test_hr_report_pdf_is_a4(demo_run):
         assert abs(page.width - 793.7) < 1 and abs(page.height - 1122.5) < 1
 
 
-def test_single_arm_cohort_runs_and_says_change_is_not_attributable(tmp_path, monkeypatch):
-    """The demo without its comparison group and without the retention hypothesis (which needs two arms)."""
-    import yaml
+def _single_arm_copy(tmp_path) -> Path:
+    """The demo cohort without its comparison group."""
+    import pandas as pd
 
     d = tmp_path / "single"
     shutil.copytree(DEMO, d)
-    import pandas as pd
-
     P = pd.read_csv(d / "participants.csv", dtype=str, keep_default_na=False)
     keep = set(P.loc[P["arm"] == "program", "participant_id"])
     P[P["arm"] == "program"].to_csv(d / "participants.csv", index=False)
     for f in ("responses.csv", "employment.csv"):
         t = pd.read_csv(d / f, dtype=str, keep_default_na=False)
         t[t["participant_id"].isin(keep)].to_csv(d / f, index=False)
+    return d
+
+
+def test_single_arm_cohort_runs_and_says_change_is_not_attributable(tmp_path, monkeypatch):
+    """The demo without its comparison group and without the retention hypothesis (which needs two arms)."""
+    import yaml
+
+    d = _single_arm_copy(tmp_path)
     plan = yaml.safe_load((d / "study.yaml").read_text())
     plan["hypotheses"] = [h for h in plan["hypotheses"] if h["outcome"] != "retention"]
     (d / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
@@ -252,16 +258,7 @@ def test_single_arm_cohort_runs_and_says_change_is_not_attributable(tmp_path, mo
 
 
 def test_single_arm_plan_with_retention_is_refused(tmp_path):
-    import pandas as pd
-
-    d = tmp_path / "single"
-    shutil.copytree(DEMO, d)
-    P = pd.read_csv(d / "participants.csv", dtype=str, keep_default_na=False)
-    keep = set(P.loc[P["arm"] == "program", "participant_id"])
-    P[P["arm"] == "program"].to_csv(d / "participants.csv", index=False)
-    for f in ("responses.csv", "employment.csv"):
-        t = pd.read_csv(d / f, dtype=str, keep_default_na=False)
-        t[t["participant_id"].isin(keep)].to_csv(d / f, index=False)
+    d = _single_arm_copy(tmp_path)
     with pytest.raises(CohortError) as e:
         rm.load_cohort(d)
     assert any("H3" in p.message and "only" in p.message for p in e.value.problems)
