@@ -1,4 +1,4 @@
-"""Command line: ``rmstudy run | simulate | validate`` (thin; the work is in the package)."""
+"""Command line: ``rmstudy run | simulate | validate | ingest`` (thin; the work is in the package)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,33 @@ def _validate(a) -> int:
     return 0
 
 
+def _ingest(a) -> int:
+    from .errors import CohortError, Problem
+    from .ingest import REPORT_NAME, ingest
+
+    try:
+        rep = ingest(a.mapping, a.out)
+    except CohortError as e:
+        print(f"rmstudy: ingest stopped; nothing was written.\n{e}", file=sys.stderr)
+        return 2
+    out = Path(a.out)
+    for f in rep["inputs"]:
+        style = f["header_style"] + (f", {f['encoding']}" if f["encoding"] else "") + \
+            (f", {f['delimiter']}-delimited" if f["delimiter"] else "")
+        print(f"  {f['file']}: {f['rows_read']} rows read, {f['rows_written']} written ({f['format']}, {style}); "
+              f"{len(f['dropped_columns'])} column(s) dropped")
+    print(f"  participant ids: {'pseudonymised' if rep['pseudonymised'] else 'employee ids (NOT pseudonymised)'}")
+    for w in rep["warnings"]:
+        print(f"  warning: {w}")
+    print(f"wrote {out} ({', '.join(rep['written'])}) and {out / REPORT_NAME}")
+    if not rep["cohort"]["ok"]:
+        problems = [Problem(**p) for p in rep["cohort"]["problems"]]
+        print(f"rmstudy: the written cohort cannot be analysed yet.\n{CohortError(problems)}", file=sys.stderr)
+        return 2
+    print(f"{out}: {rep['cohort']['summary']}")
+    return 0
+
+
 def main(argv=None) -> int:
     from .simulate import DEMO_SEED
 
@@ -59,6 +86,10 @@ def main(argv=None) -> int:
     v = sub.add_parser("validate", help="check a cohort folder; exit 0 when it can be analysed")
     v.add_argument("cohort_dir")
     v.set_defaults(fn=_validate)
+    g = sub.add_parser("ingest", help="turn survey exports and an HR extract into a cohort folder (docs/ingest.md)")
+    g.add_argument("mapping", help="the mapping YAML")
+    g.add_argument("--out", required=True, help="cohort folder to write, e.g. data/my-cohort")
+    g.set_defaults(fn=_ingest)
     a = p.parse_args(argv)
     from .errors import CohortError
     from .pipeline import NotebookFailed

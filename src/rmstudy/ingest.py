@@ -1,0 +1,1175 @@
+"""Turn raw survey-tool exports and an HR extract into a cohort folder.
+
+``rmstudy ingest MAPPING.yaml --out COHORT_DIR`` (and :func:`ingest`) reads
+
+* one or more survey exports (Qualtrics-style CSV with its three header rows,
+  plain CSV with ``,`` ``;`` or tab delimiters, UTF-8 with or without a BOM or
+  Latin-1, decimal commas, or XLSX), one file per wave or one file with a wave
+  column;
+* one HR extract (CSV or XLSX) with arbitrary column names, labels and date
+  formats;
+
+and writes the five files of the cohort contract (docs/cohort-format.md):
+``participants.csv``, ``responses.csv``, ``employment.csv``, plus the
+``codebook.yaml`` and ``study.yaml`` the mapping points to, copied unchanged.
+What to read, and how, is written in a mapping YAML (docs/ingest.md).
+
+Privacy rules, all enforced here:
+
+* only what the mapping maps reaches the cohort folder; every other column is
+  dropped and listed in the report with the reason (``drop:`` list, looks
+  like a direct identifier, not mapped);
+* a column whose name looks like a direct identifier (name, e-mail, phone, IP
+  address, Qualtrics ``Recipient*``, ``ExternalReference``, location) can never
+  be mapped to an item or a participant column. It may serve as the id column
+  only when ``pseudonymise: true``;
+* with ``pseudonymise: true`` the participant id is ``"P"`` + the first 16 hex
+  characters of HMAC-SHA256(key, employee id). The key comes from an
+  environment variable or from a key file outside the output folder and outside
+  any git working tree.
+
+Every problem is a :class:`~rmstudy.errors.Problem` naming the input file, the
+row as a spreadsheet numbers it (the header row(s) included: the first data
+row of a Qualtrics export is row 4) and the column as named in that file. All
+problems of a stage are raised together as one
+:class:`~rmstudy.errors.CohortError`, and nothing is written to the output
+folder when there is one. After writing, the folder is checked with
+:func:`rmstudy.cohort.load_cohort`, and the outcome goes into the report.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ingest", "looks_like_identifier", "pseudonym", "DEFAULT_KEY_ENV", "REPORT_NAME"]
+
+import codecs
+import csv
+import datetime as _dt
+import hashlib
+import hmac
+import io
+import json
+import math
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import __version__
+from .codebook import Codebook, load_codebook
+from .cohort import ARMS, EXIT_REASONS, ROLES, _fmt_num, load_cohort
+from .errors import CohortError, Problem
+from .study import load_study
+
+DEFAULT_KEY_ENV = "RMSTUDY_PSEUDONYM_KEY"
+REPORT_NAME = "ingest_report.json"
+MIN_KEY_CHARS = 32
+OUTPUT_FILES = ("participants.csv", "responses.csv", "employment.csv", "codebook.yaml", "study.yaml", REPORT_NAME)
+
+_TOP_KEYS = {"codebook", "study", "id", "pseudonymise", "key_env", "key_file", "drop", "columns", "missing_values",
+             "surveys", "hr"}
+_SURVEY_KEYS = {"file", "wave", "wave_column", "wave_values", "sheet", "id", "columns", "submitted_on", "date_format",
+                "encoding", "delimiter"}
+_HR_KEYS = {"file", "sheet", "columns", "values", "date_format", "encoding", "delimiter"}
+_HR_REQUIRED = ("employee_id", "arm", "role", "pair_id", "age")
+_HR_EMPLOYMENT = ("hire_date", "exit_date", "exit_reason")
+_HR_NUMERIC = ("age", "tenure_years", "sessions_attended")
+_HR_CHOICES = {"arm": ARMS, "role": ROLES, "exit_reason": EXIT_REASONS}
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+# Normalised column names (lower case, letters and digits only) that are direct identifiers.
+_IDENTIFIER_NAMES = frozenset({
+    "name", "firstname", "lastname", "fullname", "surname", "givenname", "familyname", "middlename",
+    "employeename", "respondentname", "participantname", "recipientname", "recipientfirstname",
+    "recipientlastname", "recipientemail", "email", "emailaddress", "phone", "phonenumber", "mobile",
+    "mobilenumber", "telephone", "ip", "ipaddress", "externalreference", "externaldatareference",
+    "locationlatitude", "locationlongitude", "latitude", "longitude",
+})
+_IDENTIFIER_PARTS = ("email", "phone")
+_IDENTIFIER_ENDINGS = ("firstname", "lastname", "fullname", "surname", "ipaddress")
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
+_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_IMPORT_ID = re.compile(r'\{\s*"ImportId"')
+_EXCEL_EPOCH = _dt.date(1899, 12, 30)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def looks_like_identifier(column: str) -> bool:
+    """Whether a column name looks like a direct identifier.
+
+    Parameters
+    ----------
+    column : str
+        A column name as written in an export.
+
+    Returns
+    -------
+    bool
+        True for names such as ``Name``, ``First name``, ``Email``, ``E-mail``,
+        ``Work email``, ``Phone``, ``IPAddress``, ``RecipientEmail``,
+        ``RecipientFirstName``, ``ExternalReference`` or ``LocationLatitude``.
+        Case, spaces and punctuation are ignored.
+    """
+    key = re.sub(r"[^0-9a-z]", "", str(column).casefold())
+    return (key in _IDENTIFIER_NAMES or any(p in key for p in _IDENTIFIER_PARTS)
+            or key.endswith(_IDENTIFIER_ENDINGS))
+
+
+def pseudonym(key: str, employee_id: str) -> str:
+    """The pseudonymous participant id of an employee id.
+
+    Parameters
+    ----------
+    key : str
+        The secret key (its UTF-8 bytes are the HMAC key).
+    employee_id : str
+        The employee id as text, surrounding spaces removed.
+
+    Returns
+    -------
+    str
+        ``"P"`` followed by the first 16 hexadecimal characters of
+        HMAC-SHA256(key, employee_id).
+    """
+    digest = hmac.new(key.encode("utf-8"), str(employee_id).encode("utf-8"), hashlib.sha256).hexdigest()
+    return "P" + digest[:16]
+
+
+def _norm(text) -> str:
+    """Case- and whitespace-insensitive form of a label."""
+    return " ".join(str(text).split()).casefold()
+
+
+def _blank(v) -> bool:
+    """An empty cell: None, NaN or text of spaces only."""
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    return isinstance(v, str) and v.strip() == ""
+
+
+def _text(v) -> str:
+    """A cell as text (XLSX cells may be numbers or dates; CSV cells are text already)."""
+    if _blank(v):
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if float(v).is_integer() else repr(float(v))
+    if isinstance(v, _dt.datetime):
+        return v.date().isoformat() if v.time() == _dt.time(0) else v.isoformat(sep=" ")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _number(v) -> tuple[float | None, bool, bool]:
+    """Read a number.
+
+    Returns
+    -------
+    tuple
+        ``(value, ok, decimal_comma)``: value is None for an empty cell; ok is
+        False when the cell holds something that is not a number.
+    """
+    if _blank(v):
+        return None, True, False
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return float(v), True, False
+    if not isinstance(v, str):
+        return None, False, False
+    s = v.strip()
+    if not _NUMBER.fullmatch(s):
+        return None, False, False
+    comma = "," in s
+    return float(s.replace(",", ".")), True, comma
+
+
+def _date(v, fmt: str | None, excel: bool) -> tuple[_dt.date | None, bool]:
+    """Read a date: a date cell, an Excel serial (XLSX only), ``fmt`` or ISO ``YYYY-MM-DD`` (a time part is ignored).
+
+    Returns
+    -------
+    tuple
+        ``(date, ok)``; date is None for an empty cell.
+    """
+    if _blank(v):
+        return None, True
+    if isinstance(v, _dt.datetime):
+        return v.date(), True
+    if isinstance(v, _dt.date):
+        return v, True
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        if excel and 1 <= float(v) < 2958466:       # Excel's 1900 date system, up to 9999-12-31
+            return _EXCEL_EPOCH + _dt.timedelta(days=int(math.floor(float(v)))), True
+        return None, False
+    s = str(v).strip()
+    if fmt:
+        try:
+            return _dt.datetime.strptime(s, fmt).date(), True
+        except ValueError:
+            pass
+    m = _ISO_DATE.fullmatch(s)
+    if m:
+        try:
+            return _dt.date.fromisoformat(m.group(1)), True
+        except ValueError:
+            return None, False
+    return None, False
+
+
+def _date_problem(file: str, raw, fmt: str | None, row: int, column: str) -> Problem:
+    shown = _text(raw).strip()
+    if fmt:
+        example = _dt.date(2025, 1, 6).strftime(fmt)
+        return Problem(file, f"'{shown}' is not a date in the form {fmt} (e.g. {example}) or YYYY-MM-DD",
+                       f"correct the date, or set date_format: in the mapping to the form the file uses",
+                       row=row, column=column)
+    return Problem(file, f"'{shown}' is not a date in YYYY-MM-DD form",
+                   "correct the date, or set date_format: in the mapping (e.g. \"%d/%m/%Y\")", row=row, column=column)
+
+
+def _display(path_text: str) -> str:
+    """How an input path is shown in problems and the report: as written if relative, else its file name."""
+    p = Path(path_text)
+    return path_text if not p.is_absolute() else p.name
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _git_root(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` holding a ``.git`` entry (a git working tree), if any."""
+    for d in (path.resolve(), *path.resolve().parents):
+        if (d / ".git").exists():
+            return d
+    return None
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Table:
+    """One input file as read: header names, data rows and their spreadsheet row numbers."""
+
+    file: str
+    columns: list[str]
+    rows: list[list]
+    row_numbers: list[int]
+    info: dict = field(default_factory=dict)
+    excel: bool = False
+
+    def positions(self, name: str) -> list[int]:
+        return [j for j, c in enumerate(self.columns) if c == name]
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter (comma, semicolon or tab) that splits the first non-empty line into the most cells."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    best, best_n = ",", 1
+    for d in _DELIMITERS:
+        n = len(next(csv.reader([line], delimiter=d), []))
+        if n > best_n:
+            best, best_n = d, n
+    return best
+
+
+def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
+                      warnings: list[str]) -> list | None:
+    """The rows of a CSV as (spreadsheet row number, cells); encoding and delimiter detected and put in ``info``."""
+    data = path.read_bytes()
+    if not data.strip():
+        probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
+        return None
+    encoding = spec.get("encoding")
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as e:
+            probs.append(Problem(file, f"cannot be read as {encoding} ({e})",
+                                 "correct encoding: in the mapping, or remove it to let rmstudy detect it"))
+            return None
+        info["encoding"] = encoding
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, info["encoding"] = data.decode("utf-16"), "utf-16"
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+            info["encoding"] = "utf-8 with BOM" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+        except UnicodeDecodeError as e:
+            text = data.decode("latin-1")
+            info["encoding"] = "latin-1"
+            warnings.append(f"{file}: not UTF-8 ({e.reason} at byte {e.start}); read as Latin-1. Check "
+                                    "accented characters, or set encoding: (e.g. cp1252) in the mapping")
+    text = text.lstrip("\ufeff")
+    delimiter = spec.get("delimiter") or _sniff_delimiter(text)
+    info["delimiter"] = _DELIMITERS.get(delimiter, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [(n, row) for n, row in enumerate(reader, start=1)]
+    except csv.Error as e:
+        probs.append(Problem(file, f"cannot be read as CSV ({e})", "export the file again as CSV",
+                             row=reader.line_num or None))
+        return None
+
+
+def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
+                        warnings: list[str]) -> list | None:
+    """The rows of an XLSX sheet as (spreadsheet row number, cells as openpyxl gives them, None when empty)."""
+    sheet = spec.get("sheet", 0)
+    try:
+        df = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="openpyxl")
+    except ImportError:
+        probs.append(Problem(file, "reading XLSX needs the openpyxl package",
+                             "install it (pip install openpyxl==3.1.5), or save the sheet as CSV UTF-8"))
+        return None
+    except (ValueError, KeyError) as e:      # unknown sheet name or index
+        probs.append(Problem(file, f"cannot read sheet {sheet!r} ({e})",
+                             "name an existing sheet (or its 0-based index) under sheet: in the mapping"))
+        return None
+    except Exception as e:                   # not a valid workbook (zip or XML errors)
+        probs.append(Problem(file, f"cannot be read as an XLSX workbook ({type(e).__name__}: {e})",
+                             "save the file again as .xlsx (Excel Workbook) or as CSV UTF-8"))
+        return None
+    info.update(encoding=None, delimiter=None, sheet=sheet if isinstance(sheet, str) else int(sheet))
+    if df.empty:
+        probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
+        return None
+    # pandas reads the sheet from row 1 and keeps blank rows, so the index + 1 is the spreadsheet row number
+    return [(i + 1, [None if _blank(v) else v for v in row]) for i, row in enumerate(df.itertuples(index=False))]
+
+
+def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Problem], warnings: list[str]) -> _Table | None:
+    """Read one input file into a :class:`_Table` (header row(s) recognised, blank rows set aside).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    file : str
+        Its name as shown in problems and the report.
+    spec : dict
+        Its mapping entry (``sheet``, ``encoding``, ``delimiter``).
+    what : str
+        ``"responses"`` or ``"employees"``, used in messages.
+    probs, warnings : list
+        Collect problems and report warnings.
+
+    Returns
+    -------
+    _Table or None
+        None when the file cannot be used (a problem says why).
+    """
+    if not path.is_file():
+        probs.append(Problem(file, "file is missing", "check the file: path in the mapping (relative to the mapping file)"))
+        return None
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        probs.append(Problem(file, "old .xls workbooks are not read", "save the sheet as .xlsx or as CSV UTF-8"))
+        return None
+    info = {"format": "xlsx" if suffix in _EXCEL_SUFFIXES else "csv"}
+    excel = info["format"] == "xlsx"
+    records = (_read_excel_records if excel else _read_csv_records)(path, file, spec, probs, info, warnings)
+    info.setdefault("sheet", None)
+    if records is None:
+        return None
+    first = next((k for k, (_, cells) in enumerate(records) if not all(_blank(c) for c in cells)), None)
+    if first is None:
+        probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
+        return None
+    _, header = records[first]
+    columns = [_text(c).strip() for c in header]
+    rest = records[first + 1:]
+    qualtrics = len(rest) >= 2 and _is_import_id_row(rest[1][1])
+    if qualtrics:
+        info["header_style"], info["header_rows"], rest = "qualtrics (3 header rows)", 3, rest[2:]
+    else:
+        info["header_style"], info["header_rows"] = "one header row", 1
+    if first:
+        info["leading_blank_rows"] = first
+    rows, numbers, blank_rows = [], [], []
+    width = len(columns)
+    for n, cells in rest:
+        if all(_blank(c) for c in cells):
+            blank_rows.append(n)
+            continue
+        if len(cells) > width:
+            if any(not _blank(c) for c in cells[width:]):
+                probs.append(Problem(file, f"row has {len(cells)} cells but the header has {width}",
+                                     "check the delimiter, or quote cells that contain it", row=n))
+                continue
+            cells = cells[:width]
+        rows.append(list(cells) + [None] * (width - len(cells)))
+        numbers.append(n)
+    info["blank_rows_skipped"] = blank_rows
+    if not rows:
+        if qualtrics:
+            msg = f"has the three Qualtrics header rows but no {what}"
+        else:
+            msg = f"has a header but no {what}"
+        probs.append(Problem(file, msg, f"export the {what} with their rows"))
+        return None
+    info["rows_read"] = len(rows)
+    return _Table(file=file, columns=columns, rows=rows, row_numbers=numbers, info=info, excel=excel)
+
+
+def _is_import_id_row(cells: list) -> bool:
+    """Qualtrics' third header row: every non-empty cell starts with ``{"ImportId"``."""
+    filled = [_text(c).strip() for c in cells if not _blank(c)]
+    return bool(filled) and all(_IMPORT_ID.match(c) for c in filled)
+
+
+# --------------------------------------------------------------------------------------------- the mapping
+
+
+def _load_yaml(path: Path, file: str, probs: list[Problem]):
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        probs.append(Problem(file, "file is missing", "check the path"))
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
+        probs.append(Problem(file, f"cannot be read as YAML: {e}", "fix the YAML syntax (save it as UTF-8)"))
+    return None
+
+
+def _check_mapping(raw, m: str, probs: list[Problem]) -> None:
+    """Structural checks of the mapping (types, unknown and missing keys); problems name the key path."""
+
+    def bad(where, msg, fix):
+        probs.append(Problem(m, msg, fix, column=where))
+
+    if not isinstance(raw, dict):
+        bad(None, "the mapping is not a YAML mapping of keys", "start from the worked example in docs/ingest.md")
+        return
+    for key in raw:
+        if key not in _TOP_KEYS:
+            bad(str(key), f"unknown key '{key}'", f"use only {sorted(_TOP_KEYS)}")
+    for key in ("codebook", "study", "surveys", "hr", "pseudonymise"):
+        if key not in raw:
+            bad(key, f"'{key}' is missing", "add it (docs/ingest.md)" if key != "pseudonymise" else
+                "say pseudonymise: true (participant ids from a keyed hash) or pseudonymise: false (employee ids "
+                "kept as participant ids)")
+    for key in ("codebook", "study", "id", "key_env", "key_file"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+            bad(key, f"'{key}' must be a non-empty text", f"write {key}: followed by a name or path")
+    if "pseudonymise" in raw and not isinstance(raw["pseudonymise"], bool):
+        bad("pseudonymise", f"pseudonymise is {raw['pseudonymise']!r}, not true or false", "write true or false")
+    if "key_env" in raw and "key_file" in raw:
+        bad("key_file", "both key_env and key_file are given", "keep one of the two")
+    for key in ("drop", "missing_values"):
+        if key in raw and not isinstance(raw[key], list):
+            bad(key, f"'{key}' is not a list", f"write {key}: as a list, e.g. [a, b]")
+    _check_columns_map(raw.get("columns"), "columns", m, probs)
+    surveys = raw.get("surveys")
+    if "surveys" in raw and (not isinstance(surveys, list) or not surveys):
+        bad("surveys", "surveys is not a non-empty list", "list one entry per survey export: - {file: ..., wave: ...}")
+    for i, s in enumerate(surveys if isinstance(surveys, list) else []):
+        where = f"surveys.{i}"
+        if not isinstance(s, dict):
+            bad(where, f"{where} is not a mapping", "give file: and wave: (or wave_column:)")
+            continue
+        for key in s:
+            if key not in _SURVEY_KEYS:
+                bad(f"{where}.{key}", f"unknown key '{key}' in {where}", f"use only {sorted(_SURVEY_KEYS)}")
+        for key in ("file", "wave", "wave_column", "id", "submitted_on", "date_format", "encoding", "delimiter"):
+            if key in s and (not isinstance(s[key], str) or not s[key]):
+                bad(f"{where}.{key}", f"{where}.{key} must be a non-empty text", f"write {key}: followed by a value")
+        if "file" not in s:
+            bad(f"{where}.file", f"{where} has no file", "add file: with the export's path")
+        if ("wave" in s) == ("wave_column" in s):
+            bad(where, f"{where} needs exactly one of wave and wave_column",
+                "give wave: (one file per wave) or wave_column: (a column naming each row's wave)")
+        if "wave_values" in s and not isinstance(s["wave_values"], dict):
+            bad(f"{where}.wave_values", f"{where}.wave_values is not a mapping", "write label: wave lines")
+        if "id" not in s and "id" not in raw:
+            bad(f"{where}.id", f"{where} has no id column", "set id: (top level or in the survey entry)")
+        if "columns" in s:
+            _check_columns_map(s["columns"], f"{where}.columns", m, probs)
+        elif "columns" not in raw:
+            bad(f"{where}.columns", f"{where} maps no columns", "give columns: (top level or in the survey entry)")
+        if "sheet" in s and not isinstance(s["sheet"], (str, int)):
+            bad(f"{where}.sheet", f"{where}.sheet is {s['sheet']!r}", "give a sheet name or a 0-based index")
+    hr = raw.get("hr")
+    if "hr" in raw and not isinstance(hr, dict):
+        bad("hr", "hr is not a mapping", "give file:, columns: and (optionally) values: and date_format:")
+    elif isinstance(hr, dict):
+        for key in hr:
+            if key not in _HR_KEYS:
+                bad(f"hr.{key}", f"unknown key '{key}' in hr", f"use only {sorted(_HR_KEYS)}")
+        for key in ("file", "date_format", "encoding", "delimiter"):
+            if key in hr and (not isinstance(hr[key], str) or not hr[key]):
+                bad(f"hr.{key}", f"hr.{key} must be a non-empty text", f"write {key}: followed by a value")
+        if "file" not in hr:
+            bad("hr.file", "hr has no file", "add file: with the HR extract's path")
+        cols = hr.get("columns")
+        if not isinstance(cols, dict) or not cols:
+            bad("hr.columns", "hr.columns is missing or not a mapping",
+                "map each cohort column to the HR column, e.g. employee_id: Personnel number")
+        else:
+            for key in _HR_REQUIRED:
+                if key not in cols:
+                    bad(f"hr.columns.{key}", f"hr.columns has no '{key}'", f"name the HR column that holds {key}")
+            present = [k for k in _HR_EMPLOYMENT if k in cols]
+            if present and len(present) < len(_HR_EMPLOYMENT):
+                missing = [k for k in _HR_EMPLOYMENT if k not in cols]
+                bad("hr.columns", f"hr.columns maps {present} but not {missing}",
+                    "map hire_date, exit_date and exit_reason together (or none of them: no employment.csv)")
+            if "participant_id" in cols:
+                bad("hr.columns.participant_id", "participant_id is made by rmstudy",
+                    "map the HR column holding the employee id as employee_id")
+            for key, col in cols.items():
+                if not isinstance(col, str) or not col.strip():
+                    bad(f"hr.columns.{key}", f"hr.columns.{key} must name an HR column", "write the column name")
+        values = hr.get("values", {})
+        if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+            bad("hr.values", "hr.values is not a mapping of column -> {label: value}",
+                'write e.g. values: {arm: {"Mentoring 2025": program}}')
+        elif isinstance(cols, dict):
+            for key in values:
+                if key not in cols:
+                    bad(f"hr.values.{key}", f"hr.values names '{key}', which hr.columns does not map",
+                        "give values only for mapped columns")
+
+
+def _check_columns_map(cols, where: str, m: str, probs: list[Problem]) -> None:
+    if cols is None:
+        return
+    if not isinstance(cols, dict) or not cols:
+        probs.append(Problem(m, f"{where} is not a mapping of export column -> item code",
+                             "write one 'export column: item code' line per item", column=where))
+        return
+    for k, v in cols.items():
+        if not isinstance(v, str) or not v.strip():
+            probs.append(Problem(m, f"{where}.{k} must name an item code", "write the codebook item code",
+                                 column=f"{where}.{k}"))
+
+
+def _map_key(raw: dict, i: int) -> str:
+    """Key path of the column map survey ``i`` uses: its own ``columns:`` or the top-level one."""
+    return f"surveys.{i}.columns" if "columns" in raw["surveys"][i] else "columns"
+
+
+def _effective_maps(raw: dict) -> dict[str, dict[str, str]]:
+    """The column maps in use (key path -> {export column: item code}); an unused top-level map is left out."""
+    maps = {}
+    for i in range(len(raw["surveys"])):
+        where = _map_key(raw, i)
+        cols = raw["surveys"][i]["columns"] if where != "columns" else raw["columns"]
+        maps[where] = {str(k): str(v).strip() for k, v in cols.items()}
+    return maps
+
+
+def _check_privacy_and_items(raw: dict, codebook: Codebook, m: str, probs: list[Problem]) -> None:
+    """Mapped item codes exist; identifier-looking and dropped columns are never mapped; every item is mapped."""
+    pseudonymise = raw["pseudonymise"]
+    drop = {str(d) for d in raw.get("drop") or []}
+    items = set(codebook.items)
+
+    def used(where: str, name: str, as_id: bool = False) -> None:
+        if name in drop:
+            probs.append(Problem(m, f"column '{name}' is both in drop: and mapped", "remove it from one of the two",
+                                 column=where))
+        elif looks_like_identifier(name) and not (as_id and pseudonymise):
+            probs.append(Problem(m, f"column '{name}' looks like a direct identifier and cannot be "
+                                 + ("the id column without pseudonymise: true" if as_id else "mapped"),
+                                 "set pseudonymise: true to use it as the id" if as_id else
+                                 "map another column, or rename the column in the export if it is not an identifier",
+                                 column=where))
+
+    if "id" in raw:
+        used("id", raw["id"], as_id=True)
+    for i, s in enumerate(raw["surveys"]):
+        for key in ("id", "wave_column", "submitted_on"):
+            if key in s:
+                used(f"surveys.{i}.{key}", s[key], as_id=(key == "id"))
+    mapped: set[str] = set()
+    for where, cols in _effective_maps(raw).items():
+        seen: dict[str, str] = {}
+        for col, item in cols.items():
+            used(f"{where}.{col}", col)
+            if item not in items:
+                probs.append(Problem(m, f"'{item}' is not an item code in codebook.yaml",
+                                     "use one of the codebook's item codes (check the spelling)", column=f"{where}.{col}"))
+            elif item in seen:
+                probs.append(Problem(m, f"item '{item}' is mapped from both '{seen[item]}' and '{col}'",
+                                     "map each item from one export column", column=f"{where}.{col}"))
+            seen[item] = col
+            mapped.add(item)
+    for item in codebook.items:
+        if item not in mapped:
+            probs.append(Problem(m, f"item '{item}' (scale '{codebook.scale_of(item).name}') is mapped from no "
+                                 "survey column", f"add 'EXPORT COLUMN: {item}' under columns:", column="columns"))
+    for key, col in raw["hr"]["columns"].items():
+        used(f"hr.columns.{key}", str(col), as_id=(key == "employee_id"))
+
+
+def _pseudonym_key(raw: dict, m: str, base: Path, out_dir: Path, warnings: list[str]) -> tuple[str, str]:
+    """The pseudonymisation key and where it came from; refuses a missing, short or badly placed key."""
+    if "key_file" in raw:
+        path = Path(raw["key_file"]).expanduser()
+        path = path if path.is_absolute() else base / path
+        where = "key_file"
+        if _inside(path, out_dir):
+            raise CohortError(Problem(m, "the key file is inside the output folder",
+                                      "keep the key outside the cohort and the project (a password manager, or a file "
+                                      "with 600 permissions in your home folder)", column=where))
+        repo = _git_root(path.parent)
+        if repo is not None:
+            raise CohortError(Problem(m, "the key file is inside a git repository (a folder holding .git)",
+                                      "move the key outside every repository, e.g. to ~/.config/rmstudy/, or pass it "
+                                      f"through the environment variable {DEFAULT_KEY_ENV}", column=where))
+        if not path.is_file():
+            raise CohortError(Problem(m, "the key file does not exist", "check the key_file: path", column=where))
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise CohortError(Problem(m, f"the key file cannot be read ({type(e).__name__})",
+                                      "store the key as one line of text", column=where)) from e
+        source = "key file"
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            warnings.append(f"the key file can be read by other users (mode {path.stat().st_mode & 0o777:o}); "
+                            "run chmod 600 on it")
+    else:
+        name = raw.get("key_env", DEFAULT_KEY_ENV)
+        where = "key_env"
+        key = os.environ.get(name, "").strip()
+        source = f"environment variable {name}"
+        if not key:
+            raise CohortError(Problem(m, f"pseudonymise is true but the environment variable {name} is not set",
+                                      f"set {name} to your key (make one with: python -c \"import secrets; "
+                                      "print(secrets.token_hex(32))\"), or give key_file:", column=where))
+    if len(key) < MIN_KEY_CHARS:
+        raise CohortError(Problem(m, f"the pseudonymisation key from the {source} has {len(key)} characters, "
+                                  f"fewer than {MIN_KEY_CHARS}",
+                                  "make a long random key: python -c \"import secrets; print(secrets.token_hex(32))\"",
+                                  column=where))
+    return key, source
+
+
+# --------------------------------------------------------------------------------------------- surveys
+
+
+@dataclass
+class _Context:
+    """What the survey and HR readers share."""
+
+    codebook: Codebook
+    waves: tuple[str, ...]
+    drop: set[str]
+    missing_values: set[str]
+    anchors: dict[str, dict[str, float]]     # item -> normalised label -> value
+
+
+def _anchor_values(anchors: dict) -> dict[str, float]:
+    """A scale's anchors as normalised label -> answer value (keys that are not numbers are skipped)."""
+    out = {}
+    for k, label in anchors.items():
+        value, ok, _ = _number(k)
+        if ok and value is not None:
+            out[_norm(label)] = value
+    return out
+
+
+def _classify(table: _Table, used: dict[str, str], ctx: _Context) -> tuple[dict[str, int], list[dict]]:
+    """Split a table's columns into used ones (name -> position) and dropped ones (with the reason)."""
+    positions: dict[str, int] = {}
+    dropped = []
+    for j, name in enumerate(table.columns):
+        if name in used and name not in positions:
+            positions[name] = j
+            continue
+        shown = name if name else f"(column {j + 1}, no header)"
+        if name in used:
+            reason = "duplicate of a mapped column name"
+        elif name in ctx.drop:
+            reason = "listed in drop"
+        elif looks_like_identifier(name):
+            reason = "looks like a direct identifier"
+        else:
+            reason = "not mapped"
+        dropped.append({"column": shown, "reason": reason})
+    return positions, dropped
+
+
+def _require(table: _Table, name: str, what: str, probs: list[Problem]) -> bool:
+    """A column the mapping names must be in the file, once."""
+    where = table.positions(name)
+    if not where:
+        shown = ", ".join(repr(c) for c in table.columns[:12]) + (", ..." if len(table.columns) > 12 else "")
+        probs.append(Problem(table.file, f"{what} '{name}' is not in the file", f"correct the mapping; the file's "
+                             f"columns are {shown}", column=name))
+        return False
+    if len(where) > 1:
+        probs.append(Problem(table.file, f"column '{name}' appears {len(where)} times in the header",
+                             "rename the duplicates in the export so that each mapped name is unique", column=name))
+        return False
+    return True
+
+
+def _item_value(v, item: str, ctx: _Context, file: str, row: int, column: str, probs: list[Problem],
+                counts: dict) -> float:
+    """One answer as a number: a number, a number written as text, or an anchor label; NaN when empty."""
+    if _blank(v):
+        return np.nan
+    if ctx.missing_values and _norm(_text(v)) in ctx.missing_values:
+        counts["missing_value_codes"] += 1
+        return np.nan
+    scale = ctx.codebook.scale_of(item)
+    value, ok, comma = _number(v)
+    if not ok:
+        value = ctx.anchors[item].get(_norm(v)) if isinstance(v, str) else None
+        if value is None:
+            labels = "; ".join(f"{k} = {lab}" for k, lab in scale.anchors.items())
+            probs.append(Problem(file, f"'{_text(v)}' is neither a number nor an answer label of scale '{scale.name}'",
+                                 f"enter a number from {scale.min:g} to {scale.max:g}"
+                                 + (f" or a label ({labels})" if labels else "")
+                                 + ", or add the label to the scale's anchors in codebook.yaml",
+                                 row=row, column=column))
+            return np.nan
+        counts["text_answers_converted"] += 1
+    counts["decimal_commas"] += comma
+    if not scale.min <= value <= scale.max:
+        probs.append(Problem(file, f"{value:g} is outside the codebook range {scale.min:g}–{scale.max:g}",
+                             "correct the answer, or the range in codebook.yaml (or list the code under "
+                             "missing_values: if it means 'no answer')", row=row, column=column))
+    elif not float(value).is_integer():
+        probs.append(Problem(file, f"{value:g} is not one of the scale's answer points", "enter a whole answer point",
+                             row=row, column=column))
+    return float(value)
+
+
+def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, probs: list[Problem]) -> tuple[list, dict]:
+    """Turn one survey export into response records (raw id, wave, submitted_on, items) and its report entry."""
+    id_col = spec.get("id", raw.get("id"))
+    columns = _effective_maps(raw)[_map_key(raw, i)]
+    wave_col = spec.get("wave_column")
+    date_col = spec.get("submitted_on")
+    wave_values = {_norm(k): str(v) for k, v in (spec.get("wave_values") or {}).items()}
+    used = {id_col: "id", **({wave_col: "wave"} if wave_col else {}),
+            **({date_col: "submitted_on"} if date_col else {})}
+    for name, item in columns.items():
+        if name in table.columns:
+            used[name] = item
+    report = {"file": table.file, "kind": "survey", **({"wave": spec["wave"]} if "wave" in spec else
+                                                      {"wave_column": wave_col}), **table.info}
+    ok = _require(table, id_col, "id column", probs)
+    for name, what in ((wave_col, "wave column"), (date_col, "submitted_on column")):
+        if name:
+            ok &= _require(table, name, what, probs)
+    for name in columns:
+        if name in table.columns and len(table.positions(name)) > 1:
+            ok &= _require(table, name, "item column", probs)
+    pos, dropped = _classify(table, used, ctx)
+    report["dropped_columns"] = dropped
+    report["mapped_columns"] = {name: used[name] for name in table.columns if name in used}
+    absent = [columns[name] for name in columns if name not in table.columns]
+    report["items_not_in_file"] = absent
+    counts = {"text_answers_converted": 0, "decimal_commas": 0, "missing_value_codes": 0}
+    if not ok:
+        return [], report
+    item_pos = [(columns[name], name, pos[name]) for name in columns if name in pos]
+    records = []
+    for cells, n in zip(table.rows, table.row_numbers):
+        rid = _text(cells[pos[id_col]]).strip()
+        if not rid:
+            probs.append(Problem(table.file, "respondent id is empty", "fill in the id, or delete the row if it is "
+                                 "not a real response", row=n, column=id_col))
+        if wave_col:
+            label = _text(cells[pos[wave_col]]).strip()
+            wave = wave_values.get(_norm(label), label)
+            if wave not in ctx.waves:
+                probs.append(Problem(table.file, f"unknown wave '{label}'", f"use one of {list(ctx.waves)} or map the "
+                                     f"label under surveys.{i}.wave_values", row=n, column=wave_col))
+        else:
+            wave = spec["wave"]
+        submitted = None
+        if date_col:
+            submitted, good = _date(cells[pos[date_col]], spec.get("date_format"), table.excel)
+            if not good:
+                probs.append(_date_problem(table.file, cells[pos[date_col]], spec.get("date_format"), n, date_col))
+        rec = {"id": rid, "wave": wave, "submitted_on": submitted, "where": (table.file, n, id_col)}
+        for item, name, j in item_pos:
+            rec[item] = _item_value(cells[j], item, ctx, table.file, n, name, probs, counts)
+        records.append(rec)
+    report.update(counts)
+    report["rows_written"] = len(records)
+    return records, report
+
+
+# --------------------------------------------------------------------------------------------- HR extract
+
+
+def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tuple[list, dict]:
+    """Turn the HR extract into one record per employee (contract names, typed values) and its report entry."""
+    cols = {str(k): str(v).strip() for k, v in hr["columns"].items()}
+    values = {key: {_norm(k): ("" if v is None else str(v)) for k, v in mp.items()}
+              for key, mp in (hr.get("values") or {}).items()}
+    fmt = hr.get("date_format")
+    report = {"file": table.file, "kind": "hr", **table.info}
+    ok = all([_require(table, col, f"HR column for {key}", probs) for key, col in cols.items()])
+    pos, dropped = _classify(table, {col: key for key, col in cols.items()}, ctx)
+    report["dropped_columns"] = dropped
+    report["mapped_columns"] = {col: key for key, col in cols.items() if col in pos}
+    counts = {"decimal_commas": 0}
+    if not ok:
+        return [], report
+    records = []
+    for cells, n in zip(table.rows, table.row_numbers):
+        rec = {"where": (table.file, n)}
+        for key, col in cols.items():
+            v = cells[pos[col]]
+            if key == "employee_id":
+                rec[key] = _text(v).strip()
+                if not rec[key]:
+                    probs.append(Problem(table.file, "employee id is empty", "fill in the id, or delete the row",
+                                         row=n, column=col))
+            elif key in _HR_EMPLOYMENT[:2]:
+                d, good = _date(v, fmt, table.excel)
+                if not good:
+                    probs.append(_date_problem(table.file, v, fmt, n, col))
+                elif d is None and key == "hire_date":
+                    probs.append(Problem(table.file, "hire date is missing", "enter the hire date", row=n, column=col))
+                rec[key] = d
+            elif key in _HR_NUMERIC:
+                x, good, comma = _number(v)
+                counts["decimal_commas"] += comma
+                if not good:
+                    probs.append(Problem(table.file, f"'{_text(v).strip()}' is not a number",
+                                         "enter a number, or leave the cell empty if unknown", row=n, column=col))
+                elif x is None and key == "age":
+                    probs.append(Problem(table.file, "age is missing", "enter the age in years at baseline",
+                                         row=n, column=col))
+                rec[key] = np.nan if x is None else x
+            else:
+                # other text columns are kept as written (docs/cohort-format.md), unless a values: map applies
+                strip = key in _HR_CHOICES or key == "pair_id" or key in values
+                label = _text(v).strip() if strip else _text(v)
+                value = values[key].get(_norm(label), label) if key in values else label
+                if key in _HR_CHOICES and value not in _HR_CHOICES[key] and not (key == "exit_reason" and value == ""):
+                    probs.append(Problem(table.file, f"unknown {key} '{label}'",
+                                         f"map the label under hr.values.{key} to one of {list(_HR_CHOICES[key])}",
+                                         row=n, column=col))
+                rec[key] = value
+        records.append(rec)
+    report.update(counts)
+    report["rows_written"] = len(records)
+    return records, report
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as :func:`rmstudy.cohort.save_cohort` does (numbers via its formatter, ISO dates, ``\\n``)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%d").fillna("")
+        elif pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].map(_fmt_num)
+    out.to_csv(path, index=False, lineterminator="\n")
+
+
+def _dates(values) -> pd.Series:
+    return pd.to_datetime(pd.Series([pd.NaT if d is None else pd.Timestamp(d) for d in values], dtype="object"))
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CohortError(Problem(str(out_dir.name), "the output path is a file, not a folder",
+                                  "pass a new or empty folder to --out"))
+    if out_dir.is_dir():
+        others = sorted(p.name for p in out_dir.iterdir() if p.name not in OUTPUT_FILES)
+        if others:
+            raise CohortError(Problem(out_dir.name, f"the output folder holds other files ({', '.join(others[:5])}"
+                                      + (", ..." if len(others) > 5 else "") + ")",
+                                      "pass a new or empty folder (or one written by rmstudy ingest) to --out"))
+
+
+# --------------------------------------------------------------------------------------------- steps of ingest
+
+
+def _load_instruments(raw: dict, m: str, base: Path) -> tuple[dict[str, Path], Codebook, object]:
+    """The codebook and study the mapping points to, loaded with the cohort's own checks."""
+    sources = {key: base / raw[key] for key in ("codebook", "study")}
+    missing = [Problem(m, f"{raw[key]} (the {key}) does not exist", f"check the {key}: path", column=key)
+               for key, path in sources.items() if not path.is_file()]
+    if missing:
+        raise CohortError(missing)
+    codebook = study = None
+    try:
+        codebook = load_codebook(sources["codebook"])
+        study = load_study(sources["study"], codebook=codebook)
+    except CohortError:
+        raise
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:     # ValueError: an impossible unquoted date
+        which = sources["codebook" if codebook is None else "study"].name
+        raise CohortError(Problem(which, f"cannot be read as YAML: {e}",
+                                  "fix the YAML syntax; write dates as real YYYY-MM-DD dates")) from e
+    return sources, codebook, study
+
+
+def _read_inputs(raw: dict, base: Path, ctx: _Context, m: str, probs: list[Problem],
+                 warnings: list[str]) -> tuple[list[dict], list[dict], list[dict], dict | None]:
+    """Read every survey export and the HR extract, collecting every problem.
+
+    Returns
+    -------
+    tuple
+        ``(inputs, responses, employees, hr_report)``: the report entries per
+        file, the response records, the employee records, and the HR file's
+        report entry (None when the file could not be read).
+    """
+    tables = [_read_table(base / s["file"], _display(s["file"]), s, "responses", probs, warnings)
+              for s in raw["surveys"]]
+    hr_table = _read_table(base / raw["hr"]["file"], _display(raw["hr"]["file"]), raw["hr"], "employees", probs,
+                           warnings)
+    inputs, responses = [], []
+    found: dict[str, set[str]] = {}       # column map key path -> header names of the files using it
+    for i, (s, table) in enumerate(zip(raw["surveys"], tables)):
+        if table is None:
+            continue
+        recs, rep = _read_survey(table, s, i, raw, ctx, probs)
+        found.setdefault(_map_key(raw, i), set()).update(table.columns)
+        if rep["items_not_in_file"]:
+            warnings.append(f"{table.file}: {len(rep['items_not_in_file'])} mapped item(s) are not in the file; their "
+                            f"answers are missing for its rows: {rep['items_not_in_file']}")
+        inputs.append(rep)
+        responses.extend(recs)
+    employees, hr_rep = ([], None) if hr_table is None else _read_hr(hr_table, raw["hr"], ctx, probs)
+    if hr_rep is not None:
+        inputs.append(hr_rep)
+    if all(t is not None for t in (*tables, hr_table)):   # only when every file could be read
+        for where, cols in _effective_maps(raw).items():   # a mapped column in no file at all is a typo
+            for col in cols:
+                if col not in found.get(where, set()):
+                    probs.append(Problem(m, f"column '{col}' is in none of the survey files that use this mapping",
+                                         "correct the export column name", column=f"{where}.{col}"))
+        for d in sorted(ctx.drop):
+            if not any(d in t.columns for t in (*tables, hr_table)):
+                warnings.append(f"drop: column '{d}' is in none of the input files")
+    return inputs, responses, employees, hr_rep
+
+
+def _cross_check(raw: dict, responses: list[dict], employees: list[dict], hr_rep: dict | None,
+                 probs: list[Problem]) -> list[str]:
+    """One row per employee, one response per respondent and wave, every respondent in the HR extract.
+
+    Returns
+    -------
+    list of str
+        The employee ids of the HR extract, in file order.
+    """
+    hr_ids: dict[str, tuple] = {}
+    for rec in employees:
+        eid = rec["employee_id"]
+        if eid and eid in hr_ids:
+            file, n = rec["where"]
+            probs.append(Problem(file, f"duplicate employee id '{eid}' (first at row {hr_ids[eid][1]})",
+                                 "keep one row per employee", row=n, column=raw["hr"]["columns"]["employee_id"]))
+        elif eid:
+            hr_ids[eid] = rec["where"]
+    hr_usable = hr_rep is not None and "rows_written" in hr_rep
+    firsts: dict[tuple, tuple] = {}
+    for rec in responses:
+        file, n, col = rec["where"]
+        if not rec["id"]:
+            continue
+        if hr_usable and rec["id"] not in hr_ids:
+            probs.append(Problem(file, f"respondent id '{rec['id']}' is not in the HR extract",
+                                 "add the employee to the HR extract, or remove the response", row=n, column=col))
+        k = (rec["id"], rec["wave"])
+        if k in firsts:
+            f0, n0, _ = firsts[k]
+            first = f"row {n0}" if f0 == file else f"{f0}, row {n0}"
+            probs.append(Problem(file, f"respondent '{rec['id']}' answered wave '{rec['wave']}' twice (first at {first})",
+                                 "keep one response per respondent and wave (resolve duplicate submissions first)",
+                                 row=n, column=col))
+        else:
+            firsts[k] = rec["where"]
+    return list(hr_ids)
+
+
+def _cohort_tables(raw: dict, ctx: _Context, responses: list[dict], employees: list[dict],
+                   pid: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """participants, responses and employment in the contract's columns, typed as load_cohort types them.
+
+    Rows are sorted by participant id (responses by wave, then id), so the input order (often alphabetical by
+    name) does not survive pseudonymisation.
+    """
+    cols = raw["hr"]["columns"]
+    extras = [k for k in cols if k not in _HR_REQUIRED + _HR_EMPLOYMENT]
+    ids = [pid[r["employee_id"]] for r in employees]
+    part = pd.DataFrame({
+        "participant_id": ids,
+        **{k: [r[k] for r in employees] for k in ("arm", "role", "pair_id")},
+        "age": np.array([r["age"] for r in employees], dtype=float),
+        **{k: (np.array([r[k] for r in employees], dtype=float) if k in _HR_NUMERIC else [r[k] for r in employees])
+           for k in extras},
+    }).sort_values("participant_id", kind="stable").reset_index(drop=True)
+    employment = None
+    if "hire_date" in cols:
+        employment = pd.DataFrame({
+            "participant_id": ids,
+            "hire_date": _dates([r["hire_date"] for r in employees]),
+            "exit_date": _dates([r["exit_date"] for r in employees]),
+            "exit_reason": [r["exit_reason"] for r in employees],
+        }).sort_values("participant_id", kind="stable").reset_index(drop=True)
+    has_dates = any("submitted_on" in s for s in raw["surveys"])
+    resp = pd.DataFrame({
+        "participant_id": [pid[r["id"]] for r in responses],
+        "wave": [r["wave"] for r in responses],
+        **({"submitted_on": _dates([r["submitted_on"] for r in responses])} if has_dates else {}),
+        **{item: np.array([r.get(item, np.nan) for r in responses], dtype=float) for item in ctx.codebook.items},
+    })
+    resp["_w"] = resp["wave"].map({w: k for k, w in enumerate(ctx.waves)})
+    resp = resp.sort_values(["_w", "participant_id"], kind="stable").drop(columns="_w").reset_index(drop=True)
+    return part, resp, employment
+
+
+def _write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employment: pd.DataFrame | None,
+                   sources: dict[str, Path], warnings: list[str]) -> list[str]:
+    """Write the cohort files (codebook.yaml and study.yaml byte for byte); returns the names written."""
+    copies = {f"{key}.yaml": sources[key].read_bytes() for key in ("codebook", "study")}   # before any write
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_csv(part, out_dir / "participants.csv")
+    _write_csv(resp, out_dir / "responses.csv")
+    written = ["participants.csv", "responses.csv"]
+    if employment is not None:
+        _write_csv(employment, out_dir / "employment.csv")
+        written.append("employment.csv")
+    elif (out_dir / "employment.csv").exists():
+        (out_dir / "employment.csv").unlink()
+        warnings.append("removed employment.csv left by an earlier ingest (this mapping maps no hire_date)")
+    for name, data in copies.items():
+        (out_dir / name).write_bytes(data)
+        written.append(name)
+    return written
+
+
+# --------------------------------------------------------------------------------------------- main entry
+
+
+def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
+    """Turn survey exports and an HR extract into a cohort folder, as a mapping YAML says.
+
+    Parameters
+    ----------
+    mapping_path : str or Path
+        The mapping YAML (docs/ingest.md). Paths inside it are relative to its
+        folder.
+    out_dir : str or Path
+        The cohort folder to write. It may not exist yet; if it does, it may
+        hold only files that ``rmstudy ingest`` writes.
+
+    Returns
+    -------
+    dict
+        The report, also written to ``ingest_report.json`` in ``out_dir``
+        (relative paths only): per input file the rows read and written,
+        encoding, delimiter, header style, mapped and dropped columns; counts of
+        participants and rows; whether ids were pseudonymised; warnings; and
+        under ``cohort`` the outcome of :func:`rmstudy.load_cohort` on the
+        written folder (``ok`` and a summary, or ``ok: false`` and its
+        problems).
+
+    Raises
+    ------
+    CohortError
+        When the mapping or an input cannot be used. Each problem names the
+        file, the row (as a spreadsheet numbers it, header row(s) included) and
+        the column as named in that file; for the mapping the column slot holds
+        the key path (``surveys.0.columns.Q1``). Nothing is written then.
+    """
+    mapping_path = Path(mapping_path)
+    out_dir = Path(out_dir)
+    m = mapping_path.name
+    base = mapping_path.resolve().parent
+    probs: list[Problem] = []
+    warnings: list[str] = []
+
+    # 1. the mapping, the codebook and study, the key and the output folder
+    raw = _load_yaml(mapping_path, m, probs)
+    if raw is not None:
+        _check_mapping(raw, m, probs)
+    if probs:
+        raise CohortError(probs)
+    sources, codebook, study = _load_instruments(raw, m, base)
+    _check_privacy_and_items(raw, codebook, m, probs)
+    for i, s in enumerate(raw["surveys"]):
+        if "wave" in s and s["wave"] not in study.waves:
+            probs.append(Problem(m, f"wave '{s['wave']}' is not one of the study's waves {list(study.waves)}",
+                                 "use a wave named in study.yaml", column=f"surveys.{i}.wave"))
+    if probs:
+        raise CohortError(probs)
+    key = source = None
+    if raw["pseudonymise"]:
+        key, source = _pseudonym_key(raw, m, base, out_dir, warnings)
+    elif "key_env" in raw or "key_file" in raw:
+        warnings.append("a key is configured but pseudonymise is false: participant ids are the employee ids")
+    _check_out_dir(out_dir)
+
+    # 2. every input file, then the checks across files
+    ctx = _Context(codebook=codebook, waves=tuple(study.waves), drop={str(d) for d in raw.get("drop") or []},
+                   missing_values={_norm(_text(v)) for v in raw.get("missing_values") or []},
+                   anchors={item: _anchor_values(codebook.scale_of(item).anchors) for item in codebook.items})
+    inputs, responses, employees, hr_rep = _read_inputs(raw, base, ctx, m, probs, warnings)
+    employee_ids = _cross_check(raw, responses, employees, hr_rep, probs)
+    if probs:
+        raise CohortError(probs)
+
+    # 3. participant ids, the cohort tables, the files
+    pid = {eid: pseudonym(key, eid) if key is not None else eid for eid in employee_ids}
+    if len(set(pid.values())) != len(pid):
+        raise CohortError(Problem(m, "two employee ids give the same pseudonym", "use another key"))
+    part, resp, employment = _cohort_tables(raw, ctx, responses, employees, pid)
+    written = _write_outputs(out_dir, part, resp, employment, sources, warnings)
+
+    # 4. the report, with the cohort's own check of what was written
+    report = {
+        "rmstudy_version": __version__,
+        "mapping": m,
+        "codebook": _display(raw["codebook"]),
+        "study": _display(raw["study"]),
+        "written": written,
+        "pseudonymised": bool(raw["pseudonymise"]),
+        "pseudonym_key_source": source,
+        # lets two runs confirm they used the same key without revealing it
+        "pseudonym_key_check": None if key is None else hmac.new(key.encode("utf-8"), b"rmstudy key check",
+                                                                   hashlib.sha256).hexdigest()[:8],
+        "inputs": inputs,
+        "participants": len(part),
+        "response_rows": len(resp),
+        "employment_rows": None if employment is None else len(employment),
+        "participants_without_responses": int((~part["participant_id"].isin(set(resp["participant_id"]))).sum()),
+        "warnings": warnings,
+    }
+    try:
+        c = load_cohort(out_dir)
+        report["cohort"] = {"ok": True, "summary": f"OK — {len(c.participants)} participants, {len(c.responses)} "
+                                                   f"response rows, {len(c.study.hypotheses)} hypotheses"}
+    except CohortError as e:
+        report["cohort"] = {"ok": False, "problems": [asdict(p) for p in e.problems]}
+    with open(out_dir / REPORT_NAME, "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(report, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    return report

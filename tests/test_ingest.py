@@ -1,0 +1,576 @@
+"""rmstudy ingest: survey exports and an HR extract become a cohort folder.
+
+The round trip writes a simulated cohort out as the raw files an organisation would hand over (a Qualtrics CSV, an
+XLSX export, an HR extract with its own column names, labels and dates) and checks that ingesting them gives back
+the same tables, with and without pseudonymisation. The other tests start from the small fixture in
+tests/fixtures/ingest/ (the eight-person example of docs/cohort-format.md as raw exports) and break one thing each;
+every problem is checked for its exact file, row and column.
+"""
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import yaml
+
+import rmstudy as rm
+from rmstudy.cli import main
+from rmstudy.errors import CohortError
+from rmstudy.ingest import ingest, looks_like_identifier, pseudonym
+from conftest import ROOT
+
+FIX = ROOT / "tests" / "fixtures" / "ingest"
+KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture()
+def raw(tmp_path):
+    """A copy of the fixture's raw files and mapping."""
+    d = tmp_path / "raw"
+    shutil.copytree(FIX, d)
+    return d
+
+
+def _mapping(d, fn):
+    path = d / "mapping.yaml"
+    m = yaml.safe_load(path.read_text())
+    fn(m)
+    path.write_text(yaml.safe_dump(m, sort_keys=False, allow_unicode=True))
+
+
+def _ingest(d, out=None):
+    return ingest(d / "mapping.yaml", out or d.parent / "out")
+
+
+def _problems(d, out=None):
+    with pytest.raises(CohortError) as e:
+        _ingest(d, out)
+    return e.value.problems
+
+
+def _one(probs, **kw):
+    hits = [p for p in probs if all(getattr(p, k) == v for k, v in kw.items())]
+    assert hits, f"no problem with {kw} among {[str(p) for p in probs]}"
+    return hits[0]
+
+
+def _set_cell(path, row, column, value, delimiter=","):
+    """Set one cell of a CSV (row numbered as a spreadsheet does, header = row 1)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, delimiter=delimiter))
+    rows[row - 1][rows[0].index(column)] = value
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, delimiter=delimiter, lineterminator="\n").writerows(rows)
+
+
+def _input(report, file):
+    return next(f for f in report["inputs"] if f["file"] == file)
+
+
+# ---------------------------------------------------------------------------------------------- round trip
+
+
+def _raw_exports(tables, d):
+    """Write a simulated cohort as raw exports: Qualtrics CSV (pre), XLSX (post), an HR extract CSV and a mapping."""
+    part, resp, emp = tables["participants"], tables["responses"], tables["employment"]
+    codebook = tables["codebook"]
+    eid = {p: str(4100000 + 7 * int(p[1:])) for p in part["participant_id"]}
+    name = {p: (f"Testperson{int(p[1:]):03d}", f"Quux{int(p[1:]):03d}") for p in part["participant_id"]}
+    email = {p: f"testperson{int(p[1:]):03d}.quux@example.org" for p in part["participant_id"]}
+    export = {}                     # item code -> export column, e.g. fsa_03 -> Q1_3
+    anchors = {}
+    for s, (scale, spec) in enumerate(codebook["scales"].items(), start=1):
+        for j, item in enumerate(spec["items"], start=1):
+            export[item] = f"Q{s}_{j}"
+            anchors[item] = spec["anchors"]
+
+    # (a) Qualtrics-style CSV, wave pre: three header rows, identifiers, answers partly as anchor text
+    pre = resp[resp["wave"] == "pre"]
+    lead = ["StartDate", "EndDate", "Status", "IPAddress", "RecordedDate", "ResponseId", "RecipientLastName",
+            "RecipientFirstName", "RecipientEmail", "ExternalReference", "LocationLatitude", "LocationLongitude",
+            "UserLanguage", "Name", "Email", "EmpID"]
+    header = lead + [export[i] for i in export]
+    texts = [c if c not in export.values() else f"How far do you agree? - item {c}, as worded" for c in header]
+    ids = ['{"ImportId":"%s"}' % c for c in header]
+    rows = []
+    for k, (_, r) in enumerate(pre.iterrows()):
+        p = r["participant_id"]
+        when = r["submitted_on"].strftime("%Y-%m-%d")
+        cells = [f"{when} 09:00:00", f"{when} 09:07:00", "IP Address", f"192.0.2.{k % 250}", f"{when} 09:07:01",
+                 f"R_{k:014d}", name[p][1], name[p][0], email[p], eid[p], "52.52", "13.40", "EN",
+                 f"{name[p][0]} {name[p][1]}", email[p], eid[p]]
+        for j, item in enumerate(export):
+            v = r[item]
+            label = anchors[item].get(int(v)) if pd.notna(v) else None
+            if pd.isna(v):
+                cells.append("")
+            elif label and (k + j) % 3 == 0:
+                cells.append([label, label.upper(), f"  {label.lower()} "][(k + j) % 2])
+            elif (k + j) % 3 == 1:
+                cells.append(f"{v:.1f}")            # "4.0"
+            else:
+                cells.append(f" {int(v)} ")         # " 4 "
+        rows.append(cells)
+    with open(d / "pre_qualtrics.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows([header, texts, ids, *rows])
+
+    # (b) XLSX, wave post: numeric ids and answers, real date cells
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Responses"
+    ws.append(["EmpID", "Name", "Email", "Submitted", "Duration (in seconds)"] + [export[i] for i in export])
+    for _, r in resp[resp["wave"] == "post"].iterrows():
+        p = r["participant_id"]
+        ws.append([int(eid[p]), f"{name[p][0]} {name[p][1]}", email[p], r["submitted_on"].to_pydatetime(), 321]
+                  + [None if pd.isna(r[i]) else int(r[i]) for i in export])
+    wb.save(d / "post.xlsx")
+
+    # the HR extract: other column names, labels and dd/mm/yyyy dates
+    hr = pd.DataFrame({
+        "Staff number": part["participant_id"].map(eid),
+        "Employee Name": [" ".join(name[p]) for p in part["participant_id"]],
+        "E-mail": part["participant_id"].map(email),
+        "Cohort": part["arm"].map({"program": "Mentoring 2025", "control": "Not enrolled"}),
+        "Grade": part["role"].map({"junior": "Graduate", "senior": "Senior leader"}),
+        "Mentoring pair": part["pair_id"],
+        "Age at start": part["age"].map(lambda x: f"{x:g}"),
+        "Dept": part["department"],
+        "Gender identity": part["gender"],
+        "Service (years)": part["tenure_years"].map(lambda x: f"{x:g}"),
+        "Sessions attended": part["sessions_attended"].map(lambda x: "" if pd.isna(x) else f"{x:g}"),
+        "Joined": emp["hire_date"].dt.strftime("%d/%m/%Y"),
+        "Left": emp["exit_date"].dt.strftime("%d/%m/%Y").fillna(""),
+        "Why left": emp["exit_reason"].map({"voluntary": "Resigned", "involuntary": "Dismissed", "": ""}),
+        "Line manager": "Somebody Else",
+    })
+    hr.to_csv(d / "hr_extract.csv", index=False)
+
+    mapping = {
+        "codebook": "../src/codebook.yaml", "study": "../src/study.yaml",
+        "pseudonymise": False, "id": "EmpID", "drop": ["ResponseId", "Status"],
+        "columns": {export[i]: i for i in export},
+        "surveys": [{"file": "pre_qualtrics.csv", "wave": "pre", "submitted_on": "RecordedDate"},
+                    {"file": "post.xlsx", "wave": "post", "sheet": "Responses", "submitted_on": "Submitted"}],
+        "hr": {"file": "hr_extract.csv",
+               "columns": {"employee_id": "Staff number", "arm": "Cohort", "role": "Grade", "pair_id": "Mentoring pair",
+                           "age": "Age at start", "hire_date": "Joined", "exit_date": "Left", "exit_reason": "Why left",
+                           "department": "Dept", "gender": "Gender identity", "tenure_years": "Service (years)",
+                           "sessions_attended": "Sessions attended"},
+               "values": {"arm": {"Mentoring 2025": "program", "Not enrolled": "control"},
+                          "role": {"Graduate": "junior", "Senior leader": "senior"},
+                          "exit_reason": {"Resigned": "voluntary", "Dismissed": "involuntary"}},
+               "date_format": "%d/%m/%Y"},
+    }
+    (d / "mapping.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False))
+    return eid, name, email
+
+
+def _sorted(df, keys):
+    return df.sort_values(keys).reset_index(drop=True)
+
+
+def _same_tables(got, want):
+    """Two loaded cohorts hold the same participants, responses and employment (order and column order aside)."""
+    for table, keys in (("participants", ["participant_id"]), ("responses", ["participant_id", "wave"]),
+                        ("employment", ["participant_id"])):
+        a, b = getattr(got, table), getattr(want, table)
+        assert set(a.columns) == set(b.columns), table
+        pd.testing.assert_frame_equal(_sorted(a[list(b.columns)], keys), _sorted(b, keys), obj=table)
+
+
+def test_round_trip_with_and_without_pseudonymisation(tmp_path, monkeypatch):
+    tables, _ = rm.simulate_cohort(seed=3, n_pairs=20, n_control_juniors=15, n_control_seniors=15, truth_mc=1000)
+    src = tmp_path / "src"
+    rm.save_cohort(src, tables["participants"], tables["responses"], tables["employment"], tables["codebook"],
+                   tables["study"])
+    original = rm.load_cohort(src)
+    d = tmp_path / "raw"
+    d.mkdir()
+    eid, name, email = _raw_exports(tables, d)
+
+    # without pseudonymisation the employee ids survive: the tables come back unchanged
+    report = ingest(d / "mapping.yaml", tmp_path / "plain")
+    assert report["cohort"]["ok"], report["cohort"]
+    plain = rm.load_cohort(tmp_path / "plain")
+    want = rm.load_cohort(src)
+    for t in (want.participants, want.responses, want.employment):
+        t["participant_id"] = t["participant_id"].map(eid)
+    _same_tables(plain, want)
+    for f in ("codebook.yaml", "study.yaml"):
+        assert (tmp_path / "plain" / f).read_bytes() == (src / f).read_bytes()
+    pre, post, hr = (_input(report, f) for f in ("pre_qualtrics.csv", "post.xlsx", "hr_extract.csv"))
+    assert pre["header_style"] == "qualtrics (3 header rows)" and pre["encoding"] == "utf-8"
+    assert pre["delimiter"] == "comma" and pre["text_answers_converted"] > 50
+    assert pre["rows_read"] == pre["rows_written"] == (original.responses["wave"] == "pre").sum()
+    assert post["format"] == "xlsx" and post["sheet"] == "Responses"
+    assert post["rows_read"] == post["rows_written"] == (original.responses["wave"] == "post").sum()
+    assert hr["rows_read"] == hr["rows_written"] == len(original.participants)
+    dropped = {c["column"]: c["reason"] for c in pre["dropped_columns"]}
+    assert dropped["Name"] == dropped["Email"] == dropped["ExternalReference"] == "looks like a direct identifier"
+    assert dropped["RecipientEmail"] == dropped["IPAddress"] == dropped["LocationLatitude"] == \
+        "looks like a direct identifier"
+    assert dropped["ResponseId"] == "listed in drop" and dropped["UserLanguage"] == "not mapped"
+    assert {c["column"] for c in hr["dropped_columns"]} == {"Employee Name", "E-mail", "Line manager"}
+    assert str(tmp_path) not in (tmp_path / "plain" / "ingest_report.json").read_text()
+
+    # with pseudonymisation: P + 16 hex, the same for an employee in every file, no id, name or e-mail left
+    _mapping(d, lambda m: m.update(pseudonymise=True))
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    report = ingest(d / "mapping.yaml", tmp_path / "pseudo")
+    assert report["cohort"]["ok"], report["cohort"]
+    assert report["pseudonymised"] and report["pseudonym_key_source"] == "environment variable RMSTUDY_PSEUDONYM_KEY"
+    pseudo = rm.load_cohort(tmp_path / "pseudo")
+    ids = set(pseudo.participants["participant_id"])
+    assert all(re.fullmatch(r"P[0-9a-f]{16}", p) for p in ids) and len(ids) == len(eid)
+    assert set(pseudo.responses["participant_id"]) <= ids
+    assert set(pseudo.employment["participant_id"]) == ids
+    expected = {e: "P" + hmac.new(KEY.encode(), e.encode(), hashlib.sha256).hexdigest()[:16] for e in eid.values()}
+    for t in (plain.participants, plain.responses, plain.employment):
+        t["participant_id"] = t["participant_id"].map(expected)
+    _same_tables(pseudo, plain)         # the CSV ids (pre) and the XLSX numbers (post) gave the same pseudonyms
+    text = "\n".join(f.read_text(encoding="utf-8") for f in (tmp_path / "pseudo").iterdir())
+    secrets = [*eid.values(), *email.values(), *(" ".join(n) for n in name.values()), *(n[0] for n in name.values()),
+               "@example.org", "Quux", "Somebody Else", KEY]
+    leaked = [s for s in secrets if s in text]
+    assert not leaked, leaked[:5]
+
+
+# ---------------------------------------------------------------------------------------------- the fixture
+
+
+def test_fixture_ingests_to_the_documented_example(raw, tmp_path):
+    report = _ingest(raw)
+    assert report["cohort"] == {"ok": True, "summary": "OK — 8 participants, 14 response rows, 2 hypotheses"}
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["codebook.yaml", "employment.csv", "ingest_report.json",
+                                                      "participants.csv", "responses.csv", "study.yaml"]
+    assert json.loads((out / "ingest_report.json").read_text()) == report
+    assert (out / "participants.csv").read_text().splitlines()[:2] == [
+        "participant_id,arm,role,pair_id,age,department,tenure_years,sessions_attended",
+        "E101,program,junior,PR1,26,Sales,1.5,8"]
+    assert "E104,post,2025-07-09,5,4,1,5" in (out / "responses.csv").read_text()   # anchor text became numbers
+    assert "E103,2021-11-08,2025-05-20,voluntary" in (out / "employment.csv").read_text()
+    pre = _input(report, "pre.csv")
+    assert (pre["rows_read"], pre["rows_written"], pre["header_rows"]) == (8, 8, 3)
+    text = "".join(p.read_text() for p in out.iterdir())
+    assert "Fixture" not in text and "@example.org" not in text and "Mo Boss" not in text
+
+
+def test_latin1_file_is_read_and_reported(raw):
+    path = raw / "hr.csv"
+    path.write_bytes(path.read_text().replace("E101,Ada Fixture,ada.fixture@example.org,Mentoring 2025,Graduate,PR1,26,"
+                                              "Sales", "E101,Ada Fixture,ada.fixture@example.org,Mentoring 2025,"
+                                              "Graduate,PR1,26,Logística").encode("latin-1"))
+    report = _ingest(raw)
+    hr = _input(report, "hr.csv")
+    assert hr["encoding"] == "latin-1"
+    assert any("hr.csv: not UTF-8" in w and "Latin-1" in w for w in report["warnings"])
+    part = pd.read_csv(raw.parent / "out" / "participants.csv", dtype=str, encoding="utf-8")
+    assert part.loc[part["participant_id"] == "E101", "department"].item() == "Logística"
+
+
+def test_semicolon_file_with_decimal_commas(raw):
+    path = raw / "post.csv"
+    rows = [r.split(",") for r in path.read_text().splitlines()]
+    rows[1][4:8] = ["4,0", "4,0", "2", "4"]
+    path.write_text("\n".join(";".join(r) for r in rows) + "\n")
+    report = _ingest(raw)
+    post = _input(report, "post.csv")
+    assert (post["delimiter"], post["decimal_commas"], post["rows_written"]) == ("semicolon", 2, 6)
+    assert "E101,post,2025-07-08,4,4,2,4" in (raw.parent / "out" / "responses.csv").read_text()
+
+
+def test_bom_file_is_read(raw):
+    path = raw / "post.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    report = _ingest(raw)
+    assert _input(report, "post.csv")["encoding"] == "utf-8 with BOM"
+    assert report["cohort"]["ok"]
+
+
+def test_word_in_item_column_of_qualtrics_file(raw):
+    _set_cell(raw / "pre.csv", 6, "Q1_1", "four")      # E103: the third data row is row 6 under three header rows
+    p = _one(_problems(raw), file="pre.csv", row=6, column="Q1_1")
+    assert p.message == "'four' is neither a number nor an answer label of scale 'inclusion'"
+    assert "or a label (1 = Strongly disagree; 3 = Neither; 5 = Strongly agree)" in p.fix
+
+
+def test_word_in_item_column_of_plain_file(raw):
+    _set_cell(raw / "post.csv", 3, "Q1_2", "four")
+    probs = _problems(raw)
+    assert len(probs) == 1
+    _one(probs, file="post.csv", row=3, column="Q1_2")
+
+
+def test_numbers_as_text_and_labels_in_any_case_are_accepted(raw):
+    for col, value in (("Q1_1", "4 "), ("Q1_2", " 4.0"), ("Q1_3", "2,0"), ("Q1_4", "  strongly   AGREE ")):
+        _set_cell(raw / "post.csv", 2, col, value)
+    report = _ingest(raw)
+    assert "E101,post,2025-07-08,4,4,2,5" in (raw.parent / "out" / "responses.csv").read_text()
+    post = _input(report, "post.csv")
+    assert (post["text_answers_converted"], post["decimal_commas"]) == (3, 1)   # 2 labels in the fixture's row 4, 1 here
+
+
+def test_anchor_label_not_in_codebook(raw):
+    _set_cell(raw / "post.csv", 7, "Q1_4", "Agree")     # the codebook labels only 1, 3 and 5
+    p = _one(_problems(raw), file="post.csv", row=7, column="Q1_4")
+    assert "'Agree' is neither a number nor an answer label" in p.message
+    assert "add the label to the scale's anchors" in p.fix
+
+
+def test_out_of_range_answer(raw):
+    _set_cell(raw / "pre.csv", 11, "Q1_3", "7")
+    p = _one(_problems(raw), file="pre.csv", row=11, column="Q1_3")
+    assert p.message == "7 is outside the codebook range 1–5"
+
+
+def test_unknown_item_code_names_the_mapping_key(raw):
+    _mapping(raw, lambda m: m["columns"].update(Q1_4="inc_9"))
+    probs = _problems(raw)
+    p = _one(probs, file="mapping.yaml", column="columns.Q1_4")
+    assert p.row is None and p.message == "'inc_9' is not an item code in codebook.yaml"
+    _one(probs, file="mapping.yaml", column="columns", message="item 'inc_4' (scale 'inclusion') is mapped from no "
+                                                               "survey column")
+
+
+def test_mapped_column_in_no_file(raw):
+    _mapping(raw, lambda m: m["columns"].update(Q1_9="inc_4") or m["columns"].pop("Q1_4"))
+    _one(_problems(raw), file="mapping.yaml", column="columns.Q1_9", row=None)
+
+
+def test_missing_id_column(raw):
+    _set_cell(raw / "post.csv", 1, "EmpID", "Employee")
+    p = _one(_problems(raw), file="post.csv", column="EmpID")
+    assert p.row is None and p.message == "id column 'EmpID' is not in the file" and "'Employee'" in p.fix
+
+
+def test_missing_key_for_pseudonymisation(raw, monkeypatch):
+    monkeypatch.delenv("RMSTUDY_PSEUDONYM_KEY", raising=False)
+    _mapping(raw, lambda m: m.update(pseudonymise=True))
+    p = _one(_problems(raw), file="mapping.yaml", column="key_env")
+    assert p.row is None and "RMSTUDY_PSEUDONYM_KEY is not set" in p.message and "secrets.token_hex(32)" in p.fix
+    assert not (raw.parent / "out").exists()
+
+
+def test_short_key_is_refused(raw, monkeypatch):
+    monkeypatch.setenv("MY_KEY", "secret")
+    _mapping(raw, lambda m: m.update(pseudonymise=True, key_env="MY_KEY"))
+    p = _one(_problems(raw), file="mapping.yaml", column="key_env")
+    assert "has 6 characters" in p.message
+
+
+def test_key_file_inside_output_folder_is_refused(raw, tmp_path):
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "pseudonym.key").write_text(KEY)
+    _mapping(raw, lambda m: m.update(pseudonymise=True, key_file=str(out / "pseudonym.key")))
+    p = _one(_problems(raw, out), file="mapping.yaml", column="key_file")
+    assert p.message == "the key file is inside the output folder"
+    assert sorted(x.name for x in out.iterdir()) == ["pseudonym.key"]      # nothing written
+
+
+def test_key_file_inside_a_repository_is_refused(raw, tmp_path):
+    repo = tmp_path / "project"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "keys").mkdir()
+    (repo / "keys" / "pseudonym.key").write_text(KEY)
+    _mapping(raw, lambda m: m.update(pseudonymise=True, key_file=str(repo / "keys" / "pseudonym.key")))
+    p = _one(_problems(raw), file="mapping.yaml", column="key_file")
+    assert "inside a git repository" in p.message
+
+
+def test_key_file_outside_gives_the_same_pseudonyms_as_the_environment(raw, tmp_path, monkeypatch):
+    key_file = tmp_path / "secret" / "pseudonym.key"
+    key_file.parent.mkdir()
+    key_file.write_text(KEY + "\n")
+    key_file.chmod(0o600)
+    _mapping(raw, lambda m: m.update(pseudonymise=True, key_file=str(key_file)))
+    by_file = _ingest(raw, tmp_path / "a")
+    _mapping(raw, lambda m: m.pop("key_file"))
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    by_env = _ingest(raw, tmp_path / "b")
+    assert by_file["warnings"] == [] and by_file["pseudonym_key_check"] == by_env["pseudonym_key_check"]
+    assert (tmp_path / "a" / "participants.csv").read_text() == (tmp_path / "b" / "participants.csv").read_text()
+    assert pseudonym(KEY, "E101") in (tmp_path / "a" / "participants.csv").read_text()
+
+
+def test_hr_date_that_is_not_a_date(raw):
+    _set_cell(raw / "hr.csv", 4, "Start date", "31/02/2021")
+    _set_cell(raw / "hr.csv", 7, "Leaving date", "soon")
+    probs = _problems(raw)
+    p = _one(probs, file="hr.csv", row=4, column="Start date")
+    assert p.message == "'31/02/2021' is not a date in the form %d/%m/%Y (e.g. 06/01/2025) or YYYY-MM-DD"
+    _one(probs, file="hr.csv", row=7, column="Leaving date")
+    assert len(probs) == 2
+
+
+def test_excel_date_serials_in_xlsx_hr_file(raw):
+    hr = pd.read_csv(raw / "hr.csv", dtype=str, keep_default_na=False)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(hr.columns))
+    for _, r in hr.iterrows():
+        cells = list(r)
+        hired = dt.datetime.strptime(r["Start date"], "%d/%m/%Y").date()
+        cells[hr.columns.get_loc("Start date")] = (hired - dt.date(1899, 12, 30)).days      # a bare serial number
+        left = r["Leaving date"]
+        cells[hr.columns.get_loc("Leaving date")] = dt.datetime.strptime(left, "%d/%m/%Y") if left else None
+        cells[hr.columns.get_loc("Age")] = int(r["Age"])
+        ws.append(cells)
+    wb.save(raw / "hr.xlsx")
+    (raw / "hr.csv").unlink()
+    _mapping(raw, lambda m: m["hr"].update(file="hr.xlsx"))
+    report = _ingest(raw)
+    assert report["cohort"]["ok"] and _input(report, "hr.xlsx")["format"] == "xlsx"
+    emp = (raw.parent / "out" / "employment.csv").read_text()
+    assert "E101,2023-09-01,," in emp and "E103,2021-11-08,2025-05-20,voluntary" in emp
+
+
+def test_empty_file(raw):
+    (raw / "post.csv").write_text("")
+    p = _one(_problems(raw), file="post.csv")
+    assert (p.row, p.column, p.message) == (None, None, "file is empty")
+
+
+def test_header_only_file(raw):
+    path = raw / "post.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    p = _one(_problems(raw), file="post.csv")
+    assert (p.row, p.column, p.message) == (None, None, "has a header but no responses")
+
+
+def test_qualtrics_file_with_only_its_header_rows(raw):
+    path = raw / "pre.csv"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:3]))
+    p = _one(_problems(raw), file="pre.csv")
+    assert (p.row, p.column, p.message) == (None, None, "has the three Qualtrics header rows but no responses")
+
+
+def test_written_cohort_with_problems_is_reported(raw, tmp_path, capsys):
+    _set_cell(raw / "hr.csv", 4, "Pair", "")          # E103 is in the programme without a pair
+    report = _ingest(raw)
+    assert report["cohort"]["ok"] is False
+    assert {"file": "participants.csv", "row": 4, "column": "pair_id", "message": "programme participant without a "
+            "pair_id", "fix": "enter the mentoring pair's id"} in report["cohort"]["problems"]
+    assert json.loads((tmp_path / "out" / "ingest_report.json").read_text())["cohort"] == report["cohort"]
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli")]) == 2
+    assert "participants.csv, row 4, column 'pair_id'" in capsys.readouterr().err
+
+
+def test_impossible_date_in_study_yaml_names_study_yaml(raw):
+    path = raw / "study.yaml"
+    path.write_text(path.read_text().replace("censor_date: '2026-01-06'", "censor_date: 2026-02-30"))
+    p = _one(_problems(raw), file="study.yaml")
+    assert p.message == "cannot be read as YAML: day is out of range for month"
+
+
+def test_blank_rows_are_skipped_reported_and_counted_in_row_numbers(raw):
+    path = raw / "post.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:2] + ["", ",,,,,,,"] + lines[2:]) + "\n")
+    report = _ingest(raw)
+    assert _input(report, "post.csv")["blank_rows_skipped"] == [3, 4]
+    assert _input(report, "post.csv")["rows_written"] == 6
+    _set_cell(path, 5, "Q1_1", "lots")
+    _one(_problems(raw), file="post.csv", row=5, column="Q1_1")
+
+
+def test_identifier_column_cannot_be_mapped(raw):
+    _mapping(raw, lambda m: m["hr"]["columns"].update(email="Work email"))
+    p = _one(_problems(raw), file="mapping.yaml", column="hr.columns.email")
+    assert "looks like a direct identifier" in p.message
+
+
+def test_identifier_column_as_id_needs_pseudonymisation(raw, monkeypatch):
+    _mapping(raw, lambda m: m["surveys"][0].update(id="ExternalReference"))
+    _one(_problems(raw), file="mapping.yaml", column="surveys.0.id")
+    _mapping(raw, lambda m: m.update(pseudonymise=True))
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    assert _ingest(raw)["cohort"]["ok"]
+
+
+def test_unknown_hr_label(raw):
+    _set_cell(raw / "hr.csv", 9, "Programme", "Mentoring 2024")
+    p = _one(_problems(raw), file="hr.csv", row=9, column="Programme")
+    assert p.message == "unknown arm 'Mentoring 2024'" and "hr.values.arm" in p.fix
+
+
+def test_respondent_missing_from_hr_and_duplicate_response(raw):
+    _set_cell(raw / "post.csv", 4, "EmpID", "E199")
+    _set_cell(raw / "post.csv", 6, "EmpID", "E101")
+    probs = _problems(raw)
+    _one(probs, file="post.csv", row=4, column="EmpID", message="respondent id 'E199' is not in the HR extract")
+    p = _one(probs, file="post.csv", row=6, column="EmpID")
+    assert p.message == "respondent 'E101' answered wave 'post' twice (first at row 2)"
+
+
+def test_one_file_with_a_wave_column(raw):
+    pre = pd.read_csv(raw / "pre.csv", dtype=str, keep_default_na=False, skiprows=[1, 2])
+    post = pd.read_csv(raw / "post.csv", dtype=str, keep_default_na=False)
+    both = pd.concat([pre.assign(Round="Baseline", Submitted=pre["RecordedDate"].str[:10]),
+                      post.assign(Round="6 months")])[["EmpID", "Round", "Submitted", "Q1_1", "Q1_2", "Q1_3", "Q1_4"]]
+    both.to_csv(raw / "all.tsv", sep="\t", index=False)
+    _mapping(raw, lambda m: m.update(surveys=[{"file": "all.tsv", "wave_column": "Round", "submitted_on": "Submitted",
+                                               "wave_values": {"baseline": "pre", "6 Months": "post"}}]))
+    report = _ingest(raw)
+    assert report["cohort"]["ok"] and _input(report, "all.tsv")["delimiter"] == "tab"
+    assert report["response_rows"] == 14
+    _set_cell(raw / "all.tsv", 12, "Round", "Follow-up", delimiter="\t")
+    p = _one(_problems(raw), file="all.tsv", row=12, column="Round")
+    assert p.message == "unknown wave 'Follow-up'"
+
+
+def test_output_folder_with_other_files_is_refused(raw, tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    p = _one(_problems(raw, out), file="busy")
+    assert "holds other files (notes.txt)" in p.message
+
+
+def test_mapping_with_unknown_key_and_missing_choice(raw):
+    _mapping(raw, lambda m: m.pop("pseudonymise") or m.update(surveys_=[]))
+    probs = _problems(raw)
+    _one(probs, file="mapping.yaml", column="surveys_", message="unknown key 'surveys_'")
+    _one(probs, file="mapping.yaml", column="pseudonymise", message="'pseudonymise' is missing")
+
+
+def test_looks_like_identifier():
+    for name in ("Name", "First name", "last_name", "Email", "E-mail", "Work email", "Phone", "IP Address",
+                 "IPAddress", "RecipientEmail", "RecipientFirstName", "RecipientLastName", "ExternalReference",
+                 "LocationLatitude", "LocationLongitude"):
+        assert looks_like_identifier(name), name
+    for name in ("EmpID", "Department", "Q1_1", "RecordedDate", "Status", "Age"):
+        assert not looks_like_identifier(name), name
+
+
+def test_cli_ingest(raw, tmp_path, capsys):
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "pre.csv: 8 rows read, 8 written" in out and "OK — 8 participants" in out
+    _set_cell(raw / "post.csv", 3, "Q1_2", "four")
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli2")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and "post.csv, row 3, column 'Q1_2'" in err
+    assert not (tmp_path / "cli2").exists()
+
+
+def test_worked_example_of_the_docs_runs_on_the_fixture(raw, monkeypatch):
+    text = (ROOT / "docs" / "ingest.md").read_text(encoding="utf-8")
+    example = re.search(r"`mapping.yaml`:\n\n```yaml\n(.*?)```", text, re.S).group(1)
+    (raw / "mapping.yaml").write_text(example)
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    report = _ingest(raw)
+    assert report["cohort"]["ok"] and report["pseudonymised"]
+    assert pseudonym(KEY, "E104") in (raw.parent / "out" / "participants.csv").read_text()
