@@ -30,12 +30,14 @@ def _simulate(a) -> int:
 
 
 def _validate(a) -> int:
-    from .cohort import load_cohort
+    from .validate import validate
 
-    c = load_cohort(a.cohort_dir)
-    print(f"{a.cohort_dir}: OK — {len(c.participants)} participants, {len(c.responses)} response rows, "
-          f"{len(c.study.hypotheses)} hypotheses")
-    return 0
+    rep = validate(a.cohort_dir)
+    print(rep.to_text())
+    if a.json:
+        rep.to_json(a.json)
+        print(f"wrote {a.json}")
+    return rep.exit_code
 
 
 def _ingest(a) -> int:
@@ -85,6 +87,7 @@ def main(argv=None) -> int:
     s.set_defaults(fn=_simulate)
     v = sub.add_parser("validate", help="check a cohort folder; exit 0 when it can be analysed")
     v.add_argument("cohort_dir")
+    v.add_argument("--json", metavar="PATH", help="also write the report as JSON (paths in it are relative)")
     v.set_defaults(fn=_validate)
     g = sub.add_parser("ingest", help="turn survey exports and an HR extract into a cohort folder (docs/ingest.md)")
     g.add_argument("mapping", help="the mapping YAML")

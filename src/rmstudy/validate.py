@@ -1,0 +1,375 @@
+"""Validate a cohort folder in three tiers and keep a row ledger (docs/validate.md).
+
+* **errors**: the run cannot proceed. Everything :func:`rmstudy.load_cohort` raises, plus an empty or
+  header-only CSV file.
+* **exclusions**: recorded, the run goes on. A scale with too few items answered at a wave (one per response
+  row × scale), a response submitted after the person's ``exit_date``, and the retention exclusions (an exit
+  on or before the programme start; a hire after the end of follow-up).
+* **warnings**: straight-lining, an arm × role group smaller than the anonymity threshold, and heavy
+  differential attrition between arms at the last wave.
+
+Every finding names the file, the row (spreadsheet numbering: header = row 1), the column and a fix.
+The row ledger accounts for every input row: ``rows_in = included + excluded`` for every CSV file.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Finding", "ValidationReport", "validate", "ATTRITION_GAP", "STRAIGHTLINE_MIN_ITEMS"]
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .cohort import ARMS, ROLES, Cohort, load_cohort
+from .errors import CohortError, Problem
+
+ATTRITION_GAP = 0.10            # |last-wave response rate, programme − control| above this is a warning
+STRAIGHTLINE_MIN_ITEMS = 5      # straight-lining is checked on scales with at least this many items
+_CSV_FILES = ("participants.csv", "responses.csv", "employment.csv")
+_SHOW_ROWS = 5                  # rows listed per exclusion reason in the text report
+
+REASON_TOO_FEW = "fewer than {share:.0%} of the scale's {n} items answered"   # the same text as quality.participant_flow
+REASON_NONE = "no item of the scale answered (or not asked)"
+REASON_AFTER_EXIT = "submitted after the participant's exit_date"
+LEDGER_NO_SCALE = "no scale scorable (too few items answered)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One error, exclusion or warning.
+
+    ``row`` is the spreadsheet row (header = row 1), ``None`` when the finding concerns a whole file, column
+    or group. ``analysis`` and ``reason`` group exclusions (``analysis`` is e.g. ``'bias_older at pre'``,
+    ``'retention'`` or ``'all survey analyses'``); ``check`` names the check that produced the finding.
+    """
+
+    tier: str
+    check: str
+    file: str
+    message: str
+    fix: str
+    row: int | None = None
+    column: str | None = None
+    analysis: str | None = None
+    reason: str | None = None
+    participant_id: str | None = None
+
+    def __str__(self) -> str:
+        return str(Problem(self.file, self.message, self.fix, row=self.row, column=self.column))
+
+
+@dataclass
+class ValidationReport:
+    cohort: str
+    errors: list[Finding] = field(default_factory=list)
+    exclusions: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    ledger: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the cohort can be analysed (no tier-1 errors)."""
+        return not self.errors
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 2
+
+    def exclusion_counts(self) -> dict[tuple[str, str], int]:
+        """(analysis, reason) → number of exclusions."""
+        return dict(Counter((f.analysis, f.reason) for f in self.exclusions))
+
+    def to_dict(self) -> dict:
+        """JSON-ready; every path in it is a bare cohort file name (relative)."""
+        groups = [{"analysis": a, "reason": r, "count": n} for (a, r), n in self.exclusion_counts().items()]
+        return {"cohort": self.cohort, "ok": self.ok, "summary": self.summary,
+                "counts": {"errors": len(self.errors), "exclusions": len(self.exclusions),
+                           "warnings": len(self.warnings)},
+                "errors": [asdict(f) for f in self.errors],
+                "exclusion_summary": groups,
+                "exclusions": [asdict(f) for f in self.exclusions],
+                "warnings": [asdict(f) for f in self.warnings],
+                "ledger": self.ledger}
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def to_text(self) -> str:
+        out = []
+        if self.ok:
+            s = self.summary
+            out.append(f"{self.cohort}: OK — {s.get('participants')} participants, {s.get('response_rows')} response "
+                       f"rows, {s.get('hypotheses')} hypotheses")
+        else:
+            out.append(f"{self.cohort}: the cohort cannot be analysed — {len(self.errors)} error(s)")
+        out.append("")
+        out.append(f"Errors ({len(self.errors)}): the run cannot proceed until these are fixed")
+        out += [f"  - {f}" for f in self.errors] or ["  none"]
+        out.append("")
+        out.append(f"Exclusions ({len(self.exclusions)}): recorded; the run goes on without these rows")
+        if not self.exclusions:
+            out.append("  none")
+        groups: dict[tuple, list[Finding]] = {}
+        for f in self.exclusions:
+            groups.setdefault((f.analysis, f.reason), []).append(f)
+        for (analysis, reason), fs in groups.items():
+            out.append(f"  {analysis}: {reason} — {len(fs)} row(s)")
+            for f in fs[:_SHOW_ROWS]:
+                out.append(f"      {f}")
+            if len(fs) > _SHOW_ROWS:
+                out.append(f"      ... and {len(fs) - _SHOW_ROWS} more (see --json)")
+        out.append("")
+        out.append(f"Warnings ({len(self.warnings)}): the run goes on; check these")
+        out += [f"  - {f}" for f in self.warnings] or ["  none"]
+        out.append("")
+        out.append("Row ledger (rows_in = included + excluded)")
+        if not self.ledger:
+            out.append("  not computed: fix the errors first")
+        for name, l in self.ledger.items():
+            out.append(f"  {name}: {l['rows_in']} rows in, {l['included']} included, {l['excluded']} excluded")
+            for reason, n in l["reasons"].items():
+                out.append(f"      {n} × {reason}")
+        return "\n".join(out)
+
+
+def _error(p: Problem) -> Finding:
+    return Finding("error", "load_cohort", p.file, p.message, p.fix, row=p.row, column=p.column)
+
+
+def _empty_files(root: Path) -> list[Finding]:
+    """An empty or header-only CSV file (also an employment.csv that load_cohort would accept header-only)."""
+    found = []
+    for name in _CSV_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            continue                                   # load_cohort reports the encoding
+        lines = text.splitlines()
+        if not text.strip():
+            found.append(Finding("error", "empty_file", name, "file is empty",
+                                 "export the table again with its header row and data"))
+        elif len(lines) == 1 or not any(l.strip(" ,\t") for l in lines[1:]):
+            found.append(Finding("error", "header_only", name, "file has a header but no data rows",
+                                 "export the table again with its rows, or remove the file if the plan does not "
+                                 "need it"))
+    return found
+
+
+def _items_span(items) -> str:
+    return items[0] if len(items) == 1 else f"{items[0]}–{items[-1]}"
+
+
+def validate(cohort_dir: str | Path) -> ValidationReport:
+    """Check a cohort folder; never raises for problems in the cohort.
+
+    Returns
+    -------
+    ValidationReport
+        ``errors`` (the run cannot proceed), ``exclusions`` and ``warnings`` (it can), the row ``ledger``
+        per CSV file (only when there are no errors) and a ``summary``.
+    """
+    root = Path(cohort_dir)
+    rep = ValidationReport(cohort=root.resolve().name or str(root))
+    cohort = None
+    try:
+        cohort = load_cohort(root)
+    except CohortError as e:
+        rep.errors = [_error(p) for p in e.problems]
+    if root.is_dir():
+        known = {(f.file, f.message) for f in rep.errors}
+        for f in _empty_files(root):
+            # load_cohort already says "file is empty" / "has a header but no ..." for the tables it needs
+            dup = (f.file, "file is empty") in known or any(
+                fi == f.file and m.startswith("has a header but no") for fi, m in known)
+            if not dup:
+                rep.errors.append(f)
+    if rep.errors or cohort is None:
+        return rep
+    rep.summary = {"participants": len(cohort.participants), "response_rows": len(cohort.responses),
+                   "employment_rows": None if cohort.employment is None else len(cohort.employment),
+                   "hypotheses": len(cohort.study.hypotheses)}
+    _survey_exclusions(cohort, rep)
+    _retention_exclusions(cohort, rep)
+    _straight_lining(cohort, rep)
+    _small_groups(cohort, rep)
+    _attrition(cohort, rep)
+    rep.ledger = _ledger(cohort, rep)
+    return rep
+
+
+def _survey_exclusions(c: Cohort, rep: ValidationReport) -> None:
+    from .scoring import score_scales
+
+    R = c.responses
+    scores = score_scales(R, c.codebook)
+    ids = R["participant_id"].to_numpy()
+    waves = R["wave"].astype(str).to_numpy()
+    R_FILE = "responses.csv"
+    for i in range(len(R)):
+        for s in c.codebook.scales.values():
+            if not pd.isna(scores[s.name].iat[i]):
+                continue
+            answered = int(scores[f"{s.name}__answered"].iat[i])
+            need = int(np.ceil(s.min_answered * s.n_items - 1e-9))
+            if answered > 0:
+                reason = REASON_TOO_FEW.format(share=s.min_answered, n=s.n_items)
+                msg = (f"scale '{s.name}' at wave '{waves[i]}': {answered} of {s.n_items} items answered, "
+                       f"{need} needed — not scored, left out of {s.name} at {waves[i]}")
+                fix = (f"if the paper or export has the missing answers, enter them in {_items_span(s.items)}; "
+                       "otherwise nothing to fix (the exclusion is reported)")
+            else:
+                reason = REASON_NONE
+                msg = f"scale '{s.name}' at wave '{waves[i]}': no item answered — left out of {s.name} at {waves[i]}"
+                fix = (f"if the scale was asked, enter the answers in {_items_span(s.items)}; if it was not asked "
+                       "of this person (e.g. a programme-only scale), nothing to fix")
+            rep.exclusions.append(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=i + 2,
+                                          column=_items_span(s.items), analysis=f"{s.name} at {waves[i]}",
+                                          reason=reason, participant_id=str(ids[i])))
+    if c.employment is None or "submitted_on" not in R.columns:
+        return
+    exit_ = c.employment.set_index("participant_id")["exit_date"]
+    ex = exit_.reindex(R["participant_id"]).to_numpy()
+    sub = R["submitted_on"].to_numpy()
+    late = pd.notna(sub) & pd.notna(ex) & (pd.to_datetime(sub) > pd.to_datetime(ex))
+    E_rows = {pid: i + 2 for i, pid in enumerate(c.employment["participant_id"])}
+    for i in np.flatnonzero(late):
+        rep.exclusions.append(Finding(
+            "exclusion", "submitted_after_exit", R_FILE,
+            f"response of '{ids[i]}' at wave '{waves[i]}' submitted on {pd.Timestamp(sub[i]).date()}, after the "
+            f"exit_date {pd.Timestamp(ex[i]).date()} (employment.csv, row {E_rows[ids[i]]}) — left out of every "
+            "survey analysis",
+            "check submitted_on here and exit_date in employment.csv; correct whichever is wrong, or delete the "
+            "response if it really came after the person left",
+            row=int(i) + 2, column="submitted_on", analysis="all survey analyses", reason=REASON_AFTER_EXIT,
+            participant_id=str(ids[i])))
+
+
+def _retention_exclusions(c: Cohort, rep: ValidationReport) -> None:
+    if c.employment is None:
+        return
+    from .models.survival import retention_data
+
+    E = c.employment
+    _, excl = retention_data(c.participants, E, c.study.programme_start, c.study.censor_date)
+    row_of = {pid: i + 2 for i, pid in enumerate(E["participant_id"])}
+    by_id = E.set_index("participant_id")
+    for pid, reason in zip(excl["participant_id"], excl["reason"]):
+        e = by_id.loc[pid]
+        if reason.startswith("left on or before"):
+            column = "exit_date"
+            msg = (f"'{pid}' left on {e['exit_date'].date()}, on or before the programme start "
+                   f"{c.study.programme_start} — excluded from retention")
+            fix = "nothing to fix if the date is right; otherwise correct exit_date"
+        else:
+            column = "hire_date"
+            msg = (f"'{pid}' was hired on {e['hire_date'].date()}, too late to be followed up before the end of "
+                   f"follow-up — excluded from retention")
+            fix = "nothing to fix if the dates are right; otherwise correct hire_date or exit_date"
+        rep.exclusions.append(Finding("exclusion", "retention", "employment.csv", msg, fix, row=row_of[pid],
+                                      column=column, analysis="retention", reason=reason, participant_id=str(pid)))
+
+
+def _straight_lining(c: Cohort, rep: ValidationReport) -> None:
+    """All answered items of a scale with ≥ STRAIGHTLINE_MIN_ITEMS items give the same answer (raw, before reverse
+    keying), in a row where the scale is scored (enough items answered) and at least two items are answered."""
+    R = c.responses
+    waves = R["wave"].astype(str).to_numpy()
+    for s in c.codebook.scales.values():
+        if s.n_items < STRAIGHTLINE_MIN_ITEMS:
+            continue
+        block = R[list(s.items)].to_numpy(dtype=float)
+        answered = np.isfinite(block).sum(axis=1)
+        lo, hi = np.nanmin(np.where(np.isfinite(block), block, np.inf), axis=1), \
+            np.nanmax(np.where(np.isfinite(block), block, -np.inf), axis=1)
+        scored = answered / s.n_items >= s.min_answered - 1e-12
+        flat = scored & (answered >= 2) & (lo == hi)
+        for i in np.flatnonzero(flat):
+            rev = " although the scale has reverse-keyed items" if s.reverse else ""
+            rep.warnings.append(Finding(
+                "warning", "straight_lining", "responses.csv",
+                f"straight-lining: all {answered[i]} answered items of scale '{s.name}' at wave '{waves[i]}' "
+                f"are {lo[i]:g}{rev}",
+                "check this row in the source export; keep it if the answers are genuine; if it is a test or "
+                "careless submission, clear these answers (the scale is then excluded for this row)",
+                row=int(i) + 2, column=_items_span(s.items), participant_id=str(R["participant_id"].iat[i])))
+
+
+def _small_groups(c: Cohort, rep: ValidationReport) -> None:
+    P = c.participants
+    k = c.study.anonymity_threshold
+    for arm in ARMS:
+        for role in ROLES:
+            rows = np.flatnonzero(((P["arm"] == arm) & (P["role"] == role)).to_numpy()) + 2
+            if 0 < len(rows) < k:
+                shown = ", ".join(str(r) for r in rows)
+                rep.warnings.append(Finding(
+                    "warning", "small_group", "participants.csv",
+                    f"group arm = {arm}, role = {role} has {len(rows)} participant(s) (rows {shown}), fewer than "
+                    f"the anonymity threshold {k}: its figures are suppressed in the HR report",
+                    "nothing to fix in the data; expect suppressed cells for this group, or enrol more people "
+                    "before the analysis", row=int(rows[0]), column="arm, role"))
+
+
+def _attrition(c: Cohort, rep: ValidationReport) -> None:
+    P, R = c.participants, c.responses
+    last = c.study.waves[-1]
+    done = set(R.loc[R["wave"].astype(str) == last, "participant_id"])
+    rate = {}
+    for arm in ARMS:
+        m = P["arm"] == arm
+        if m.sum():
+            rate[arm] = float(P.loc[m, "participant_id"].isin(done).mean())
+    if len(rate) == 2 and abs(rate["program"] - rate["control"]) > ATTRITION_GAP:
+        rep.warnings.append(Finding(
+            "warning", "differential_attrition", "responses.csv",
+            f"differential attrition at the last wave '{last}': response rate programme {rate['program']:.1%}, "
+            f"control {rate['control']:.1%} (difference {abs(rate['program'] - rate['control']):.1%} > "
+            f"{ATTRITION_GAP:.0%})",
+            "check whether responses of the last wave are missing from the export; if not, read the attrition "
+            "analysis and the sensitivity analyses in the academic report before interpreting the effects",
+            column="wave"))
+
+
+def _ledger(c: Cohort, rep: ValidationReport) -> dict:
+    scales = list(c.codebook.scales)
+    per_row: dict[int, set] = {}
+    late_rows = set()
+    for f in rep.exclusions:
+        if f.file != "responses.csv":
+            continue
+        if f.check == "submitted_after_exit":
+            late_rows.add(f.row)
+        else:
+            per_row.setdefault(f.row, set()).add(f.analysis.split(" at ")[0])
+    no_scale = {r for r, s in per_row.items() if len(s) == len(scales)} - late_rows
+    R_reasons = {}
+    if late_rows:
+        R_reasons[REASON_AFTER_EXIT] = len(late_rows)
+    if no_scale:
+        R_reasons[LEDGER_NO_SCALE] = len(no_scale)
+    nR = len(c.responses)
+    ledger = {
+        "participants.csv": {"rows_in": len(c.participants), "included": len(c.participants), "excluded": 0,
+                             "reasons": {}},
+        "responses.csv": {"rows_in": nR, "included": nR - len(late_rows) - len(no_scale),
+                          "excluded": len(late_rows) + len(no_scale), "reasons": R_reasons},
+    }
+    if c.employment is not None:
+        ex = [f for f in rep.exclusions if f.file == "employment.csv"]
+        nE = len(c.employment)
+        ledger["employment.csv"] = {"rows_in": nE, "included": nE - len({f.row for f in ex}),
+                                    "excluded": len({f.row for f in ex}),
+                                    "reasons": dict(Counter(f.reason for f in ex))}
+    for name, l in ledger.items():          # internal invariants, not input checks
+        assert l["rows_in"] == l["included"] + l["excluded"], name
+        assert l["excluded"] == sum(l["reasons"].values()), name
+        assert l["rows_in"] == c.row_counts.get(name, l["rows_in"]), name
+    return ledger

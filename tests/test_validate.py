@@ -1,0 +1,220 @@
+"""rmstudy.validate: three tiers (errors, exclusions, warnings), the row ledger and `rmstudy validate`."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rmstudy as rm
+from rmstudy.cli import main
+from rmstudy.validate import validate
+
+from conftest import DEMO
+
+MESSY = Path(__file__).resolve().parent / "fixtures" / "messy"
+
+
+def _reconciles(ledger):
+    for name, l in ledger.items():
+        assert l["rows_in"] == l["included"] + l["excluded"], name
+        assert l["excluded"] == sum(l["reasons"].values()), name
+
+
+def _at(findings, **kw):
+    return [f for f in findings if all(getattr(f, k) == v for k, v in kw.items())]
+
+
+# --- the demo cohort ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_report():
+    return validate(DEMO)
+
+
+def test_demo_has_no_errors_and_every_ledger_reconciles(demo_report, demo_cohort):
+    assert demo_report.ok and demo_report.errors == []
+    assert set(demo_report.ledger) == {"participants.csv", "responses.csv", "employment.csv"}
+    _reconciles(demo_report.ledger)
+    for name, l in demo_report.ledger.items():
+        assert l["rows_in"] == demo_cohort.row_counts[name]
+
+
+def test_demo_exclusions_equal_the_participant_flow(demo_report, demo_cohort, demo_scores):
+    flow = rm.participant_flow(demo_cohort, demo_scores)
+    counts = demo_report.exclusion_counts()
+    expected = {(e["analysis"], e["reason"]): e["program"] + e["control"] for e in flow["exclusions"]}
+    assert expected                                  # the demo has exclusions to compare
+    assert counts == expected                        # no post-exit responses in the demo, so nothing extra
+    for name in flow["ledger"]:
+        for key in ("rows_in", "included", "excluded", "reasons"):
+            assert demo_report.ledger[name][key] == flow["ledger"][name][key], (name, key)
+
+
+def test_every_finding_names_file_row_or_column_and_fix(demo_report):
+    for f in demo_report.exclusions + demo_report.warnings:
+        assert f.file in ("participants.csv", "responses.csv", "employment.csv")
+        assert f.column and f.fix
+        if f.tier == "exclusion":
+            assert f.row and f.row >= 2
+
+
+# --- the messy fixture -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def messy():
+    return validate(MESSY)
+
+
+def test_messy_loads(messy):
+    rm.load_cohort(MESSY)                            # tier 2 and 3 findings never stop the load
+    assert messy.ok
+
+
+def test_messy_scale_exclusions_at_exact_rows(messy):
+    too_few = _at(messy.exclusions, check="scale_too_few_items", row=3)
+    assert [(f.file, f.column, f.analysis) for f in too_few] == [("responses.csv", "inc_1–inc_5", "inclusion at pre")]
+    assert too_few[0].reason == "fewer than 80% of the scale's 5 items answered"
+    assert "2 of 5 items answered, 4 needed" in too_few[0].message
+    none = _at(messy.exclusions, check="scale_too_few_items", row=5)
+    assert sorted(f.analysis for f in none) == ["inclusion at pre", "voice at pre"]
+    post = _at(messy.exclusions, row=14)
+    assert [(f.column, f.analysis) for f in post] == [("voc_1–voc_3", "voice at post")]
+
+
+def test_messy_response_after_exit(messy):
+    (f,) = _at(messy.exclusions, check="submitted_after_exit")
+    assert (f.file, f.row, f.column, f.participant_id) == ("responses.csv", 12, "submitted_on", "P03")
+    assert "2025-07-09" in f.message and "2025-05-20" in f.message and "employment.csv, row 4" in f.message
+
+
+def test_messy_exit_before_programme_start(messy):
+    (f,) = _at(messy.exclusions, check="retention")
+    assert (f.file, f.row, f.column, f.participant_id) == ("employment.csv", 9, "exit_date", "C04")
+    assert f.reason == "left on or before the programme start"
+
+
+def test_messy_warnings(messy):
+    (sl,) = _at(messy.warnings, check="straight_lining")
+    assert (sl.file, sl.row, sl.column) == ("responses.csv", 4, "inc_1–inc_5")
+    assert "'inclusion'" in sl.message
+    # voice has 3 items: identical answers (row 2: 4, 4, 4) are not flagged
+    assert not _at(messy.warnings, check="straight_lining", row=2)
+    small = _at(messy.warnings, check="small_group")
+    assert [(f.file, f.row, f.column) for f in small] == [("participants.csv", r, "arm, role") for r in (2, 3, 6, 7)]
+    assert "rows 2, 4" in small[0].message and "threshold 5" in small[0].message
+    (att,) = _at(messy.warnings, check="differential_attrition")
+    assert (att.file, att.column) == ("responses.csv", "wave")
+    assert "programme 100.0%" in att.message and "control 25.0%" in att.message
+
+
+def test_messy_ledger(messy):
+    _reconciles(messy.ledger)
+    assert messy.ledger["participants.csv"] == {"rows_in": 8, "included": 8, "excluded": 0, "reasons": {}}
+    # row 5 (no scale scored) and row 12 (after exit) are out; rows 3 and 14 keep one scale, so they stay in
+    assert messy.ledger["responses.csv"] == {
+        "rows_in": 13, "included": 11, "excluded": 2,
+        "reasons": {"submitted after the participant's exit_date": 1, "no scale scorable (too few items answered)": 1}}
+    assert messy.ledger["employment.csv"] == {"rows_in": 8, "included": 7, "excluded": 1,
+                                              "reasons": {"left on or before the programme start": 1}}
+
+
+def test_text_report_order(messy):
+    text = messy.to_text()
+    heads = [text.index(h) for h in ("Errors (0)", "Exclusions (6)", "Warnings (6)", "Row ledger")]
+    assert heads == sorted(heads)
+    assert "responses.csv: 13 rows in, 11 included, 2 excluded" in text
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+def _copy(src, tmp_path, name="cohort"):
+    dst = tmp_path / name
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_load_cohort_problems_become_errors(tmp_path):
+    d = _copy(MESSY, tmp_path)
+    text = (d / "participants.csv").read_text().replace("P03,program,junior,PR2,29", "P03,program,junior,PR2,NA")
+    (d / "participants.csv").write_text(text)
+    rep = validate(d)
+    assert not rep.ok and rep.exit_code == 2 and rep.ledger == {}
+    (e,) = rep.errors
+    assert (e.file, e.row, e.column, e.message) == ("participants.csv", 4, "age", "'NA' is not a number")
+    assert "fix:" in str(e)
+
+
+def test_header_only_employment_is_an_error(tmp_path):
+    d = _copy(MESSY, tmp_path)
+    (d / "study.yaml").write_text((d / "study.yaml").read_text().split("  - id: H2")[0])   # no retention: load_cohort accepts it
+    (d / "employment.csv").write_text("participant_id,hire_date,exit_date,exit_reason\n")
+    rm.load_cohort(d)
+    rep = validate(d)
+    (e,) = rep.errors
+    assert (e.file, e.row, e.message) == ("employment.csv", None, "file has a header but no data rows")
+
+
+def test_empty_file_reported_once(tmp_path):
+    d = _copy(MESSY, tmp_path)
+    (d / "responses.csv").write_text("")
+    rep = validate(d)
+    assert [(e.file, e.message) for e in rep.errors] == [("responses.csv", "file is empty")]
+
+
+# --- command line ------------------------------------------------------------------------------------------
+
+def test_cli_exit_codes(tmp_path, capsys):
+    assert main(["validate", str(DEMO)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("demo: OK — 600 participants") and "Row ledger" in out
+    bad = _copy(MESSY, tmp_path)
+    (bad / "responses.csv").write_text((bad / "responses.csv").read_text().replace("C01,post", "C01,mid"))
+    assert main(["validate", str(bad)]) == 2
+    out = capsys.readouterr().out
+    assert "responses.csv, row 14, column 'wave': unknown wave 'mid'" in out
+
+
+def _strings(obj):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+    elif isinstance(obj, str):
+        yield obj
+
+
+def test_cli_json_is_valid_with_relative_paths(tmp_path, capsys):
+    d = _copy(MESSY, tmp_path, "messy")
+    out = tmp_path / "report.json"
+    assert main(["validate", str(d), "--json", str(out)]) == 0
+    capsys.readouterr()
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["cohort"] == "messy" and data["ok"] is True
+    assert data["counts"] == {"errors": 0, "exclusions": 6, "warnings": 6}
+    assert {f["file"] for f in data["exclusions"]} == {"responses.csv", "employment.csv"}
+    _reconciles(data["ledger"])
+    for s in _strings(data):
+        assert str(tmp_path) not in s and not s.startswith("/") and "\\" not in s
+    # without --json nothing is written
+    before = set(tmp_path.rglob("*"))
+    assert main(["validate", str(d)]) == 0
+    assert set(tmp_path.rglob("*")) == before
+
+
+def test_hired_after_follow_up_is_a_retention_exclusion(tmp_path):
+    d = _copy(MESSY, tmp_path)
+    (d / "employment.csv").write_text((d / "employment.csv").read_text().replace("C03,2020-08-24", "C03,2026-02-01"))
+    rep = validate(d)
+    (f,) = _at(rep.exclusions, reason="hired after the end of follow-up")
+    assert (f.file, f.row, f.column, f.analysis) == ("employment.csv", 8, "hire_date", "retention")
+    assert rep.ledger["employment.csv"]["excluded"] == 2
+    _reconciles(rep.ledger)
+
+
+def test_missing_folder_is_an_error(tmp_path):
+    rep = validate(tmp_path / "nope")
+    assert [e.message for e in rep.errors] == ["cohort folder not found"] and rep.exit_code == 2
