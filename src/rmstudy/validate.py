@@ -125,7 +125,16 @@ class ValidationReport:
                 out.append(f"      ... and {len(fs) - _SHOW_ROWS} more (see --json)")
         out.append("")
         out.append(f"Warnings ({len(self.warnings)}): the run goes on; check these")
-        out += [f"  - {f}" for f in self.warnings] or ["  none"]
+        if not self.warnings:
+            out.append("  none")
+        by_check: dict[str, list[Finding]] = {}
+        for f in self.warnings:
+            by_check.setdefault(f.check, []).append(f)
+        for check, fs in by_check.items():          # grouped like the exclusions: a large cohort has thousands
+            out.append(f"  {check}: {len(fs)}")
+            out += [f"      {f}" for f in fs[:_SHOW_ROWS]]
+            if len(fs) > _SHOW_ROWS:
+                out.append(f"      ... and {len(fs) - _SHOW_ROWS} more (see --json)")
         out.append("")
         out.append("Row ledger (rows_in = included + excluded)")
         if not self.ledger:
