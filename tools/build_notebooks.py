@@ -139,6 +139,7 @@ res = rm.load_or_assemble(out, cohort_path)
 codebook = rm.load_codebook(cohort_path / "codebook.yaml")
 study = rm.load_study(cohort_path / "study.yaml", codebook)
 k = study.anonymity_threshold
+figures.set_style()
 md = lambda s: display(Markdown(s))'''
 
 NB["05_hr_report"] = [

@@ -66,6 +66,9 @@ def answer_sentence(row: dict, scale=None, with_question: bool = True) -> str:
         return (f"**{q}** " * bool(q) + f"{v.capitalize()}. Within the programme, {what} {direction} by "
                 f"{size_in_words(d)} ({row['estimate']:+.2f} points{units}). There was no comparison group, so this "
                 "change cannot be attributed to the programme: it may have happened anyway.")
+    if abs(d) < 0.05:
+        return (f"**{q}** " * bool(q) + f"{v.capitalize()}. In the programme, {what} changed about as much as in the "
+                f"comparison group ({row['estimate']:+.2f} points{units}).")
     return (f"**{q}** " * bool(q) + f"{v.capitalize()}. Compared with the comparison group, {what} {direction} by "
             f"{size_in_words(d)} more in the programme ({row['estimate']:+.2f} points{units}).")
 

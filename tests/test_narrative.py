@@ -1,0 +1,37 @@
+"""HR wording: verdicts, sizes and certainty follow the numbers."""
+
+from rmstudy import narrative
+from rmstudy.codebook import parse_codebook
+
+SCALE = parse_codebook({"scales": {"eng": {"items": ["a", "b"], "min": 0, "max": 6,
+                                           "label": "Work engagement (UWES-9)"}}})["eng"]
+
+
+def _row(d, decision="supported", est=0.3, design="two_arm"):
+    return {"id": "H", "question": "Did it work?", "outcome": "eng", "decision": decision, "estimate": est,
+            "design": design, "effect_size": {"name": "d_ppc2", "value": d, "ci_low": d - 0.2, "ci_high": d + 0.2}}
+
+
+def test_verdicts_map_decisions():
+    assert [narrative.verdict(x) for x in ("supported", "opposite", "equivalent", "inconclusive")] == [
+        "clear improvement", "moved the wrong way", "evidence of no meaningful change", "too uncertain to say"]
+
+
+def test_size_words():
+    assert narrative.size_in_words(0.33) == "about a third of a standard deviation"
+    assert narrative.size_in_words(-0.21) == "about a fifth of a standard deviation"
+    assert narrative.size_in_words(0.01) == "practically no difference"
+
+
+def test_answer_sentence_direction_and_tiny_effects():
+    s = narrative.answer_sentence(_row(0.33), SCALE)
+    assert "rose by about a third" in s and "+0.30 points on the 0–6 scale" in s and s.startswith("**Did it work?**")
+    tiny = narrative.answer_sentence(_row(0.01, "inconclusive", 0.01), SCALE)
+    assert "about as much as in the comparison group" in tiny and "no difference more" not in tiny
+    single = narrative.answer_sentence(_row(0.4, design="single_arm"), SCALE)
+    assert "cannot be attributed to the programme" in single
+
+
+def test_certainty_names_the_interval():
+    s = narrative.certainty_in_words(_row(0.3, "inconclusive"))
+    assert "+0.10 to +0.50" in s and "cannot yet tell" in s
