@@ -218,3 +218,19 @@ def test_hired_after_follow_up_is_a_retention_exclusion(tmp_path):
 def test_missing_folder_is_an_error(tmp_path):
     rep = validate(tmp_path / "nope")
     assert [e.message for e in rep.errors] == ["cohort folder not found"] and rep.exit_code == 2
+
+
+def test_run_leaves_out_late_responses_and_its_ledger_matches_validate():
+    """The analyses drop responses dated after the person's exit, and the participant-flow ledger that goes
+    into results.json counts them exactly as `rmstudy validate` does."""
+    from conftest import ROOT
+
+    messy = ROOT / "tests" / "fixtures" / "messy"
+    rep = validate(messy)
+    late = [f for f in rep.exclusions if f.check == "submitted_after_exit"]
+    assert late
+    c = rm.analysis_cohort(messy)
+    assert sorted(c.excluded_responses["row"]) == sorted(f.row for f in late)
+    assert len(c.responses) + len(late) == c.row_counts["responses.csv"]
+    flow = rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
+    assert flow["ledger"]["responses.csv"] == rep.ledger["responses.csv"]

@@ -18,7 +18,7 @@ SETUP = '''import rmstudy as rm
 import pandas as pd
 from IPython.display import Markdown, display
 
-cohort = rm.load_cohort(rm.find_path(cohort_dir))
+cohort = rm.analysis_cohort(rm.find_path(cohort_dir))   # responses dated after an exit are left out
 out = rm.find_path(out_dir)
 study = cohort.study'''
 

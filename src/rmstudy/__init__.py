@@ -12,7 +12,7 @@ _EXPORTS = {
     "errors": ["CohortError", "Problem"],
     "codebook": ["Codebook", "Scale", "load_codebook"],
     "study": ["Hypothesis", "Study", "load_study"],
-    "cohort": ["Cohort", "load_cohort", "save_cohort", "select_population"],
+    "cohort": ["Cohort", "load_cohort", "analysis_cohort", "save_cohort", "select_population"],
     "scoring": ["reverse_key", "score_scales", "long_scores"],
     "reliability": ["cronbach_alpha", "omega_total", "reliability_table", "item_statistics", "omega_hierarchical",
                     "reliability_flags", "reliable_change", "percent_favourable", "item_distributions", "psychometrics"],

@@ -11,7 +11,7 @@ spreadsheet numbers it: header = row 1) and the column, and say how to fix it.
 
 from __future__ import annotations
 
-__all__ = ["Cohort", "load_cohort", "save_cohort", "select_population", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
+__all__ = ["Cohort", "load_cohort", "analysis_cohort", "save_cohort", "select_population", "REASON_AFTER_EXIT", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
 
 import datetime as _dt
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ _REQUIRED = {
     "employment.csv": ["participant_id", "hire_date", "exit_date", "exit_reason"],
 }
 _NUMERIC_OPTIONAL = ("age", "tenure_years", "sessions_attended")
+REASON_AFTER_EXIT = "submitted after the participant's exit_date"
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Cohort:
     study: Study
     root: Path | None = None
     row_counts: dict = field(default_factory=dict)
+    #: response rows left out of every survey analysis (``row`` as the spreadsheet numbers it, ``reason``)
+    excluded_responses: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -372,6 +375,26 @@ def load_cohort(root: str | Path) -> Cohort:
     return Cohort(participants=part.reset_index(drop=True), responses=resp.reset_index(drop=True),
                   employment=None if emp is None else emp.reset_index(drop=True),
                   codebook=codebook, study=study, root=root, row_counts=row_counts)
+
+
+def analysis_cohort(root: str | Path) -> Cohort:
+    """Load a cohort as the analyses use it: :func:`load_cohort`, then responses
+    submitted after the person's ``exit_date`` are left out of every survey
+    analysis and recorded in ``excluded_responses`` (``rmstudy validate`` lists
+    them as exclusions; the participant-flow ledger counts them)."""
+    c = load_cohort(root)
+    R = c.responses
+    rows = pd.DataFrame(columns=["row", "participant_id", "wave", "reason"])
+    if c.employment is not None and "submitted_on" in R.columns:
+        exit_ = c.employment.set_index("participant_id")["exit_date"].reindex(R["participant_id"]).to_numpy()
+        late = R["submitted_on"].notna().to_numpy() & pd.notna(exit_) & (
+            pd.to_datetime(R["submitted_on"]).to_numpy() > pd.to_datetime(exit_))
+        if late.any():
+            rows = pd.DataFrame({"row": np.flatnonzero(late) + 2, "participant_id": R.loc[late, "participant_id"].to_numpy(),
+                                 "wave": R.loc[late, "wave"].astype(str).to_numpy(), "reason": REASON_AFTER_EXIT})
+            c.responses = R.loc[~late].reset_index(drop=True)
+    c.excluded_responses = rows
+    return c
 
 
 def _fmt_num(x) -> str:

@@ -34,7 +34,7 @@ _SHOW_ROWS = 5                  # rows listed per exclusion reason in the text r
 
 REASON_TOO_FEW = "fewer than {share:.0%} of the scale's {n} items answered"   # the same text as quality.participant_flow
 REASON_NONE = "no item of the scale answered (or not asked)"
-REASON_AFTER_EXIT = "submitted after the participant's exit_date"
+from .cohort import REASON_AFTER_EXIT  # noqa: E402  (one wording for validate and the run's ledger)
 LEDGER_NO_SCALE = "no scale scorable (too few items answered)"
 
 
