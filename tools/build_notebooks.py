@@ -79,15 +79,7 @@ for h in study.hypotheses:
     if h.is_retention:
         continue
     row, detail, fit, data = rm.analyse_survey_hypothesis(cohort, scores, h)
-    moderation[h.id] = []
-    for name in h.moderators:
-        values, source = rm.moderator_values(cohort, scores, name, h.contrast[0])
-        mods = [rm.moderation_analysis(data, h, values, name, source, alpha=study.alpha)]
-        if mods[0].get("kind") == "moderation":      # exploratory: the pair partner's baseline, within the programme
-            mods.append(rm.moderation_analysis(data, h, rm.partner_values(cohort.participants, values),
-                                               f"partner_{name}", f"pair partner's {source} (exploratory)",
-                                               alpha=study.alpha))
-        moderation[h.id].extend(mods)       # the academic report draws their simple-slope figures
+    moderation[h.id] = rm.moderation_for_hypothesis(cohort, scores, data, h, alpha=study.alpha)   # figures: academic report
     sens = rm.sensitivity_analyses(data, row, h, cohort.participants, alpha=study.alpha)
     sensitivity[h.id] = sens
     row["bayes_factor_10"] = sens["bayes"]["bf10"]

@@ -29,7 +29,7 @@ _EXPORTS = {
     "simulate": ["simulate_cohort", "write_demo"],
     "paths": ["find_path"],
     "sensitivity": ["sensitivity_analyses"],
-    "moderation": ["moderator_values", "partner_values", "moderation_analysis"],
+    "moderation": ["moderator_values", "partner_values", "moderation_analysis", "moderation_for_hypothesis"],
     "models.nested": ["fit_nested_intercepts"],
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}

@@ -11,7 +11,7 @@ spreadsheet numbers it: header = row 1) and the column, and say how to fix it.
 
 from __future__ import annotations
 
-__all__ = ["Cohort", "load_cohort", "analysis_cohort", "save_cohort", "select_population", "REASON_AFTER_EXIT", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
+__all__ = ["Cohort", "load_cohort", "analysis_cohort", "apply_run_exclusions", "save_cohort", "select_population", "REASON_AFTER_EXIT", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
 
 import datetime as _dt
 from dataclasses import dataclass, field
@@ -377,24 +377,31 @@ def load_cohort(root: str | Path) -> Cohort:
                   codebook=codebook, study=study, root=root, row_counts=row_counts)
 
 
-def analysis_cohort(root: str | Path) -> Cohort:
-    """Load a cohort as the analyses use it: :func:`load_cohort`, then responses
-    submitted after the person's ``exit_date`` are left out of every survey
-    analysis and recorded in ``excluded_responses`` (``rmstudy validate`` lists
-    them as exclusions; the participant-flow ledger counts them)."""
-    c = load_cohort(root)
+def apply_run_exclusions(c: Cohort) -> Cohort:
+    """A copy of a loaded cohort as the analyses use it: responses submitted after the
+    person's ``exit_date`` are left out of every survey analysis and recorded in
+    ``excluded_responses`` (``row`` as the spreadsheet numbers it, ``participant_id``,
+    ``wave``, ``reason``). ``rmstudy validate`` and the run's participant-flow ledger
+    both take their counts from here."""
+    import dataclasses
+
     R = c.responses
     rows = pd.DataFrame(columns=["row", "participant_id", "wave", "reason"])
+    late = np.zeros(len(R), dtype=bool)
     if c.employment is not None and "submitted_on" in R.columns:
         exit_ = c.employment.set_index("participant_id")["exit_date"].reindex(R["participant_id"]).to_numpy()
         late = R["submitted_on"].notna().to_numpy() & pd.notna(exit_) & (
             pd.to_datetime(R["submitted_on"]).to_numpy() > pd.to_datetime(exit_))
         if late.any():
             rows = pd.DataFrame({"row": np.flatnonzero(late) + 2, "participant_id": R.loc[late, "participant_id"].to_numpy(),
-                                 "wave": R.loc[late, "wave"].astype(str).to_numpy(), "reason": REASON_AFTER_EXIT})
-            c.responses = R.loc[~late].reset_index(drop=True)
-    c.excluded_responses = rows
-    return c
+                                 "wave": R.loc[late, "wave"].astype(str).to_numpy(), "reason": REASON_AFTER_EXIT,
+                                 "submitted_on": R.loc[late, "submitted_on"].to_numpy()})
+    return dataclasses.replace(c, responses=R.loc[~late].reset_index(drop=True), excluded_responses=rows)
+
+
+def analysis_cohort(root: str | Path) -> Cohort:
+    """:func:`load_cohort`, then :func:`apply_run_exclusions`: the cohort every analysis notebook uses."""
+    return apply_run_exclusions(load_cohort(root))
 
 
 def _fmt_num(x) -> str:

@@ -5,7 +5,7 @@ Every function takes ``ax=None`` and returns the Axes.
 
 from __future__ import annotations
 
-__all__ = ["set_style", "plot_means", "plot_effects", "plot_km", "plot_residuals", "plot_simple_slopes", "ARM_COLOURS",
+__all__ = ["set_style", "plot_means", "plot_km", "plot_residuals", "plot_simple_slopes", "ARM_COLOURS",
            "save"]
 
 from pathlib import Path
@@ -51,23 +51,6 @@ def plot_means(means: pd.DataFrame, waves, title: str, ylabel: str, ax=None, sca
         ax.set_ylim(*scale_range)
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=9)
-    return ax
-
-
-def plot_effects(rows: list[dict], title: str = "Difference in change, programme minus comparison", ax=None,
-                 xlabel: str = "Standardised difference in change (d) with 95% CI"):
-    """Dot-and-interval plot of standardised effects against a zero line."""
-    ax = _ax(ax)
-    rows = list(rows)
-    y = np.arange(len(rows))[::-1]
-    for yi, r in zip(y, rows):
-        es = r["effect_size"]
-        ax.plot([es["ci_low"], es["ci_high"]], [yi, yi], color="#333333", lw=2)
-        ax.plot(es["value"], yi, "o", color=ARM_COLOURS["program"], ms=8)
-    ax.axvline(0, color="#999999", ls="--", lw=1)
-    ax.set_yticks(y, [r.get("short", r["id"]) for r in rows])
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
     return ax
 
 

@@ -18,7 +18,7 @@ Both use the REML fitter of :mod:`rmstudy.models.mixed` with Satterthwaite df.
 
 from __future__ import annotations
 
-__all__ = ["moderator_values", "partner_values", "moderation_analysis"]
+__all__ = ["moderator_values", "partner_values", "moderation_analysis", "moderation_for_hypothesis"]
 
 import numpy as np
 import pandas as pd
@@ -96,3 +96,18 @@ def moderation_analysis(analysed: pd.DataFrame, h, values: pd.Series, name: str,
             "per_sd": {k: inter[k] * sd for k in ("estimate", "ci_low", "ci_high")},
             "slopes": slopes, "curve": curve,
             "note": f"the interaction is the change in {what} per unit of {name}"}
+
+
+def moderation_for_hypothesis(cohort, scores: pd.DataFrame, analysed: pd.DataFrame, h, alpha: float = 0.05) -> list[dict]:
+    """Every moderator the plan names for one survey hypothesis: its moderation (or dose-response) model
+    and, for a moderator measured in both arms, the pair partner's baseline value within the programme
+    (exploratory)."""
+    results = []
+    for name in h.moderators:
+        values, source = moderator_values(cohort, scores, name, h.contrast[0])
+        res = moderation_analysis(analysed, h, values, name, source, alpha=alpha)
+        results.append(res)
+        if res.get("kind") == "moderation":
+            results.append(moderation_analysis(analysed, h, partner_values(cohort.participants, values),
+                                               f"partner_{name}", f"pair partner's {source} (exploratory)", alpha=alpha))
+    return results

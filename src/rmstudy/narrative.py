@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["VERDICTS", "verdict", "size_in_words", "certainty_in_words", "percent"]
+__all__ = ["VERDICTS", "verdict", "size_in_words", "certainty_in_words", "answer_sentence", "moderation_sentence"]
 
 VERDICTS = {
     "supported": "clear improvement",
@@ -42,10 +42,6 @@ def certainty_in_words(row: dict) -> str:
     if dec == "equivalent":
         return f"Any effect is too small to matter: {rng}, inside the range the study set as negligible."
     return f"The data cannot yet tell: {rng}, which includes no effect."
-
-
-def percent(x: float, digits: int = 0) -> str:
-    return f"{100 * x:.{digits}f}%"
 
 
 def answer_sentence(row: dict, scale=None, with_question: bool = True) -> str:

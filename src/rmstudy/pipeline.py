@@ -85,6 +85,9 @@ class _KernelPool:
         used, km.rmstudy_used = km.rmstudy_used, True
         return km, used
 
+    def __len__(self) -> int:
+        return len(self._all)
+
     def release(self, km) -> None:
         self._free.put(km)
 
@@ -228,7 +231,7 @@ def _stage(names, nb_dir, out_dir, params, pool, bar, after=None, when_one_left=
             after[name]()
         return name
 
-    with ThreadPoolExecutor(max_workers=len(pool._all)) as ex:
+    with ThreadPoolExecutor(max_workers=len(pool)) as ex:
         futures = [ex.submit(job, n) for n in names]
         pending = set(futures)
         while pending:
@@ -241,7 +244,7 @@ def _stage(names, nb_dir, out_dir, params, pool, bar, after=None, when_one_left=
                     raise exc
                 bar.update(1)
                 bar.set_postfix_str(f.result())
-            if when_one_left is not None and len(pending) < len(pool._all):
+            if when_one_left is not None and len(pending) < len(pool):
                 import threading
 
                 threading.Thread(target=when_one_left, daemon=True).start()

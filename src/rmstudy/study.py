@@ -61,16 +61,6 @@ class Hypothesis:
         sign = 1 if self.direction == "increase" else -1
         return -sign if self.is_retention else sign
 
-    def to_dict(self) -> dict:
-        d = {"id": self.id, "label": self.label, "outcome": self.outcome, "direction": self.direction,
-             "family": self.family, "population": self.population}
-        if self.contrast:
-            d["contrast"] = list(self.contrast)
-        if self.sesoi is not None:
-            d["sesoi"] = self.sesoi
-            d["sesoi_units"] = self.sesoi_units
-        return d
-
 
 @dataclass(frozen=True)
 class Study:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cohort import ARMS, ROLES, Cohort, load_cohort
+from .cohort import ARMS, ROLES, Cohort, apply_run_exclusions, load_cohort
 from .errors import CohortError, Problem
 
 ATTRITION_GAP = 0.10            # |last-wave response rate, programme − control| above this is a warning
@@ -35,7 +35,6 @@ _SHOW_ROWS = 5                  # rows listed per exclusion reason in the text r
 REASON_TOO_FEW = "fewer than {share:.0%} of the scale's {n} items answered"   # the same text as quality.participant_flow
 REASON_NONE = "no item of the scale answered (or not asked)"
 from .cohort import REASON_AFTER_EXIT  # noqa: E402  (one wording for validate and the run's ledger)
-LEDGER_NO_SCALE = "no scale scorable (too few items answered)"
 
 
 @dataclass(frozen=True)
@@ -210,7 +209,7 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     _straight_lining(cohort, rep)
     _small_groups(cohort, rep)
     _attrition(cohort, rep)
-    rep.ledger = _ledger(cohort, rep)
+    rep.ledger = _ledger(cohort)
     return rep
 
 
@@ -242,23 +241,21 @@ def _survey_exclusions(c: Cohort, rep: ValidationReport) -> None:
             rep.exclusions.append(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=i + 2,
                                           column=_items_span(s.items), analysis=f"{s.name} at {waves[i]}",
                                           reason=reason, participant_id=str(ids[i])))
-    if c.employment is None or "submitted_on" not in R.columns:
+    late = apply_run_exclusions(c).excluded_responses
+    if late.empty:
         return
-    exit_ = c.employment.set_index("participant_id")["exit_date"]
-    ex = exit_.reindex(R["participant_id"]).to_numpy()
-    sub = R["submitted_on"].to_numpy()
-    late = pd.notna(sub) & pd.notna(ex) & (pd.to_datetime(sub) > pd.to_datetime(ex))
-    E_rows = {pid: i + 2 for i, pid in enumerate(c.employment["participant_id"])}
-    for i in np.flatnonzero(late):
+    exit_of = c.employment.set_index("participant_id")["exit_date"]
+    E_rows = {pid: k + 2 for k, pid in enumerate(c.employment["participant_id"])}
+    for r in late.itertuples(index=False):
         rep.exclusions.append(Finding(
             "exclusion", "submitted_after_exit", R_FILE,
-            f"response of '{ids[i]}' at wave '{waves[i]}' submitted on {pd.Timestamp(sub[i]).date()}, after the "
-            f"exit_date {pd.Timestamp(ex[i]).date()} (employment.csv, row {E_rows[ids[i]]}) — left out of every "
-            "survey analysis",
+            f"response of '{r.participant_id}' at wave '{r.wave}' submitted on {pd.Timestamp(r.submitted_on).date()}, "
+            f"after the exit_date {pd.Timestamp(exit_of[r.participant_id]).date()} (employment.csv, row "
+            f"{E_rows[r.participant_id]}) — left out of every survey analysis",
             "check submitted_on here and exit_date in employment.csv; correct whichever is wrong, or delete the "
             "response if it really came after the person left",
-            row=int(i) + 2, column="submitted_on", analysis="all survey analyses", reason=REASON_AFTER_EXIT,
-            participant_id=str(ids[i])))
+            row=int(r.row), column="submitted_on", analysis="all survey analyses", reason=REASON_AFTER_EXIT,
+            participant_id=str(r.participant_id)))
 
 
 def _retention_exclusions(c: Cohort, rep: ValidationReport) -> None:
@@ -347,38 +344,11 @@ def _attrition(c: Cohort, rep: ValidationReport) -> None:
             column="wave"))
 
 
-def _ledger(c: Cohort, rep: ValidationReport) -> dict:
-    scales = list(c.codebook.scales)
-    per_row: dict[int, set] = {}
-    late_rows = set()
-    for f in rep.exclusions:
-        if f.file != "responses.csv":
-            continue
-        if f.check == "submitted_after_exit":
-            late_rows.add(f.row)
-        else:
-            per_row.setdefault(f.row, set()).add(f.analysis.split(" at ")[0])
-    no_scale = {r for r, s in per_row.items() if len(s) == len(scales)} - late_rows
-    R_reasons = {}
-    if late_rows:
-        R_reasons[REASON_AFTER_EXIT] = len(late_rows)
-    if no_scale:
-        R_reasons[LEDGER_NO_SCALE] = len(no_scale)
-    nR = len(c.responses)
-    ledger = {
-        "participants.csv": {"rows_in": len(c.participants), "included": len(c.participants), "excluded": 0,
-                             "reasons": {}},
-        "responses.csv": {"rows_in": nR, "included": nR - len(late_rows) - len(no_scale),
-                          "excluded": len(late_rows) + len(no_scale), "reasons": R_reasons},
-    }
-    if c.employment is not None:
-        ex = [f for f in rep.exclusions if f.file == "employment.csv"]
-        nE = len(c.employment)
-        ledger["employment.csv"] = {"rows_in": nE, "included": nE - len({f.row for f in ex}),
-                                    "excluded": len({f.row for f in ex}),
-                                    "reasons": dict(Counter(f.reason for f in ex))}
-    for name, l in ledger.items():          # internal invariants, not input checks
-        assert l["rows_in"] == l["included"] + l["excluded"], name
-        assert l["excluded"] == sum(l["reasons"].values()), name
-        assert l["rows_in"] == c.row_counts.get(name, l["rows_in"]), name
-    return ledger
+def _ledger(c: Cohort) -> dict:
+    """The row ledger of the run itself (rmstudy.quality.participant_flow on the analysis view), so that what
+    validate prints and what results.json records cannot drift apart."""
+    from .quality import participant_flow
+    from .scoring import score_scales
+
+    a = apply_run_exclusions(c)
+    return participant_flow(a, score_scales(a.responses, a.codebook))["ledger"]

@@ -35,6 +35,7 @@
 # byte-identical CSV and JSON files.
 # =============================================================================
 
+source(file.path("tests", "reference", "common.R"))   # with_notes
 suppressPackageStartupMessages({
   library(jsonlite)
   library(lme4)
@@ -77,17 +78,6 @@ versions <- list(
 
 # Run an expression, collecting (and muffling) warnings and messages so that
 # they can be stored next to the fit they concern.
-with_notes <- function(expr) {
-  notes <- character(0)
-  value <- withCallingHandlers(
-    expr,
-    warning = function(w) { notes <<- c(notes, paste("warning:", conditionMessage(w)))
-                            invokeRestart("muffleWarning") },
-    message = function(m) { notes <<- c(notes, paste("message:", trimws(conditionMessage(m))))
-                            invokeRestart("muffleMessage") }
-  )
-  list(value = value, notes = notes)
-}
 
 inv_logit <- function(x) 1 / (1 + exp(-x))
 

@@ -12,8 +12,8 @@
 # Output (this dir):   moderation_demo.json
 #
 # Scoring, population filters, wave/arm factor levels and the analysed data
-# are exactly those of make_reference.R (section 1 and 2 there; the code is
-# copied, not sourced, so that this script does not rewrite the other files).
+# are exactly those of make_reference.R: both take the scoring and population
+# helpers from common.R (sourced), so the rules cannot drift apart.
 # Nothing about the demo study is hard-coded: hypotheses, moderators, contrast
 # waves, scales and populations all come from the YAML files.
 #
@@ -31,6 +31,7 @@
 #     lmerTest::contest(fit, L, joint = FALSE) (Satterthwaite df).
 # =============================================================================
 
+source(file.path("tests", "reference", "common.R"))   # with_notes, read_csv_chr, reverse_key, score_scale, select_population, coef_rows
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -48,39 +49,14 @@ if (!dir.exists(data_dir) || !dir.exists(out_dir)) {
 }
 
 # ---- versions ----------------------------------------------------------------
-si <- sessionInfo()
 pkgs_used <- c("lme4", "lmerTest", "Matrix", "nloptr", "yaml", "jsonlite")
-all_pkgs <- c(si$otherPkgs, si$loadedOnly)
-versions <- list(
-  R = si$R.version$version.string,
-  platform = si$platform,
-  blas = if (!is.null(si$BLAS)) si$BLAS else NA,
-  lapack = if (!is.null(si$LAPACK)) si$LAPACK else NA,
-  packages = lapply(setNames(pkgs_used, pkgs_used), function(p) {
-    if (!is.null(all_pkgs[[p]])) all_pkgs[[p]]$Version else as.character(packageVersion(p))
-  })
-)
+versions <- ref_versions(pkgs_used)
 
-with_notes <- function(expr) {
-  notes <- character(0)
-  value <- withCallingHandlers(
-    expr,
-    warning = function(w) { notes <<- c(notes, paste("warning:", conditionMessage(w)))
-                            invokeRestart("muffleWarning") },
-    message = function(m) { notes <<- c(notes, paste("message:", trimws(conditionMessage(m))))
-                            invokeRestart("muffleMessage") }
-  )
-  list(value = value, notes = notes)
-}
 
 # ---- read the demo cohort (as make_reference.R) --------------------------------
 codebook <- yaml::read_yaml(file.path(data_dir, "codebook.yaml"))
 study    <- yaml::read_yaml(file.path(data_dir, "study.yaml"))
 
-read_csv_chr <- function(f) {
-  read.csv(file.path(data_dir, f), stringsAsFactors = FALSE, na.strings = c("", "NA"),
-           check.names = FALSE)
-}
 participants <- read_csv_chr("participants.csv")
 responses    <- read_csv_chr("responses.csv")
 
@@ -93,52 +69,10 @@ stopifnot(!anyDuplicated(participants$participant_id),
           all(responses$participant_id %in% participants$participant_id),
           all(participants$arm %in% arm_levels))
 
-# ---- scoring (copied from make_reference.R, section 1) -------------------------
-reverse_key <- function(df, scale) {
-  items <- unlist(scale$items)
-  x <- as.data.frame(lapply(df[items], as.numeric), check.names = FALSE)
-  for (it in unlist(scale$reverse)) x[[it]] <- scale$min + scale$max - x[[it]]
-  x
-}
-
-score_scale <- function(df, scale) {
-  x <- reverse_key(df, scale)
-  n_items <- ncol(x)
-  answered <- rowSums(!is.na(x))
-  score <- rowMeans(x, na.rm = TRUE)              # NaN if nothing answered
-  score[answered / n_items < scale$min_answered] <- NA_real_
-  score
-}
-
+# ---- scoring (common.R: reverse_key, score_scale) ------------------------------
 scored <- responses[c("participant_id", "wave")]
 for (s in names(scales)) scored[[s]] <- score_scale(responses, scales[[s]])
 
-select_population <- function(p, population) {
-  keep <- rep(TRUE, nrow(p))
-  for (col in names(population)) {
-    if (!col %in% names(p)) stop("population column not in participants.csv: ", col)
-    rule <- population[[col]]
-    if (is.list(rule) && !is.null(names(rule)) && all(names(rule) %in% c("min", "max"))) {
-      v <- as.numeric(p[[col]])
-      if (!is.null(rule$min)) keep <- keep & !is.na(v) & v >= rule$min
-      if (!is.null(rule$max)) keep <- keep & !is.na(v) & v <= rule$max
-    } else {
-      keep <- keep & !is.na(p[[col]]) & as.character(p[[col]]) %in% as.character(unlist(rule))
-    }
-  }
-  p[keep, , drop = FALSE]
-}
-
-coef_rows <- function(m) {
-  ct <- summary(m)$coefficients                  # lmerTest: Satterthwaite df
-  data.frame(term = rownames(ct),
-             estimate = unname(ct[, "Estimate"]),
-             se = unname(ct[, "Std. Error"]),
-             df = unname(ct[, "df"]),
-             t = unname(ct[, "t value"]),
-             p = unname(ct[, "Pr(>|t|)"]),
-             stringsAsFactors = FALSE)
-}
 
 # ---- analysed data of a hypothesis (as make_reference.R, section 2) ------------
 analysed_data <- function(h) {

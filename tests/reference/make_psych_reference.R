@@ -24,6 +24,7 @@
 # Two runs give byte-identical files.
 # =============================================================================
 
+source(file.path("tests", "reference", "common.R"))   # with_notes
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -40,33 +41,12 @@ if (!dir.exists(out_dir)) {
 dir.create(fix_dir, showWarnings = FALSE, recursive = TRUE)
 
 # ---- versions ------------------------------------------------------------------
-si <- sessionInfo()
 pkgs_used <- c("psych", "GPArotation", "yaml", "jsonlite")
-all_pkgs <- c(si$otherPkgs, si$loadedOnly)
-versions <- list(
-  R = si$R.version$version.string,
-  platform = si$platform,
-  blas = if (!is.null(si$BLAS)) si$BLAS else NA,
-  lapack = if (!is.null(si$LAPACK)) si$LAPACK else NA,
-  packages = lapply(setNames(pkgs_used, pkgs_used), function(p) {
-    if (!is.null(all_pkgs[[p]])) all_pkgs[[p]]$Version else as.character(packageVersion(p))
-  })
-)
+versions <- ref_versions(pkgs_used)
 
 # ---- helpers -------------------------------------------------------------------
 # Run an expression, collecting (and muffling) warnings and messages so that they
 # can be stored next to the numbers they concern.
-with_notes <- function(expr) {
-  notes <- character(0)
-  value <- withCallingHandlers(
-    expr,
-    warning = function(w) { notes <<- c(notes, paste("warning:", conditionMessage(w)))
-                            invokeRestart("muffleWarning") },
-    message = function(m) { notes <<- c(notes, paste("message:", trimws(conditionMessage(m))))
-                            invokeRestart("muffleMessage") }
-  )
-  list(value = value, notes = notes)
-}
 
 # A numeric matrix as JSON: row names, column names and the values row by row
 # (a list of rows), so that the orientation can never be ambiguous.

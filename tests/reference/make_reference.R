@@ -22,6 +22,7 @@
 # jsonlite `digits = NA` (15 significant digits); NA/NaN become JSON null.
 # =============================================================================
 
+source(file.path("tests", "reference", "common.R"))   # with_notes, read_csv_chr, reverse_key, score_scale, select_population, coef_rows
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -42,19 +43,9 @@ if (!dir.exists(data_dir) || !dir.exists(out_dir)) {
 }
 
 # ---- versions (written into every JSON file) ---------------------------------
-si <- sessionInfo()
 pkgs_used <- c("lme4", "lmerTest", "psych", "GPArotation", "survival",
                "Matrix", "nloptr", "yaml", "jsonlite")
-all_pkgs <- c(si$otherPkgs, si$loadedOnly)
-versions <- list(
-  R = si$R.version$version.string,
-  platform = si$platform,
-  blas = if (!is.null(si$BLAS)) si$BLAS else NA,
-  lapack = if (!is.null(si$LAPACK)) si$LAPACK else NA,
-  packages = lapply(setNames(pkgs_used, pkgs_used), function(p) {
-    if (!is.null(all_pkgs[[p]])) all_pkgs[[p]]$Version else as.character(packageVersion(p))
-  })
-)
+versions <- ref_versions(pkgs_used)
 
 # ---- JSON writer -------------------------------------------------------------
 # digits = NA  -> maximum precision jsonlite offers (15 significant digits)
@@ -73,29 +64,11 @@ write_ref <- function(x, file, description) {
   invisible(path)
 }
 
-# Run an expression, collecting (and muffling) warnings and messages so that
-# they can be stored next to the numbers they concern.
-with_notes <- function(expr) {
-  notes <- character(0)
-  value <- withCallingHandlers(
-    expr,
-    warning = function(w) { notes <<- c(notes, paste("warning:", conditionMessage(w)))
-                            invokeRestart("muffleWarning") },
-    message = function(m) { notes <<- c(notes, paste("message:", trimws(conditionMessage(m))))
-                            invokeRestart("muffleMessage") }
-  )
-  list(value = value, notes = notes)
-}
-
 # ---- read the demo cohort ------------------------------------------------------
 codebook <- yaml::read_yaml(file.path(data_dir, "codebook.yaml"))
 study    <- yaml::read_yaml(file.path(data_dir, "study.yaml"))
 
 # Empty cells are missing.  participant_id etc. stay character.
-read_csv_chr <- function(f) {
-  read.csv(file.path(data_dir, f), stringsAsFactors = FALSE, na.strings = c("", "NA"),
-           check.names = FALSE)
-}
 participants <- read_csv_chr("participants.csv")
 responses    <- read_csv_chr("responses.csv")
 employment   <- read_csv_chr("employment.csv")
@@ -112,59 +85,16 @@ stopifnot(!anyDuplicated(participants$participant_id),
 # =============================================================================
 # 1. Scoring
 # =============================================================================
-# Reverse keying: x -> min + max - x for the items in `reverse`.
-# Scale score per row of responses.csv = mean of the answered items, provided
-# (answered / number of items) >= min_answered; otherwise NA.
-reverse_key <- function(df, scale) {
-  items <- unlist(scale$items)
-  x <- as.data.frame(lapply(df[items], as.numeric), check.names = FALSE)
-  for (it in unlist(scale$reverse)) x[[it]] <- scale$min + scale$max - x[[it]]
-  x
-}
-
-score_scale <- function(df, scale) {
-  x <- reverse_key(df, scale)
-  n_items <- ncol(x)
-  answered <- rowSums(!is.na(x))
-  score <- rowMeans(x, na.rm = TRUE)              # NaN if nothing answered
-  score[answered / n_items < scale$min_answered] <- NA_real_
-  score
-}
-
+# Reverse keying and the scale score: reverse_key() and score_scale() in common.R
+# (x -> min + max - x; mean of answered items when answered / items >= min_answered, else NA).
 scored <- responses[c("participant_id", "wave")]
 for (s in names(scales)) scored[[s]] <- score_scale(responses, scales[[s]])
 
 # ---- population filter (shared by sections 2 and 5) ---------------------------
-# `population` is a mapping participants.csv column -> value or list of values.
-# A mapping value with `min` and/or `max` keys (used for `age`) is an inclusive
-# numeric range.  Empty population = everyone.
-select_population <- function(p, population) {
-  keep <- rep(TRUE, nrow(p))
-  for (col in names(population)) {
-    if (!col %in% names(p)) stop("population column not in participants.csv: ", col)
-    rule <- population[[col]]
-    if (is.list(rule) && !is.null(names(rule)) && all(names(rule) %in% c("min", "max"))) {
-      v <- as.numeric(p[[col]])
-      if (!is.null(rule$min)) keep <- keep & !is.na(v) & v >= rule$min
-      if (!is.null(rule$max)) keep <- keep & !is.na(v) & v <= rule$max
-    } else {
-      keep <- keep & !is.na(p[[col]]) & as.character(p[[col]]) %in% as.character(unlist(rule))
-    }
-  }
-  p[keep, , drop = FALSE]
-}
+# select_population() in common.R: participants.csv column -> value or list of values; a value with
+# `min`/`max` keys (age) is an inclusive range; an empty population is everyone.
 
 # ---- helpers for lmer output -------------------------------------------------
-coef_rows <- function(m) {
-  ct <- summary(m)$coefficients                  # lmerTest: Satterthwaite df
-  data.frame(term = rownames(ct),
-             estimate = unname(ct[, "Estimate"]),
-             se = unname(ct[, "Std. Error"]),
-             df = unname(ct[, "df"]),
-             t = unname(ct[, "t value"]),
-             p = unname(ct[, "Pr(>|t|)"]),
-             stringsAsFactors = FALSE)
-}
 
 lmm_common <- function(m, group) {
   vc <- as.data.frame(VarCorr(m))

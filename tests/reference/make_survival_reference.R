@@ -31,6 +31,7 @@
 # The output is deterministic: two runs give byte-identical files.
 # =============================================================================
 
+source(file.path("tests", "reference", "common.R"))   # with_notes, read_csv_chr, select_population
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -48,18 +49,8 @@ dir.create(fixture_dir, showWarnings = FALSE, recursive = TRUE)
 generated_by <- "tests/reference/make_survival_reference.R"
 
 # ---- versions (written into every JSON file) ---------------------------------
-si <- sessionInfo()
 pkgs_used <- c("survival", "yaml", "jsonlite")
-all_pkgs <- c(si$otherPkgs, si$loadedOnly)
-versions <- list(
-  R = si$R.version$version.string,
-  platform = si$platform,
-  blas = if (!is.null(si$BLAS)) si$BLAS else NA,
-  lapack = if (!is.null(si$LAPACK)) si$LAPACK else NA,
-  packages = lapply(setNames(pkgs_used, pkgs_used), function(p) {
-    if (!is.null(all_pkgs[[p]])) all_pkgs[[p]]$Version else as.character(packageVersion(p))
-  })
-)
+versions <- ref_versions(pkgs_used)
 
 # ---- JSON writer (same conventions as make_reference.R) ------------------------
 # digits = NA  -> 15 significant digits; auto_unbox -> length-1 vectors become
@@ -70,20 +61,6 @@ write_ref <- function(x, file, description) {
   jsonlite::write_json(x, path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
   message("wrote ", path)
   invisible(path)
-}
-
-# Run an expression, collecting (and muffling) warnings and messages so that
-# they can be stored next to the numbers they concern.
-with_notes <- function(expr) {
-  notes <- character(0)
-  value <- withCallingHandlers(
-    expr,
-    warning = function(w) { notes <<- c(notes, paste("warning:", conditionMessage(w)))
-                            invokeRestart("muffleWarning") },
-    message = function(m) { notes <<- c(notes, paste("message:", trimws(conditionMessage(m))))
-                            invokeRestart("muffleMessage") }
-  )
-  list(value = value, notes = notes)
 }
 
 arm_levels <- c("control", "program")            # reference level = control
@@ -165,31 +142,12 @@ fx <- read.csv(fixture_csv, stringsAsFactors = FALSE)
 # Demo cohort: H3 analysis data, same rules as make_reference.R section 5
 # =============================================================================
 study <- yaml::read_yaml(file.path(data_dir, "study.yaml"))
-read_csv_chr <- function(f) {
-  read.csv(file.path(data_dir, f), stringsAsFactors = FALSE, na.strings = c("", "NA"),
-           check.names = FALSE)
-}
 participants <- read_csv_chr("participants.csv")
 employment   <- read_csv_chr("employment.csv")
 
 # Population filter, copied from make_reference.R: each participants.csv
 # column must match a value / list of values; a mapping with min/max is an
 # inclusive numeric range; empty population = everyone.
-select_population <- function(p, population) {
-  keep <- rep(TRUE, nrow(p))
-  for (col in names(population)) {
-    if (!col %in% names(p)) stop("population column not in participants.csv: ", col)
-    rule <- population[[col]]
-    if (is.list(rule) && !is.null(names(rule)) && all(names(rule) %in% c("min", "max"))) {
-      v <- as.numeric(p[[col]])
-      if (!is.null(rule$min)) keep <- keep & !is.na(v) & v >= rule$min
-      if (!is.null(rule$max)) keep <- keep & !is.na(v) & v <= rule$max
-    } else {
-      keep <- keep & !is.na(p[[col]]) & as.character(p[[col]]) %in% as.character(unlist(rule))
-    }
-  }
-  p[keep, , drop = FALSE]
-}
 
 retention_h <- Filter(function(h) identical(h$outcome, "retention"), study$hypotheses)
 stopifnot(length(retention_h) == 1)              # H3
