@@ -11,7 +11,7 @@ spreadsheet numbers it: header = row 1) and the column, and say how to fix it.
 
 from __future__ import annotations
 
-__all__ = ["Cohort", "load_cohort", "analysis_cohort", "apply_run_exclusions", "save_cohort", "select_population", "REASON_AFTER_EXIT", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
+__all__ = ["Cohort", "load_cohort", "analysis_cohort", "apply_run_exclusions", "save_cohort", "select_population", "REASON_AFTER_EXIT", "REASON_DUPLICATE", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
 
 import datetime as _dt
 from dataclasses import dataclass, field
@@ -24,18 +24,14 @@ import yaml
 from .codebook import Codebook, load_codebook, parse_codebook
 from .errors import CohortError, Problem
 from .study import Study, load_study, parse_study
+from . import table_schemas as ts
 
 ARMS = ("program", "control")
 ROLES = ("junior", "senior")
 EXIT_REASONS = ("voluntary", "involuntary")
 COHORT_FILES = ("participants.csv", "responses.csv", "employment.csv", "codebook.yaml", "study.yaml")
-_REQUIRED = {
-    "participants.csv": ["participant_id", "arm", "role", "pair_id", "age"],
-    "responses.csv": ["participant_id", "wave"],
-    "employment.csv": ["participant_id", "hire_date", "exit_date", "exit_reason"],
-}
-_NUMERIC_OPTIONAL = ("age", "tenure_years", "sessions_attended")
 REASON_AFTER_EXIT = "submitted after the participant's exit_date"
+REASON_DUPLICATE = "duplicate submission not kept under the plan's duplicate_submissions rule"
 
 
 @dataclass
@@ -78,79 +74,41 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
         probs.append(Problem(name, "file is empty", "export the table again with its header row and data"))
         return None
     df.columns = [c.strip() for c in df.columns]
-    blank = (df == "").all(axis=1)
-    if blank.any():
-        for i in np.flatnonzero(blank.to_numpy()):
-            probs.append(Problem(name, "blank line", "delete the empty line", row=_row(i)))
-    return df
+    return df.fillna("")
 
 
-def _require_columns(df: pd.DataFrame, name: str, cols: list[str], probs: list[Problem]) -> bool:
-    ok = True
+def _non_blank(df: pd.DataFrame, name: str, probs: list[Problem]) -> pd.DataFrame:
+    """The rows that are not blank lines (index kept, so row numbers stay right); each blank line is a problem."""
+    blank = (df == "").all(axis=1) if len(df.columns) else pd.Series(False, index=df.index)
+    for i in np.flatnonzero(blank.to_numpy()):
+        probs.append(Problem(name, "blank line", "delete the empty line", row=_row(i)))
+    return df.loc[~blank.to_numpy()].copy()
+
+
+def _strip(df: pd.DataFrame, cols) -> None:
     for c in cols:
-        if c not in df.columns:
-            probs.append(Problem(name, f"required column '{c}' is missing", f"add a '{c}' column (docs/cohort-format.md)", column=c))
-            ok = False
-    return ok
+        if c in df.columns:
+            df[c] = df[c].astype(str).str.strip()
 
 
-def _parse_numbers(df: pd.DataFrame, name: str, col: str, probs: list[Problem], lo=None, hi=None,
-                   integer_like: bool = False, required: bool = False) -> pd.Series:
-    raw = df[col].astype(str)
-    stripped = raw.str.strip()
-    values = pd.to_numeric(stripped.where(stripped != "", None), errors="coerce")
-    bad_text = (stripped != "") & values.isna()
-    for i in np.flatnonzero(bad_text.to_numpy()):
-        probs.append(Problem(name, f"'{raw.iloc[i]}' is not a number", "enter a number, or leave the cell empty if missing",
-                             row=_row(i), column=col))
-    if required:
-        for i in np.flatnonzero((stripped == "").to_numpy()):
-            probs.append(Problem(name, "value is missing", f"enter the {col}", row=_row(i), column=col))
-    if lo is not None:
-        out = values.notna() & ((values < lo) | (values > hi))
-        for i in np.flatnonzero(out.to_numpy()):
-            probs.append(Problem(name, f"{values.iloc[i]:g} is outside the codebook range {lo:g}–{hi:g}",
-                                 f"correct the answer or the range in codebook.yaml", row=_row(i), column=col))
-    if integer_like:
-        frac = values.notna() & (values != np.round(values))
-        for i in np.flatnonzero(frac.to_numpy()):
-            probs.append(Problem(name, f"{values.iloc[i]:g} is not one of the scale's answer points",
-                                 "enter a whole answer point", row=_row(i), column=col))
-    return values.astype(float)
+def _missing(found: list[Problem], cols=None) -> bool:
+    """Whether a required column (any, or one of ``cols``) is missing among the problems found."""
+    return any(p.row is None and p.message.endswith("is missing") and (cols is None or p.column in cols)
+               for p in found)
 
 
-def _parse_dates(df: pd.DataFrame, name: str, col: str, probs: list[Problem], required: bool) -> pd.Series:
-    s = df[col].astype(str).str.strip()
-    out = pd.to_datetime(s.where(s != "", None), format="%Y-%m-%d", errors="coerce")
-    out = out.where(s.str.fullmatch(r"\d{4}-\d{2}-\d{2}"))
-    for i in np.flatnonzero(((s != "") & out.isna()).to_numpy()):
-        probs.append(Problem(name, f"'{s.iloc[i]}' is not a date in YYYY-MM-DD form", "write dates as YYYY-MM-DD",
-                             row=_row(i), column=col))
-    if required:
-        for i in np.flatnonzero((s == "").to_numpy()):
-            probs.append(Problem(name, "date is missing", f"enter the {col}", row=_row(i), column=col))
-    return out
-
-
-def _check_choice(df, name, col, allowed, probs, allow_empty=False):
-    s = df[col].astype(str).str.strip()
-    bad = ~s.isin(allowed) & ~((s == "") & allow_empty)
-    for i in np.flatnonzero(bad.to_numpy()):
-        probs.append(Problem(name, f"unknown {col} '{s.iloc[i]}'", f"use one of {list(allowed)}"
-                             + (" or leave it empty" if allow_empty else ""), row=_row(i), column=col))
-    return s
-
-
-def _duplicates(df, name, cols, probs, what):
-    dup = df.duplicated(subset=cols, keep="first")
-    firsts = {}
-    for i, key in enumerate(df[cols].itertuples(index=False, name=None)):
-        if dup.iloc[i]:
-            probs.append(Problem(name, f"duplicate {what} {key if len(key) > 1 else key[0]!r} (first at row {firsts[key]})",
-                                 "keep one row per " + what + " (resolve duplicate submissions before loading)",
-                                 row=_row(i), column=cols[-1]))
-        else:
-            firsts.setdefault(key, _row(i))
+def _undatable_duplicates(resp: pd.DataFrame, rule: str) -> list[Problem]:
+    """Under keep_earliest / keep_latest, every duplicate submission needs its submitted_on date."""
+    R = "responses.csv"
+    if "submitted_on" not in resp.columns:
+        return [Problem(R, f"study.yaml resolves duplicate submissions by date ({rule}) but responses.csv has no "
+                        "submitted_on column", "add submitted_on, or choose keep_most_complete in study.yaml",
+                        column="submitted_on")]
+    dup = resp.duplicated(["participant_id", "wave"], keep=False).to_numpy() & resp["submitted_on"].isna().to_numpy()
+    return [Problem(R, f"duplicate submission of '{resp['participant_id'].iloc[k]}' at wave '{resp['wave'].iloc[k]}' "
+                    f"has no submitted_on date, so {rule} cannot order it", "enter the submission date, or delete the "
+                    "submission that should not count", row=_row(resp.index[k]), column="submitted_on")
+            for k in np.flatnonzero(dup)]
 
 
 def select_population(participants: pd.DataFrame, population: dict, hid: str = "") -> pd.DataFrame:
@@ -284,92 +242,65 @@ def load_cohort(root: str | Path) -> Cohort:
     if emp is not None:
         row_counts["employment.csv"] = len(emp)
 
-    # participants.csv
-    P = "participants.csv"
-    ids: set[str] = set()
-    if _require_columns(part, P, _REQUIRED[P], probs):
-        if part.empty:
-            probs.append(Problem(P, "has a header but no participants", "export the participant table with its rows"))
-        part["participant_id"] = part["participant_id"].str.strip()
-        for i in np.flatnonzero((part["participant_id"] == "").to_numpy()):
-            probs.append(Problem(P, "participant_id is empty", "give every participant a pseudonymous id", row=_row(i), column="participant_id"))
-        _duplicates(part, P, ["participant_id"], probs, "participant_id")
-        part["arm"] = _check_choice(part, P, "arm", ARMS, probs)
-        part["role"] = _check_choice(part, P, "role", ROLES, probs)
-        part["pair_id"] = part["pair_id"].str.strip()
-        for c in _NUMERIC_OPTIONAL:
-            if c in part.columns:
-                part[c] = _parse_numbers(part, P, c, probs, required=(c == "age"))
-        prog = part[(part["arm"] == "program")]
-        for i in np.flatnonzero(((part["arm"] == "program") & (part["pair_id"] == "")).to_numpy()):
-            probs.append(Problem(P, "programme participant without a pair_id", "enter the mentoring pair's id",
-                                 row=_row(i), column="pair_id"))
-        for i in np.flatnonzero(((part["arm"] == "control") & (part["pair_id"] != "")).to_numpy()):
-            probs.append(Problem(P, "control participant has a pair_id", "leave pair_id empty for the control arm",
-                                 row=_row(i), column="pair_id"))
-        for pid, g in prog[prog["pair_id"] != ""].groupby("pair_id", sort=False):
-            if sorted(g["role"]) != ["junior", "senior"]:
-                i = g.index[0]
-                probs.append(Problem(P, f"pair '{pid}' has roles {sorted(g['role'])}, not one junior and one senior",
-                                     "each programme pair needs exactly one junior (mentor) and one senior (mentee)",
-                                     row=_row(i), column="pair_id"))
-        ids = set(part["participant_id"])
+    parsed = ts.Parsed()
 
+    # participants.csv: text pass, then the typed pass once the required columns are there
+    P = "participants.csv"
+    part = _non_blank(part, P, probs)
+    _strip(part, ("participant_id", "arm", "role", "pair_id"))
+    found = ts.problems(ts.participants_text(ARMS, ROLES, parsed), part)
+    probs += found
+    if part.empty and not _missing(found):
+        probs.append(Problem(P, "has a header but no participants", "export the participant table with its rows"))
+    ids: set[str] = set()
+    if not _missing(found):
+        for c in ts.NUMERIC_OPTIONAL:
+            if c in part.columns:
+                part[c] = parsed[c]
+        probs += ts.problems(ts.participants_typed(), part)
+        ids = set(part["participant_id"])
     if ids:
         _check_populations(part, study, probs, tuple(codebook.scales))
 
     # responses.csv
     R = "responses.csv"
-    if _require_columns(resp, R, _REQUIRED[R], probs):
-        if resp.empty:
-            probs.append(Problem(R, "has a header but no responses", "export the survey responses with their rows"))
-        resp["participant_id"] = resp["participant_id"].str.strip()
-        resp["wave"] = _check_choice(resp, R, "wave", study.waves, probs)
-        if ids:
-            unknown = ~resp["participant_id"].isin(ids)
-            for i in np.flatnonzero(unknown.to_numpy()):
-                probs.append(Problem(R, f"participant_id '{resp['participant_id'].iloc[i]}' is not in participants.csv",
-                                     "add the participant to participants.csv or remove the response", row=_row(i), column="participant_id"))
-        _duplicates(resp, R, ["participant_id", "wave"], probs, "participant × wave")
-        for scale in codebook.scales.values():
-            for item in scale.items:
-                if item not in resp.columns:
-                    probs.append(Problem(R, f"item column '{item}' (scale '{scale.name}') is missing",
-                                         "add the column, or remove the item from codebook.yaml", column=item))
-                    continue
-                resp[item] = _parse_numbers(resp, R, item, probs, lo=scale.min, hi=scale.max, integer_like=True)
+    resp = _non_blank(resp, R, probs)
+    _strip(resp, ("participant_id", "wave"))
+    items = {item: s.name for s in codebook.scales.values() for item in s.items}
+    found = ts.problems(ts.responses_text(study.waves, items, parsed), resp)
+    probs += found
+    if resp.empty and not _missing(found, ("participant_id", "wave")):
+        probs.append(Problem(R, "has a header but no responses", "export the survey responses with their rows"))
+    if not _missing(found, ("participant_id", "wave")):
+        for item in items:
+            if item in resp.columns:
+                resp[item] = parsed[item]
         if "submitted_on" in resp.columns:
-            resp["submitted_on"] = _parse_dates(resp, R, "submitted_on", probs, required=False)
+            resp["submitted_on"] = parsed["submitted_on"]
+        probs += ts.problems(ts.responses_typed(codebook.scales.values(), ids or None,
+                                                unique_waves=study.duplicate_submissions == "error"), resp)
+        if study.duplicate_submissions in ("keep_earliest", "keep_latest"):
+            probs += _undatable_duplicates(resp, study.duplicate_submissions)
         resp["wave"] = pd.Categorical(resp["wave"], categories=list(study.waves), ordered=True)
 
     # employment.csv
     if emp is not None:
         E = "employment.csv"
-        if _require_columns(emp, E, _REQUIRED[E], probs):
-            emp["participant_id"] = emp["participant_id"].str.strip()
-            _duplicates(emp, E, ["participant_id"], probs, "participant_id")
+        emp = _non_blank(emp, E, probs)
+        _strip(emp, ("participant_id", "exit_reason"))
+        found = ts.problems(ts.employment_text(EXIT_REASONS, parsed), emp)
+        probs += found
+        if not _missing(found):
             if ids:
-                for i in np.flatnonzero((~emp["participant_id"].isin(ids)).to_numpy()):
-                    probs.append(Problem(E, f"participant_id '{emp['participant_id'].iloc[i]}' is not in participants.csv",
-                                         "add the participant or remove the row", row=_row(i), column="participant_id"))
                 missing = sorted(ids - set(emp["participant_id"]))
                 if missing and needs_employment:
                     probs.append(Problem(E, f"{len(missing)} participant(s) have no employment row (first: {missing[0]})",
                                          "add one row per participant; leave exit_date empty for people still employed",
                                          column="participant_id"))
-            emp["hire_date"] = _parse_dates(emp, E, "hire_date", probs, required=True)
-            emp["exit_date"] = _parse_dates(emp, E, "exit_date", probs, required=False)
-            reason = _check_choice(emp, E, "exit_reason", EXIT_REASONS, probs, allow_empty=True)
-            for i in np.flatnonzero((emp["exit_date"].notna() & (reason == "")).to_numpy()):
-                probs.append(Problem(E, "exit_date given without exit_reason", "enter voluntary or involuntary",
-                                     row=_row(i), column="exit_reason"))
-            for i in np.flatnonzero((emp["exit_date"].isna() & (reason != "")).to_numpy()):
-                probs.append(Problem(E, "exit_reason given without exit_date", "enter the exit date or clear the reason",
-                                     row=_row(i), column="exit_date"))
-            for i in np.flatnonzero((emp["exit_date"] < emp["hire_date"]).to_numpy()):
-                probs.append(Problem(E, "exit_date is before hire_date", "correct one of the two dates",
-                                     row=_row(i), column="exit_date"))
-            emp["exit_reason"] = reason.replace("", None)
+            emp["hire_date"] = parsed["hire_date"]
+            emp["exit_date"] = parsed["exit_date"]
+            probs += ts.problems(ts.employment_typed(ids or None), emp)
+            emp["exit_reason"] = emp["exit_reason"].replace("", None)
     if probs:
         raise CohortError(probs)
     return Cohort(participants=part.reset_index(drop=True), responses=resp.reset_index(drop=True),
@@ -377,26 +308,66 @@ def load_cohort(root: str | Path) -> Cohort:
                   codebook=codebook, study=study, root=root, row_counts=row_counts)
 
 
+def _duplicate_losers(R: pd.DataFrame, eligible: np.ndarray, rule: str, items) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (positions) of duplicate submissions not kept under ``rule``, and the position kept for each."""
+    d = pd.DataFrame({"participant_id": R["participant_id"].to_numpy(), "wave": R["wave"].astype(str).to_numpy(),
+                      "pos": np.arange(len(R))})[eligible]
+    d = d[d.duplicated(["participant_id", "wave"], keep=False)]
+    if d.empty:
+        return np.array([], dtype=int), np.array([], dtype=int)
+    # NaT sorts first when ascending: a dated submission beats an undated one under keep_most_complete
+    d["when"] = R["submitted_on"].to_numpy()[d["pos"]] if "submitted_on" in R.columns else pd.NaT
+    if rule == "keep_earliest":
+        keys, asc = ["when", "pos"], [True, True]
+    elif rule == "keep_latest":
+        keys, asc = ["when", "pos"], [False, False]
+    else:                                               # keep_most_complete
+        d["answered"] = R[list(items)].notna().sum(axis=1).to_numpy()[d["pos"]]
+        keys, asc = ["answered", "when", "pos"], [False, False, False]
+    d = d.sort_values(keys, ascending=asc, na_position="last", kind="stable")
+    kept = d.drop_duplicates(["participant_id", "wave"]).set_index(["participant_id", "wave"])["pos"]
+    lose = d[d.duplicated(["participant_id", "wave"], keep="first")]
+    kept_for = kept.reindex(pd.MultiIndex.from_frame(lose[["participant_id", "wave"]])).to_numpy()
+    order = np.argsort(lose["pos"].to_numpy(), kind="stable")
+    return lose["pos"].to_numpy()[order], kept_for[order].astype(int)
+
+
 def apply_run_exclusions(c: Cohort) -> Cohort:
-    """A copy of a loaded cohort as the analyses use it: responses submitted after the
-    person's ``exit_date`` are left out of every survey analysis and recorded in
-    ``excluded_responses`` (``row`` as the spreadsheet numbers it, ``participant_id``,
-    ``wave``, ``reason``). ``rmstudy validate`` and the run's participant-flow ledger
-    both take their counts from here."""
+    """A copy of a loaded cohort as the analyses use it, with two kinds of response rows left out of
+    every survey analysis and recorded in ``excluded_responses`` (``row`` as the spreadsheet numbers it,
+    ``participant_id``, ``wave``, ``reason``, ``submitted_on``, ``kept_row``):
+
+    * a response submitted after the person's ``exit_date`` (:data:`REASON_AFTER_EXIT`);
+    * under the plan's ``duplicate_submissions`` rule (other than ``error``), every duplicate
+      submission of a participant × wave that the rule does not keep (:data:`REASON_DUPLICATE`;
+      ``kept_row`` is the row kept). Late responses are set aside first, so a response dated after
+      the exit never wins over a valid one.
+
+    ``rmstudy validate`` and the run's participant-flow ledger both take their counts from here."""
     import dataclasses
 
     R = c.responses
-    rows = pd.DataFrame(columns=["row", "participant_id", "wave", "reason"])
     late = np.zeros(len(R), dtype=bool)
     if c.employment is not None and "submitted_on" in R.columns:
         exit_ = c.employment.set_index("participant_id")["exit_date"].reindex(R["participant_id"]).to_numpy()
         late = R["submitted_on"].notna().to_numpy() & pd.notna(exit_) & (
             pd.to_datetime(R["submitted_on"]).to_numpy() > pd.to_datetime(exit_))
-        if late.any():
-            rows = pd.DataFrame({"row": np.flatnonzero(late) + 2, "participant_id": R.loc[late, "participant_id"].to_numpy(),
-                                 "wave": R.loc[late, "wave"].astype(str).to_numpy(), "reason": REASON_AFTER_EXIT,
-                                 "submitted_on": R.loc[late, "submitted_on"].to_numpy()})
-    return dataclasses.replace(c, responses=R.loc[~late].reset_index(drop=True), excluded_responses=rows)
+    lose, kept = np.array([], dtype=int), np.array([], dtype=int)
+    if c.study.duplicate_submissions != "error":
+        lose, kept = _duplicate_losers(R, ~late, c.study.duplicate_submissions, c.codebook.items)
+    when = R["submitted_on"] if "submitted_on" in R.columns else pd.Series(pd.NaT, index=R.index)
+    late_pos = np.flatnonzero(late)
+    pos = np.concatenate([late_pos, lose])
+    rows = pd.DataFrame({
+        "row": pos + 2, "participant_id": R["participant_id"].to_numpy()[pos],
+        "wave": R["wave"].astype(str).to_numpy()[pos],
+        "reason": [REASON_AFTER_EXIT] * len(late_pos) + [REASON_DUPLICATE] * len(lose),
+        "submitted_on": when.to_numpy()[pos],
+        "kept_row": pd.array([None] * len(late_pos) + [int(k) + 2 for k in kept], dtype="Int64"),
+    }).sort_values("row", kind="stable").reset_index(drop=True)
+    drop = np.zeros(len(R), dtype=bool)
+    drop[pos] = True
+    return dataclasses.replace(c, responses=R.loc[~drop].reset_index(drop=True), excluded_responses=rows)
 
 
 def analysis_cohort(root: str | Path) -> Cohort:

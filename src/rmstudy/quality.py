@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .cohort import REASON_AFTER_EXIT, Cohort
+from .cohort import Cohort
 from .models.survival import retention_data
 
 ARMS = ("program", "control")
@@ -52,10 +52,9 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
                     c = arm_of.reindex(scores.loc[bad, "participant_id"]).value_counts()
                     exclusions.append({"analysis": f"{s.name} at {w}", "reason": reason,
                                        **{a: int(c.get(a, 0)) for a in ARMS}})
-    late = 0 if cohort.excluded_responses is None else len(cohort.excluded_responses)
-    reasons = {}
-    if late:
-        reasons[REASON_AFTER_EXIT] = late
+    X = cohort.excluded_responses
+    late = 0 if X is None else len(X)
+    reasons = {} if X is None else {str(k): int(v) for k, v in X["reason"].value_counts(sort=False).items()}
     if (~any_scored).any():
         reasons["no scale scorable (too few items answered)"] = int((~any_scored).sum())
     ledger = {
@@ -64,9 +63,10 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
                           "excluded": int((~any_scored).sum()) + late, "reasons": reasons},
     }
     if late:
-        c = arm_of.reindex(cohort.excluded_responses["participant_id"]).value_counts()
-        exclusions.append({"analysis": "all survey analyses", "reason": REASON_AFTER_EXIT,
-                           **{a: int(c.get(a, 0)) for a in ARMS}})
+        for reason, g in X.groupby("reason", sort=False):
+            c = arm_of.reindex(g["participant_id"]).value_counts()
+            exclusions.append({"analysis": "all survey analyses", "reason": str(reason),
+                               **{a: int(c.get(a, 0)) for a in ARMS}})
     if cohort.employment is not None:
         E = cohort.employment
         _, excl = retention_data(P, E, cohort.study.programme_start, cohort.study.censor_date)

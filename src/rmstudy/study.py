@@ -20,7 +20,9 @@ import yaml
 
 from .errors import CohortError, Problem
 
-STUDY_SCHEMA_VERSION = 2
+STUDY_SCHEMA_VERSION = 3
+#: how duplicate submissions (two rows for one participant × wave) are resolved; docs/cohort-format.md
+DUPLICATE_RULES = ("error", "keep_earliest", "keep_latest", "keep_most_complete")
 RETENTION = "retention"
 
 
@@ -79,6 +81,7 @@ class Study:
     preregistration: str = ""
     deviations: tuple[dict, ...] = ()
     seed: int | None = None
+    duplicate_submissions: str = "error"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def hypothesis(self, hid: str) -> Hypothesis:
@@ -101,13 +104,18 @@ def _jsonable(obj):
 def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
     """Validate a parsed study.yaml mapping and build a :class:`Study`."""
     raw = _jsonable(raw if isinstance(raw, dict) else {})
-    if raw.get("schema_version") == 1:
-        v2 = (["reliability_threshold"] if "reliability_threshold" in raw else []) + \
-             [f"hypotheses.{i}.cluster" for i, h in enumerate(raw.get("hypotheses") or []) if isinstance(h, dict) and "cluster" in h]
-        if v2:
-            raise CohortError(Problem(file, f"{', '.join(v2)} belong to study.yaml schema_version 2, but this plan says 1",
-                                      "set schema_version: 2 (version 1 plans load unchanged under 2)",
-                                      column="schema_version"))
+    version = raw.get("schema_version")
+    if version in (1, 2):
+        newer = {"reliability_threshold": 2, "duplicate_submissions": 3}
+        later = [(k, v) for k, v in newer.items() if k in raw and v > version] + \
+            [(f"hypotheses.{i}.cluster", 2) for i, h in enumerate(raw.get("hypotheses") or [])
+             if isinstance(h, dict) and "cluster" in h and version < 2]
+        if later:
+            need = max(v for _, v in later)
+            raise CohortError(Problem(file, f"{', '.join(k for k, _ in later)} belong to study.yaml schema_version "
+                                      f"{need}, but this plan says {version}",
+                                      f"set schema_version: {need} (plans of earlier versions load unchanged under "
+                                      f"{need})", column="schema_version"))
     validator = jsonschema.Draft202012Validator(load_schema("study"))
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
@@ -193,7 +201,7 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
         horizons_days=tuple(raw.get("retention", {}).get("horizons_days", [182, 365])),
         invited=dict(raw.get("flow", {}).get("invited", {})), comparison_group=raw.get("comparison_group", ""),
         preregistration=raw.get("preregistration", ""), deviations=tuple(raw.get("deviations", [])),
-        seed=raw.get("seed"), raw=raw,
+        seed=raw.get("seed"), duplicate_submissions=raw.get("duplicate_submissions", "error"), raw=raw,
     )
 
 
