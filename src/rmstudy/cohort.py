@@ -59,20 +59,49 @@ def _row(i: int) -> int:
 
 
 def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
+    """A cohort CSV as strings (header stripped, every cell text), or None with a problem when it cannot be
+    read: not UTF-8 (the row of the first bad byte is named), not comma-separated, or a row with more or
+    fewer cells than the header (a truncated or shifted row would otherwise lose or move answers)."""
+    import csv
+    import io
+
     name = path.name
     if not path.exists():
         probs.append(Problem(name, "file is missing", f"put {name} in the cohort folder (docs/cohort-format.md)"))
         return None
+    data = path.read_bytes()
     try:
-        # blank lines are kept as rows so that row numbers match what a spreadsheet or editor shows
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        row = data[:e.start].count(b"\n") + 1
         probs.append(Problem(name, f"not UTF-8 text ({e.reason} at byte {e.start})",
-                             "save the file as 'CSV UTF-8' from your spreadsheet program"))
+                             "save the file as 'CSV UTF-8' from your spreadsheet program, or bring the export in "
+                             "with rmstudy ingest, which reads Latin-1 and UTF-16 (docs/ingest.md)", row=row))
         return None
-    except pd.errors.EmptyDataError:
+    if not text.strip():
         probs.append(Problem(name, "file is empty", "export the table again with its header row and data"))
         return None
+    header = text.splitlines()[0]
+    if "," not in header and any(d in header for d in (";", "\t", "|")):
+        sep = {";": "semicolons", "\t": "tabs", "|": "bars"}[next(d for d in (";", "\t", "|") if d in header)]
+        probs.append(Problem(name, f"the header is separated by {sep}, "
+                             "not commas", "save the file as 'CSV UTF-8 (comma delimited)', or bring the export in "
+                             "with rmstudy ingest, which reads any delimiter (docs/ingest.md)", row=1))
+        return None
+    records = csv.reader(io.StringIO(text, newline=""))
+    width, bad = None, []
+    for k, cells in enumerate(records):
+        if width is None:
+            width = len(cells)
+        elif cells and len(cells) != width:
+            bad.append(Problem(name, f"row has {len(cells)} cells but the header has {width}",
+                               "check the row for a missing or extra comma (quote cells that contain commas)",
+                               row=k + 1))
+    if bad:
+        probs.extend(bad)
+        return None
+    # blank lines are kept as rows so that row numbers match what a spreadsheet or editor shows
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     df.columns = [c.strip() for c in df.columns]
     return df.fillna("")
 
@@ -257,8 +286,13 @@ def load_cohort(root: str | Path) -> Cohort:
         for c in ts.NUMERIC_OPTIONAL:
             if c in part.columns:
                 part[c] = parsed[c]
-        probs += ts.problems(ts.participants_typed(), part)
-        ids = set(part["participant_id"])
+        typed = ts.problems(ts.participants_typed(), part)
+        probs += typed
+        # responses and employment rows are matched to participants, and the plan's populations checked, only
+        # once the ids, arms and roles of participants.csv are right: otherwise one mistyped id or arm would
+        # echo through every file
+        if not any(p.column in ("participant_id", "arm", "role") for p in found + typed):
+            ids = set(part["participant_id"])
     if ids:
         _check_populations(part, study, probs, tuple(codebook.scales))
 
