@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
@@ -40,6 +41,29 @@ def test_outputs_exist(demo_run):
     assert sorted(p.name for p in (out / "notebooks").glob("*.ipynb")) == [
         f"{n}.ipynb" for n in ("01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention",
                                "05_hr_report", "06_academic_report")]
+
+
+def test_run_writes_its_validation_report_with_the_same_ledger(demo_run):
+    out, res = demo_run
+    rep = json.loads((out / "validation.json").read_text())
+    assert rep["ok"] and rep["counts"]["errors"] == 0
+    assert rep["ledger"] == res["flow"]["ledger"]
+    assert str(ROOT) not in (out / "validation.json").read_text()
+
+
+def test_run_refuses_what_only_validate_finds(tmp_path):
+    """A header-only employment.csv in a plan without retention loads, but validate calls it an error; so does run."""
+    bad = tmp_path / "bad"
+    shutil.copytree(DEMO, bad)
+    (bad / "employment.csv").write_text((bad / "employment.csv").read_text().splitlines()[0] + "\n")
+    plan = yaml.safe_load((bad / "study.yaml").read_text())
+    plan["hypotheses"] = [h for h in plan["hypotheses"] if h["outcome"] != "retention"]
+    (bad / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    rm.load_cohort(bad)                                    # the loader alone accepts it
+    with pytest.raises(CohortError) as e:
+        run(bad, tmp_path / "o", progress=False)
+    assert "employment.csv: file has a header but no data rows" in str(e.value)
+    assert not (tmp_path / "o").exists()
 
 
 def test_results_validate_and_carry_design_fields(demo_run):

@@ -19,6 +19,8 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .cohort import load_cohort
+from .errors import CohortError, Problem
+from .validate import validate
 from .provenance import environment
 from .results import _dump, assemble_results
 
@@ -265,13 +267,18 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
     nb_dir = notebook_dir()
     pool = _KernelPool(2 if parallel else 1)  # kernels boot while the cohort is checked
     try:
-        cohort = load_cohort(cohort_dir)      # refuses an invalid cohort with every problem listed
+        # the same checks and messages as `rmstudy validate`; an invalid cohort is refused before any notebook runs
+        report = validate(cohort_dir)
+        if not report.ok:
+            raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
+        cohort = load_cohort(cohort_dir)
     except BaseException:
         pool.shutdown()
         raise
     for sub in ("records", "notebooks", "figures"):
         shutil.rmtree(out_dir / sub, ignore_errors=True)   # no stale results from an earlier run
     (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    report.to_json(out_dir / "validation.json")     # exclusions, warnings and the row ledger of this run's input
     params = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}
     total = sum(len(s) for s in STAGES)
     def hr_outputs():
