@@ -35,3 +35,24 @@ def test_answer_sentence_direction_and_tiny_effects():
 def test_certainty_names_the_interval():
     s = narrative.certainty_in_words(_row(0.3, "inconclusive"))
     assert "+0.10 to +0.50" in s and "cannot yet tell" in s
+
+
+def test_flow_table_reads_as_consort_and_adds_up():
+    from rmstudy.tables import flow_table
+
+    flow = {"stages": [{"stage": "invited", "program": None, "control": None},
+                       {"stage": "enrolled", "program": 10, "control": 12},
+                       {"stage": "responded_pre", "program": 9, "control": 11},
+                       {"stage": "scored_pre", "program": 9, "control": 10},
+                       {"stage": "analysed", "program": 9, "control": 10}],
+            "exclusions": [{"analysis": "engagement at pre", "reason": "too few", "program": 0, "control": 1},
+                           {"analysis": "all survey analyses", "reason": "submitted after the participant's exit_date",
+                            "program": 1, "control": 0}]}
+    t = flow_table(flow)
+    assert list(t["Stage"]) == ["Assessed for eligibility (invited)", "Allocated (enrolled)",
+                                "Response rows excluded from every survey analysis: submitted after the "
+                                "participant's exit_date", "Responded at pre",
+                                "  of whom scored at pre (at least one scale)",
+                                "Analysed (at least one scored response)"]
+    assert t["Total"].tolist() == [None, 22, 1, 20, 19, 19]
+    assert list(t.columns) == ["Stage", "Programme", "Comparison", "Total"]

@@ -54,8 +54,40 @@ def reliability_apa(rows: list[dict]) -> pd.DataFrame:
                          "mean r": df["average_r"].map(lambda v: num(v).lstrip("0"))})
 
 
+def _stage_label(stage: str) -> str:
+    if stage == "invited":
+        return "Assessed for eligibility (invited)"
+    if stage == "enrolled":
+        return "Allocated (enrolled)"
+    if stage.startswith("responded_"):
+        return f"Responded at {stage[len('responded_'):]}"
+    if stage.startswith("scored_"):
+        return f"  of whom scored at {stage[len('scored_'):]} (at least one scale)"
+    if stage == "analysed":
+        return "Analysed (at least one scored response)"
+    return stage
+
+
 def flow_table(flow: dict) -> pd.DataFrame:
-    return pd.DataFrame(flow["stages"]).rename(columns={"stage": "Stage", "program": "Programme", "control": "Comparison"})
+    """The participant flow as a CONSORT-style table, per arm and in total.
+
+    Stages in order: assessed (``invited``, when the plan gives it) → allocated → the response rows excluded
+    from every survey analysis, one line per reason (after the exit date; duplicate submissions) → responded
+    and scored per wave → analysed. Counts are people, except the exclusion lines, which count response rows.
+    """
+    rows = []
+    excluded = [e for e in flow["exclusions"] if e["analysis"] == "all survey analyses"]
+    for s in flow["stages"]:
+        if s["stage"].startswith("responded_") and excluded:
+            rows += [{"Stage": f"Response rows excluded from every survey analysis: {e['reason']}",
+                      "program": e["program"], "control": e["control"]} for e in excluded]
+            excluded = []
+        rows.append({"Stage": _stage_label(s["stage"]), "program": s["program"], "control": s["control"]})
+    df = pd.DataFrame(rows, columns=["Stage", "program", "control"])
+    both = df["program"].notna() & df["control"].notna()
+    df["Total"] = pd.Series([int(a) + int(b) if ok else None for a, b, ok in zip(df["program"], df["control"], both)],
+                            index=df.index, dtype=object)
+    return df.rename(columns={"program": "Programme", "control": "Comparison"})
 
 
 def show(df: pd.DataFrame, index: bool = False):
