@@ -78,6 +78,25 @@ def _input(report, file):
     return next(f for f in report["inputs"] if f["file"] == file)
 
 
+def _csv_rows(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def _write_csv_rows(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+
+
+def _reconciles(report):
+    """Every input's ledger adds up, and the survey ledgers add up to responses.csv."""
+    for f in report["inputs"]:
+        led = f["ledger"]
+        assert led["rows_in"] == led["written"] + led["excluded"] == f["rows_written"] + led["excluded"], f["file"]
+        assert led["excluded"] == sum(len(rows) for rows in led["reasons"].values()), f["file"]
+    assert sum(f["ledger"]["written"] for f in report["inputs"] if f["kind"] == "survey") == report["response_rows"]
+
+
 # ---------------------------------------------------------------------------------------------- round trip
 
 
@@ -216,6 +235,11 @@ def test_round_trip_with_and_without_pseudonymisation(tmp_path, monkeypatch):
     assert post["format"] == "xlsx" and post["sheet"] == "Responses"
     assert post["rows_read"] == post["rows_written"] == (original.responses["wave"] == "post").sum()
     assert hr["rows_read"] == hr["rows_written"] == len(original.participants)
+    _reconciles(report)
+    assert pre["ledger"] == {"rows_in": (original.responses["wave"] == "pre").sum(),
+                             "written": (original.responses["wave"] == "pre").sum(), "excluded": 0, "reasons": {}}
+    assert pre["test_response_columns"] == ["Status"]          # listed under drop:, still read for test rows
+    assert post["ledger"]["rows_in"] == post["ledger"]["written"] == (original.responses["wave"] == "post").sum()
     dropped = {c["column"]: c["reason"] for c in pre["dropped_columns"]}
     assert dropped["Name"] == dropped["Email"] == dropped["ExternalReference"] == "looks like a direct identifier"
     assert dropped["RecipientEmail"] == dropped["IPAddress"] == dropped["LocationLatitude"] == \
@@ -263,6 +287,9 @@ def test_fixture_ingests_to_the_documented_example(raw, tmp_path):
     assert "E103,2021-11-08,2025-05-20,voluntary" in (out / "employment.csv").read_text()
     pre = _input(report, "pre.csv")
     assert (pre["rows_read"], pre["rows_written"], pre["header_rows"]) == (8, 8, 3)
+    assert pre["ledger"] == {"rows_in": 8, "written": 8, "excluded": 0, "reasons": {}}
+    assert _input(report, "hr.csv")["ledger"] == {"rows_in": 8, "written": 8, "excluded": 0, "reasons": {}}
+    _reconciles(report)
     text = "".join(p.read_text() for p in out.iterdir())
     assert "Fixture" not in text and "@example.org" not in text and "Mo Boss" not in text
 
@@ -482,6 +509,8 @@ def test_blank_rows_are_skipped_reported_and_counted_in_row_numbers(raw):
     report = _ingest(raw)
     assert _input(report, "post.csv")["blank_rows_skipped"] == [3, 4]
     assert _input(report, "post.csv")["rows_written"] == 6
+    assert _input(report, "post.csv")["ledger"] == {"rows_in": 8, "written": 6, "excluded": 2,
+                                                    "reasons": {"blank row": [3, 4]}}
     _set_cell(path, 5, "Q1_1", "lots")
     _one(_problems(raw), file="post.csv", row=5, column="Q1_1")
 
@@ -559,6 +588,8 @@ def test_cli_ingest(raw, tmp_path, capsys):
     assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli")]) == 0
     out = capsys.readouterr().out
     assert "pre.csv: 8 rows read, 8 written" in out and "OK — 8 participants" in out
+    assert "  post.csv: 6 rows read, 6 written (csv, one header row, utf-8, comma-delimited); 2 column(s) dropped\n" \
+           "    ledger: 6 row(s) after the header = 6 written + 0 excluded\n  hr.csv" in out
     _set_cell(raw / "post.csv", 3, "Q1_2", "four")
     assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli2")]) == 2
     err = capsys.readouterr().err
@@ -574,3 +605,204 @@ def test_worked_example_of_the_docs_runs_on_the_fixture(raw, monkeypatch):
     report = _ingest(raw)
     assert report["cohort"]["ok"] and report["pseudonymised"]
     assert pseudonym(KEY, "E104") in (raw.parent / "out" / "participants.csv").read_text()
+
+
+# ---------------------------------------------------------------------------------------------- rows that are not responses
+
+PREVIEW = "Qualtrics preview/test/spam response"
+
+
+def test_qualtrics_preview_and_test_rows_are_left_out_and_ledgered(raw, tmp_path, capsys):
+    _ingest(raw, tmp_path / "before")
+    before = (tmp_path / "before" / "responses.csv").read_text().splitlines()
+    rows = _csv_rows(raw / "pre.csv")
+    head = rows[0]
+    rows[9][head.index("Status")] = "Survey Test"          # row 10: E107, answers that look real, but a test
+    preview = list(rows[3])                                 # a preview: no id and an impossible answer, so it would
+    preview[head.index("Status")] = "Survey Preview"        # be two problems if it were read as a response
+    preview[head.index("EmpID")] = ""
+    preview[head.index("Q1_1")] = "9"
+    _write_csv_rows(raw / "pre.csv", rows + [[], preview])  # row 12 blank, row 13 the preview
+    report = _ingest(raw)
+    pre = _input(report, "pre.csv")
+    assert pre["ledger"] == {"rows_in": 10, "written": 7, "excluded": 3, "reasons": {
+        "blank row": [12],
+        f"{PREVIEW} (Status 'Survey Test')": [10],
+        f"{PREVIEW} (Status 'Survey Preview')": [13]}}
+    _reconciles(report)
+    assert (pre["rows_read"], pre["rows_written"], pre["blank_rows_skipped"]) == (9, 7, [12])
+    assert pre["test_response_columns"] == ["Status"] and pre["keep_test_responses"] is False
+    assert {"column": "Status", "reason": "listed in drop"} in pre["dropped_columns"]   # not written, still read
+    after = (raw.parent / "out" / "responses.csv").read_text().splitlines()
+    assert len(after) == len(before) - 1 and after == [ln for ln in before if not ln.startswith("E107,pre,")]
+
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "  pre.csv: 9 rows read, 7 written (csv, qualtrics (3 header rows), utf-8, comma-delimited); 11 column(s) " \
+           "dropped\n    ledger: 10 row(s) after the header = 7 written + 3 excluded\n" \
+           "      excluded, blank row: row 12\n" in out
+    assert f"      excluded, {PREVIEW} (Status 'Survey Test'): row 10\n" in out
+    assert f"      excluded, {PREVIEW} (Status 'Survey Preview'): row 13\n" in out
+
+
+def test_keep_test_responses_keeps_them_and_lists_them(raw):
+    _set_cell(raw / "pre.csv", 10, "Status", "survey  PREVIEW")     # case and spaces do not matter
+    report = _ingest(raw)
+    assert _input(report, "pre.csv")["ledger"]["reasons"] == {f"{PREVIEW} (Status 'Survey Preview')": [10]}
+    assert "E107,pre," not in (raw.parent / "out" / "responses.csv").read_text()
+
+    _mapping(raw, lambda m: m["surveys"][0].update(keep_test_responses=True))
+    report = _ingest(raw)
+    pre = _input(report, "pre.csv")
+    assert pre["ledger"] == {"rows_in": 8, "written": 8, "excluded": 0, "reasons": {}}
+    assert pre["keep_test_responses"] is True
+    assert pre["test_responses_kept"] == {f"{PREVIEW} (Status 'Survey Preview')": [10]}
+    assert "E107,pre,2024-12-28,2,3,4,2" in (raw.parent / "out" / "responses.csv").read_text()
+
+    _mapping(raw, lambda m: m["surveys"][0].update(keep_test_responses="yes"))
+    p = _one(_problems(raw), file="mapping.yaml", column="surveys.0.keep_test_responses")
+    assert p.row is None and p.message == "keep_test_responses is 'yes', not true or false"
+    _mapping(raw, lambda m: m.update(keep_test_responses=True))     # a survey-level key only
+    _one(_problems(raw), file="mapping.yaml", column="keep_test_responses", message="unknown key 'keep_test_responses'")
+
+
+def test_numeric_status_and_distribution_channel_in_a_qualtrics_xlsx(raw):
+    rows = _csv_rows(raw / "pre.csv")
+    status = rows[0].index("Status")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(rows[0] + ["DistributionChannel"])
+    ws.append(rows[1] + ["Distribution Channel"])
+    ws.append(rows[2] + ['{"ImportId":"distributionChannel"}'])
+    codes = {5: 4, 6: 1, 9: 8, 11: 16}      # row -> Status code: Imported, Survey Preview, Spam, Offline; others 0
+    for n, r in enumerate(rows[3:], start=4):
+        cells = list(r)
+        cells[status] = codes.get(n, 0)      # numbers, as a numeric-values export holds them
+        ws.append(cells + ["test" if n == 7 else "anonymous"])
+    wb.save(raw / "pre.xlsx")
+    (raw / "pre.csv").unlink()
+    _mapping(raw, lambda m: m["surveys"][0].update(file="pre.xlsx"))
+    report = _ingest(raw)
+    pre = _input(report, "pre.xlsx")
+    assert pre["header_rows"] == 3 and pre["test_response_columns"] == ["Status", "DistributionChannel"]
+    assert pre["ledger"] == {"rows_in": 8, "written": 5, "excluded": 3, "reasons": {
+        f"{PREVIEW} (Status 1 = 'Survey Preview')": [6],
+        f"{PREVIEW} (DistributionChannel 'test')": [7],
+        f"{PREVIEW} (Status 8 = 'Spam')": [9]}}
+    _reconciles(report)
+    lines = (raw.parent / "out" / "responses.csv").read_text().splitlines()
+    assert {ln.split(",")[0] for ln in lines if ",pre," in ln} == {"E101", "E102", "E105", "E107", "E108"}
+
+
+def test_unknown_or_empty_status_is_a_problem(raw):
+    _set_cell(raw / "pre.csv", 7, "Status", "Survey Draft")
+    _set_cell(raw / "pre.csv", 8, "Status", "")
+    probs = _problems(raw)
+    assert len(probs) == 2
+    p = _one(probs, file="pre.csv", row=7, column="Status")
+    assert p.message == ("unknown Status 'Survey Draft' (not a Qualtrics response type), so rmstudy cannot tell "
+                         "whether the row is a real response")
+    assert "IP Address (0), Imported (4), Offline (16)" in p.fix
+    assert "set keep_test_responses: true under surveys.0" in p.fix
+    p = _one(probs, file="pre.csv", row=8, column="Status")
+    assert p.message == "Status is empty, so rmstudy cannot tell whether the row is a real response"
+    _mapping(raw, lambda m: m["surveys"][0].update(keep_test_responses=True))   # keeps every row, unchecked
+    pre = _input(_ingest(raw), "pre.csv")
+    assert pre["ledger"]["written"] == 8 and pre["test_responses_kept"] == {}
+
+
+def test_status_column_that_the_mapping_uses_is_not_read_as_a_response_type(raw):
+    _set_cell(raw / "post.csv", 1, "Submitted", "Status")       # another tool's export: Status holds the date
+    _mapping(raw, lambda m: m["surveys"][1].update(submitted_on="Status") or m["drop"].remove("Status"))
+    report = _ingest(raw)          # dates read as response types would be six problems
+    post = _input(report, "post.csv")
+    assert post["test_response_columns"] == [] and post["mapped_columns"]["Status"] == "submitted_on"
+    assert post["ledger"] == {"rows_in": 6, "written": 6, "excluded": 0, "reasons": {}}
+    assert _input(report, "pre.csv")["test_response_columns"] == ["Status"]
+    assert "E101,post,2025-07-08,4,4,2,4" in (raw.parent / "out" / "responses.csv").read_text()
+
+
+# ---------------------------------------------------------------------------------------------- merged and unnamed columns
+
+
+def _post_xlsx(raw, edit):
+    """post.csv as post.xlsx, changed by ``edit(worksheet)``, and the mapping pointed at it."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in _csv_rows(raw / "post.csv"):
+        ws.append(r)
+    edit(ws)
+    wb.save(raw / "post.xlsx")
+    (raw / "post.csv").unlink()
+    _mapping(raw, lambda m: m["surveys"][1].update(file="post.xlsx"))
+
+
+def test_merged_cells_in_an_xlsx_are_problems(raw):
+    def edit(ws):
+        ws["E1"] = "Engagement"            # a banner over the four item columns, as a report layout would have it
+        ws.merge_cells("E1:H1")
+        ws.merge_cells("B3:B4")            # Bo's name over Di's row: Di's cell becomes empty
+
+    _post_xlsx(raw, edit)
+    probs = _problems(raw)
+    assert len(probs) == 2, [str(p) for p in probs]
+    p = _one(probs, file="post.xlsx", row=1, column="E1:H1 'Engagement'")
+    assert p.message == ("header cells E1:H1 are merged: only column E gets the name 'Engagement'; column(s) F to H "
+                         "get no name")
+    assert p.fix == "unmerge the header cells and give every column its own name in one header row"
+    p = _one(probs, file="post.xlsx", row=3, column="B3:B4 'Name'")
+    assert p.message == "cells B3:B4 are merged: only B3 keeps its value; the other 1 cell(s) read as empty"
+    assert "Fixture" not in str(p)         # the merged value (a name here) is not repeated in the message
+
+
+def test_merged_header_cells_in_a_qualtrics_xlsx_name_the_header_row(raw):
+    rows = _csv_rows(raw / "pre.csv")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    ws.merge_cells("N2:Q2")               # the question text of Q1_1 spread over the four item columns
+    wb.save(raw / "pre.xlsx")
+    _mapping(raw, lambda m: m["surveys"][0].update(file="pre.xlsx"))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column) for p in probs] == [
+        ("pre.xlsx", 2, "N2:Q2 'How far do you agree? - People of every age are listened to in my team.'")]
+
+
+def test_blank_header_over_data_is_a_dropped_column_with_a_warning(raw):
+    _set_cell(raw / "post.csv", 1, "Name", "")
+    report = _ingest(raw)
+    post = _input(report, "post.csv")
+    assert {"column": "(column 2, no header)", "reason": "no header name; 6 row(s) hold data in it"} \
+        in post["dropped_columns"]
+    assert report["warnings"] == ["post.csv: column 2 has no header name but 6 row(s) hold data in it; it was "
+                                  "dropped. If it matters, give it a name in the header row and map it"]
+    assert "Fixture" not in (raw.parent / "out" / "responses.csv").read_text()
+    # in a CSV, cells beyond the header's last column stay a problem (usually a delimiter or quoting mistake)
+    path = raw / "post.csv"
+    lines = path.read_text().splitlines()
+    lines[3] += ",stray"
+    path.write_text("\n".join(lines) + "\n")
+    p = _one(_problems(raw), file="post.csv", row=4)
+    assert (p.column, p.message) == (None, "row has 9 cells but the header has 8")
+
+
+def test_blank_header_over_data_in_an_xlsx(raw):
+    from openpyxl.styles import Font
+
+    def edit(ws):
+        ws["B1"] = None                    # the Name header deleted, the names left
+        ws["J2"], ws["J3"] = "note", "call back"      # a column of notes with no header, after one empty column
+        ws["M1"].font = ws["A40"].font = Font(bold=True)   # formatting alone: no column M, no rows 8 to 40
+
+    _post_xlsx(raw, edit)
+    report = _ingest(raw)
+    post = _input(report, "post.xlsx")
+    unnamed = [c for c in post["dropped_columns"] if c["column"].endswith("no header)")]
+    assert unnamed == [{"column": "(column B, no header)", "reason": "no header name; 6 row(s) hold data in it"},
+                       {"column": "(column I, no header)", "reason": "no header name and no data"},
+                       {"column": "(column J, no header)", "reason": "no header name; 2 row(s) hold data in it"}]
+    assert [w.split(";")[0] for w in report["warnings"]] == [
+        "post.xlsx: column B has no header name but 6 row(s) hold data in it",
+        "post.xlsx: column J has no header name but 2 row(s) hold data in it"]
+    assert post["ledger"] == {"rows_in": 6, "written": 6, "excluded": 0, "reasons": {}}

@@ -50,11 +50,24 @@ def _ingest(a) -> int:
         print(f"rmstudy: ingest stopped; nothing was written.\n{e}", file=sys.stderr)
         return 2
     out = Path(a.out)
+
+    def rows(numbers, most=20):
+        shown = ", ".join(str(n) for n in numbers[:most])
+        more = f", ... ({len(numbers) - most} more in {REPORT_NAME})" if len(numbers) > most else ""
+        return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
     for f in rep["inputs"]:
         style = f["header_style"] + (f", {f['encoding']}" if f["encoding"] else "") + \
             (f", {f['delimiter']}-delimited" if f["delimiter"] else "")
         print(f"  {f['file']}: {f['rows_read']} rows read, {f['rows_written']} written ({f['format']}, {style}); "
               f"{len(f['dropped_columns'])} column(s) dropped")
+        led = f["ledger"]
+        print(f"    ledger: {led['rows_in']} row(s) after the header = {led['written']} written + "
+              f"{led['excluded']} excluded")
+        for reason, numbers in led["reasons"].items():
+            print(f"      excluded, {reason}: {rows(numbers)}")
+        for reason, numbers in (f.get("test_responses_kept") or {}).items():
+            print(f"      kept (keep_test_responses: true), {reason}: {rows(numbers)}")
     print(f"  participant ids: {'pseudonymised' if rep['pseudonymised'] else 'employee ids (NOT pseudonymised)'}")
     for w in rep["warnings"]:
         print(f"  warning: {w}")

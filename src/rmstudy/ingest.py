@@ -28,6 +28,11 @@ Privacy rules, all enforced here:
   environment variable or from a key file outside the output folder and outside
   any git working tree.
 
+Every input row is accounted for: each file's entry in the report has a ``ledger`` saying how many rows followed
+the header row(s), how many were written and, by reason, which rows were left out (blank rows; Qualtrics survey
+previews, tests and spam, found from the ``Status`` and ``DistributionChannel`` columns even when they are listed
+under ``drop:``, unless the survey entry says ``keep_test_responses: true``).
+
 Every problem is a :class:`~rmstudy.errors.Problem` naming the input file, the
 row as a spreadsheet numbers it (the header row(s) included: the first data
 row of a Qualtrics export is row 4) and the column as named in that file. All
@@ -72,7 +77,7 @@ OUTPUT_FILES = ("participants.csv", "responses.csv", "employment.csv", "codebook
 _TOP_KEYS = {"codebook", "study", "id", "pseudonymise", "key_env", "key_file", "drop", "columns", "missing_values",
              "surveys", "hr"}
 _SURVEY_KEYS = {"file", "wave", "wave_column", "wave_values", "sheet", "id", "columns", "submitted_on", "date_format",
-                "encoding", "delimiter"}
+                "encoding", "delimiter", "keep_test_responses"}
 _HR_KEYS = {"file", "sheet", "columns", "values", "date_format", "encoding", "delimiter"}
 _HR_REQUIRED = ("employee_id", "arm", "role", "pair_id", "age")
 _HR_EMPLOYMENT = ("hire_date", "exit_date", "exit_reason")
@@ -96,6 +101,21 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _IMPORT_ID = re.compile(r'\{\s*"ImportId"')
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
+
+# Qualtrics' response type (the ``Status`` column): numeric code -> (choice text, is it a real response?). The codes
+# and labels are those of the value labels Qualtrics writes into its SPSS exports; 32/40/48 are Employee Experience
+# projects. Any other value is a problem: rmstudy does not guess whether an unknown kind of row is a real response.
+_QUALTRICS_STATUS = {
+    0: ("IP Address", True), 1: ("Survey Preview", False), 2: ("Survey Test", False), 4: ("Imported", True),
+    8: ("Spam", False), 9: ("Survey Preview Spam", False), 12: ("Imported Spam", False), 16: ("Offline", True),
+    17: ("Offline Survey Preview", False), 32: ("EX", True), 40: ("EX Spam", False), 48: ("EX Offline", True),
+}
+_STATUS_LABELS = {_label.casefold(): (_code, _label, _real) for _code, (_label, _real) in _QUALTRICS_STATUS.items()}
+_STATUS_COLUMN = "Status"
+_CHANNEL_COLUMN = "DistributionChannel"
+_TEST_CHANNELS = ("preview", "test")       # DistributionChannel values of newer exports that are not real responses
+_TEST_REASON = "Qualtrics preview/test/spam response"
+_BLANK_ROW = "blank row"
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -241,6 +261,15 @@ def _date_problem(file: str, raw, fmt: str | None, row: int, column: str) -> Pro
                    "correct the date, or set date_format: in the mapping (e.g. \"%d/%m/%Y\")", row=row, column=column)
 
 
+def _column_letter(j: int) -> str:
+    """The spreadsheet letter(s) of the 1-based column ``j`` (1 -> A, 27 -> AA)."""
+    letters = ""
+    while j > 0:
+        j, r = divmod(j - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
 def _display(path_text: str) -> str:
     """How an input path is shown in problems and the report: as written if relative, else its file name."""
     p = Path(path_text)
@@ -268,7 +297,11 @@ def _git_root(path: Path) -> Path | None:
 
 @dataclass
 class _Table:
-    """One input file as read: header names, data rows and their spreadsheet row numbers."""
+    """One input file as read: header names, data rows and their spreadsheet row numbers.
+
+    ``rows_in`` counts every row after the header row(s), blank ones included; the blank ones are not in ``rows``
+    (their numbers are in ``info["blank_rows_skipped"]``).
+    """
 
     file: str
     columns: list[str]
@@ -276,9 +309,14 @@ class _Table:
     row_numbers: list[int]
     info: dict = field(default_factory=dict)
     excel: bool = False
+    rows_in: int = 0
 
     def positions(self, name: str) -> list[int]:
         return [j for j, c in enumerate(self.columns) if c == name]
+
+    def column_label(self, j: int) -> str:
+        """How the 0-based column ``j`` is found in the file: its letter in a workbook, its number in a CSV."""
+        return _column_letter(j + 1) if self.excel else str(j + 1)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -294,7 +332,8 @@ def _sniff_delimiter(text: str) -> str:
 
 def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
                       warnings: list[str]) -> list | None:
-    """The rows of a CSV as (spreadsheet row number, cells); encoding and delimiter detected and put in ``info``."""
+    """The rows of a CSV as (spreadsheet row number, cells), and no merged ranges; encoding and delimiter detected
+    and put in ``info``."""
     data = path.read_bytes()
     if not data.strip():
         probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
@@ -324,7 +363,7 @@ def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], i
     info["delimiter"] = _DELIMITERS.get(delimiter, delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return [(n, row) for n, row in enumerate(reader, start=1)]
+        return [(n, row) for n, row in enumerate(reader, start=1)], []
     except csv.Error as e:
         probs.append(Problem(file, f"cannot be read as CSV ({e})", "export the file again as CSV",
                              row=reader.line_num or None))
@@ -332,29 +371,44 @@ def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], i
 
 
 def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
-                        warnings: list[str]) -> list | None:
-    """The rows of an XLSX sheet as (spreadsheet row number, cells as openpyxl gives them, None when empty)."""
+                        warnings: list[str]) -> tuple[list, list] | None:
+    """The rows of an XLSX sheet and its merged cell ranges.
+
+    The workbook is read once with openpyxl (``data_only=True``: a formula gives its last computed value), because
+    pandas' reader forgets merged cells. Rows are (spreadsheet row number, cells as openpyxl gives them: text,
+    numbers, dates as datetimes; None when empty), from row 1 to the last row holding a value, each cut after the
+    last column holding a value anywhere (formatting alone does not make a row or column). Merged ranges are
+    (first row, first column, last row, last column, "C1:E1"), rows and columns 1-based.
+    """
     sheet = spec.get("sheet", 0)
     try:
-        df = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="openpyxl")
+        import openpyxl
     except ImportError:
         probs.append(Problem(file, "reading XLSX needs the openpyxl package",
                              "install it (pip install openpyxl==3.1.5), or save the sheet as CSV UTF-8"))
         return None
-    except (ValueError, KeyError) as e:      # unknown sheet name or index
-        probs.append(Problem(file, f"cannot read sheet {sheet!r} ({e})",
-                             "name an existing sheet (or its 0-based index) under sheet: in the mapping"))
-        return None
+    try:
+        wb = openpyxl.load_workbook(path, data_only=True)
     except Exception as e:                   # not a valid workbook (zip or XML errors)
         probs.append(Problem(file, f"cannot be read as an XLSX workbook ({type(e).__name__}: {e})",
                              "save the file again as .xlsx (Excel Workbook) or as CSV UTF-8"))
         return None
+    try:
+        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet]
+    except (KeyError, IndexError) as e:      # unknown sheet name or index
+        probs.append(Problem(file, f"cannot read sheet {sheet!r} ({e}); the workbook's sheets are {wb.sheetnames}",
+                             "name an existing sheet (or its 0-based index) under sheet: in the mapping"))
+        return None
     info.update(encoding=None, delimiter=None, sheet=sheet if isinstance(sheet, str) else int(sheet))
-    if df.empty:
+    rows = [[None if _blank(v) else v for v in row] for row in ws.iter_rows(values_only=True)]
+    filled = [i for i, row in enumerate(rows) if any(v is not None for v in row)]
+    if not filled:
         probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
         return None
-    # pandas reads the sheet from row 1 and keeps blank rows, so the index + 1 is the spreadsheet row number
-    return [(i + 1, [None if _blank(v) else v for v in row]) for i, row in enumerate(df.itertuples(index=False))]
+    rows = rows[:filled[-1] + 1]
+    width = max(max((j for j, v in enumerate(row) if v is not None), default=-1) for row in rows) + 1
+    merged = sorted((r.min_row, r.min_col, r.max_row, r.max_col, r.coord) for r in ws.merged_cells.ranges)
+    return [(i + 1, row[:width]) for i, row in enumerate(rows)], merged
 
 
 def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Problem], warnings: list[str]) -> _Table | None:
@@ -387,10 +441,11 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         return None
     info = {"format": "xlsx" if suffix in _EXCEL_SUFFIXES else "csv"}
     excel = info["format"] == "xlsx"
-    records = (_read_excel_records if excel else _read_csv_records)(path, file, spec, probs, info, warnings)
+    read = (_read_excel_records if excel else _read_csv_records)(path, file, spec, probs, info, warnings)
     info.setdefault("sheet", None)
-    if records is None:
+    if read is None:
         return None
+    records, merged = read
     first = next((k for k, (_, cells) in enumerate(records) if not all(_blank(c) for c in cells)), None)
     if first is None:
         probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
@@ -405,6 +460,10 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         info["header_style"], info["header_rows"] = "one header row", 1
     if first:
         info["leading_blank_rows"] = first
+    if merged:
+        header_first = records[first][0]
+        _merged_cell_problems(file, merged, dict(records), columns, header_first,
+                              header_first + info["header_rows"] - 1, records[-1][0], probs)
     rows, numbers, blank_rows = [], [], []
     width = len(columns)
     for n, cells in rest:
@@ -428,7 +487,46 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         probs.append(Problem(file, msg, f"export the {what} with their rows"))
         return None
     info["rows_read"] = len(rows)
-    return _Table(file=file, columns=columns, rows=rows, row_numbers=numbers, info=info, excel=excel)
+    return _Table(file=file, columns=columns, rows=rows, row_numbers=numbers, info=info, excel=excel,
+                  rows_in=len(rest))
+
+
+def _merged_cell_problems(file: str, merged: list, cells_of: dict[int, list], columns: list[str], header_first: int,
+                          header_last: int, last_row: int, probs: list[Problem]) -> None:
+    """A problem for every merged range touching the header row(s) or the data rows of a sheet.
+
+    A merged range keeps its value in its first (top-left) cell only; every other cell of it reads as empty. In the
+    header that leaves columns without a name (their data would be dropped as unnamed columns); in the data it
+    leaves answers or ids empty. Ranges wholly above the header or below the last filled row hold nothing.
+    """
+    def value(r, c):
+        row = cells_of.get(r, [])
+        return _text(row[c - 1]).strip() if c - 1 < len(row) else ""
+
+    for r0, c0, r1, c1, coord in merged:
+        if r1 < header_first or r0 > last_row:
+            continue
+        top = value(r0, c0)
+        shown = f" '{top}'" if top else ""
+        first_cell = f"{_column_letter(c0)}{r0}"
+        if r0 <= header_last:
+            if c1 > c0:
+                others = _column_letter(c0 + 1) + ("" if c1 == c0 + 1 else f" to {_column_letter(c1)}")
+                effect = f"only column {_column_letter(c0)} gets the name{shown}; column(s) {others} get no name"
+            else:
+                effect = f"only {first_cell} keeps its text{shown}; the other cells read as empty"
+            probs.append(Problem(file, f"header cells {coord} are merged: {effect}",
+                                 "unmerge the header cells and give every column its own name in one header row",
+                                 row=max(r0, header_first), column=f"{coord}{shown}"))
+        else:
+            names = [f"'{columns[j]}'" if j < len(columns) and columns[j] else f"column {_column_letter(j + 1)}"
+                     for j in range(c0 - 1, c1)]
+            n = (r1 - r0 + 1) * (c1 - c0 + 1)
+            # the value itself is not quoted: a data cell may hold a name or another personal detail
+            probs.append(Problem(file, f"cells {coord} are merged: only {first_cell} keeps its value"
+                                 + ("" if top else " (here empty)") + f"; the other {n - 1} cell(s) read as empty",
+                                 "unmerge the cells and enter the value in every cell it belongs to",
+                                 row=r0, column=f"{coord} " + ", ".join(dict.fromkeys(names))))
 
 
 def _is_import_id_row(cells: list) -> bool:
@@ -508,6 +606,9 @@ def _check_mapping(raw, m: str, probs: list[Problem]) -> None:
             bad(f"{where}.columns", f"{where} maps no columns", "give columns: (top level or in the survey entry)")
         if "sheet" in s and not isinstance(s["sheet"], (str, int)):
             bad(f"{where}.sheet", f"{where}.sheet is {s['sheet']!r}", "give a sheet name or a 0-based index")
+        if "keep_test_responses" in s and not isinstance(s["keep_test_responses"], bool):
+            bad(f"{where}.keep_test_responses", f"keep_test_responses is {s['keep_test_responses']!r}, not true or "
+                "false", "write true (keep Qualtrics preview, test and spam rows) or false (the default: leave them out)")
     hr = raw.get("hr")
     if "hr" in raw and not isinstance(hr, dict):
         bad("hr", "hr is not a mapping", "give file:, columns: and (optionally) values: and date_format:")
@@ -697,9 +798,12 @@ def _classify(table: _Table, used: dict[str, str], ctx: _Context) -> tuple[dict[
         if name in used and name not in positions:
             positions[name] = j
             continue
-        shown = name if name else f"(column {j + 1}, no header)"
+        shown = name if name else f"(column {table.column_label(j)}, no header)"
         if name in used:
             reason = "duplicate of a mapped column name"
+        elif not name:
+            filled = _filled_cells(table, j)
+            reason = f"no header name; {filled} row(s) hold data in it" if filled else "no header name and no data"
         elif name in ctx.drop:
             reason = "listed in drop"
         elif looks_like_identifier(name):
@@ -708,6 +812,83 @@ def _classify(table: _Table, used: dict[str, str], ctx: _Context) -> tuple[dict[
             reason = "not mapped"
         dropped.append({"column": shown, "reason": reason})
     return positions, dropped
+
+
+def _filled_cells(table: _Table, j: int) -> int:
+    """How many data rows have something in column ``j``."""
+    return sum(not _blank(cells[j]) for cells in table.rows)
+
+
+def _blank_header_warnings(table: _Table) -> list[str]:
+    """A warning for each column without a header name that holds data (it is dropped: it cannot be mapped)."""
+    out = []
+    for j, name in enumerate(table.columns):
+        if not name and (filled := _filled_cells(table, j)):
+            out.append(f"{table.file}: column {table.column_label(j)} has no header name but {filled} row(s) hold data "
+                       "in it; it was dropped. If it matters, give it a name in the header row and map it")
+    return out
+
+
+def _ledger(table: _Table, written: int, reasons: dict[str, list[int]]) -> dict:
+    """What became of every row after the header row(s): ``rows_in == written + excluded``."""
+    reasons = {_BLANK_ROW: list(table.info.get("blank_rows_skipped", [])), **reasons}
+    reasons = {k: sorted(v) for k, v in reasons.items() if v}
+    return {"rows_in": table.rows_in, "written": written, "excluded": sum(len(v) for v in reasons.values()),
+            "reasons": reasons}
+
+
+def _test_response_columns(table: _Table, used: dict[str, str], probs: list[Problem]) -> list[tuple[str, int]]:
+    """The Qualtrics columns telling real responses from previews and tests: ``Status`` and ``DistributionChannel``,
+    when the file has them and the mapping does not use them for something else (whether listed in drop: or not)."""
+    out = []
+    for name in (_STATUS_COLUMN, _CHANNEL_COLUMN):
+        where = table.positions(name)
+        if not where or name in used:
+            continue
+        if len(where) > 1:
+            probs.append(Problem(table.file, f"column '{name}' appears {len(where)} times in the header",
+                                 f"keep one '{name}' column (rmstudy reads it to leave out Qualtrics preview and test "
+                                 "responses)", column=name))
+            continue
+        out.append((name, where[0]))
+    return out
+
+
+def _test_response(cells: list, check: list[tuple[str, int]], i: int, keep: bool, file: str, row: int,
+                   probs: list[Problem]) -> str | None:
+    """Why a row is a Qualtrics preview, test or spam response (None for a real response).
+
+    An unknown or empty ``Status`` is a problem, unless ``keep`` (keep_test_responses: true) says every row is kept.
+    """
+    for name, j in check:
+        v = cells[j]
+        if name == _CHANNEL_COLUMN:
+            channel = _text(v).strip().casefold()
+            if channel in _TEST_CHANNELS:
+                return f"{_TEST_REASON} ({name} '{channel}')"
+            continue
+        code, ok, _ = _number(v)
+        if ok and code is not None and float(code).is_integer() and int(code) in _QUALTRICS_STATUS:
+            label, real = _QUALTRICS_STATUS[int(code)]
+            shown = f"{int(code)} = '{label}'"
+        elif _norm(_text(v)) in _STATUS_LABELS:
+            _, label, real = _STATUS_LABELS[_norm(_text(v))]
+            shown = f"'{label}'"
+        else:
+            if not keep:
+                real_ones = ", ".join(f"{lab} ({c})" for c, (lab, r) in _QUALTRICS_STATUS.items() if r)
+                other = ", ".join(f"{lab} ({c})" for c, (lab, r) in _QUALTRICS_STATUS.items() if not r)
+                what = (f"unknown {name} '{_text(v).strip()}' (not a Qualtrics response type)" if not _blank(v)
+                        else f"{name} is empty")
+                probs.append(Problem(file, f"{what}, so rmstudy cannot tell whether the row is a real response",
+                                     f"Qualtrics writes {real_ones} for real responses and {other} for rows that are "
+                                     "left out; correct the cell, or, if this column is not Qualtrics' Status, set "
+                                     f"keep_test_responses: true under surveys.{i} to keep every row unchecked",
+                                     row=row, column=name))
+            continue
+        if not real:
+            return f"{_TEST_REASON} ({name} {shown})"
+    return None
 
 
 def _require(table: _Table, name: str, what: str, probs: list[Problem]) -> bool:
@@ -783,12 +964,22 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
     report["mapped_columns"] = {name: used[name] for name in table.columns if name in used}
     absent = [columns[name] for name in columns if name not in table.columns]
     report["items_not_in_file"] = absent
+    check = _test_response_columns(table, used, probs)
+    keep = spec.get("keep_test_responses", False) is True
+    report["test_response_columns"] = [name for name, _ in check]
+    report["keep_test_responses"] = keep
     counts = {"text_answers_converted": 0, "decimal_commas": 0, "missing_value_codes": 0}
     if not ok:
         return [], report
     item_pos = [(columns[name], name, pos[name]) for name in columns if name in pos]
     records = []
+    test_rows: dict[str, list[int]] = {}
     for cells, n in zip(table.rows, table.row_numbers):
+        reason = _test_response(cells, check, i, keep, table.file, n, probs) if check else None
+        if reason:
+            test_rows.setdefault(reason, []).append(n)
+            if not keep:
+                continue            # a preview or test: not a response, so none of its cells is checked
         rid = _text(cells[pos[id_col]]).strip()
         if not rid:
             probs.append(Problem(table.file, "respondent id is empty", "fill in the id, or delete the row if it is "
@@ -812,6 +1003,9 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
         records.append(rec)
     report.update(counts)
     report["rows_written"] = len(records)
+    if keep:
+        report["test_responses_kept"] = test_rows
+    report["ledger"] = _ledger(table, len(records), {} if keep else test_rows)
     return records, report
 
 
@@ -872,6 +1066,7 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
         records.append(rec)
     report.update(counts)
     report["rows_written"] = len(records)
+    report["ledger"] = _ledger(table, len(records), {})
     return records, report
 
 
@@ -943,6 +1138,9 @@ def _read_inputs(raw: dict, base: Path, ctx: _Context, m: str, probs: list[Probl
               for s in raw["surveys"]]
     hr_table = _read_table(base / raw["hr"]["file"], _display(raw["hr"]["file"]), raw["hr"], "employees", probs,
                            warnings)
+    for table in (*tables, hr_table):
+        if table is not None:
+            warnings.extend(_blank_header_warnings(table))
     inputs, responses = [], []
     found: dict[str, set[str]] = {}       # column map key path -> header names of the files using it
     for i, (s, table) in enumerate(zip(raw["surveys"], tables)):
@@ -1066,6 +1264,19 @@ def _write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employ
     return written
 
 
+def _check_ledgers(inputs: list[dict], response_rows: int, participant_rows: int) -> None:
+    """Every input row is accounted for: each file's ledger adds up, and the rows it says were written are the rows
+    of responses.csv (surveys) and participants.csv (HR). A failure is a bug in rmstudy, not in the inputs."""
+    for f in inputs:
+        led = f["ledger"]
+        if led["rows_in"] != led["written"] + led["excluded"] or led["written"] != f["rows_written"]:
+            raise RuntimeError(f"rmstudy bug: the row ledger of {f['file']} does not add up: {led}")
+    written = {kind: sum(f["ledger"]["written"] for f in inputs if f["kind"] == kind) for kind in ("survey", "hr")}
+    if (written["survey"], written["hr"]) != (response_rows, participant_rows):
+        raise RuntimeError(f"rmstudy bug: the ledgers say {written} rows were written, but responses.csv has "
+                           f"{response_rows} and participants.csv {participant_rows}")
+
+
 # --------------------------------------------------------------------------------------------- main entry
 
 
@@ -1085,8 +1296,10 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
     -------
     dict
         The report, also written to ``ingest_report.json`` in ``out_dir``
-        (relative paths only): per input file the rows read and written,
-        encoding, delimiter, header style, mapped and dropped columns; counts of
+        (relative paths only): per input file the rows read and written, its
+        row ``ledger`` (``rows_in == written + excluded``, with the row
+        numbers of each reason for leaving a row out), encoding, delimiter,
+        header style, mapped and dropped columns; counts of
         participants and rows; whether ids were pseudonymised; warnings; and
         under ``cohort`` the outcome of :func:`rmstudy.load_cohort` on the
         written folder (``ok`` and a summary, or ``ok: false`` and its
@@ -1142,6 +1355,7 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
     if len(set(pid.values())) != len(pid):
         raise CohortError(Problem(m, "two employee ids give the same pseudonym", "use another key"))
     part, resp, employment = _cohort_tables(raw, ctx, responses, employees, pid)
+    _check_ledgers(inputs, len(resp), len(part))
     written = _write_outputs(out_dir, part, resp, employment, sources, warnings)
 
     # 4. the report, with the cohort's own check of what was written
