@@ -544,6 +544,32 @@ def test_respondent_missing_from_hr_and_duplicate_response(raw):
     assert p.message == "respondent 'E101' answered wave 'post' twice (first at row 2)"
 
 
+def test_duplicate_submission_passes_through_when_the_plan_declares_a_rule(raw):
+    """With duplicate_submissions: keep_latest the second submission is written, and validate resolves the pair."""
+    _set_cell(raw / "post.csv", 6, "EmpID", "E101")       # E101 answered post on 2025-07-08 (row 2) and again here
+    _set_cell(raw / "post.csv", 6, "Submitted", "2025-07-20")
+    plan = yaml.safe_load((raw / "study.yaml").read_text())
+    plan.update(schema_version=3, duplicate_submissions="keep_latest")
+    (raw / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    report = _ingest(raw)
+    assert report["cohort"]["ok"], report["cohort"]
+    post = _input(report, "post.csv")
+    assert post["ledger"]["written"] == post["ledger"]["rows_in"] == 6
+    out = raw.parent / "out"
+    resp = pd.read_csv(out / "responses.csv", dtype=str)
+    e101 = resp[(resp["participant_id"] == "E101") & (resp["wave"] == "post")]
+    assert list(e101["submitted_on"]) == ["2025-07-08", "2025-07-20"]
+    from rmstudy.validate import validate
+
+    rep = validate(out)
+    (f,) = [f for f in rep.exclusions if f.check == "duplicate_submission"]
+    assert f.row == int(e101.index[0]) + 2 and f.participant_id == "E101"
+    assert f"row {int(e101.index[1]) + 2} is kept" in f.message
+    assert rep.ledger["responses.csv"]["rows_in"] == len(resp)
+    assert rep.ledger["responses.csv"]["reasons"][
+        "duplicate submission not kept under the plan's duplicate_submissions rule"] == 1
+
+
 def test_one_file_with_a_wave_column(raw):
     pre = pd.read_csv(raw / "pre.csv", dtype=str, keep_default_na=False, skiprows=[1, 2])
     post = pd.read_csv(raw / "post.csv", dtype=str, keep_default_na=False)
@@ -720,6 +746,18 @@ def test_status_column_that_the_mapping_uses_is_not_read_as_a_response_type(raw)
     assert post["ledger"] == {"rows_in": 6, "written": 6, "excluded": 0, "reasons": {}}
     assert _input(report, "pre.csv")["test_response_columns"] == ["Status"]
     assert "E101,post,2025-07-08,4,4,2,4" in (raw.parent / "out" / "responses.csv").read_text()
+
+
+def test_status_column_of_another_survey_tool_is_an_ordinary_column(raw):
+    """post.csv is a plain export (one header row, no Qualtrics columns): its own Status ("Complete") is not read."""
+    path = raw / "post.csv"
+    rows = list(csv.reader(path.open(newline="")))
+    rows = [r + ["Status" if k == 0 else "Complete"] for k, r in enumerate(rows)]
+    with path.open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    post = _input(_ingest(raw), "post.csv")
+    assert post["test_response_columns"] == []
+    assert post["ledger"] == {"rows_in": 6, "written": 6, "excluded": 0, "reasons": {}}
 
 
 # ---------------------------------------------------------------------------------------------- merged and unnamed columns

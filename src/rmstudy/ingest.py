@@ -113,6 +113,7 @@ _QUALTRICS_STATUS = {
 _STATUS_LABELS = {_label.casefold(): (_code, _label, _real) for _code, (_label, _real) in _QUALTRICS_STATUS.items()}
 _STATUS_COLUMN = "Status"
 _CHANNEL_COLUMN = "DistributionChannel"
+_QUALTRICS_MARKERS = ("ResponseId", "DistributionChannel", "RecordedDate", "ResponseID")   # columns only Qualtrics writes
 _TEST_CHANNELS = ("preview", "test")       # DistributionChannel values of newer exports that are not real responses
 _TEST_REASON = "Qualtrics preview/test/spam response"
 _BLANK_ROW = "blank row"
@@ -841,9 +842,13 @@ def _test_response_columns(table: _Table, used: dict[str, str], probs: list[Prob
     """The Qualtrics columns telling real responses from previews and tests: ``Status`` and ``DistributionChannel``,
     when the file has them and the mapping does not use them for something else (whether listed in drop: or not)."""
     out = []
+    # a Status column of another survey tool ("Complete", ...) is an ordinary column: only a file that looks like
+    # a Qualtrics export (its three header rows, or Qualtrics' own response columns) has its Status read
+    qualtrics = str(table.info.get("header_style", "")).startswith("qualtrics") or any(
+        c in table.columns for c in _QUALTRICS_MARKERS)
     for name in (_STATUS_COLUMN, _CHANNEL_COLUMN):
         where = table.positions(name)
-        if not where or name in used:
+        if not where or name in used or (name == _STATUS_COLUMN and not qualtrics):
             continue
         if len(where) > 1:
             probs.append(Problem(table.file, f"column '{name}' appears {len(where)} times in the header",
@@ -1169,7 +1174,7 @@ def _read_inputs(raw: dict, base: Path, ctx: _Context, m: str, probs: list[Probl
 
 
 def _cross_check(raw: dict, responses: list[dict], employees: list[dict], hr_rep: dict | None,
-                 probs: list[Problem]) -> list[str]:
+                 probs: list[Problem], duplicate_rule: str = "error") -> list[str]:
     """One row per employee, one response per respondent and wave, every respondent in the HR extract.
 
     Returns
@@ -1196,11 +1201,15 @@ def _cross_check(raw: dict, responses: list[dict], employees: list[dict], hr_rep
             probs.append(Problem(file, f"respondent id '{rec['id']}' is not in the HR extract",
                                  "add the employee to the HR extract, or remove the response", row=n, column=col))
         k = (rec["id"], rec["wave"])
+        if k in firsts and duplicate_rule != "error":
+            continue               # written as they are; the plan's duplicate_submissions rule resolves them
         if k in firsts:
             f0, n0, _ = firsts[k]
             first = f"row {n0}" if f0 == file else f"{f0}, row {n0}"
             probs.append(Problem(file, f"respondent '{rec['id']}' answered wave '{rec['wave']}' twice (first at {first})",
-                                 "keep one response per respondent and wave (resolve duplicate submissions first)",
+                                 "keep one response per respondent and wave, or declare how duplicate submissions "
+                                 "are resolved (duplicate_submissions: keep_latest, keep_earliest or "
+                                 "keep_most_complete in study.yaml)",
                                  row=n, column=col))
         else:
             firsts[k] = rec["where"]
@@ -1346,7 +1355,7 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
                    missing_values={_norm(_text(v)) for v in raw.get("missing_values") or []},
                    anchors={item: _anchor_values(codebook.scale_of(item).anchors) for item in codebook.items})
     inputs, responses, employees, hr_rep = _read_inputs(raw, base, ctx, m, probs, warnings)
-    employee_ids = _cross_check(raw, responses, employees, hr_rep, probs)
+    employee_ids = _cross_check(raw, responses, employees, hr_rep, probs, study.duplicate_submissions)
     if probs:
         raise CohortError(probs)
 
