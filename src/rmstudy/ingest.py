@@ -253,6 +253,13 @@ def _date(v, fmt: str | None, excel: bool) -> tuple[_dt.date | None, bool]:
 
 def _date_problem(file: str, raw, fmt: str | None, row: int, column: str) -> Problem:
     shown = _text(raw).strip()
+    if re.fullmatch(r"\d{4,7}(\.0+)?", shown) and 1 <= float(shown) < 2958466:
+        # a spreadsheet saved as CSV with the date column formatted as a number
+        as_date = _EXCEL_EPOCH + _dt.timedelta(days=int(float(shown)))
+        return Problem(file, f"'{shown}' looks like an Excel date serial number ({shown} would be {as_date}), which a "
+                       "CSV cannot mark as a date", "format the column as a date in the spreadsheet before saving it "
+                       "as CSV, or give rmstudy the .xlsx file itself (it reads date serials there)",
+                       row=row, column=column)
     if fmt:
         example = _dt.date(2025, 1, 6).strftime(fmt)
         return Problem(file, f"'{shown}' is not a date in the form {fmt} (e.g. {example}) or YYYY-MM-DD",
