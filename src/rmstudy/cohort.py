@@ -93,7 +93,7 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
     for k, cells in enumerate(records):
         if width is None:
             width = len(cells)
-        elif cells and len(cells) != width:
+        elif cells and len(cells) != width and not (len(cells) == 1 and not cells[0].strip()):   # spaces only = blank
             bad.append(Problem(name, f"row has {len(cells)} cells but the header has {width}",
                                "check the row for a missing or extra comma (quote cells that contain commas)",
                                row=k + 1))
@@ -108,10 +108,16 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
 
 def _non_blank(df: pd.DataFrame, name: str, probs: list[Problem]) -> pd.DataFrame:
     """The rows that are not blank lines (index kept, so row numbers stay right); each blank line is a problem."""
-    blank = (df == "").all(axis=1) if len(df.columns) else pd.Series(False, index=df.index)
-    for i in np.flatnonzero(blank.to_numpy()):
+    if not len(df.columns):
+        return df.copy()
+    # a line of spaces is blank too; only rows whose first cell is empty need the full look
+    maybe = (df.iloc[:, 0].str.strip() == "").to_numpy()
+    blank = np.zeros(len(df), dtype=bool)
+    if maybe.any():
+        blank[maybe] = df.loc[maybe].apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy(dtype=bool)
+    for i in np.flatnonzero(blank):
         probs.append(Problem(name, "blank line", "delete the empty line", row=_row(i)))
-    return df.loc[~blank.to_numpy()].copy()
+    return df.loc[~blank].copy()
 
 
 def _strip(df: pd.DataFrame, cols) -> None:

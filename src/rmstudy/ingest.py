@@ -251,8 +251,12 @@ def _date(v, fmt: str | None, excel: bool) -> tuple[_dt.date | None, bool]:
     return None, False
 
 
-def _date_problem(file: str, raw, fmt: str | None, row: int, column: str) -> Problem:
+def _date_problem(file: str, raw, fmt: str | None, row: int, column: str, excel: bool = False) -> Problem:
     shown = _text(raw).strip()
+    if excel and re.fullmatch(r"\d{4,7}(\.0+)?", shown) and 1 <= float(shown) < 2958466:
+        as_date = _EXCEL_EPOCH + _dt.timedelta(days=int(float(shown)))
+        return Problem(file, f"'{shown}' is a date serial number stored as text ({shown} would be {as_date})",
+                       "format the cells as dates in the workbook (they hold text, not numbers)", row=row, column=column)
     if re.fullmatch(r"\d{4,7}(\.0+)?", shown) and 1 <= float(shown) < 2958466:
         # a spreadsheet saved as CSV with the date column formatted as a number
         as_date = _EXCEL_EPOCH + _dt.timedelta(days=int(float(shown)))
@@ -1008,7 +1012,8 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
         if date_col:
             submitted, good = _date(cells[pos[date_col]], spec.get("date_format"), table.excel)
             if not good:
-                probs.append(_date_problem(table.file, cells[pos[date_col]], spec.get("date_format"), n, date_col))
+                probs.append(_date_problem(table.file, cells[pos[date_col]], spec.get("date_format"), n, date_col,
+                                           excel=table.excel))
         rec = {"id": rid, "wave": wave, "submitted_on": submitted, "where": (table.file, n, id_col)}
         for item, name, j in item_pos:
             rec[item] = _item_value(cells[j], item, ctx, table.file, n, name, probs, counts)
@@ -1051,7 +1056,7 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
             elif key in _HR_EMPLOYMENT[:2]:
                 d, good = _date(v, fmt, table.excel)
                 if not good:
-                    probs.append(_date_problem(table.file, v, fmt, n, col))
+                    probs.append(_date_problem(table.file, v, fmt, n, col, excel=table.excel))
                 elif d is None and key == "hire_date":
                     probs.append(Problem(table.file, "hire date is missing", "enter the hire date", row=n, column=col))
                 rec[key] = d

@@ -82,9 +82,9 @@ def _number_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
         t = _stripped(s)
         blank = t == ""
         values = pd.to_numeric(t.where(~blank), errors="coerce").astype(float)
-        parsed[col] = values
-        # "nan" and "inf" parse as floats but are not answers anyone typed on purpose
+        # "nan" and "inf" parse as floats but are not answers anyone typed on purpose: not a number, reported once
         special = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"])
+        parsed[col] = values.where(~special)
         return blank | (values.notna() & ~special)
 
     checks = [_check(is_number, f"number:{col}")]
