@@ -234,3 +234,105 @@ def test_run_leaves_out_late_responses_and_its_ledger_matches_validate():
     assert len(c.responses) + len(late) == c.row_counts["responses.csv"]
     flow = rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
     assert flow["ledger"]["responses.csv"] == rep.ledger["responses.csv"]
+
+
+# --- the vectorised checks against a plain loop; the JSON writer; duplicate submissions ---------------------
+
+def _reference_scale_exclusions(c):
+    """The definition, one response row × scale at a time: (row, column, analysis, reason, id, answered)."""
+    import pandas as pd
+
+    scores = rm.score_scales(c.responses, c.codebook)
+    out = []
+    for i in range(len(c.responses)):
+        wave = str(c.responses["wave"].iat[i])
+        for s in c.codebook.scales.values():
+            if pd.isna(scores[s.name].iat[i]):
+                answered = int(scores[f"{s.name}__answered"].iat[i])
+                reason = (f"fewer than {s.min_answered:.0%} of the scale's {s.n_items} items answered" if answered
+                          else "no item of the scale answered (or not asked)")
+                out.append((i + 2, f"{s.items[0]}–{s.items[-1]}", f"{s.name} at {wave}", reason,
+                            c.responses["participant_id"].iat[i], answered))
+    return out
+
+
+def _reference_straight_lining(c):
+    out = []
+    for s in c.codebook.scales.values():
+        if s.n_items < 5:
+            continue
+        for i in range(len(c.responses)):
+            vals = [v for v in c.responses[list(s.items)].iloc[i] if v == v]
+            if len(vals) >= 2 and len(vals) / s.n_items >= s.min_answered - 1e-12 and len(set(vals)) == 1:
+                out.append((i + 2, f"{s.items[0]}–{s.items[-1]}", c.responses["participant_id"].iat[i]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_sim(tmp_path_factory):
+    """A small simulated cohort with many scales left unscored (10% of answers missing; a scale not asked at
+    the first wave) and planted straight-lining (every item answered, or all but one)."""
+    tables, _ = rm.simulate_cohort(n_pairs=15, n_control_juniors=15, n_control_seniors=15, item_missing=0.10,
+                                   truth_mc=2000)
+    d = tmp_path_factory.mktemp("small_sim")
+    R = tables["responses"]
+    rm.save_cohort(d, tables["participants"], R, tables["employment"], tables["codebook"], tables["study"])
+    long_scales = [s for s in rm.load_cohort(d).codebook.scales.values() if s.n_items >= 5]
+    for k, s in enumerate(long_scales[:3]):
+        R.loc[[3 * k, 3 * k + 1], list(s.items)] = 2.0                  # flat, every item answered
+        R.loc[3 * k + 2, list(s.items)] = [3.0] * (s.n_items - 1) + [None]  # flat with one gap
+    rm.save_cohort(d, tables["participants"], R, tables["employment"], tables["codebook"], tables["study"])
+    return d
+
+
+@pytest.mark.parametrize("where", ["small_sim", "messy", "demo"])
+def test_vectorised_checks_equal_the_plain_loop(where, request):
+    d = {"small_sim": lambda: request.getfixturevalue("small_sim"), "messy": lambda: MESSY,
+         "demo": lambda: DEMO}[where]()
+    c = rm.load_cohort(d)
+    rep = validate(d)
+    got = [(f.row, f.column, f.analysis, f.reason, f.participant_id, f.message)
+           for f in rep.exclusions if f.check == "scale_too_few_items"]
+    ref = _reference_scale_exclusions(c)
+    assert any(r[5] > 0 for r in ref) and any(r[5] == 0 for r in ref)    # too few items, and none at all
+    assert [g[:5] for g in got] == [r[:5] for r in ref]                  # same findings, same order
+    for g, r in zip(got, ref):
+        assert (f"{r[5]} of " in g[5]) if r[5] else ("no item answered" in g[5])
+    sl = [(f.row, f.column, f.participant_id) for f in rep.warnings if f.check == "straight_lining"]
+    assert sl == _reference_straight_lining(c) and sl
+
+
+def test_to_json_writes_exactly_json_dumps(tmp_path):
+    from rmstudy.validate import Finding, ValidationReport
+
+    odd = 'quote " backslash \\ newline \n tab \t nul \x00 \u2028 é 😀'
+    rep = ValidationReport(cohort="odd ✓", summary={"participants": 2, "x": None, "f": 0.1},
+                           ledger={"responses.csv": {"rows_in": 1, "reasons": {odd: 1}}})
+    rep.exclusions = [Finding("exclusion", "c", "responses.csv", odd, "fix", row=2, column=odd, analysis="a",
+                              reason=odd, participant_id="P1")] * 5_000    # > 65,536 chunks: several pieces
+    rep.warnings = [Finding("warning", "w", "participants.csv", "m", "f")]
+    out = tmp_path / "r.json"
+    rep.to_json(out)
+    assert out.read_bytes() == (json.dumps(rep.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    from dataclasses import asdict
+    assert rep.to_dict()["exclusions"][0] == asdict(rep.exclusions[0])
+
+
+def test_duplicate_submissions_kept_by_the_plan_are_exclusions_not_late_responses(tmp_path):
+    d = _copy(MESSY, tmp_path)
+    study = (d / "study.yaml").read_text()
+    (d / "study.yaml").write_text(study.replace("schema_version: 1",
+                                                "schema_version: 3\nduplicate_submissions: keep_latest"))
+    with open(d / "responses.csv", "a") as fh:
+        fh.write("P01,post,2025-07-20,4,4,2,4,5,4,5,5\n")                # row 15, later than row 10
+    rep = validate(d)
+    (dup,) = _at(rep.exclusions, check="duplicate_submission")
+    assert (dup.row, dup.column, dup.participant_id, dup.analysis) == (10, "wave", "P01", "all survey analyses")
+    assert "row 15 is kept" in dup.message and "keep_latest" in dup.message
+    (late,) = _at(rep.exclusions, check="submitted_after_exit")          # the late response is still the only one
+    assert late.row == 12
+    c = rm.analysis_cohort(d)
+    flow = rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
+    assert rep.exclusion_counts() == {(e["analysis"], e["reason"]): e["program"] + e["control"]
+                                      for e in flow["exclusions"]}
+    assert rep.ledger == flow["ledger"]

@@ -3,8 +3,9 @@
 * **errors**: the run cannot proceed. Everything :func:`rmstudy.load_cohort` raises, plus an empty or
   header-only CSV file.
 * **exclusions**: recorded, the run goes on. A scale with too few items answered at a wave (one per response
-  row × scale), a response submitted after the person's ``exit_date``, and the retention exclusions (an exit
-  on or before the programme start; a hire after the end of follow-up).
+  row × scale), a response submitted after the person's ``exit_date``, a duplicate submission that the plan's
+  ``duplicate_submissions`` rule does not keep, and the retention exclusions (an exit on or before the
+  programme start; a hire after the end of follow-up).
 * **warnings**: straight-lining, an arm × role group smaller than the anonymity threshold, and heavy
   differential attrition between arms at the last wave.
 
@@ -18,7 +19,9 @@ __all__ = ["Finding", "ValidationReport", "validate", "ATTRITION_GAP", "STRAIGHT
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +64,15 @@ class Finding:
         return str(Problem(self.file, self.message, self.fix, row=self.row, column=self.column))
 
 
+_FIELDS = tuple(f.name for f in fields(Finding))
+_field_values = attrgetter(*_FIELDS)
+
+
+def _as_dict(f: Finding) -> dict:
+    """``dataclasses.asdict(f)`` for a Finding (flat: str, int or None fields), ten times faster."""
+    return dict(zip(_FIELDS, _field_values(f)))
+
+
 @dataclass
 class ValidationReport:
     cohort: str
@@ -89,14 +101,20 @@ class ValidationReport:
         return {"cohort": self.cohort, "ok": self.ok, "summary": self.summary,
                 "counts": {"errors": len(self.errors), "exclusions": len(self.exclusions),
                            "warnings": len(self.warnings)},
-                "errors": [asdict(f) for f in self.errors],
+                "errors": [_as_dict(f) for f in self.errors],
                 "exclusion_summary": groups,
-                "exclusions": [asdict(f) for f in self.exclusions],
-                "warnings": [asdict(f) for f in self.warnings],
+                "exclusions": [_as_dict(f) for f in self.exclusions],
+                "warnings": [_as_dict(f) for f in self.warnings],
                 "ledger": self.ledger}
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        """The bytes of ``json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\\n"``, written in pieces: a
+        100,000-person cohort has ~170,000 findings, and the whole text at once would cost ~400 MB."""
+        chunks = json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(self.to_dict())
+        with open(path, "w", encoding="utf-8") as fh:
+            while part := list(islice(chunks, 1 << 16)):
+                fh.write("".join(part))
+            fh.write("\n")
 
     def to_text(self) -> str:
         out = []
@@ -204,58 +222,90 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     rep.summary = {"participants": len(cohort.participants), "response_rows": len(cohort.responses),
                    "employment_rows": None if cohort.employment is None else len(cohort.employment),
                    "hypotheses": len(cohort.study.hypotheses)}
-    _survey_exclusions(cohort, rep)
+    from .scoring import score_scales
+
+    scores = score_scales(cohort.responses, cohort.codebook)     # every response row, the late ones too
+    run = apply_run_exclusions(cohort)
+    _survey_exclusions(cohort, rep, scores, run)
     _retention_exclusions(cohort, rep)
     _straight_lining(cohort, rep)
     _small_groups(cohort, rep)
     _attrition(cohort, rep)
-    rep.ledger = _ledger(cohort)
+    rep.ledger = _ledger(run)
     return rep
 
 
-def _survey_exclusions(c: Cohort, rep: ValidationReport) -> None:
-    from .scoring import score_scales
-
+def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, run: Cohort) -> None:
+    """One exclusion per response row × scale not scored (``scores`` = score_scales of every response row), in
+    row order and, within a row, codebook order; then the responses dated after an exit (``run`` =
+    apply_run_exclusions(c)). Vectorised: the Python loop runs over the exclusions only, and the texts, which
+    depend only on (scale, wave, items answered), are built once per distinct combination."""
     R = c.responses
-    scores = score_scales(R, c.codebook)
-    ids = R["participant_id"].to_numpy()
-    waves = R["wave"].astype(str).to_numpy()
     R_FILE = "responses.csv"
-    for i in range(len(R)):
-        for s in c.codebook.scales.values():
-            if not pd.isna(scores[s.name].iat[i]):
-                continue
-            answered = int(scores[f"{s.name}__answered"].iat[i])
-            need = int(np.ceil(s.min_answered * s.n_items - 1e-9))
-            if answered > 0:
-                reason = REASON_TOO_FEW.format(share=s.min_answered, n=s.n_items)
-                msg = (f"scale '{s.name}' at wave '{waves[i]}': {answered} of {s.n_items} items answered, "
-                       f"{need} needed — not scored, left out of {s.name} at {waves[i]}")
-                fix = (f"if the paper or export has the missing answers, enter them in {_items_span(s.items)}; "
-                       "otherwise nothing to fix (the exclusion is reported)")
-            else:
-                reason = REASON_NONE
-                msg = f"scale '{s.name}' at wave '{waves[i]}': no item answered — left out of {s.name} at {waves[i]}"
-                fix = (f"if the scale was asked, enter the answers in {_items_span(s.items)}; if it was not asked "
-                       "of this person (e.g. a programme-only scale), nothing to fix")
-            rep.exclusions.append(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=i + 2,
-                                          column=_items_span(s.items), analysis=f"{s.name} at {waves[i]}",
-                                          reason=reason, participant_id=str(ids[i])))
-    late = apply_run_exclusions(c).excluded_responses
-    if late.empty:
+    scales = list(c.codebook.scales.values())
+    if scales and len(R):
+        missing = np.column_stack([scores[s.name].isna().to_numpy() for s in scales])
+        rows, ks = np.nonzero(missing)                 # row-major: by row, then by scale in codebook order
+        answered = np.column_stack([scores[f"{s.name}__answered"].to_numpy() for s in scales])[rows, ks]
+        ids = R["participant_id"].to_numpy()
+        waves = R["wave"].astype(str).to_numpy()
+        texts: dict[tuple, tuple] = {}
+        add = rep.exclusions.append
+        for i, k, n_ans in zip(rows.tolist(), ks.tolist(), answered.tolist()):
+            w = str(waves[i])
+            t = texts.get((k, w, n_ans))
+            if t is None:
+                t = texts[(k, w, n_ans)] = _too_few_texts(scales[k], w, n_ans)
+            msg, fix, column, analysis, reason = t
+            add(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=i + 2, column=column,
+                        analysis=analysis, reason=reason, participant_id=str(ids[i])))
+    X = run.excluded_responses
+    if X is None or X.empty:
         return
-    exit_of = c.employment.set_index("participant_id")["exit_date"]
-    E_rows = {pid: k + 2 for k, pid in enumerate(c.employment["participant_id"])}
-    for r in late.itertuples(index=False):
-        rep.exclusions.append(Finding(
-            "exclusion", "submitted_after_exit", R_FILE,
-            f"response of '{r.participant_id}' at wave '{r.wave}' submitted on {pd.Timestamp(r.submitted_on).date()}, "
-            f"after the exit_date {pd.Timestamp(exit_of[r.participant_id]).date()} (employment.csv, row "
-            f"{E_rows[r.participant_id]}) — left out of every survey analysis",
-            "check submitted_on here and exit_date in employment.csv; correct whichever is wrong, or delete the "
-            "response if it really came after the person left",
-            row=int(r.row), column="submitted_on", analysis="all survey analyses", reason=REASON_AFTER_EXIT,
-            participant_id=str(r.participant_id)))
+    late = (X["reason"] == REASON_AFTER_EXIT).to_numpy()
+    exit_row = np.full(len(X), -1)
+    if late.any():
+        exit_row[late] = pd.Index(c.employment["participant_id"]).get_indexer(X.loc[late, "participant_id"])
+    exits = None if c.employment is None else c.employment["exit_date"].array
+    for r, is_late, k in zip(X.itertuples(index=False), late.tolist(), exit_row.tolist()):
+        if is_late:
+            rep.exclusions.append(Finding(
+                "exclusion", "submitted_after_exit", R_FILE,
+                f"response of '{r.participant_id}' at wave '{r.wave}' submitted on "
+                f"{pd.Timestamp(r.submitted_on).date()}, after the exit_date {pd.Timestamp(exits[k]).date()} "
+                f"(employment.csv, row {k + 2}) — left out of every survey analysis",
+                "check submitted_on here and exit_date in employment.csv; correct whichever is wrong, or delete the "
+                "response if it really came after the person left",
+                row=int(r.row), column="submitted_on", analysis="all survey analyses", reason=REASON_AFTER_EXIT,
+                participant_id=str(r.participant_id)))
+        else:                                          # REASON_DUPLICATE (study.yaml duplicate_submissions)
+            when = "" if pd.isna(r.submitted_on) else f" submitted on {pd.Timestamp(r.submitted_on).date()}"
+            rep.exclusions.append(Finding(
+                "exclusion", "duplicate_submission", R_FILE,
+                f"duplicate submission of '{r.participant_id}' at wave '{r.wave}'{when}: under the plan's "
+                f"duplicate_submissions rule ({c.study.duplicate_submissions}) row {r.kept_row} is kept — this row "
+                "is left out of every survey analysis",
+                f"nothing to fix if row {r.kept_row} is the submission that should count; otherwise delete the "
+                "submission that should not, or change duplicate_submissions in study.yaml",
+                row=int(r.row), column="wave", analysis="all survey analyses", reason=str(r.reason),
+                participant_id=str(r.participant_id)))
+
+
+def _too_few_texts(s, wave: str, answered: int) -> tuple[str, str, str, str, str]:
+    """(message, fix, column, analysis, reason) of a scale not scored at a wave with ``answered`` items."""
+    need = int(np.ceil(s.min_answered * s.n_items - 1e-9))
+    if answered > 0:
+        reason = REASON_TOO_FEW.format(share=s.min_answered, n=s.n_items)
+        msg = (f"scale '{s.name}' at wave '{wave}': {answered} of {s.n_items} items answered, "
+               f"{need} needed — not scored, left out of {s.name} at {wave}")
+        fix = (f"if the paper or export has the missing answers, enter them in {_items_span(s.items)}; "
+               "otherwise nothing to fix (the exclusion is reported)")
+    else:
+        reason = REASON_NONE
+        msg = f"scale '{s.name}' at wave '{wave}': no item answered — left out of {s.name} at {wave}"
+        fix = (f"if the scale was asked, enter the answers in {_items_span(s.items)}; if it was not asked "
+               "of this person (e.g. a programme-only scale), nothing to fix")
+    return msg, fix, _items_span(s.items), f"{s.name} at {wave}", reason
 
 
 def _retention_exclusions(c: Cohort, rep: ValidationReport) -> None:
@@ -265,21 +315,20 @@ def _retention_exclusions(c: Cohort, rep: ValidationReport) -> None:
 
     E = c.employment
     _, excl = retention_data(c.participants, E, c.study.programme_start, c.study.censor_date)
-    row_of = {pid: i + 2 for i, pid in enumerate(E["participant_id"])}
-    by_id = E.set_index("participant_id")
-    for pid, reason in zip(excl["participant_id"], excl["reason"]):
-        e = by_id.loc[pid]
+    pos = pd.Index(E["participant_id"]).get_indexer(excl["participant_id"])     # ids are unique (load_cohort)
+    exits, hires = E["exit_date"].array, E["hire_date"].array
+    for pid, reason, k in zip(excl["participant_id"], excl["reason"], pos.tolist()):
         if reason.startswith("left on or before"):
             column = "exit_date"
-            msg = (f"'{pid}' left on {e['exit_date'].date()}, on or before the programme start "
+            msg = (f"'{pid}' left on {exits[k].date()}, on or before the programme start "
                    f"{c.study.programme_start} — excluded from retention")
             fix = "nothing to fix if the date is right; otherwise correct exit_date"
         else:
             column = "hire_date"
-            msg = (f"'{pid}' was hired on {e['hire_date'].date()}, too late to be followed up before the end of "
+            msg = (f"'{pid}' was hired on {hires[k].date()}, too late to be followed up before the end of "
                    f"follow-up — excluded from retention")
             fix = "nothing to fix if the dates are right; otherwise correct hire_date or exit_date"
-        rep.exclusions.append(Finding("exclusion", "retention", "employment.csv", msg, fix, row=row_of[pid],
+        rep.exclusions.append(Finding("exclusion", "retention", "employment.csv", msg, fix, row=k + 2,
                                       column=column, analysis="retention", reason=reason, participant_id=str(pid)))
 
 
@@ -288,6 +337,7 @@ def _straight_lining(c: Cohort, rep: ValidationReport) -> None:
     keying), in a row where the scale is scored (enough items answered) and at least two items are answered."""
     R = c.responses
     waves = R["wave"].astype(str).to_numpy()
+    ids = R["participant_id"].to_numpy()
     for s in c.codebook.scales.values():
         if s.n_items < STRAIGHTLINE_MIN_ITEMS:
             continue
@@ -305,7 +355,7 @@ def _straight_lining(c: Cohort, rep: ValidationReport) -> None:
                 f"are {lo[i]:g}{rev}",
                 "check this row in the source export; keep it if the answers are genuine; if it is a test or "
                 "careless submission, clear these answers (the scale is then excluded for this row)",
-                row=int(i) + 2, column=_items_span(s.items), participant_id=str(R["participant_id"].iat[i])))
+                row=int(i) + 2, column=_items_span(s.items), participant_id=str(ids[i])))
 
 
 def _small_groups(c: Cohort, rep: ValidationReport) -> None:
@@ -344,11 +394,10 @@ def _attrition(c: Cohort, rep: ValidationReport) -> None:
             column="wave"))
 
 
-def _ledger(c: Cohort) -> dict:
-    """The row ledger of the run itself (rmstudy.quality.participant_flow on the analysis view), so that what
-    validate prints and what results.json records cannot drift apart."""
+def _ledger(run: Cohort) -> dict:
+    """The row ledger of the run itself (rmstudy.quality.participant_flow on the analysis view ``run`` =
+    apply_run_exclusions(c)), so that what validate prints and what results.json records cannot drift apart."""
     from .quality import participant_flow
     from .scoring import score_scales
 
-    a = apply_run_exclusions(c)
-    return participant_flow(a, score_scales(a.responses, a.codebook))["ledger"]
+    return participant_flow(run, score_scales(run.responses, run.codebook))["ledger"]
