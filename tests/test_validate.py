@@ -336,3 +336,21 @@ def test_duplicate_submissions_kept_by_the_plan_are_exclusions_not_late_response
     assert rep.exclusion_counts() == {(e["analysis"], e["reason"]): e["program"] + e["control"]
                                       for e in flow["exclusions"]}
     assert rep.ledger == flow["ledger"]
+
+
+def test_a_row_left_out_entirely_gets_one_exclusion_and_counts_match_the_flow(tmp_path):
+    """Row 12 of the messy fixture (P03 at post) is dated after P03's exit; with most of its items blank it would
+    also miss both scales, but a row left out of every survey analysis is one exclusion, as in results.json."""
+    d = tmp_path / "messy"
+    shutil.copytree(MESSY, d)
+    lines = (d / "responses.csv").read_text().splitlines()
+    assert lines[11].startswith("P03,post,2025-07-09,")
+    lines[11] = "P03,post,2025-07-09,5,,,,,,,"
+    (d / "responses.csv").write_text("\n".join(lines) + "\n")
+    rep = validate(d)
+    assert [f.check for f in _at(rep.exclusions, row=12)] == ["submitted_after_exit"]
+    run = rm.analysis_cohort(d)
+    flow = rm.participant_flow(run, rm.score_scales(run.responses, run.codebook))
+    assert rep.exclusion_counts() == {(e["analysis"], e["reason"]): e["program"] + e["control"]
+                                      for e in flow["exclusions"]}
+    assert rep.ledger == flow["ledger"]

@@ -243,8 +243,13 @@ def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, r
     R = c.responses
     R_FILE = "responses.csv"
     scales = list(c.codebook.scales.values())
+    X = run.excluded_responses
     if scales and len(R):
         missing = np.column_stack([scores[s.name].isna().to_numpy() for s in scales])
+        if X is not None and len(X):
+            # a row left out of every survey analysis (late, or a duplicate not kept) gets that one exclusion, not
+            # also one per scale: the same counts as results.json's flow, which scores the analysis view
+            missing[X["row"].to_numpy(dtype=int) - 2, :] = False
         rows, ks = np.nonzero(missing)                 # row-major: by row, then by scale in codebook order
         answered = np.column_stack([scores[f"{s.name}__answered"].to_numpy() for s in scales])[rows, ks]
         ids = R["participant_id"].to_numpy()
@@ -259,7 +264,6 @@ def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, r
             msg, fix, column, analysis, reason = t
             add(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=i + 2, column=column,
                         analysis=analysis, reason=reason, participant_id=str(ids[i])))
-    X = run.excluded_responses
     if X is None or X.empty:
         return
     late = (X["reason"] == REASON_AFTER_EXIT).to_numpy()
