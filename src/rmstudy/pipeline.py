@@ -18,7 +18,6 @@ import shutil
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from .cohort import load_cohort
 from .errors import CohortError, Problem
 from .validate import validate
 from .provenance import environment
@@ -271,7 +270,7 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
         report = validate(cohort_dir)
         if not report.ok:
             raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
-        cohort = load_cohort(cohort_dir)
+        cohort = report.loaded
     except BaseException:
         pool.shutdown()
         raise

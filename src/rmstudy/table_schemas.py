@@ -79,13 +79,16 @@ def _stripped(s: pd.Series) -> pd.Series:
 
 def _number_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
     def is_number(s: pd.Series) -> pd.Series:
-        t = _stripped(s)
-        blank = t == ""
-        values = pd.to_numeric(t.where(~blank), errors="coerce").astype(float)
-        # "nan" and "inf" parse as floats but are not answers anyone typed on purpose: not a number, reported once
-        special = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"])
-        parsed[col] = values.where(~special)
-        return blank | (values.notna() & ~special)
+        # to_numeric takes " 4 " and "4.0" as they are; only the cells it cannot read are looked at again
+        values = pd.to_numeric(s, errors="coerce").astype(float)
+        # "inf" parses as a float but is not an answer anyone typed on purpose ("nan" already fails): not a number
+        inf = np.isinf(values.to_numpy())
+        ok = values.notna().to_numpy() & ~inf
+        unread = ~ok
+        if unread.any():
+            ok[unread] = (s[unread].astype(str).str.strip() == "").to_numpy() & ~inf[unread]
+        parsed[col] = values.where(~inf)
+        return pd.Series(ok, index=s.index)
 
     checks = [_check(is_number, f"number:{col}")]
     if required:

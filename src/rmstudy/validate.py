@@ -81,6 +81,8 @@ class ValidationReport:
     warnings: list[Finding] = field(default_factory=list)
     ledger: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    #: the loaded cohort (None when there are errors), so that ``rmstudy run`` does not read it twice; not serialised
+    loaded: Cohort | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -232,6 +234,7 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     _small_groups(cohort, rep)
     _attrition(cohort, rep)
     rep.ledger = _ledger(run)
+    rep.loaded = cohort
     return rep
 
 
