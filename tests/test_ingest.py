@@ -844,3 +844,56 @@ def test_blank_header_over_data_in_an_xlsx(raw):
         "post.xlsx: column B has no header name but 6 row(s) hold data in it",
         "post.xlsx: column J has no header name but 2 row(s) hold data in it"]
     assert post["ledger"] == {"rows_in": 6, "written": 6, "excluded": 0, "reasons": {}}
+
+
+def test_flow_of_an_ingested_cohort_carries_the_raw_export_ledger(raw):
+    """results.json's flow (and the academic report) start from the raw exports: previews left out at ingest."""
+    _set_cell(raw / "pre.csv", 6, "Status", "Survey Preview")
+    report = _ingest(raw)
+    c = rm.analysis_cohort(raw.parent / "out")
+    flow = rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
+    by_file = {f["file"]: f for f in flow["ingest"]}
+    assert by_file["pre.csv"] == {"file": "pre.csv", "kind": "survey", "rows_in": 8, "written": 7, "excluded": 1,
+                                  "reasons": {"Qualtrics preview/test/spam response (Status 'Survey Preview')": 1}}
+    assert sum(f["written"] for f in flow["ingest"] if f["kind"] == "survey") == \
+        flow["ledger"]["responses.csv"]["rows_in"]
+    assert by_file["hr.csv"]["written"] == flow["ledger"]["participants.csv"]["rows_in"] == report["participants"]
+    (raw.parent / "out" / "ingest_report.json").unlink()           # a cohort folder made by hand has no such ledger
+    assert "ingest" not in rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
+
+
+def test_raw_exports_to_reports_with_two_commands(tmp_path):
+    """The researcher's path: `rmstudy ingest` on raw exports (a Qualtrics CSV with a preview row, an XLSX, an HR
+    extract), then `rmstudy run` on the folder it wrote. results.json's flow starts from the raw rows, and the
+    academic report shows the raw-export ledger."""
+    import subprocess
+    import sys
+
+    tables, _ = rm.simulate_cohort(seed=11, n_pairs=24, n_control_juniors=24, n_control_seniors=24, truth_mc=1000)
+    rm.save_cohort(tmp_path / "src", tables["participants"], tables["responses"], tables["employment"],
+                   tables["codebook"], tables["study"])             # the mapping takes codebook and plan from here
+    d = tmp_path / "raw"
+    d.mkdir()
+    _raw_exports(tables, d)
+    rows = _csv_rows(d / "pre_qualtrics.csv")
+    preview = list(rows[3])
+    preview[rows[0].index("Status")] = "Survey Preview"
+    preview[rows[0].index("EmpID")] = ""                          # previews carry no respondent
+    _write_csv_rows(d / "pre_qualtrics.csv", rows[:3] + [preview] + rows[3:])
+    exe = Path(sys.executable).with_name("rmstudy")
+    p = subprocess.run([str(exe), "ingest", str(d / "mapping.yaml"), "--out", str(tmp_path / "cohort")],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([str(exe), "run", "cohort", "--out", "reports", "--no-progress"], capture_output=True,
+                       text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    res = json.loads((tmp_path / "reports" / "results.json").read_text())
+    pre = next(f for f in res["flow"]["ingest"] if f["file"] == "pre_qualtrics.csv")
+    assert pre["excluded"] == 1 and pre["rows_in"] == pre["written"] + 1
+    assert pre["reasons"] == {"Qualtrics preview/test/spam response (Status 'Survey Preview')": 1}
+    assert sum(f["written"] for f in res["flow"]["ingest"] if f["kind"] == "survey") == \
+        res["flow"]["ledger"]["responses.csv"]["rows_in"]
+    academic = (tmp_path / "reports" / "academic_report.html").read_text()
+    assert "Raw exports brought in with" in academic and "pre_qualtrics.csv" in academic
+    hr = (tmp_path / "reports" / "hr_report.html").read_text()
+    assert "pre_qualtrics" not in hr and "@example.org" not in hr and str(tmp_path) not in hr

@@ -276,7 +276,13 @@ show(tables.flow_table(res["flow"]))
 md("Exclusions by reason:")
 show(pd.DataFrame(res["flow"]["exclusions"]))
 md("Row ledger (every input row is included or excluded with a reason):")
-show(pd.DataFrame(res["flow"]["ledger"]).T, index=True)'''),
+show(pd.DataFrame(res["flow"]["ledger"]).T, index=True)
+if res["flow"].get("ingest"):
+    md("Raw exports brought in with `rmstudy ingest` (every row after the header rows is written to the cohort "
+       "folder or left out with a reason):")
+    show(pd.DataFrame([{**{k: f[k] for k in ("file", "kind", "rows_in", "written", "excluded")},
+                        "reasons": "; ".join(f"{n} × {r}" for r, n in f["reasons"].items()) or "–"}
+                       for f in res["flow"]["ingest"]]))'''),
     ("code", '''md("## 3. Baseline table by arm\\nStandardised mean difference (SMD) = programme minus comparison over the root mean of the two variances.")
 b = pd.DataFrame(res["baseline"]["table"])
 show(b.round(3))'''),

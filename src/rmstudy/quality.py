@@ -78,7 +78,31 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
                                     "reasons": {k: int(v) for k, v in reasons.items()}}
     for f, l in ledger.items():
         assert l["rows_in"] == l["included"] + l["excluded"], f  # internal invariant, not input checking
-    return {"stages": stages, "exclusions": exclusions, "ledger": ledger}
+    out = {"stages": stages, "exclusions": exclusions, "ledger": ledger}
+    ingest = ingest_ledger(cohort.root)
+    if ingest is not None:
+        out["ingest"] = ingest
+    return out
+
+
+def ingest_ledger(root) -> list[dict] | None:
+    """The raw-export ledger of ``rmstudy ingest`` when the cohort folder was written by it (its
+    ``ingest_report.json``): one entry per input file, ``{file, kind, rows_in, written, excluded, reasons}``
+    with the reasons as counts. None for a cohort folder made by hand."""
+    import json
+    from pathlib import Path
+
+    if root is None or not (Path(root) / "ingest_report.json").is_file():
+        return None
+    report = json.loads((Path(root) / "ingest_report.json").read_text(encoding="utf-8"))
+    out = []
+    for f in report.get("inputs", []):
+        led = f.get("ledger")
+        if led is None:                 # written by an rmstudy ingest that kept no ledger
+            return None
+        out.append({"file": f["file"], "kind": f["kind"], "rows_in": led["rows_in"], "written": led["written"],
+                    "excluded": led["excluded"], "reasons": {k: len(v) for k, v in led["reasons"].items()}})
+    return out
 
 
 def response_rates(cohort: Cohort) -> pd.DataFrame:
