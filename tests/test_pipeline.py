@@ -160,6 +160,11 @@ def test_academic_report_carries_provenance(demo_run):
                     "Reproducibility"):
         assert section in html, section
     assert res["environment"]["packages"]["statsmodels"] in html
+    warnings = json.loads((out / "validation.json").read_text())["warnings"]
+    assert warnings and "Data checks that did not stop the run" in html
+    for check in {w["check"] for w in warnings}:
+        n = sum(w["check"] == check for w in warnings)
+        assert re.search(rf"<td>{check}</td>\s*<td>{n}</td>", html), (check, n)
     assert str(ROOT) not in html and not PID.search(html)
     manifest = json.loads((out / "manifest.json").read_text())
     assert not any(os.path.isabs(v) for v in (manifest["cohort_dir"], manifest["out_dir"]))

@@ -282,7 +282,16 @@ if res["flow"].get("ingest"):
        "folder or left out with a reason):")
     show(pd.DataFrame([{**{k: f[k] for k in ("file", "kind", "rows_in", "written", "excluded")},
                         "reasons": "; ".join(f"{n} × {r}" for r, n in f["reasons"].items()) or "–"}
-                       for f in res["flow"]["ingest"]]))'''),
+                       for f in res["flow"]["ingest"]]))
+if (out / "validation.json").is_file():              # written by rmstudy run; absent when notebooks run by hand
+    import json
+    checks = json.loads((out / "validation.json").read_text(encoding="utf-8"))["warnings"]
+    if checks:
+        md("Data checks that did not stop the run (`rmstudy validate` warnings; every row is in validation.json):")
+        w = pd.DataFrame(checks)
+        show(w.groupby("check", sort=False).agg(count=("message", "size"), first=("message", "first")).reset_index())
+    else:
+        md("`rmstudy validate` raised no warnings (straight-lining, small groups, differential attrition).")'''),
     ("code", '''md("## 3. Baseline table by arm\\nStandardised mean difference (SMD) = programme minus comparison over the root mean of the two variances.")
 b = pd.DataFrame(res["baseline"]["table"])
 show(b.round(3))'''),
