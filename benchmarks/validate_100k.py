@@ -24,7 +24,7 @@ children too, and the parent stays at ~15 MB (printed at the end). For the phase
 the peak is the child's high-water mark at the end of the phase, so it only grows
 from one phase to the next. The table goes to stdout, progress to stderr.
 
-`python -m rmstudy` is not used: the package has no __main__.py.
+`python -m rmstudy.cli` is the fallback where the console script is not installed (`python -m rmstudy` works too).
 """
 
 import argparse
