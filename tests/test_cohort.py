@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -292,3 +293,29 @@ def test_study_schema_v1_still_loads_and_v2_key_needs_v2(cohort_dir):
     assert "reliability_threshold" in p.message and "schema_version: 2" in p.fix and len(str(p)) < 300
     path.write_text(text.replace("reliability_threshold: 0.7", "reliability_threshold: 0.8"))
     assert rm.load_cohort(cohort_dir).study.reliability_threshold == 0.8
+
+
+@pytest.mark.parametrize("rule,kept", [("keep_latest", 4), ("keep_earliest", 2), ("keep_most_complete", 3)])
+def test_duplicate_rules_pick_one_of_three_submissions(rule, kept):
+    """P1 answered 'pre' three times: rows 2 (2025-01-02, 2 items), 3 (2025-01-03, 3 items) and 4 (2025-01-03, 2
+    items; same day as row 3, later in the file). P2's single row is never touched; P3 has an undated duplicate
+    pair (rows 6 and 7) under keep_most_complete only, where the complete one wins regardless of dates."""
+    from rmstudy.cohort import _duplicate_losers
+
+    d = lambda s: pd.Timestamp(s) if s else pd.NaT
+    R = pd.DataFrame({"participant_id": ["P1", "P1", "P1", "P2", "P3", "P3"],
+                      "wave": ["pre"] * 6,
+                      "submitted_on": [d("2025-01-02"), d("2025-01-03"), d("2025-01-03"), d("2025-01-02"),
+                                       d("2025-01-05"), d("2025-01-04")],
+                      "a": [1, 1, 1, 1, 1, None], "b": [1, 1, 1, 1, 1, None], "c": [None, 1, None, 1, None, 1]})
+    eligible = np.ones(len(R), dtype=bool)
+    lose, keep = _duplicate_losers(R, eligible, rule, ["a", "b", "c"])
+    p1 = {int(p) + 2: int(k) + 2 for p, k in zip(lose, keep) if R["participant_id"].iat[p] == "P1"}
+    assert set(p1) == {2, 3, 4} - {kept} and set(p1.values()) == {kept}
+    p3 = {int(p) + 2: int(k) + 2 for p, k in zip(lose, keep) if R["participant_id"].iat[p] == "P3"}
+    # P3: row 6 (2025-01-05, 2 items) vs row 7 (2025-01-04, 1 item)
+    assert p3 == ({7: 6} if rule in ("keep_latest", "keep_most_complete") else {6: 7})
+    # a row set aside beforehand (late) never wins: without row 6, P3 has no duplicate left
+    eligible[4] = False
+    lose, _ = _duplicate_losers(R, eligible, rule, ["a", "b", "c"])
+    assert not any(R["participant_id"].iat[p] == "P3" for p in lose)
