@@ -102,7 +102,7 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
         "cohort": cohort.name,
         "rmstudy_version": __version__,
         "created": created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "inputs": input_hashes(root, COHORT_FILES),
+        "inputs": input_hashes(root, (*COHORT_FILES, "ingest_report.json")),   # the last only if ingest wrote it
         "plan_sha256": file_sha256(root / "study.yaml"),
         "parameters": parameters,
         "environment": environment(),
