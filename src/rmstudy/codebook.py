@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from . import yamlio
 from .errors import CohortError, Problem
 
 
@@ -160,5 +161,8 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
 def load_codebook(path: str | Path) -> Codebook:
     path = Path(path)
     with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+        try:
+            raw = yamlio.load(fh)
+        except yaml.YAMLError as e:      # a key written twice, or bad syntax; the message names the file, not its path
+            raise yaml.YAMLError(yamlio.message(e, path)) from None
     return parse_codebook(raw, file=path.name)

@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from . import yamlio
 from .errors import CohortError, Problem
 
 STUDY_SCHEMA_VERSION = 3
@@ -208,5 +209,8 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
 def load_study(path: str | Path, codebook=None) -> Study:
     path = Path(path)
     with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+        try:
+            raw = yamlio.load(fh)
+        except yaml.YAMLError as e:      # a key written twice, or bad syntax; the message names the file, not its path
+            raise yaml.YAMLError(yamlio.message(e, path)) from None
     return parse_study(raw, codebook=codebook, file=path.name)
