@@ -319,3 +319,21 @@ def test_duplicate_rules_pick_one_of_three_submissions(rule, kept):
     eligible[4] = False
     lose, _ = _duplicate_losers(R, eligible, rule, ["a", "b", "c"])
     assert not any(R["participant_id"].iat[p] == "P3" for p in lose)
+
+
+def test_stray_quote_in_a_large_file_is_a_problem_not_a_traceback(cohort_dir):
+    """A quote that never closes makes Python's csv reader hit its field-size limit on a file of this size."""
+    lines = (cohort_dir / "responses.csv").read_text().splitlines()
+    assert sum(map(len, lines[5:])) > 131072                   # csv.field_size_limit() default
+    lines[4] = lines[4].replace(",", ',"', 1)                    # spreadsheet row 5
+    (cohort_dir / "responses.csv").write_text("\n".join(lines) + "\n")
+    (p,) = _problems(cohort_dir)
+    assert (p.file, p.row, p.column) == ("responses.csv", 5, None) and "never closes" in p.message
+
+
+def test_non_breaking_spaces_around_a_number_are_removed(cohort_dir):
+    def f(d):
+        d.loc[0, "age"] = "26\u00a0"
+        return d
+    _edit(cohort_dir / "participants.csv", f)
+    assert rm.load_cohort(cohort_dir).participants.loc[0, "age"] == 26

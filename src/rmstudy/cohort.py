@@ -81,7 +81,17 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
     if not text.strip():
         probs.append(Problem(name, "file is empty", "export the table again with its header row and data"))
         return None
+    if "\x00" in text:
+        row = text[:text.index("\x00")].count("\n") + 1
+        probs.append(Problem(name, "the file holds a NUL byte (a binary zero), which hides the cell's value",
+                             "export the table again as 'CSV UTF-8'; if a tool wrote it, check that tool's output",
+                             row=row))
+        return None
     header = text.splitlines()[0]
+    if not header.strip(" ,\t"):
+        probs.append(Problem(name, "the first line is empty, but the header must be on row 1",
+                             "delete the empty line(s) above the header", row=1))
+        return None
     if "," not in header and any(d in header for d in (";", "\t", "|")):
         sep = {";": "semicolons", "\t": "tabs", "|": "bars"}[next(d for d in (";", "\t", "|") if d in header)]
         probs.append(Problem(name, f"the header is separated by {sep}, "
@@ -89,14 +99,34 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
                              "with rmstudy ingest, which reads any delimiter (docs/ingest.md)", row=1))
         return None
     records = csv.reader(io.StringIO(text, newline=""))
-    width, bad = None, []
-    for k, cells in enumerate(records):
-        if width is None:
-            width = len(cells)
-        elif cells and len(cells) != width and not (len(cells) == 1 and not cells[0].strip()):   # spaces only = blank
-            bad.append(Problem(name, f"row has {len(cells)} cells but the header has {width}",
-                               "check the row for a missing or extra comma (quote cells that contain commas)",
-                               row=k + 1))
+    width, bad, k = None, [], -1
+    try:
+        for k, cells in enumerate(records):
+            if width is None:
+                width = len(cells)
+                names = [c.strip() for c in cells]
+                for col in sorted({c for c in names if names.count(c) > 1}):
+                    spaced = any(c != c.strip() and c.strip() == col for c in cells)
+                    bad.append(Problem(name, f"column '{col}' appears {names.count(col)} times in the header"
+                                       + (" (counting names with surrounding spaces)" if spaced else ""),
+                                       "keep one column of that name; delete or rename the other(s)", row=1, column=col))
+            elif cells and not (len(cells) == 1 and not cells[0].strip()):   # a line of spaces is blank
+                # no cell of a cohort table holds a line break: one that does was opened by a stray quote, and
+                # has swallowed the rows after it (even when the cell count still matches the header)
+                spill = next((c for c in cells if "\n" in c or "\r" in c), None)
+                if spill is None and len(cells) == width:
+                    continue
+                if spill is not None:
+                    bad.append(Problem(name, f"a quote character (\") opens a cell here that runs over "
+                                       f"{spill.count(chr(10)) + 1} lines and takes in the rows below it",
+                                       "remove the stray quote (cohort cells never hold line breaks)", row=k + 1))
+                else:
+                    bad.append(Problem(name, f"row has {len(cells)} cells but the header has {width}",
+                                       "check the row for a missing or extra comma (quote cells that contain commas)",
+                                       row=k + 1))
+    except csv.Error as e:              # e.g. a stray quote that swallows the rest of a large file
+        bad.append(Problem(name, f"a quote character (\") opens a cell here that never closes ({e})",
+                           "remove the stray quote, or close it where the cell ends", row=k + 2))
     if bad:
         probs.extend(bad)
         return None
@@ -337,9 +367,11 @@ def load_cohort(root: str | Path) -> Cohort:
                     probs.append(Problem(E, f"{len(missing)} participant(s) have no employment row (first: {missing[0]})",
                                          "add one row per participant; leave exit_date empty for people still employed",
                                          column="participant_id"))
+            emp["_exit_text"] = emp["exit_date"].astype(str).str.strip()
             emp["hire_date"] = parsed["hire_date"]
             emp["exit_date"] = parsed["exit_date"]
             probs += ts.problems(ts.employment_typed(ids or None), emp)
+            emp = emp.drop(columns="_exit_text")
             emp["exit_reason"] = emp["exit_reason"].replace("", None)
     if probs:
         raise CohortError(probs)

@@ -86,7 +86,12 @@ def _number_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
         ok = values.notna().to_numpy() & ~inf
         unread = ~ok
         if unread.any():
-            ok[unread] = (s[unread].astype(str).str.strip() == "").to_numpy() & ~inf[unread]
+            # Python's strip also removes non-breaking and other Unicode spaces, which to_numeric does not accept
+            t = s[unread].astype(str).str.strip()
+            again = pd.to_numeric(t.where(t != ""), errors="coerce").astype(float)
+            fine = again.notna().to_numpy() & ~np.isinf(again.to_numpy())
+            values.iloc[np.flatnonzero(unread)[fine]] = again.to_numpy()[fine]
+            ok[unread] = ((t == "").to_numpy() | fine) & ~inf[unread]
         parsed[col] = values.where(~inf)
         return pd.Series(ok, index=s.index)
 
@@ -127,10 +132,19 @@ def _number_rules(col: str, what: str) -> dict[str, Rule]:
     }
 
 
+def _date_message(v) -> str:
+    t = str(v).strip()
+    if pd.Series([t]).str.fullmatch(_ISO).iat[0]:
+        return (f"'{t}' is not a date rmstudy can use (no such calendar day, or a year outside 1678–2261, "
+                "such as an open-ended 9999-12-31)")
+    return f"'{t}' is not a date in YYYY-MM-DD form"
+
+
 def _date_rules(col: str) -> dict[str, Rule]:
     return {
-        f"date:{col}": Rule(lambda df, i, v: f"'{str(v).strip()}' is not a date in YYYY-MM-DD form",
-                            "write dates as YYYY-MM-DD"),
+        f"date:{col}": Rule(lambda df, i, v: _date_message(v),
+                            "write dates as YYYY-MM-DD" + ("; leave exit_date empty for someone still employed"
+                                                           if col == "exit_date" else "")),
         f"required:{col}": Rule(lambda df, i, v: "date is missing", f"enter the {col}"),
     }
 
@@ -313,8 +327,9 @@ def employment_text(exit_reasons, parsed: Parsed, file: str = "employment.csv") 
 def employment_typed(ids: set[str] | None, file: str = "employment.csv") -> TableSchema:
     """Typed pass of employment.csv: exit date and reason together, exit not before hire, known participants."""
     checks = [
-        _check(lambda d: ~(d["exit_date"].notna() & (d["exit_reason"] == "")), "exit:reason"),
-        _check(lambda d: ~(d["exit_date"].isna() & (d["exit_reason"] != "")), "exit:date"),
+        # on the text of exit_date, so that an unreadable date (already a problem) does not echo here
+        _check(lambda d: ~((d["_exit_text"] != "") & (d["exit_reason"] == "")), "exit:reason"),
+        _check(lambda d: ~((d["_exit_text"] == "") & (d["exit_reason"] != "")), "exit:date"),
         _check(lambda d: ~(d["exit_date"] < d["hire_date"]), "exit:before_hire"),
     ]
     rules = {
@@ -358,7 +373,15 @@ def problems(table: TableSchema, df: pd.DataFrame) -> list[Problem]:
             rule = table.missing.get(col)
             msg = rule.message(df, None, col) if rule else f"required column '{col}' is missing"
             fix = rule.fix if rule else f"add a '{col}' column (docs/cohort-format.md)"
+            near = [c for c in df.columns if c.lower().replace(" ", "_") == col.lower() and c != col]
+            if near:
+                fix += f" — the file has '{near[0]}': column names are case-sensitive, rename it to '{col}'"
             out.append((-1, order.get(col, len(order)), Problem(table.file, msg, fix, column=col)))
+            continue
+        if index is None or (isinstance(index, float) and np.isnan(index)):
+            # a dataframe-wide check that could not run because a column it reads is missing (reported above)
+            if not (fc["check"] == "column_in_dataframe").any():
+                raise RuntimeError(f"pandera check {check!r} of {table.file} failed without a row: {value!r}")
             continue
         rule = table.rules.get(check)
         if rule is None:                       # a check without wording is a programming error, not an input one
