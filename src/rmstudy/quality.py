@@ -85,14 +85,30 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
     return out
 
 
-def ingest_ledger(root) -> list[dict] | None:
-    """The raw-export ledger of ``rmstudy ingest`` when the cohort folder was written by it (its
-    ``ingest_report.json``): one entry per input file, ``{file, kind, rows_in, written, excluded, reasons}``
-    with the reasons as counts. None for a cohort folder made by hand."""
+def ingest_changed(root) -> list[str]:
+    """The cohort CSVs whose bytes differ from what rmstudy ingest recorded writing (``written_sha256`` of
+    ingest_report.json); empty when the folder was not written by ingest or the report records no hashes."""
     import json
     from pathlib import Path
 
+    from .provenance import file_sha256
+
     if root is None or not (Path(root) / "ingest_report.json").is_file():
+        return []
+    written = json.loads((Path(root) / "ingest_report.json").read_text(encoding="utf-8")).get("written_sha256") or {}
+    return [name for name, sha in written.items()
+            if not (Path(root) / name).is_file() or file_sha256(Path(root) / name) != sha]
+
+
+def ingest_ledger(root) -> list[dict] | None:
+    """The raw-export ledger of ``rmstudy ingest`` when the cohort folder was written by it (its
+    ``ingest_report.json``): one entry per input file, ``{file, kind, rows_in, written, excluded, reasons}``
+    with the reasons as counts. None for a cohort folder made by hand, and for one whose CSVs were edited after
+    ingest wrote them (:func:`ingest_changed`; ``rmstudy validate`` warns about that)."""
+    import json
+    from pathlib import Path
+
+    if root is None or not (Path(root) / "ingest_report.json").is_file() or ingest_changed(root):
         return None
     report = json.loads((Path(root) / "ingest_report.json").read_text(encoding="utf-8"))
     out = []

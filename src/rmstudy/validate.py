@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = ["Finding", "ValidationReport", "validate", "ATTRITION_GAP", "STRAIGHTLINE_MIN_ITEMS"]
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from itertools import islice
@@ -113,6 +114,7 @@ class ValidationReport:
         """The bytes of ``json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\\n"``, written in pieces: a
         100,000-person cohort has ~170,000 findings, and the whole text at once would cost ~400 MB."""
         chunks = json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(self.to_dict())
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
             while part := list(islice(chunks, 1 << 16)):
                 fh.write("".join(part))
@@ -128,7 +130,19 @@ class ValidationReport:
             out.append(f"{self.cohort}: the cohort cannot be analysed — {len(self.errors)} error(s)")
         out.append("")
         out.append(f"Errors ({len(self.errors)}): the run cannot proceed until these are fixed")
-        out += [f"  - {f}" for f in self.errors] or ["  none"]
+        if not self.errors:
+            out.append("  none")
+        # a cohort with one systematic mistake (say N/A for every missing answer) has thousands of errors: the
+        # first few of each kind (file, column, message up to the value) are shown, the rest counted (--json)
+        kinds: dict[tuple, list[Finding]] = {}
+        for f in self.errors:
+            shape = re.sub(r"'[^']*'|\b\d+(?:\.\d+)?\b", "…", f.message)   # the message without its values
+            kinds.setdefault((f.file, f.column, shape), []).append(f)
+        for fs in kinds.values():
+            out += [f"  - {f}" for f in fs[:_SHOW_ROWS]]
+            if len(fs) > _SHOW_ROWS:
+                out.append(f"      ... and {len(fs) - _SHOW_ROWS} more like it in {fs[0].file}"
+                           + (f", column '{fs[0].column}'" if fs[0].column else "") + " (see --json)")
         out.append("")
         out.append(f"Exclusions ({len(self.exclusions)}): recorded; the run goes on without these rows")
         if not self.exclusions:
@@ -230,9 +244,14 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     run = apply_run_exclusions(cohort)
     _survey_exclusions(cohort, rep, scores, run)
     _retention_exclusions(cohort, rep)
-    _straight_lining(cohort, rep)
+    left_out = np.zeros(len(cohort.responses), dtype=bool)   # rows out of every survey analysis (late, duplicate)
+    if run.excluded_responses is not None and len(run.excluded_responses):
+        left_out[run.excluded_responses["row"].to_numpy(dtype=int) - 2] = True
+    _straight_lining(cohort, rep, left_out)
     _small_groups(cohort, rep)
-    _attrition(cohort, rep)
+    _attrition(run, rep)                 # on the responses the analysis uses, as the report's attrition table does
+    _population_spacing(cohort, rep)
+    _edited_after_ingest(cohort, rep)
     rep.ledger = _ledger(run)
     rep.loaded = cohort
     return rep
@@ -339,9 +358,10 @@ def _retention_exclusions(c: Cohort, rep: ValidationReport) -> None:
                                       column=column, analysis="retention", reason=reason, participant_id=str(pid)))
 
 
-def _straight_lining(c: Cohort, rep: ValidationReport) -> None:
+def _straight_lining(c: Cohort, rep: ValidationReport, left_out: np.ndarray) -> None:
     """All answered items of a scale with ≥ STRAIGHTLINE_MIN_ITEMS items give the same answer (raw, before reverse
-    keying), in a row where the scale is scored (enough items answered) and at least two items are answered."""
+    keying), in a row where the scale is scored (enough items answered) and at least two items are answered.
+    Rows ``left_out`` of every survey analysis are not checked (their one exclusion says enough)."""
     R = c.responses
     waves = R["wave"].astype(str).to_numpy()
     ids = R["participant_id"].to_numpy()
@@ -353,7 +373,7 @@ def _straight_lining(c: Cohort, rep: ValidationReport) -> None:
         lo, hi = np.nanmin(np.where(np.isfinite(block), block, np.inf), axis=1), \
             np.nanmax(np.where(np.isfinite(block), block, -np.inf), axis=1)
         scored = answered / s.n_items >= s.min_answered - 1e-12
-        flat = scored & (answered >= 2) & (lo == hi)
+        flat = scored & (answered >= 2) & (lo == hi) & ~left_out
         for i in np.flatnonzero(flat):
             rev = " although the scale has reverse-keyed items" if s.reverse else ""
             rep.warnings.append(Finding(
@@ -399,6 +419,42 @@ def _attrition(c: Cohort, rep: ValidationReport) -> None:
             "check whether responses of the last wave are missing from the export; if not, read the attrition "
             "analysis and the sensitivity analyses in the academic report before interpreting the effects",
             column="wave"))
+
+
+def _population_spacing(c: Cohort, rep: ValidationReport) -> None:
+    """A population filter of the plan compares text exactly; a participant whose value differs from a filter
+    value only by surrounding spaces ('Sales ' vs 'Sales') would silently fall out of that population."""
+    P = c.participants
+    for h in c.study.hypotheses:
+        for col, val in h.population.items():
+            if col == "age" or col not in P.columns or pd.api.types.is_numeric_dtype(P[col]):
+                continue
+            wanted = {str(v) for v in (val if isinstance(val, list) else [val])}
+            raw = P[col].astype(str)
+            near = raw.str.strip().isin(wanted) & ~raw.isin(wanted)
+            rows = np.flatnonzero(near.to_numpy())
+            if len(rows):
+                rep.warnings.append(Finding(
+                    "warning", "population_spacing", "participants.csv",
+                    f"{len(rows)} participant(s) have {col} = '{raw.iat[rows[0]]}', which differs from the value "
+                    f"'{raw.iat[rows[0]].strip()}' of {h.id}'s population only by spaces, so they are not in that "
+                    f"population (rows {', '.join(str(r + 2) for r in rows[:10])}{', ...' if len(rows) > 10 else ''})",
+                    "remove the spaces in participants.csv if they belong to the population; otherwise nothing to "
+                    "fix", row=int(rows[0]) + 2, column=col, participant_id=str(P["participant_id"].iat[rows[0]])))
+
+
+def _edited_after_ingest(c: Cohort, rep: ValidationReport) -> None:
+    """A cohort folder written by rmstudy ingest whose CSVs were changed afterwards: the raw-export ledger of
+    ingest_report.json no longer describes them, and the run leaves it out (rmstudy.quality.ingest_ledger)."""
+    from .quality import ingest_changed
+
+    for name in ingest_changed(c.root):
+        rep.warnings.append(Finding(
+            "warning", "edited_after_ingest", name,
+            f"{name} is not the file rmstudy ingest wrote (its SHA-256 differs from ingest_report.json): the "
+            "raw-export ledger is left out of results.json, because it no longer accounts for these rows",
+            "run rmstudy ingest again from the raw exports, or keep the edit and note it in the deviations log of "
+            "study.yaml"))
 
 
 def _ledger(run: Cohort) -> dict:
