@@ -401,3 +401,17 @@ def test_population_value_with_a_stray_space_is_a_warning(tmp_path):
     (w,) = _at(rep.warnings, check="population_spacing")
     assert (w.file, w.row, w.column) == ("participants.csv", k + 1, "department")
     assert "'Sales '" in w.message and s["hypotheses"][0]["id"] in w.message
+
+
+def test_rows_left_out_of_every_analysis_are_not_checked_for_straight_lining(tmp_path):
+    d = _copy(MESSY, tmp_path)
+    lines = (d / "responses.csv").read_text().splitlines()
+    assert lines[11].startswith("P03,post,2025-07-09,")           # row 12: after P03's exit
+    lines[11] = "P03,post,2025-07-09,3,3,3,3,3,4,4,5"
+    cells = lines[12].split(",")                                    # row 13: P04 at post, analysed
+    cells[3:8] = ["3"] * 5
+    lines[12] = ",".join(cells)
+    (d / "responses.csv").write_text("\n".join(lines) + "\n")
+    rep = validate(d)
+    rows = {f.row for f in _at(rep.warnings, check="straight_lining")}
+    assert 12 not in rows and 13 in rows                            # row 13 is analysed, so it is checked
