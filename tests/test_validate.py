@@ -415,3 +415,17 @@ def test_rows_left_out_of_every_analysis_are_not_checked_for_straight_lining(tmp
     rep = validate(d)
     rows = {f.row for f in _at(rep.warnings, check="straight_lining")}
     assert 12 not in rows and 13 in rows                            # row 13 is analysed, so it is checked
+
+
+def test_yaml_problems_name_the_file_not_its_path_and_refuse_a_key_written_twice(tmp_path):
+    d = _copy(MESSY, tmp_path)
+    plan = (d / "study.yaml").read_text()
+    (d / "study.yaml").write_text(plan.replace("alpha: 0.05\n", "alpha: 0.05\nalpha: 0.2\n", 1))
+    rep = validate(d)
+    (e,) = rep.errors
+    assert e.file == "study.yaml" and "key 'alpha' appears twice" in e.message
+    (d / "study.yaml").write_text(plan.replace("waves: [pre, post]", "waves: [pre, post", 1))   # bad syntax
+    rep = validate(d)
+    rep.to_json(tmp_path / "v.json")
+    text = (tmp_path / "v.json").read_text()
+    assert rep.errors and "study.yaml" in text and str(tmp_path) not in text
