@@ -898,3 +898,128 @@ def test_raw_exports_to_reports_with_two_commands(tmp_path):
     assert res["inputs"]["ingest_report.json"] in academic          # hashed like every other input
     hr = (tmp_path / "reports" / "hr_report.html").read_text()
     assert "pre_qualtrics" not in hr and "@example.org" not in hr and str(tmp_path) not in hr
+
+
+# ---------------------------------------------------------------------------------------------- rows of the wrong width
+
+
+def test_unquoted_decimal_comma_that_adds_an_empty_cell_is_an_error_not_a_shift(raw):
+    """`12,5` unquoted makes two cells; cutting the row's extra (empty) last cell would shift every answer."""
+    (raw / "post.csv").write_text(
+        "EmpID,Submitted,Duration,Q1_1,Q1_2,Q1_3,Q1_4,Comment\n"
+        "E101,2025-07-08,12,5,4,4,2,4,\n"          # Duration 12,5 unquoted: 9 cells, the last one empty
+        "E102,2025-07-10,8,3,4,3,3,\n"
+        "E104,2025-07-09,9,Strongly agree,4,Strongly disagree,5,\n"
+        "E105,2025-07-11,7,3,3,3,2,\n"
+        "E106,,,3,,,,\n"
+        "E107,2025-07-09,6,2,3,3,3,\n")
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("post.csv", 2, None, "row has 9 cells but the header has 8")]
+    assert "decimal comma, 12,5" in probs[0].fix
+
+
+def test_short_row_is_an_error_not_padded_with_empty_answers(raw):
+    path = raw / "post.csv"
+    path.write_text(path.read_text().replace("E105,Ed Fixture,ed.fixture@example.org,2025-07-11,3,3,3,2",
+                                             "E105,Ed Fixture,ed.fixture@example.org,2025-07-11,3,3"))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("post.csv", 5, None, "row has 6 cells but the header has 8")]
+    assert "lacks cells" in probs[0].fix
+
+
+def test_stray_quote_that_swallows_the_following_lines_is_named(raw):
+    path = raw / "post.csv"
+    path.write_text(path.read_text().replace("E104,Di Fixture", 'E104,"Di Fixture'))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("post.csv", 4, "Name", "row has 2 cells but the header has 8: a quote character opens a cell that runs over "
+                                "4 lines (lines 4 to 7 of the file), so the rows on those lines are read as text "
+                                "inside this cell")]
+    assert "stray quote" in probs[0].fix
+
+
+def test_trailing_delimiter_on_every_line_is_fine_but_not_on_the_data_lines_only(raw):
+    path = raw / "post.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("".join(ln + ",\n" for ln in lines))          # header included: every row one cell wider
+    report = _ingest(raw)
+    assert report["cohort"]["ok"] and report["response_rows"] == 14
+    assert {"column": "(column 9, no header)", "reason": "no header name and no data"} in \
+        _input(report, "post.csv")["dropped_columns"]
+    assert "E104,post,2025-07-09,5,4,1,5" in (raw.parent / "out" / "responses.csv").read_text()
+    path.write_text(lines[0] + "\n" + "".join(ln + ",\n" for ln in lines[1:]))     # data lines only
+    probs = _problems(raw, raw.parent / "out2")
+    assert [(p.file, p.row, p.column) for p in probs] == [("post.csv", n, None) for n in range(2, 8)]
+    assert probs[0].message == "row has 9 cells but the header has 8"
+
+
+# ---------------------------------------------------------------------------------------------- the mapping file
+
+
+def test_delimiter_of_more_than_one_character_is_a_mapping_problem(raw):
+    path = raw / "mapping.yaml"
+    path.write_text(path.read_text().replace("  - file: post.csv\n", "  - file: post.csv\n    delimiter: '\\t'\n"))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("mapping.yaml", None, "surveys.1.delimiter", "delimiter '\\t' is 2 characters, not one")]
+    assert '"\\t" for a tab' in probs[0].fix
+
+
+def test_empty_or_non_mapping_mapping_file(raw, tmp_path, capsys):
+    (raw / "mapping.yaml").write_text("# nothing yet\n")
+    assert [(p.file, p.row, p.column, p.message) for p in _problems(raw)] == [
+        ("mapping.yaml", None, None, "the mapping file is empty")]
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    (raw / "mapping.yaml").write_text("- codebook.yaml\n- study.yaml\n")
+    assert [(p.file, p.column, p.message) for p in _problems(raw)] == [
+        ("mapping.yaml", None, "the mapping is not a YAML mapping of keys")]
+
+
+def test_date_format_that_cannot_read_a_date_is_one_mapping_problem(raw):
+    _mapping(raw, lambda m: m["hr"].update(date_format="%d/%m/%Y %Q"))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column) for p in probs] == [("mapping.yaml", None, "hr.date_format")]
+    assert probs[0].message.startswith("date_format '%d/%m/%Y %Q' cannot be used to read dates")
+    _mapping(raw, lambda m: m["hr"].update(date_format="%d/%m"))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("mapping.yaml", None, "hr.date_format", "date_format '%d/%m' does not hold a whole date: 6 January 2025 "
+                                                 "written with it ('06/01') reads back as 1900-01-06")]
+
+
+def test_key_written_twice_in_the_mapping_is_refused_and_yaml_errors_show_no_path(raw, monkeypatch):
+    path = raw / "mapping.yaml"
+    path.write_text(path.read_text().replace("pseudonymise: false", "pseudonymise: true") + "pseudonymise: false\n")
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    (p,) = _problems(raw)
+    assert (p.file, p.row, p.column) == ("mapping.yaml", None, None)
+    assert p.message.startswith("cannot be read as YAML: key 'pseudonymise' appears twice in the same mapping")
+    path.write_text("codebook: [unclosed\n")
+    with pytest.raises(CohortError) as e:
+        ingest(path.resolve(), raw.parent / "out")
+    (p,) = e.value.problems
+    assert p.message.startswith("cannot be read as YAML") and "mapping.yaml" in p.message
+    assert str(raw) not in p.message
+
+
+def test_xlsx_workbook_with_a_csv_name_is_one_problem(raw):
+    wb = openpyxl.Workbook()
+    for r in _csv_rows(raw / "post.csv"):
+        wb.active.append(r)
+    wb.save(raw / "post.csv")                     # a workbook under the old name
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("post.csv", None, None, "this is an XLSX workbook saved with a .csv name, not a CSV")]
+    assert "rename the file to .xlsx" in probs[0].fix
+
+
+def test_report_records_the_sha256_of_each_written_csv(raw):
+    report = _ingest(raw)
+    out = raw.parent / "out"
+    assert report["written_sha256"] == {
+        name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+        for name in ("participants.csv", "responses.csv", "employment.csv")}
+    assert json.loads((out / "ingest_report.json").read_text())["written_sha256"] == report["written_sha256"]

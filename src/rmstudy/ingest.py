@@ -63,10 +63,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import __version__
+from . import __version__, yamlio
 from .codebook import Codebook, load_codebook
 from .cohort import ARMS, EXIT_REASONS, ROLES, _fmt_num, load_cohort
 from .errors import CohortError, Problem
+from .provenance import file_sha256
 from .study import load_study
 
 DEFAULT_KEY_ENV = "RMSTUDY_PSEUDONYM_KEY"
@@ -342,13 +343,54 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
+@dataclass
+class _Read:
+    """What a reader got from one file: (spreadsheet row number, cells) records and what is needed to judge them."""
+
+    records: list
+    merged: list = field(default_factory=list)     # XLSX merged ranges (first row, first col, last row, last col, ref)
+    lines: dict = field(default_factory=dict)      # CSV: record number -> (first, last) line of the file it spans
+    unsaved: list = field(default_factory=list)    # XLSX: (row, column) of formulas with no saved value, 1-based
+    epoch: _dt.datetime | None = None              # XLSX: the workbook's date system (1899-12-30 or 1904-01-01)
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _binary_problem(data: bytes, path: Path, file: str) -> Problem | None:
+    """A file read as CSV whose bytes are a workbook (or another archive): one problem instead of garbage cells."""
+    if data.startswith(_ZIP_MAGIC):
+        try:
+            import zipfile
+
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+        except Exception:              # a damaged archive: still not a CSV
+            names = set()
+        if "xl/workbook.xml" in names:
+            return Problem(file, f"this is an XLSX workbook saved with a {path.suffix or 'missing'} name, not a CSV",
+                           "rename the file to .xlsx and write that name under file: in the mapping, or open it in "
+                           "Excel/LibreOffice and save it as CSV UTF-8")
+        return Problem(file, "this is a zip archive (e.g. an .ods or .docx file), not a CSV",
+                       "export the table as CSV UTF-8 or .xlsx")
+    if data.startswith(_OLE_MAGIC):
+        return Problem(file, "this is an old Excel .xls workbook (or a password-protected workbook), not a CSV",
+                       "open it in Excel/LibreOffice and save it, without a password, as .xlsx or CSV UTF-8")
+    return None
+
+
 def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
-                      warnings: list[str]) -> list | None:
-    """The rows of a CSV as (spreadsheet row number, cells), and no merged ranges; encoding and delimiter detected
-    and put in ``info``."""
+                      warnings: list[str]) -> _Read | None:
+    """The rows of a CSV as (spreadsheet row number, cells), with the lines of the file each one spans; encoding and
+    delimiter detected and put in ``info``."""
     data = path.read_bytes()
     if not data.strip():
         probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
+        return None
+    binary = _binary_problem(data, path, file)
+    if binary is not None:
+        probs.append(binary)
         return None
     encoding = spec.get("encoding")
     if encoding:
@@ -374,8 +416,13 @@ def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], i
     delimiter = spec.get("delimiter") or _sniff_delimiter(text)
     info["delimiter"] = _DELIMITERS.get(delimiter, delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records, lines, last = [], {}, 0
     try:
-        return [(n, row) for n, row in enumerate(reader, start=1)], []
+        for n, row in enumerate(reader, start=1):
+            records.append((n, row))
+            lines[n] = (last + 1, reader.line_num)
+            last = reader.line_num
+        return _Read(records, lines=lines)
     except csv.Error as e:
         probs.append(Problem(file, f"cannot be read as CSV ({e})", "export the file again as CSV",
                              row=reader.line_num or None))
@@ -383,7 +430,7 @@ def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], i
 
 
 def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
-                        warnings: list[str]) -> tuple[list, list] | None:
+                        warnings: list[str]) -> _Read | None:
     """The rows of an XLSX sheet and its merged cell ranges.
 
     The workbook is read once with openpyxl (``data_only=True``: a formula gives its last computed value), because
@@ -420,7 +467,7 @@ def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem],
     rows = rows[:filled[-1] + 1]
     width = max(max((j for j, v in enumerate(row) if v is not None), default=-1) for row in rows) + 1
     merged = sorted((r.min_row, r.min_col, r.max_row, r.max_col, r.coord) for r in ws.merged_cells.ranges)
-    return [(i + 1, row[:width]) for i, row in enumerate(rows)], merged
+    return _Read([(i + 1, row[:width]) for i, row in enumerate(rows)], merged=merged)
 
 
 def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Problem], warnings: list[str]) -> _Table | None:
@@ -457,7 +504,7 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
     info.setdefault("sheet", None)
     if read is None:
         return None
-    records, merged = read
+    records, merged = read.records, read.merged
     first = next((k for k, (_, cells) in enumerate(records) if not all(_blank(c) for c in cells)), None)
     if first is None:
         probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
@@ -476,21 +523,21 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         header_first = records[first][0]
         _merged_cell_problems(file, merged, dict(records), columns, header_first,
                               header_first + info["header_rows"] - 1, records[-1][0], probs)
-    rows, numbers, blank_rows = [], [], []
+    rows, numbers, blank_rows, ragged = [], [], [], 0
     width = len(columns)
     for n, cells in rest:
         if all(_blank(c) for c in cells):
             blank_rows.append(n)
             continue
-        if len(cells) > width:
-            if any(not _blank(c) for c in cells[width:]):
-                probs.append(Problem(file, f"row has {len(cells)} cells but the header has {width}",
-                                     "check the delimiter, or quote cells that contain it", row=n))
-                continue
-            cells = cells[:width]
-        rows.append(list(cells) + [None] * (width - len(cells)))
+        if len(cells) != width:          # CSV only: the rows of a sheet all have the sheet's width
+            probs.append(_width_problem(file, n, cells, columns, read.lines, info["delimiter"]))
+            ragged += 1
+            continue
+        rows.append(list(cells))
         numbers.append(n)
     info["blank_rows_skipped"] = blank_rows
+    if not rows and ragged:
+        return None                      # every row is reported already
     if not rows:
         if qualtrics:
             msg = f"has the three Qualtrics header rows but no {what}"
@@ -501,6 +548,38 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
     info["rows_read"] = len(rows)
     return _Table(file=file, columns=columns, rows=rows, row_numbers=numbers, info=info, excel=excel,
                   rows_in=len(rest))
+
+
+def _width_problem(file: str, n: int, cells: list, columns: list[str], lines: dict, delimiter: str | None) -> Problem:
+    """A CSV row whose number of cells is not the header's: its cells cannot be matched to the columns.
+
+    Padding a short row or cutting a long one would shift answers into the wrong columns (an unquoted decimal comma
+    ``12,5`` makes two cells of one). A stray quote character makes one cell of the rest of the line and the
+    following lines; the message then says so, with the lines of the file the cell runs over.
+    """
+    width = len(columns)
+    msg = f"row has {len(cells)} cells but the header has {width}"
+    j = next((j for j, c in enumerate(cells) if "\n" in c or "\r" in c), None)
+    if j is not None:
+        first, last = lines.get(n, (None, None))
+        where = f" (lines {first} to {last} of the file)" if first is not None else ""
+        count = (last - first + 1) if first is not None else len(cells[j].splitlines())
+        msg += (f": a quote character opens a cell that runs over {count} lines{where}, so the rows on those lines "
+                "are read as text inside this cell")
+        fix = ('remove the stray quote character ("), or close the quote where the cell ends; a quote that belongs '
+               'to the text is written twice ("") inside a quoted cell')
+        return Problem(file, msg, fix, row=n, column=columns[j] if j < width and columns[j] else None)
+    shown = delimiter or "delimiter"          # as in the report: comma, semicolon, tab, or the character
+    if len(cells) > width:
+        fix = (f"a {shown} inside an unquoted value splits it into two cells and shifts every cell after it (e.g. a "
+               f"decimal comma, 12,5, in a comma-separated file): quote such values, or export the file with another "
+               f"delimiter; every row needs exactly one cell per header column")
+    else:
+        fix = ("the row lacks cells, so its values cannot be matched to the columns: export the file again, or add "
+               "the missing cells (empty ones if need be) so that every row has one cell per header column")
+        if columns and not columns[-1]:
+            fix += f"; if only the header line ends with a {shown}, remove that {shown}"
+    return Problem(file, msg, fix, row=n)
 
 
 def _merged_cell_problems(file: str, merged: list, cells_of: dict[int, list], columns: list[str], header_first: int,
@@ -551,13 +630,43 @@ def _is_import_id_row(cells: list) -> bool:
 
 
 def _load_yaml(path: Path, file: str, probs: list[Problem]):
+    """The mapping as read (None, with a problem, when it cannot be read). A key written twice is refused."""
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            return yaml.safe_load(fh)
+            raw = yamlio.load(fh)
     except FileNotFoundError:
         probs.append(Problem(file, "file is missing", "check the path"))
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
-        probs.append(Problem(file, f"cannot be read as YAML: {e}", "fix the YAML syntax (save it as UTF-8)"))
+        return None
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:     # ValueError: an impossible unquoted date
+        dup = isinstance(e, yamlio.DuplicateKeyError)
+        probs.append(Problem(file, f"cannot be read as YAML: {yamlio.message(e, path)}",
+                             "delete the line that should not count (a leftover of an earlier version?)" if dup else
+                             "fix the YAML syntax (save it as UTF-8)"))
+        return None
+    if raw is None:
+        probs.append(Problem(file, "the mapping file is empty",
+                             "write the mapping: start from the worked example in docs/ingest.md"))
+    return raw
+
+
+def _date_format_problem(fmt: str) -> str | None:
+    """Why a ``date_format:`` cannot read dates (None when it can): it must write a sample date and read it back."""
+    sample = _dt.datetime(2025, 1, 6, 14, 30, 15)
+    try:
+        text = sample.strftime(fmt)
+        back = _dt.datetime.strptime(text, fmt)
+    except (ValueError, TypeError) as e:
+        return f"date_format '{fmt}' cannot be used to read dates ({e})"
+    if back.date() != sample.date():
+        return (f"date_format '{fmt}' does not hold a whole date: 6 January 2025 written with it ('{text}') reads back "
+                f"as {back.date().isoformat()}")
+    return None
+
+
+def _delimiter_problem(d: str) -> str | None:
+    if len(d) != 1 or d in "\r\n\"":
+        return (f"delimiter '{d}' is {len(d)} characters, not one" if len(d) != 1 else
+                f"delimiter {d!r} cannot separate cells")
     return None
 
 
@@ -603,6 +712,7 @@ def _check_mapping(raw, m: str, probs: list[Problem]) -> None:
         for key in ("file", "wave", "wave_column", "id", "submitted_on", "date_format", "encoding", "delimiter"):
             if key in s and (not isinstance(s[key], str) or not s[key]):
                 bad(f"{where}.{key}", f"{where}.{key} must be a non-empty text", f"write {key}: followed by a value")
+        _check_formats(s, where, bad)
         if "file" not in s:
             bad(f"{where}.file", f"{where} has no file", "add file: with the export's path")
         if ("wave" in s) == ("wave_column" in s):
@@ -631,6 +741,7 @@ def _check_mapping(raw, m: str, probs: list[Problem]) -> None:
         for key in ("file", "date_format", "encoding", "delimiter"):
             if key in hr and (not isinstance(hr[key], str) or not hr[key]):
                 bad(f"hr.{key}", f"hr.{key} must be a non-empty text", f"write {key}: followed by a value")
+        _check_formats(hr, "hr", bad)
         if "file" not in hr:
             bad("hr.file", "hr has no file", "add file: with the HR extract's path")
         cols = hr.get("columns")
@@ -661,6 +772,18 @@ def _check_mapping(raw, m: str, probs: list[Problem]) -> None:
                 if key not in cols:
                     bad(f"hr.values.{key}", f"hr.values names '{key}', which hr.columns does not map",
                         "give values only for mapped columns")
+
+
+def _check_formats(entry: dict, where: str, bad) -> None:
+    """A file entry's delimiter (one character) and date_format (reads a sample date back): one problem each."""
+    d = entry.get("delimiter")
+    if isinstance(d, str) and d and (why := _delimiter_problem(d)):
+        bad(f"{where}.delimiter", why, 'give one character in double quotes: ";", ",", "|", or "\\t" for a tab (in '
+            "single quotes '\\t' is two characters, a backslash and a t)")
+    fmt = entry.get("date_format")
+    if isinstance(fmt, str) and fmt and (why := _date_format_problem(fmt)):
+        bad(f"{where}.date_format", why, 'use Python strptime codes for day, month and year, e.g. "%d/%m/%Y" or '
+            '"%m/%d/%Y %H:%M"')
 
 
 def _check_columns_map(cols, where: str, m: str, probs: list[Problem]) -> None:
@@ -1134,8 +1257,8 @@ def _load_instruments(raw: dict, m: str, base: Path) -> tuple[dict[str, Path], C
     except CohortError:
         raise
     except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:     # ValueError: an impossible unquoted date
-        which = sources["codebook" if codebook is None else "study"].name
-        raise CohortError(Problem(which, f"cannot be read as YAML: {e}",
+        path = sources["codebook" if codebook is None else "study"]
+        raise CohortError(Problem(path.name, f"cannot be read as YAML: {yamlio.message(e, path)}",
                                   "fix the YAML syntax; write dates as real YYYY-MM-DD dates")) from e
     return sources, codebook, study
 
@@ -1343,7 +1466,7 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
 
     # 1. the mapping, the codebook and study, the key and the output folder
     raw = _load_yaml(mapping_path, m, probs)
-    if raw is not None:
+    if not probs:
         _check_mapping(raw, m, probs)
     if probs:
         raise CohortError(probs)
@@ -1386,6 +1509,8 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
         "codebook": _display(raw["codebook"]),
         "study": _display(raw["study"]),
         "written": written,
+        # lets a later check tell whether the cohort CSVs were edited after ingest
+        "written_sha256": {name: file_sha256(out_dir / name) for name in written if name.endswith(".csv")},
         "pseudonymised": bool(raw["pseudonymise"]),
         "pseudonym_key_source": source,
         # lets two runs confirm they used the same key without revealing it
