@@ -1023,3 +1023,160 @@ def test_report_records_the_sha256_of_each_written_csv(raw):
         name: hashlib.sha256((out / name).read_bytes()).hexdigest()
         for name in ("participants.csv", "responses.csv", "employment.csv")}
     assert json.loads((out / "ingest_report.json").read_text())["written_sha256"] == report["written_sha256"]
+
+
+# ---------------------------------------------------------------------------------------------- XLSX formulas and dates
+
+
+def _hr_xlsx(raw, cell, epoch=None):
+    """hr.csv as hr.xlsx: ``cell(row_number, header, text)`` gives each cell's value; the mapping points at it."""
+    rows = _csv_rows(raw / "hr.csv")
+    wb = openpyxl.Workbook()
+    if epoch is not None:
+        wb.epoch = epoch
+    ws = wb.active
+    ws.append(rows[0])
+    for n, r in enumerate(rows[1:], start=2):
+        ws.append([cell(n, h, v) for h, v in zip(rows[0], r)])
+    wb.save(raw / "hr.xlsx")
+    (raw / "hr.csv").unlink()
+    _mapping(raw, lambda m: m["hr"].update(file="hr.xlsx"))
+
+
+def _hr_value(n, h, v):
+    """HR cells as an HR system's workbook holds them: numbers as numbers, dates as date cells."""
+    if h in ("Age", "Years of service", "Sessions"):
+        return float(v) if v else None
+    if h in ("Start date", "Leaving date"):
+        return dt.datetime.strptime(v, "%d/%m/%Y") if v else None
+    return v
+
+
+def test_formula_items_with_no_saved_value_are_problems_not_empty_answers(raw):
+    """A workbook written by a script stores =6-I2 without its value: read as data_only it would be empty."""
+    def edit(ws):
+        ws["I1"] = "Q1_4_raw"
+        for r in range(2, 8):
+            raw_answer = ws.cell(r, 8).value
+            if raw_answer not in (None, ""):
+                ws.cell(r, 9).value = 6 - int(raw_answer)
+                ws.cell(r, 8).value = f"=6-I{r}"
+
+    _post_xlsx(raw, edit)
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column) for p in probs] == [("post.xlsx", r, "Q1_4") for r in (2, 3, 4)]
+    assert probs[0].message == ("formula with no saved value (the workbook was written by a program that does not "
+                                "compute formulas), so the cell reads as empty")
+    assert probs[2].message.endswith("; 2 more cell(s) of this column hold such a formula (row(s) 5, 7)")
+    assert probs[0].fix.startswith("open the workbook in Excel or LibreOffice and save it")
+
+
+def test_formula_exit_dates_with_no_saved_value_in_the_hr_workbook(raw):
+    _hr_xlsx(raw, lambda n, h, v: f'=DATEVALUE("{v}")' if h == "Leaving date" and v else _hr_value(n, h, v))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column) for p in probs] == [("hr.xlsx", r, "Leaving date") for r in (4, 6, 7)]
+
+
+def test_formula_whose_saved_value_is_an_empty_text_is_an_empty_cell(raw):
+    """Excel saves =IF(...,"",...) with t="str" and an empty value: a real empty cell, not a missing value."""
+    import zipfile
+
+    _hr_xlsx(raw, lambda n, h, v: "=1" if (h, n) == ("Leaving date", 2) else _hr_value(n, h, v))
+    path = raw / "hr.xlsx"
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    cell = re.search(r'<c r="L2"[^>]*><f>1</f><v\s*/></c>', sheet).group(0)
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(cell, '<c r="L2" t="str"><f>IF(1,"",1)</f><v></v></c>').encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    report = _ingest(raw)
+    assert report["cohort"]["ok"]
+    assert "E101,2023-09-01,," in (raw.parent / "out" / "employment.csv").read_text()
+
+
+def test_bare_date_serials_use_the_workbooks_1904_date_system(raw):
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    def serial_1904(n, h, v):
+        if h in ("Start date", "Leaving date") and v:
+            return (dt.datetime.strptime(v, "%d/%m/%Y").date() - dt.date(1904, 1, 1)).days
+        return _hr_value(n, h, v)
+
+    _hr_xlsx(raw, serial_1904, epoch=CALENDAR_MAC_1904)
+    assert _ingest(raw)["cohort"]["ok"]
+    emp = (raw.parent / "out" / "employment.csv").read_text()
+    assert "E101,2023-09-01,," in emp and "E103,2021-11-08,2025-05-20,voluntary" in emp
+
+
+def test_a_year_typed_as_a_number_in_a_date_column_is_refused(raw):
+    _hr_xlsx(raw, lambda n, h, v: 2023 if (h, n) == ("Start date", 2) else _hr_value(n, h, v))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("hr.xlsx", 2, "Start date", "the number 2023 in a date column is Excel's date serial number for "
+                                     "1905-07-15, outside the plausible range of dates, 1920-01-01 to 2100-12-31: a "
+                                     "year typed as a number?")]
+
+
+def test_open_ended_and_typo_dates_are_problems_not_a_traceback(raw, tmp_path, capsys):
+    _set_cell(raw / "hr.csv", 2, "Leaving date", "31/12/9999")        # SAP's "no end": still employed
+    _set_cell(raw / "hr.csv", 3, "Start date", "17/03/3003")          # a typo year
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column, p.message) for p in probs] == [
+        ("hr.csv", 2, "Leaving date", "'31/12/9999' (9999-12-31) is outside the plausible range of dates, "
+                                      "1920-01-01 to 2100-12-31"),
+        ("hr.csv", 3, "Start date", "'17/03/3003' (3003-03-17) is outside the plausible range of dates, "
+                                    "1920-01-01 to 2100-12-31")]
+    assert "still employed, leave the exit date empty" in probs[0].fix
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "hr.csv, row 2, column 'Leaving date'" in err
+
+
+# ---------------------------------------------------------------------------------------------- same-day duplicates
+
+
+def _keep_latest(raw):
+    plan = yaml.safe_load((raw / "study.yaml").read_text())
+    plan.update(schema_version=3, duplicate_submissions="keep_latest")
+    (raw / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+
+
+def test_same_day_duplicates_are_written_in_the_order_they_were_submitted(raw):
+    """The later submission (17:29) sits above the earlier one (09:05) in the export; responses.csv keeps only the
+    date, so it lists them by time and keep_latest's same-date tie-break (the later row) picks the 17:29 one."""
+    rows = _csv_rows(raw / "pre.csv")
+    head = rows[0]
+    first = rows[3]
+    later = list(first)
+    for col, when in (("StartDate", "2024-12-28 17:20:00"), ("EndDate", "2024-12-28 17:29:40"),
+                      ("RecordedDate", "2024-12-28 17:29:41"), ("ResponseId", "R_1zzzzzzzzzzzzz")):
+        later[head.index(col)] = when
+    for item, answer in zip(("Q1_1", "Q1_2", "Q1_3", "Q1_4"), ("5", "5", "1", "5")):
+        later[head.index(item)] = answer
+    _write_csv_rows(raw / "pre.csv", rows[:3] + [later] + rows[3:])
+    _keep_latest(raw)
+    report = _ingest(raw)
+    assert report["cohort"]["ok"], report["cohort"]
+    out = raw.parent / "out"
+    lines = (out / "responses.csv").read_text().splitlines()
+    assert lines[1:3] == ["E101,pre,2024-12-28,3,3,4,2", "E101,pre,2024-12-28,5,5,1,5"]
+    from rmstudy.validate import validate
+
+    (f,) = [f for f in validate(out).exclusions if f.check == "duplicate_submission"]
+    assert (f.row, f.participant_id) == (2, "E101") and "row 3 is kept" in f.message
+
+
+def test_same_day_duplicates_in_datetime_cells_of_a_workbook(raw):
+    def edit(ws):
+        for r in range(2, 8):
+            day = ws.cell(r, 4).value
+            ws.cell(r, 4).value = dt.datetime.fromisoformat(f"{day} 08:00") if day else None
+        ws.append(["E101", "Ada Fixture", "", dt.datetime(2025, 7, 8, 7, 15), 1, 1, 5, 1])   # earlier, below
+
+    _post_xlsx(raw, edit)
+    _keep_latest(raw)
+    assert _ingest(raw)["cohort"]["ok"]
+    post = [ln for ln in (raw.parent / "out" / "responses.csv").read_text().splitlines() if ln.startswith("E101,post")]
+    assert post == ["E101,post,2025-07-08,1,1,5,1", "E101,post,2025-07-08,4,4,2,4"]

@@ -99,7 +99,11 @@ _IDENTIFIER_PARTS = ("email", "phone")
 _IDENTIFIER_ENDINGS = ("firstname", "lastname", "fullname", "surname", "ipaddress")
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
-_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?")
+_TIME_CODES = re.compile(r"%[-#]?[HIMSfpXTRrc]")     # strptime codes that read a time of day
+# Dates outside this range are refused as implausible for hires, exits and survey submissions: a year typed as a
+# number (2023 is the serial of 1905-07-15), an open-ended 9999-12-31, a typo year 3023.
+_DATE_RANGE = (_dt.date(1920, 1, 1), _dt.date(2100, 12, 31))
 _IMPORT_ID = re.compile(r'\{\s*"ImportId"')
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
 
@@ -219,48 +223,101 @@ def _number(v) -> tuple[float | None, bool, bool]:
     return float(s.replace(",", ".")), True, comma
 
 
-def _date(v, fmt: str | None, excel: bool) -> tuple[_dt.date | None, bool]:
-    """Read a date: a date cell, an Excel serial (XLSX only), ``fmt`` or ISO ``YYYY-MM-DD`` (a time part is ignored).
+def _date(v, fmt: str | None, epoch: _dt.datetime | None) -> tuple[_dt.datetime | None, bool, bool]:
+    """Read a date or a date-time: a date cell, an Excel date serial number (XLSX only), text in ``fmt``, or ISO
+    ``YYYY-MM-DD`` with an optional time (``2024-12-28 09:05:41``).
+
+    Parameters
+    ----------
+    v
+        The cell.
+    fmt : str or None
+        The mapping's ``date_format``.
+    epoch : datetime or None
+        The workbook's date system (``wb.epoch``: 1899-12-30, or 1904-01-01 for the Mac 1904 system) for bare serial
+        numbers; None for a CSV, where a number is not read as a date.
 
     Returns
     -------
     tuple
-        ``(date, ok)``; date is None for an empty cell.
+        ``(when, has_time, ok)``: ``when`` is None for an empty or unreadable cell; ``has_time`` says whether the
+        cell gives a time of day; ``ok`` is False for an unreadable cell and for a date outside 1920-01-01 to
+        2100-12-31 (``when`` is then the date it gives).
     """
     if _blank(v):
-        return None, True
+        return None, False, True
     if isinstance(v, _dt.datetime):
-        return v.date(), True
-    if isinstance(v, _dt.date):
-        return v, True
-    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-        if excel and 1 <= float(v) < 2958466:       # Excel's 1900 date system, up to 9999-12-31
-            return _EXCEL_EPOCH + _dt.timedelta(days=int(math.floor(float(v)))), True
-        return None, False
-    s = str(v).strip()
-    if fmt:
+        when, has_time = v.replace(tzinfo=None), v.time() != _dt.time(0)
+    elif isinstance(v, _dt.date):
+        when, has_time = _dt.datetime.combine(v, _dt.time(0)), False
+    elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        x = float(v)
+        if epoch is None or not (math.isfinite(x) and 0 < x < 2958466):
+            return None, False, False
         try:
-            return _dt.datetime.strptime(s, fmt).date(), True
-        except ValueError:
-            pass
-    m = _ISO_DATE.fullmatch(s)
-    if m:
-        try:
-            return _dt.date.fromisoformat(m.group(1)), True
-        except ValueError:
-            return None, False
-    return None, False
+            when = epoch + _dt.timedelta(seconds=round(x * 86400))
+        except OverflowError:
+            return None, False, False
+        has_time = not x.is_integer()
+    else:
+        s = str(v).strip()
+        when = None
+        if fmt:
+            try:
+                when, has_time = _dt.datetime.strptime(s, fmt), bool(_TIME_CODES.search(fmt))
+            except ValueError:
+                pass
+        if when is None:
+            m = _ISO_DATE.fullmatch(s)
+            if not m:
+                return None, False, False
+            try:
+                day = _dt.date.fromisoformat(m.group(1))
+                hh, mm, ss, frac = m.group(2, 3, 4, 5)
+                clock = _dt.time(int(hh), int(mm), int(ss or 0), int((frac or "0")[:6].ljust(6, "0"))) if hh \
+                    else _dt.time(0)
+            except ValueError:
+                return None, False, False
+            when, has_time = _dt.datetime.combine(day, clock), hh is not None
+    return when, has_time, _DATE_RANGE[0] <= when.date() <= _DATE_RANGE[1]
 
 
-def _date_problem(file: str, raw, fmt: str | None, row: int, column: str, excel: bool = False) -> Problem:
+def _serial_date(x: float, epoch: _dt.datetime | None) -> str:
+    """The date an Excel serial number gives, as text (``?`` when it gives none)."""
+    try:
+        return ((epoch or _dt.datetime.combine(_EXCEL_EPOCH, _dt.time(0))) + _dt.timedelta(days=int(x))).date().isoformat()
+    except (OverflowError, ValueError):
+        return "?"
+
+
+def _date_problem(file: str, raw, fmt: str | None, row: int, column: str, *, excel: bool = False,
+                  epoch: _dt.datetime | None = None, when: _dt.datetime | None = None, key: str = "") -> Problem:
+    """Why a date cell cannot be read (``when`` is set when it gives a date outside the plausible range)."""
     shown = _text(raw).strip()
+    lo, hi = (d.isoformat() for d in _DATE_RANGE)
+    if when is not None:
+        day = when.date().isoformat()
+        if isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool):
+            msg = (f"the number {shown} in a date column is Excel's date serial number for {day}, outside the "
+                   f"plausible range of dates, {lo} to {hi}")
+            if float(raw).is_integer() and 1900 <= float(raw) <= 2100:
+                msg += ": a year typed as a number?"
+            fix = "enter the whole date (day, month and year) as a date cell; a year on its own is not a date"
+        else:
+            shown_day = f"'{shown}'" if shown == day else f"'{shown}' ({day})"
+            msg = f"{shown_day} is outside the plausible range of dates, {lo} to {hi}"
+            fix = "correct the date (a typo in the year?)"
+        if key == "exit_date" or (key == "hire_date" and not fix.startswith("enter")):
+            fix += ("; for an employee who is still employed, leave the exit date empty: an open-ended date such as "
+                    "31/12/9999 is not read as 'still employed'")
+        return Problem(file, msg, fix, row=row, column=column)
     if excel and re.fullmatch(r"\d{4,7}(\.0+)?", shown) and 1 <= float(shown) < 2958466:
-        as_date = _EXCEL_EPOCH + _dt.timedelta(days=int(float(shown)))
+        as_date = _serial_date(float(shown), epoch)
         return Problem(file, f"'{shown}' is a date serial number stored as text ({shown} would be {as_date})",
                        "format the cells as dates in the workbook (they hold text, not numbers)", row=row, column=column)
     if re.fullmatch(r"\d{4,7}(\.0+)?", shown) and 1 <= float(shown) < 2958466:
         # a spreadsheet saved as CSV with the date column formatted as a number
-        as_date = _EXCEL_EPOCH + _dt.timedelta(days=int(float(shown)))
+        as_date = _serial_date(float(shown), None)
         return Problem(file, f"'{shown}' looks like an Excel date serial number ({shown} would be {as_date}), which a "
                        "CSV cannot mark as a date", "format the column as a date in the spreadsheet before saving it "
                        "as CSV, or give rmstudy the .xlsx file itself (it reads date serials there)",
@@ -323,6 +380,8 @@ class _Table:
     info: dict = field(default_factory=dict)
     excel: bool = False
     rows_in: int = 0
+    epoch: _dt.datetime | None = None        # XLSX: the workbook's date system, for bare date serial numbers
+    header_row: int = 1                      # the spreadsheet row of the (first) header row
 
     def positions(self, name: str) -> list[int]:
         return [j for j, c in enumerate(self.columns) if c == name]
@@ -460,14 +519,49 @@ def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem],
         return None
     info.update(encoding=None, delimiter=None, sheet=sheet if isinstance(sheet, str) else int(sheet))
     rows = [[None if _blank(v) else v for v in row] for row in ws.iter_rows(values_only=True)]
-    filled = [i for i, row in enumerate(rows) if any(v is not None for v in row)]
+    unsaved = _unsaved_formulas(path, sheet, ws, rows)
+    marks: dict[int, list[int]] = {}
+    for r, c in unsaved:
+        marks.setdefault(r - 1, []).append(c - 1)
+    filled = sorted({i for i, row in enumerate(rows) if any(v is not None for v in row)} | set(marks))
     if not filled:
         probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
         return None
     rows = rows[:filled[-1] + 1]
     width = max(max((j for j, v in enumerate(row) if v is not None), default=-1) for row in rows) + 1
+    width = max([width] + [c + 1 for cs in marks.values() for c in cs])
+    rows = [row + [None] * (width - len(row)) for row in rows]
     merged = sorted((r.min_row, r.min_col, r.max_row, r.max_col, r.coord) for r in ws.merged_cells.ranges)
-    return _Read([(i + 1, row[:width]) for i, row in enumerate(rows)], merged=merged)
+    return _Read([(i + 1, row[:width]) for i, row in enumerate(rows)], merged=merged, unsaved=unsaved,
+                 epoch=wb.epoch)
+
+
+def _unsaved_formulas(path: Path, sheet, ws, rows: list[list]) -> list[tuple[int, int]]:
+    """The cells (row, column; 1-based) holding a formula with no saved value.
+
+    A workbook written by a program that does not compute formulas (openpyxl, and others) stores the formula
+    without its result, and ``data_only=True`` reads such a cell as empty. The workbook is read a second time,
+    without ``data_only`` (streamed, read-only), and only the cells that read as empty are looked at. A formula
+    whose saved result is an empty text (Excel writes ``t="str"`` and an empty value) is a real empty cell.
+    """
+    import openpyxl
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    if not any(v is None for row in rows for v in row) and all(len(row) == len(rows[0]) for row in rows):
+        return []
+    out = []
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        fs = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet]
+        for r, frow in enumerate(fs.iter_rows(values_only=True), start=1):
+            data = rows[r - 1] if r <= len(rows) else []
+            for c, f in enumerate(frow, start=1):
+                is_formula = isinstance(f, (ArrayFormula, DataTableFormula)) or (isinstance(f, str) and f.startswith("="))
+                if is_formula and (c > len(data) or data[c - 1] is None) and ws.cell(r, c).data_type != "str":
+                    out.append((r, c))
+    finally:
+        wb.close()
+    return out
 
 
 def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Problem], warnings: list[str]) -> _Table | None:
@@ -523,6 +617,10 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         header_first = records[first][0]
         _merged_cell_problems(file, merged, dict(records), columns, header_first,
                               header_first + info["header_rows"] - 1, records[-1][0], probs)
+    if read.unsaved:
+        # the values are not in the file: nothing more can be read from it until it is saved with them
+        _unsaved_formula_problems(file, read.unsaved, columns, records[first][0] + info["header_rows"] - 1, probs)
+        return None
     rows, numbers, blank_rows, ragged = [], [], [], 0
     width = len(columns)
     for n, cells in rest:
@@ -547,7 +645,35 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         return None
     info["rows_read"] = len(rows)
     return _Table(file=file, columns=columns, rows=rows, row_numbers=numbers, info=info, excel=excel,
-                  rows_in=len(rest))
+                  rows_in=len(rest), epoch=read.epoch, header_row=records[first][0])
+
+
+_UNSAVED_SHOWN = 3       # formula cells without a saved value reported one by one per column; the rest are counted
+
+
+def _unsaved_formula_problems(file: str, cells: list[tuple[int, int]], columns: list[str], header_last: int,
+                              probs: list[Problem]) -> None:
+    """A problem per formula cell with no saved value: the first few of each column, the others counted in the last.
+
+    The cell would read as empty, so an answer, an id or a date would be silently lost. The formula itself is not
+    quoted (it may hold personal data).
+    """
+    by_col: dict[int, list[int]] = {}
+    for r, c in sorted(cells, key=lambda rc: (rc[1], rc[0])):
+        by_col.setdefault(c, []).append(r)
+    fix = ("open the workbook in Excel or LibreOffice and save it (that stores every formula's value), or copy the "
+           "column and paste it as values")
+    for c, rows in by_col.items():
+        name = columns[c - 1] if c - 1 < len(columns) else ""
+        for k, r in enumerate(rows[:_UNSAVED_SHOWN]):
+            column = name if (name and r > header_last) else f"column {_column_letter(c)}"
+            msg = "formula with no saved value (the workbook was written by a program that does not compute " \
+                  "formulas), so the cell reads as empty"
+            rest = rows[_UNSAVED_SHOWN:]
+            if rest and k == _UNSAVED_SHOWN - 1:
+                shown = ", ".join(map(str, rest[:10])) + (", ..." if len(rest) > 10 else "")
+                msg += f"; {len(rest)} more cell(s) of this column hold such a formula (row(s) {shown})"
+            probs.append(Problem(file, msg, fix, row=r, column=column))
 
 
 def _width_problem(file: str, n: int, cells: list, columns: list[str], lines: dict, delimiter: str | None) -> Problem:
@@ -1131,13 +1257,17 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
                                      f"label under surveys.{i}.wave_values", row=n, column=wave_col))
         else:
             wave = spec["wave"]
-        submitted = None
+        when, timed = None, False
         if date_col:
-            submitted, good = _date(cells[pos[date_col]], spec.get("date_format"), table.excel)
+            v = cells[pos[date_col]]
+            when, timed, good = _date(v, spec.get("date_format"), table.epoch)
             if not good:
-                probs.append(_date_problem(table.file, cells[pos[date_col]], spec.get("date_format"), n, date_col,
-                                           excel=table.excel))
-        rec = {"id": rid, "wave": wave, "submitted_on": submitted, "where": (table.file, n, id_col)}
+                probs.append(_date_problem(table.file, v, spec.get("date_format"), n, date_col, excel=table.excel,
+                                           epoch=table.epoch, when=when, key="submitted_on"))
+                when = None
+        # the date is written; the full time stamp orders the submissions of one person and wave (_cohort_tables)
+        rec = {"id": rid, "wave": wave, "submitted_on": None if when is None else when.date(), "submitted_at": when,
+               "timed": timed, "where": (table.file, n, id_col)}
         for item, name, j in item_pos:
             rec[item] = _item_value(cells[j], item, ctx, table.file, n, name, probs, counts)
         records.append(rec)
@@ -1177,12 +1307,13 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
                     probs.append(Problem(table.file, "employee id is empty", "fill in the id, or delete the row",
                                          row=n, column=col))
             elif key in _HR_EMPLOYMENT[:2]:
-                d, good = _date(v, fmt, table.excel)
+                when, _, good = _date(v, fmt, table.epoch)
                 if not good:
-                    probs.append(_date_problem(table.file, v, fmt, n, col, excel=table.excel))
-                elif d is None and key == "hire_date":
+                    probs.append(_date_problem(table.file, v, fmt, n, col, excel=table.excel, epoch=table.epoch,
+                                               when=when, key=key))
+                elif when is None and key == "hire_date":
                     probs.append(Problem(table.file, "hire date is missing", "enter the hire date", row=n, column=col))
-                rec[key] = d
+                rec[key] = when.date() if good and when is not None else None
             elif key in _HR_NUMERIC:
                 x, good, comma = _number(v)
                 counts["decimal_commas"] += comma
@@ -1384,8 +1515,39 @@ def _cohort_tables(raw: dict, ctx: _Context, responses: list[dict], employees: l
         **{item: np.array([r.get(item, np.nan) for r in responses], dtype=float) for item in ctx.codebook.items},
     })
     resp["_w"] = resp["wave"].map({w: k for k, w in enumerate(ctx.waves)})
-    resp = resp.sort_values(["_w", "participant_id"], kind="stable").drop(columns="_w").reset_index(drop=True)
-    return part, resp, employment
+    resp["_s"] = _submission_order(responses, [pid[r["id"]] for r in responses])
+    resp = resp.sort_values(["_w", "participant_id", "_s"], kind="stable").drop(columns=["_w", "_s"])
+    return part, resp.reset_index(drop=True), employment
+
+
+def _submission_order(responses: list[dict], ids: list[str]) -> list[int]:
+    """The position of each response among the submissions of its participant and wave.
+
+    Submissions are ordered by when they were made, so that ``responses.csv``, which keeps only the date, lists
+    same-day submissions in the order they were made (the duplicate_submissions rules take the later row in the
+    file as the later submission on the same date). Dates come first; on the same date, times of day order the
+    submissions when every submission of that date has one. Otherwise, and when any submission of the group has
+    no date, the input order is kept (surveys in mapping order, rows in file order).
+    """
+    groups: dict[tuple, list[int]] = {}
+    for k, (rec, i) in enumerate(zip(responses, ids)):
+        groups.setdefault((i, rec["wave"]), []).append(k)
+    order = [0] * len(responses)
+    for ks in groups.values():
+        if len(ks) > 1 and all(responses[k].get("submitted_at") is not None for k in ks):
+            days: dict[_dt.date, list[int]] = {}
+            for k in ks:
+                days.setdefault(responses[k]["submitted_at"].date(), []).append(k)
+            timed = {d for d, kd in days.items() if all(responses[k]["timed"] for k in kd)}
+
+            def key(k, days=days, timed=timed):
+                when = responses[k]["submitted_at"]
+                return when.date(), (when.time() if when.date() in timed else _dt.time(0)), k
+
+            ks = sorted(ks, key=key)
+        for pos, k in enumerate(ks):
+            order[k] = pos
+    return order
 
 
 def _write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employment: pd.DataFrame | None,
