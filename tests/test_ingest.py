@@ -1180,3 +1180,55 @@ def test_same_day_duplicates_in_datetime_cells_of_a_workbook(raw):
     assert _ingest(raw)["cohort"]["ok"]
     post = [ln for ln in (raw.parent / "out" / "responses.csv").read_text().splitlines() if ln.startswith("E101,post")]
     assert post == ["E101,post,2025-07-08,1,1,5,1", "E101,post,2025-07-08,4,4,2,4"]
+
+
+# ---------------------------------------------------------------------------------------------- names and privacy
+
+
+def test_mapped_column_differing_only_in_case_is_an_error_not_an_empty_item(raw):
+    path = raw / "post.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0].replace("Q1_4", "q1_4")] + lines[1:]) + "\n")
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column) for p in probs] == [("post.csv", 1, "q1_4")]
+    assert probs[0].message == ("the mapping's column 'Q1_4' (columns.Q1_4: inc_4) is not in the file, but 'q1_4' "
+                                "is: the same name but for case, spaces or underscores")
+    assert "surveys.1.columns" in probs[0].fix
+    # the respondent id column gets the same hint
+    path.write_text("\n".join([lines[0].replace("EmpID", "Emp ID")] + lines[1:]) + "\n")
+    p = _one(_problems(raw), file="post.csv", column="EmpID")
+    assert p.message == "id column 'EmpID' is not in the file"
+    assert p.fix.endswith("'Emp ID' differs from 'EmpID' only in case, spaces or underscores")
+
+
+def test_written_text_value_holding_an_employee_id_is_refused_when_pseudonymising(raw, monkeypatch):
+    rows = _csv_rows(raw / "hr.csv")
+    pair, dept = rows[0].index("Pair"), rows[0].index("Department")
+    for r in rows[1:]:
+        r[pair] = {"PR1": "E101-E102", "PR2": "E103-E104"}.get(r[pair], r[pair])
+    rows[6][dept] = "Finance (team of e108)"            # row 7; case does not matter
+    rows[8][dept] = "Sales E1070"                       # row 9: E107 is not a token of it
+    _write_csv_rows(raw / "hr.csv", rows)
+    assert _ingest(raw)["cohort"]["ok"]                 # without pseudonymisation the ids are the ids anyway
+    _mapping(raw, lambda m: m.update(pseudonymise=True))
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    probs = _problems(raw, raw.parent / "out2")
+    assert [(p.file, p.row, p.column) for p in probs] == [("hr.csv", 2, "Pair"), ("hr.csv", 3, "Pair"),
+                                                          ("hr.csv", 4, "Pair"), ("hr.csv", 5, "Pair"),
+                                                          ("hr.csv", 7, "Department")]
+    assert probs[0].message == ("'E101-E102' contains the employee id(s) E101, E102: with pseudonymise: true it "
+                                "would carry employee ids into the cohort folder")
+    assert probs[0].fix.startswith("map a label that carries no employee id")
+    assert "E108" in probs[4].message
+    assert not (raw.parent / "out2").exists()
+
+
+def test_looks_like_identifier_catches_names_of_people_and_birth_dates():
+    for name in ("Manager name", "Line manager name", "Mentor name", "Mentor's name", "Username", "User name",
+                 "user_name", "Date of birth", "DOB", "Employee DOB", "Birth date", "Birthdate", "Birthday",
+                 "Date of birth (DD/MM/YYYY)"):
+        assert looks_like_identifier(name), name
+    # the name of a thing is not a direct identifier; nor is a birth year (age is the cohort's column for it)
+    for name in ("Department name", "Team name", "Programme name", "Survey name", "Scale name", "Company name",
+                 "Filename", "Birth year", "Manager", "Mentor ID", "Pair"):
+        assert not looks_like_identifier(name), name

@@ -94,9 +94,15 @@ _IDENTIFIER_NAMES = frozenset({
     "recipientlastname", "recipientemail", "email", "emailaddress", "phone", "phonenumber", "mobile",
     "mobilenumber", "telephone", "ip", "ipaddress", "externalreference", "externaldatareference",
     "locationlatitude", "locationlongitude", "latitude", "longitude",
+    "username", "loginname", "dob", "dateofbirth", "birthdate", "birthday",
 })
-_IDENTIFIER_PARTS = ("email", "phone")
-_IDENTIFIER_ENDINGS = ("firstname", "lastname", "fullname", "surname", "ipaddress")
+_IDENTIFIER_PARTS = ("email", "phone", "dateofbirth", "birthdate")
+_IDENTIFIER_ENDINGS = ("firstname", "lastname", "fullname", "surname", "ipaddress", "dob")
+# "<person> name" is a person's name (Manager name, Mentor's name, User name); "<thing> name" is not (Department
+# name, Team name, Programme name), so only these words before "name" make a name column an identifier.
+_PERSON_WORDS = ("manager", "mentor", "mentee", "supervisor", "employee", "respondent", "participant", "recipient",
+                 "user", "coach", "buddy", "colleague", "contact", "person", "reviewer", "boss", "member", "staff",
+                 "worker", "lead", "leader", "owner", "approver", "sponsor")
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?")
@@ -140,10 +146,17 @@ def looks_like_identifier(column: str) -> bool:
     bool
         True for names such as ``Name``, ``First name``, ``Email``, ``E-mail``,
         ``Work email``, ``Phone``, ``IPAddress``, ``RecipientEmail``,
-        ``RecipientFirstName``, ``ExternalReference`` or ``LocationLatitude``.
-        Case, spaces and punctuation are ignored.
+        ``RecipientFirstName``, ``ExternalReference``, ``LocationLatitude``,
+        ``Manager name``, ``Mentor's name``, ``Username``/``User name``,
+        ``Date of birth``, ``DOB`` or ``Birth date``; False for the name of a
+        thing (``Department name``, ``Team name``). Case, spaces and
+        punctuation are ignored.
     """
     key = re.sub(r"[^0-9a-z]", "", str(column).casefold())
+    if key.endswith("name"):
+        who = key[:-4].removesuffix("s")          # Mentor's name -> mentors -> mentor
+        if who.endswith(_PERSON_WORDS):
+            return True
     return (key in _IDENTIFIER_NAMES or any(p in key for p in _IDENTIFIER_PARTS)
             or key.endswith(_IDENTIFIER_ENDINGS))
 
@@ -1156,13 +1169,26 @@ def _test_response(cells: list, check: list[tuple[str, int]], i: int, keep: bool
     return None
 
 
+def _squash(name) -> str:
+    """A column name ignoring case, spaces and underscores (``Q1_4`` and ``q1 4`` are the same)."""
+    return re.sub(r"[\s_]+", "", str(name)).casefold()
+
+
+def _near_matches(table: _Table, name: str, taken=()) -> list[str]:
+    """The file's columns that are ``name`` but for case, spaces or underscores (and not ``taken`` by the mapping)."""
+    key = _squash(name)
+    return [c for c in dict.fromkeys(table.columns) if c and c != name and c not in taken and _squash(c) == key]
+
+
 def _require(table: _Table, name: str, what: str, probs: list[Problem]) -> bool:
     """A column the mapping names must be in the file, once."""
     where = table.positions(name)
     if not where:
+        near = _near_matches(table, name)
         shown = ", ".join(repr(c) for c in table.columns[:12]) + (", ..." if len(table.columns) > 12 else "")
         probs.append(Problem(table.file, f"{what} '{name}' is not in the file", f"correct the mapping; the file's "
-                             f"columns are {shown}", column=name))
+                             f"columns are {shown}" + (f"; '{near[0]}' differs from '{name}' only in case, spaces or "
+                                                       "underscores" if near else ""), column=name))
         return False
     if len(where) > 1:
         probs.append(Problem(table.file, f"column '{name}' appears {len(where)} times in the header",
@@ -1229,6 +1255,16 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
     report["mapped_columns"] = {name: used[name] for name in table.columns if name in used}
     absent = [columns[name] for name in columns if name not in table.columns]
     report["items_not_in_file"] = absent
+    for name in columns:
+        if name not in table.columns and (near := _near_matches(table, name, used)):
+            # not an item the wave did not ask: the same column, written differently
+            key = f"{_map_key(raw, i)}.{name}"
+            probs.append(Problem(table.file, f"the mapping's column '{name}' ({key}: {columns[name]}) is not in the "
+                                 f"file, but '{near[0]}' is: the same name but for case, spaces or underscores",
+                                 f"if '{near[0]}' holds {columns[name]}, rename it to '{name}' in the export, or give "
+                                 f"this file its own columns: (surveys.{i}.columns, which replaces the top-level columns: for "
+                                 f"this file) with '{near[0]}: {columns[name]}'",
+                                 row=table.header_row, column=near[0]))
     check = _test_response_columns(table, used, probs)
     keep = spec.get("keep_test_responses", False) is True
     report["test_response_columns"] = [name for name, _ in check]
@@ -1482,6 +1518,45 @@ def _cross_check(raw: dict, responses: list[dict], employees: list[dict], hr_rep
     return list(hr_ids)
 
 
+_TOKEN = re.compile(r"[^\W_]+")      # runs of letters and digits
+
+
+def _employee_id_problems(raw: dict, employees: list[dict], probs: list[Problem]) -> None:
+    """With pseudonymise: true, no written text value may carry an employee id.
+
+    pair_id, department and every other mapped HR text column are written as they are, so a pair id such as
+    ``E101-E102`` would put the employee ids, which pseudonymisation replaces, back into the cohort folder. A value
+    is split into runs of letters and digits (case ignored), and an employee id of the HR extract found among them
+    (as consecutive runs, for an id like ``E-101``) is a problem naming the row and the column.
+    """
+    cols = raw["hr"]["columns"]
+    keys = [k for k in cols if k not in ("employee_id", *_HR_NUMERIC, *_HR_EMPLOYMENT[:2], *_HR_CHOICES)]
+    ids: dict[tuple, str] = {}
+    for rec in employees:
+        tokens = tuple(t.casefold() for t in _TOKEN.findall(rec["employee_id"]))
+        if tokens:
+            ids.setdefault(tokens, rec["employee_id"])
+    by_first: dict[str, list[tuple]] = {}
+    for tokens in ids:
+        by_first.setdefault(tokens[0], []).append(tokens)
+    for rec in employees:
+        file, n = rec["where"]
+        for key in keys:
+            value = rec.get(key)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            vt = [t.casefold() for t in _TOKEN.findall(value)]
+            found = [ids[tokens] for a, t in enumerate(vt) for tokens in by_first.get(t, ())
+                     if tuple(vt[a:a + len(tokens)]) == tokens]
+            if found:
+                shown = value if len(value) <= 40 else value[:37] + "..."
+                probs.append(Problem(file, f"'{shown}' contains the employee id(s) {', '.join(dict.fromkeys(found))}: "
+                                     "with pseudonymise: true it would carry employee ids into the cohort folder",
+                                     f"map a label that carries no employee id (e.g. pairs numbered PR1, PR2, ... for "
+                                     f"pair_id), or give each label a value without one under hr.values.{key}",
+                                     row=n, column=str(cols[key]).strip()))
+
+
 def _cohort_tables(raw: dict, ctx: _Context, responses: list[dict], employees: list[dict],
                    pid: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """participants, responses and employment in the contract's columns, typed as load_cohort types them.
@@ -1653,6 +1728,8 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
                    anchors={item: _anchor_values(codebook.scale_of(item).anchors) for item in codebook.items})
     inputs, responses, employees, hr_rep = _read_inputs(raw, base, ctx, m, probs, warnings)
     employee_ids = _cross_check(raw, responses, employees, hr_rep, probs, study.duplicate_submissions)
+    if raw["pseudonymise"]:
+        _employee_id_problems(raw, employees, probs)
     if probs:
         raise CohortError(probs)
 
