@@ -473,6 +473,58 @@ def _hr_serials(ws) -> None:
         ws.cell(r, a).value = int(ws.cell(r, a).value)
 
 
+def _hr_serials_1904(ws) -> None:
+    """The HR dates as bare serial numbers of a Mac workbook's 1904 date system."""
+    import datetime as dt
+
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    ws.parent.epoch = CALENDAR_MAC_1904
+    head = [c.value for c in ws[1]]
+    for col in ("Start date", "Leaving date"):
+        j = head.index(col) + 1
+        for r in range(2, ws.max_row + 1):
+            v = ws.cell(r, j).value
+            ws.cell(r, j).value = (dt.datetime.strptime(v, "%d/%m/%Y").date() - dt.date(1904, 1, 1)).days if v else None
+    a = head.index("Age") + 1
+    for r in range(2, ws.max_row + 1):
+        ws.cell(r, a).value = int(ws.cell(r, a).value)
+
+
+def _hr_cell(ws, row: int, column: str, value) -> None:
+    ws.cell(row, [c.value for c in ws[1]].index(column) + 1).value = value
+
+
+def replace_in(file: str, old: str, new: str) -> Callable[[Path], None]:
+    """Replace text in a raw file (once; it must be there)."""
+    def edit(d: Path) -> None:
+        t = (d / file).read_text(encoding="utf-8")
+        assert old in t, old
+        (d / file).write_text(t.replace(old, new, 1), encoding="utf-8")
+    return edit
+
+
+def xlsx_named_csv(file: str) -> Callable[[Path], None]:
+    """The CSV saved as an XLSX workbook under its old .csv name."""
+    def edit(d: Path) -> None:
+        wb = openpyxl.Workbook()
+        for r in _raw_rows(d / file):
+            wb.active.append(r)
+        wb.save(d / file)
+    return edit
+
+
+def pseudonymised_with_key_file(d: Path) -> None:
+    """pseudonymise: true with a key file next to the mapping (outside the output folder and any repository)."""
+    (d / "pseudonym.key").write_text("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\n")
+    (d / "pseudonym.key").chmod(0o600)
+    mapping(lambda m: m.update(pseudonymise=True, key_file="pseudonym.key"))(d)
+
+
+def _employment(out: Path, pid: str) -> str:
+    return next(ln for ln in (out / "employment.csv").read_text().splitlines() if ln.startswith(pid + ","))
+
+
 @dataclass(frozen=True)
 class IngestCase:
     name: str
@@ -562,6 +614,58 @@ INGEST_CASES = [
                "'fifty' is not a number"),
     IngestCase("mapped export column missing from the file", mapping(lambda m: m.update(id="EmployeeID")), "problems",
                ((PRE, None, "EmployeeID"), (POST, None, "EmployeeID")), "id column 'EmployeeID' is not in the file"),
+    # -- review: rows whose width is not the header's (nothing padded, cut or shifted)
+    IngestCase("decimal comma adding a cell to a row whose last cells are empty",
+               replace_in(POST, "E106,Flo Fixture,flo.fixture@example.org,,3,,,", "E106,Flo Fixture,flo.fixture@example.org,,3,5,,,"),
+               "problems", ((POST, 6, None),), "row has 9 cells but the header has 8"),
+    IngestCase("trailing delimiter on one data line", replace_in(POST, "2025-07-09,2,3,3,3", "2025-07-09,2,3,3,3,"),
+               "problems", ((POST, 7, None),), "row has 9 cells but the header has 8"),
+    IngestCase("short row with its last answers missing",
+               replace_in(POST, "2025-07-11,3,3,3,2", "2025-07-11,3,3"),
+               "problems", ((POST, 5, None),), "row has 6 cells but the header has 8"),
+    IngestCase("stray quote swallowing the following lines", replace_in(POST, "E104,Di Fixture", 'E104,"Di Fixture'),
+               "problems", ((POST, 4, "Name"),), "a quote character opens a cell that runs over 4 lines (lines 4 to 7"),
+    IngestCase("trailing delimiter on every line, the header's included",
+               text(POST, lambda t: t.replace("\n", ",\n")), "ok", (),
+               check=lambda rep, out: _answers(out, "E104", "post") == [5.0, 4.0, 1.0, 5.0]),
+    # -- review: XLSX formulas without a saved value, date systems and implausible dates
+    IngestCase("formula answers with no saved value in an XLSX export",
+               to_xlsx(POST, 1, edit_ws=lambda ws: (ws.__setitem__("H3", "=2+1"), ws.__setitem__("H5", "=1+1"))),
+               "problems", (("post.xlsx", 3, "Q1_4"), ("post.xlsx", 5, "Q1_4")), "formula with no saved value"),
+    IngestCase("formula hire date with no saved value in an XLSX HR extract",
+               to_xlsx(HR, None, edit_ws=lambda ws: (_hr_serials(ws), _hr_cell(ws, 4, "Start date", "=DATE(2021,11,8)"))),
+               "problems", (("hr.xlsx", 4, "Start date"),), "formula with no saved value"),
+    IngestCase("bare date serials of a 1904 date system workbook", to_xlsx(HR, None, edit_ws=_hr_serials_1904), "ok", (),
+               check=lambda rep, out: _employment(out, "E101") == "E101,2023-09-01,,"
+               and _employment(out, "E103") == "E103,2021-11-08,2025-05-20,voluntary"),
+    IngestCase("year typed as a number in an XLSX date column",
+               to_xlsx(HR, None, edit_ws=lambda ws: (_hr_serials(ws), _hr_cell(ws, 2, "Start date", 2023))),
+               "problems", (("hr.xlsx", 2, "Start date"),), "date serial number for 1905-07-15"),
+    IngestCase("open-ended exit date 31/12/9999 for 'still employed'", rcell(HR, 2, "Leaving date", "31/12/9999"),
+               "problems", ((HR, 2, "Leaving date"),), "'31/12/9999' (9999-12-31) is outside the plausible range"),
+    IngestCase("typo year 3023 in a hire date", rcell(HR, 3, "Start date", "17/03/3023"), "problems",
+               ((HR, 3, "Start date"),), "(3023-03-17) is outside the plausible range"),
+    # -- review: names, privacy, the mapping, files that are not CSV
+    IngestCase("mapped column differing only in case", replace_in(POST, "Q1_4\n", "q1_4\n"), "problems",
+               ((POST, 1, "q1_4"),), "the mapping's column 'Q1_4' (columns.Q1_4: inc_4) is not in the file, but 'q1_4' is"),
+    IngestCase("pair ids built from employee ids, pseudonymised",
+               cells(pseudonymised_with_key_file, *[rcell(HR, r, "Pair", v) for r, v in
+                                                    ((2, "E101-E102"), (3, "E101-E102"), (4, "E103-E104"), (5, "E103-E104"))]),
+               "problems", ((HR, 2, "Pair"), (HR, 3, "Pair"), (HR, 4, "Pair"), (HR, 5, "Pair")),
+               "'E101-E102' contains the employee id(s) E101, E102"),
+    IngestCase("manager's name mapped as a participant column",
+               cells(rcell(HR, 1, "Manager", "Manager name"),
+                     mapping(lambda m: m["hr"]["columns"].update(manager="Manager name"))),
+               "problems", (("mapping.yaml", None, "hr.columns.manager"),), "looks like a direct identifier"),
+    IngestCase("XLSX workbook saved with a .csv name", xlsx_named_csv(POST), "problems", ((POST, None, None),),
+               "this is an XLSX workbook saved with a .csv name"),
+    IngestCase("delimiter of two characters in the mapping", mapping(lambda m: m["surveys"][1].update(delimiter="\\t")),
+               "problems", (("mapping.yaml", None, "surveys.1.delimiter"),), "is 2 characters, not one"),
+    IngestCase("date_format with an unknown code", mapping(lambda m: m["hr"].update(date_format="%d/%m/%Y %Q")),
+               "problems", (("mapping.yaml", None, "hr.date_format"),), "cannot be used to read dates"),
+    IngestCase("key written twice in the mapping",
+               lambda d: (d / "mapping.yaml").write_text((d / "mapping.yaml").read_text() + "pseudonymise: true\n"),
+               "problems", (("mapping.yaml", None, None),), "key 'pseudonymise' appears twice"),
 ]
 
 
