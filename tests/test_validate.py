@@ -429,3 +429,25 @@ def test_yaml_problems_name_the_file_not_its_path_and_refuse_a_key_written_twice
     rep.to_json(tmp_path / "v.json")
     text = (tmp_path / "v.json").read_text()
     assert rep.errors and "study.yaml" in text and str(tmp_path) not in text
+
+
+def test_cohort_edited_after_ingest_is_a_warning_and_drops_the_raw_ledger(tmp_path):
+    from rmstudy.ingest import ingest
+
+    from conftest import ROOT
+
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "ingest", raw)
+    ingest(raw / "mapping.yaml", tmp_path / "out")
+    out = tmp_path / "out"
+    rep = validate(out)
+    assert not _at(rep.warnings, check="edited_after_ingest")
+    c = rm.analysis_cohort(out)
+    assert "ingest" in rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
+    lines = (out / "responses.csv").read_text().splitlines()
+    (out / "responses.csv").write_text("\n".join(lines[:-1]) + "\n")        # a row deleted by hand
+    rep = validate(out)
+    (w,) = _at(rep.warnings, check="edited_after_ingest")
+    assert w.file == "responses.csv" and "SHA-256" in w.message
+    c = rm.analysis_cohort(out)
+    assert "ingest" not in rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
