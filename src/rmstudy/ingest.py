@@ -26,7 +26,8 @@ Privacy rules, all enforced here:
 * with ``pseudonymise: true`` the participant id is ``"P"`` + the first 16 hex
   characters of HMAC-SHA256(key, employee id). The key comes from an
   environment variable or from a key file outside the output folder and outside
-  any git working tree.
+  any git working tree. A written HR text value (``pair_id``, ``department``, ...)
+  that holds an employee id is then refused.
 
 Every input row is accounted for: each file's entry in the report has a ``ledger`` saying how many rows followed
 the header row(s), how many were written and, by reason, which rows were left out (blank rows; Qualtrics survey
@@ -549,6 +550,19 @@ def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem],
                  epoch=wb.epoch)
 
 
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (a ``<f>`` element), found without parsing the XML, so
+    that a workbook without formulas (most exports) is not read a second time."""
+    import zipfile
+
+    tag = re.compile(rb"<(?:\w+:)?f[\s>/]")
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(tag.search(z.read(n)) for n in z.namelist() if n.startswith("xl/worksheets/"))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return True
+
+
 def _unsaved_formulas(path: Path, sheet, ws, rows: list[list]) -> list[tuple[int, int]]:
     """The cells (row, column; 1-based) holding a formula with no saved value.
 
@@ -560,7 +574,7 @@ def _unsaved_formulas(path: Path, sheet, ws, rows: list[list]) -> list[tuple[int
     import openpyxl
     from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-    if not any(v is None for row in rows for v in row) and all(len(row) == len(rows[0]) for row in rows):
+    if not any(v is None for row in rows for v in row) or not _has_formulas(path):
         return []
     out = []
     wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
