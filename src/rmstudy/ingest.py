@@ -1541,14 +1541,16 @@ def _employee_id_problems(raw: dict, employees: list[dict], probs: list[Problem]
     pair_id, department and every other mapped HR text column are written as they are, so a pair id such as
     ``E101-E102`` would put the employee ids, which pseudonymisation replaces, back into the cohort folder. A value
     is split into runs of letters and digits (case ignored), and an employee id of the HR extract found among them
-    (as consecutive runs, for an id like ``E-101``) is a problem naming the row and the column.
+    (as consecutive runs, for an id like ``E-101``) is a problem naming the row and the column. Ids with fewer
+    than 4 letters and digits are not looked for.
     """
     cols = raw["hr"]["columns"]
     keys = [k for k in cols if k not in ("employee_id", *_HR_NUMERIC, *_HR_EMPLOYMENT[:2], *_HR_CHOICES)]
     ids: dict[tuple, str] = {}
     for rec in employees:
         tokens = tuple(t.casefold() for t in _TOKEN.findall(rec["employee_id"]))
-        if tokens:
+        # ids shorter than 4 letters and digits ("7") would match ordinary labels ("Team 7") and identify nobody
+        if tokens and sum(map(len, tokens)) >= 4:
             ids.setdefault(tokens, rec["employee_id"])
     by_first: dict[str, list[tuple]] = {}
     for tokens in ids:
