@@ -1232,3 +1232,14 @@ def test_looks_like_identifier_catches_names_of_people_and_birth_dates():
     for name in ("Department name", "Team name", "Programme name", "Survey name", "Scale name", "Company name",
                  "Filename", "Birth year", "Manager", "Mentor ID", "Pair"):
         assert not looks_like_identifier(name), name
+
+
+def test_line_breaks_inside_hr_text_cells_become_spaces_and_are_counted(raw):
+    rows = _csv_rows(raw / "hr.csv")
+    j = rows[0].index("Department")
+    rows[3][j] = "Finance\nand Risk"                       # a properly quoted two-line cell (spreadsheet row 4)
+    _write_csv_rows(raw / "hr.csv", rows)
+    report = _ingest(raw)
+    assert report["cohort"]["ok"], report["cohort"]        # load_cohort would refuse a line break
+    assert _input(report, "hr.csv")["line_breaks_replaced"] == 1
+    assert "E103,program,junior,PR2,29,Finance and Risk," in (raw.parent / "out" / "participants.csv").read_text()

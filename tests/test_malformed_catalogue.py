@@ -240,7 +240,11 @@ COHORT_CASES = [
          "error", ((P, None, "participant_id"),), "required column 'participant_id' is missing"),
     Case("open-ended exit date 9999-12-31", cells(cell(E, 10, "exit_date", "9999-12-31"),
                                                   cell(E, 10, "exit_reason", "voluntary")), "error",
-         ((E, 10, "exit_date"),), "outside 1678–2261"),
+         ((E, 10, "exit_date"),), "outside 1900–2100"),
+    Case("open-ended exit date for someone still employed", cell(E, 11, "exit_date", "9999-12-31"), "error",
+         ((E, 11, "exit_date"),), "outside 1900–2100"),
+    Case("hire date typed with the wrong century", cell(E, 5, "hire_date", "1700-09-01"), "error",
+         ((E, 5, "hire_date"),), "'1700-09-01' is not a date rmstudy can use"),
     # -- missing columns
     Case("missing required column role", drop_column(P, "role"), "error", ((P, None, "role"),),
          "required column 'role' is missing"),

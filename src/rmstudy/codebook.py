@@ -164,5 +164,6 @@ def load_codebook(path: str | Path) -> Codebook:
         try:
             raw = yamlio.load(fh)
         except yaml.YAMLError as e:      # a key written twice, or bad syntax; the message names the file, not its path
-            raise yaml.YAMLError(yamlio.message(e, path)) from None
+            kind = yamlio.DuplicateKeyError if isinstance(e, yamlio.DuplicateKeyError) else yaml.YAMLError
+            raise kind(yamlio.message(e, path)) from None
     return parse_codebook(raw, file=path.name)

@@ -25,6 +25,7 @@ from .codebook import Codebook, load_codebook, parse_codebook
 from .errors import CohortError, Problem
 from .study import Study, load_study, parse_study
 from . import table_schemas as ts
+from . import yamlio
 
 ARMS = ("program", "control")
 ROLES = ("junior", "senior")
@@ -99,6 +100,7 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
                              "with rmstudy ingest, which reads any delimiter (docs/ingest.md)", row=1))
         return None
     records = csv.reader(io.StringIO(text, newline=""))
+    quoted = '"' in text                 # without a quote character no cell can hold a line break
     width, bad, k = None, [], -1
     try:
         for k, cells in enumerate(records):
@@ -113,7 +115,7 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
             elif cells and not (len(cells) == 1 and not cells[0].strip()):   # a line of spaces is blank
                 # no cell of a cohort table holds a line break: one that does was opened by a stray quote, and
                 # has swallowed the rows after it (even when the cell count still matches the header)
-                spill = next((c for c in cells if "\n" in c or "\r" in c), None)
+                spill = next((c for c in cells if "\n" in c or "\r" in c), None) if quoted else None
                 if spill is None and len(cells) == width:
                     continue
                 if spill is not None:
@@ -291,6 +293,7 @@ def load_cohort(root: str | Path) -> Cohort:
         except (yaml.YAMLError, ValueError) as e:   # PyYAML raises ValueError for an impossible unquoted date
             which = "codebook.yaml" if codebook is None else "study.yaml"
             probs.append(Problem(which, f"cannot be read as YAML: {e}",
+                                 "delete one of the two entries" if isinstance(e, yamlio.DuplicateKeyError) else
                                  "fix the YAML syntax; write dates as real YYYY-MM-DD dates"))
     if probs:
         raise CohortError(probs)

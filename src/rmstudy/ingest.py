@@ -1343,7 +1343,7 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
     pos, dropped = _classify(table, {col: key for key, col in cols.items()}, ctx)
     report["dropped_columns"] = dropped
     report["mapped_columns"] = {col: key for key, col in cols.items() if col in pos}
-    counts = {"decimal_commas": 0}
+    counts = {"decimal_commas": 0, "line_breaks_replaced": 0}
     if not ok:
         return [], report
     records = []
@@ -1383,6 +1383,10 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
                     probs.append(Problem(table.file, f"unknown {key} '{label}'",
                                          f"map the label under hr.values.{key} to one of {list(_HR_CHOICES[key])}",
                                          row=n, column=col))
+                if isinstance(value, str) and ("\n" in value or "\r" in value):
+                    # a cohort table holds no line breaks (load_cohort reads one as a stray quote): one space each
+                    value = re.sub(r"\s*[\r\n]+\s*", " ", value).strip()
+                    counts["line_breaks_replaced"] += 1
                 rec[key] = value
         records.append(rec)
     report.update(counts)

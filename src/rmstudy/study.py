@@ -212,5 +212,6 @@ def load_study(path: str | Path, codebook=None) -> Study:
         try:
             raw = yamlio.load(fh)
         except yaml.YAMLError as e:      # a key written twice, or bad syntax; the message names the file, not its path
-            raise yaml.YAMLError(yamlio.message(e, path)) from None
+            kind = yamlio.DuplicateKeyError if isinstance(e, yamlio.DuplicateKeyError) else yaml.YAMLError
+            raise kind(yamlio.message(e, path)) from None
     return parse_study(raw, codebook=codebook, file=path.name)

@@ -32,6 +32,7 @@ import pandera.pandas as pa
 from .errors import Problem
 
 _ISO = r"\d{4}-\d{2}-\d{2}"
+_FIRST_DAY, _LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ def _date_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
         t = _stripped(s)
         shaped = t.str.fullmatch(_ISO)
         values = pd.to_datetime(t.where(shaped), format="%Y-%m-%d", errors="coerce")
+        # years outside 1900-2100 are typing slips or placeholders (9999-12-31), and day counts from them overflow
+        values = values.where((values >= _FIRST_DAY) & (values <= _LAST_DAY))
         parsed[col] = values
         return (t == "") | values.notna()
 
@@ -135,7 +138,7 @@ def _number_rules(col: str, what: str) -> dict[str, Rule]:
 def _date_message(v) -> str:
     t = str(v).strip()
     if pd.Series([t]).str.fullmatch(_ISO).iat[0]:
-        return (f"'{t}' is not a date rmstudy can use (no such calendar day, or a year outside 1678–2261, "
+        return (f"'{t}' is not a date rmstudy can use (no such calendar day, or a year outside 1900–2100, "
                 "such as an open-ended 9999-12-31)")
     return f"'{t}' is not a date in YYYY-MM-DD form"
 
@@ -327,8 +330,8 @@ def employment_text(exit_reasons, parsed: Parsed, file: str = "employment.csv") 
 def employment_typed(ids: set[str] | None, file: str = "employment.csv") -> TableSchema:
     """Typed pass of employment.csv: exit date and reason together, exit not before hire, known participants."""
     checks = [
-        # on the text of exit_date, so that an unreadable date (already a problem) does not echo here
-        _check(lambda d: ~((d["_exit_text"] != "") & (d["exit_reason"] == "")), "exit:reason"),
+        # an unreadable exit date is already a problem: neither check echoes it (one reads the parsed date, one the text)
+        _check(lambda d: ~(d["exit_date"].notna() & (d["exit_reason"] == "")), "exit:reason"),
         _check(lambda d: ~((d["_exit_text"] == "") & (d["exit_reason"] != "")), "exit:date"),
         _check(lambda d: ~(d["exit_date"] < d["hire_date"]), "exit:before_hire"),
     ]

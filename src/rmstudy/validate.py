@@ -6,8 +6,9 @@
   row × scale), a response submitted after the person's ``exit_date``, a duplicate submission that the plan's
   ``duplicate_submissions`` rule does not keep, and the retention exclusions (an exit on or before the
   programme start; a hire after the end of follow-up).
-* **warnings**: straight-lining, an arm × role group smaller than the anonymity threshold, and heavy
-  differential attrition between arms at the last wave.
+* **warnings**: straight-lining, an arm × role group smaller than the anonymity threshold, heavy differential
+  attrition between arms at the last wave (both on the rows the run analyses), a population value that differs
+  from the plan's only by spaces, and a cohort CSV edited after ``rmstudy ingest`` wrote it.
 
 Every finding names the file, the row (spreadsheet numbering: header = row 1), the column and a fix.
 The row ledger accounts for every input row: ``rows_in = included + excluded`` for every CSV file.
