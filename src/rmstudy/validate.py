@@ -243,11 +243,11 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
 
     scores = score_scales(cohort.responses, cohort.codebook)     # every response row, the late ones too
     run = apply_run_exclusions(cohort)
-    _survey_exclusions(cohort, rep, scores, run)
-    _retention_exclusions(cohort, rep)
     left_out = np.zeros(len(cohort.responses), dtype=bool)   # rows out of every survey analysis (late, duplicate)
     if run.excluded_responses is not None and len(run.excluded_responses):
         left_out[run.excluded_responses["row"].to_numpy(dtype=int) - 2] = True
+    _survey_exclusions(cohort, rep, scores, run, left_out)
+    _retention_exclusions(cohort, rep)
     _straight_lining(cohort, rep, left_out)
     _small_groups(cohort, rep)
     _attrition(run, rep)                 # on the responses the analysis uses, as the report's attrition table does
@@ -258,7 +258,8 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     return rep
 
 
-def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, run: Cohort) -> None:
+def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, run: Cohort,
+                       left_out: np.ndarray) -> None:
     """One exclusion per response row × scale not scored (``scores`` = score_scales of every response row), in
     row order and, within a row, codebook order; then the responses dated after an exit (``run`` =
     apply_run_exclusions(c)). Vectorised: the Python loop runs over the exclusions only, and the texts, which
@@ -269,10 +270,9 @@ def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, r
     X = run.excluded_responses
     if scales and len(R):
         missing = np.column_stack([scores[s.name].isna().to_numpy() for s in scales])
-        if X is not None and len(X):
-            # a row left out of every survey analysis (late, or a duplicate not kept) gets that one exclusion, not
-            # also one per scale: the same counts as results.json's flow, which scores the analysis view
-            missing[X["row"].to_numpy(dtype=int) - 2, :] = False
+        # a row left out of every survey analysis (late, or a duplicate not kept) gets that one exclusion, not
+        # also one per scale: the same counts as results.json's flow, which scores the analysis view
+        missing[left_out, :] = False
         rows, ks = np.nonzero(missing)                 # row-major: by row, then by scale in codebook order
         answered = np.column_stack([scores[f"{s.name}__answered"].to_numpy() for s in scales])[rows, ks]
         ids = R["participant_id"].to_numpy()
