@@ -14,8 +14,8 @@
 # Output (this dir):   effects_demo.json
 #
 # Scoring, population filters and the analysed data are those of
-# make_reference.R (section 2) and make_moderation_reference.R: the helpers come
-# from common.R.  The retention data follow make_survival_reference.R.  Nothing
+# make_reference.R (section 2) and make_moderation_reference.R: read_demo() and
+# analysed_data() come from common.R.  The retention data follow make_survival_reference.R.  Nothing
 # about the demo study is hard-coded: hypotheses, contrast waves, SESOIs and
 # their units, alpha and populations all come from the YAML files.  The only
 # constant is the power of the MDE (0.8, fixed by the notebooks).
@@ -49,7 +49,7 @@
 # NA/NaN -> null.  Two runs give byte-identical files.
 # =============================================================================
 
-source(file.path("tests", "reference", "common.R"))   # with_notes, read_csv_chr, score_scale, select_population, ref_versions
+source(file.path("tests", "reference", "common.R"))   # check_repo_root, read_demo, analysed_data, ref_writer, with_notes, select_population, ref_versions
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -61,61 +61,22 @@ suppressPackageStartupMessages({
 t_start <- proc.time()
 
 # ---- paths -----------------------------------------------------------------
+script <- "tests/reference/make_effects_reference.R"
 data_dir <- file.path("data", "demo")
 out_dir  <- file.path("tests", "reference")
-if (!dir.exists(data_dir) || !dir.exists(out_dir)) {
-  stop("Run this script from the repository root: Rscript tests/reference/make_effects_reference.R")
-}
-generated_by <- "tests/reference/make_effects_reference.R"
+check_repo_root(script, c(data_dir, out_dir))   # common.R
 
-# ---- versions ----------------------------------------------------------------
+# ---- versions and the JSON writer (common.R, same conventions as make_reference.R) ----
 pkgs_used <- c("lme4", "lmerTest", "Matrix", "nloptr", "survival", "yaml", "jsonlite")
 versions <- ref_versions(pkgs_used)
+write_ref <- ref_writer(out_dir, script, versions)
 
-# ---- JSON writer (same conventions as make_reference.R) ------------------------
-write_ref <- function(x, file, description) {
-  x <- c(list(description = description, generated_by = generated_by, versions = versions), x)
-  path <- file.path(out_dir, file)
-  jsonlite::write_json(x, path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
-  message("wrote ", path)
-  invisible(path)
-}
-
-# ---- read the demo cohort (as make_reference.R) --------------------------------
-codebook <- yaml::read_yaml(file.path(data_dir, "codebook.yaml"))
-study    <- yaml::read_yaml(file.path(data_dir, "study.yaml"))
-
-participants <- read_csv_chr("participants.csv")
-responses    <- read_csv_chr("responses.csv")
-employment   <- read_csv_chr("employment.csv")
-
-waves <- unlist(study$waves)
-arm_levels <- c("control", "program")            # reference level = control
-scales <- codebook$scales
+# ---- the demo cohort, scored (common.R: read_demo, as make_reference.R) --------
+demo <- read_demo(data_dir)
+study <- demo$study; participants <- demo$participants; employment <- demo$employment
+arm_levels <- demo$arm_levels                     # reference level = control
 alpha <- if (is.null(study$alpha)) 0.05 else study$alpha
 power <- 0.8                                      # fixed by notebooks 03 and 04
-
-stopifnot(!anyDuplicated(participants$participant_id),
-          !anyDuplicated(responses[c("participant_id", "wave")]),
-          all(responses$participant_id %in% participants$participant_id),
-          all(participants$arm %in% arm_levels))
-
-# ---- scoring (common.R: reverse_key, score_scale) ------------------------------
-scored <- responses[c("participant_id", "wave")]
-for (s in names(scales)) scored[[s]] <- score_scale(responses, scales[[s]])
-
-# ---- analysed data of a survey hypothesis (as make_reference.R, section 2) ------
-analysed_data <- function(h) {
-  pop <- select_population(participants, h$population)
-  d <- merge(scored[c("participant_id", "wave", h$outcome)],
-             participants[c("participant_id", "arm")], by = "participant_id")
-  d <- d[d$participant_id %in% pop$participant_id, ]
-  names(d)[names(d) == h$outcome] <- "score"
-  d <- d[!is.na(d$score) & d$wave %in% waves, ]
-  d$wave <- factor(d$wave, levels = waves)
-  d$arm  <- factor(d$arm, levels = arm_levels)
-  d[order(d$participant_id, d$wave), ]
-}
 
 sesoi_units <- function(h) {
   if (!is.null(h$sesoi_units)) return(h$sesoi_units)
@@ -130,7 +91,7 @@ for (h in study$hypotheses) {
   if (identical(h$outcome, "retention")) next
   base <- h$contrast[[1]]
   later <- h$contrast[[2]]
-  d <- analysed_data(h)
+  d <- analysed_data(h, demo)                     # common.R, as make_reference.R section 2
   stopifnot(all(arm_levels %in% as.character(d$arm)))   # d_ppc2 needs both arms
 
   fit <- with_notes(lmerTest::lmer(score ~ arm * wave + (1 | participant_id), data = d, REML = TRUE))

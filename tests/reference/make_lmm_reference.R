@@ -35,7 +35,7 @@
 # byte-identical CSV and JSON files.
 # =============================================================================
 
-source(file.path("tests", "reference", "common.R"))   # with_notes
+source(file.path("tests", "reference", "common.R"))   # check_repo_root, with_notes, coef_rows, pkg_version, ref_writer
 suppressPackageStartupMessages({
   library(jsonlite)
   library(lme4)
@@ -43,11 +43,10 @@ suppressPackageStartupMessages({
 })
 
 # ---- paths -------------------------------------------------------------------
+script <- "tests/reference/make_lmm_reference.R"
 ref_dir     <- file.path("tests", "reference")
 fixture_dir <- file.path("tests", "fixtures", "lmm")
-if (!dir.exists(ref_dir)) {
-  stop("Run this script from the repository root: Rscript tests/reference/make_lmm_reference.R")
-}
+check_repo_root(script, ref_dir)   # common.R
 dir.create(fixture_dir, showWarnings = FALSE, recursive = TRUE)
 
 # Fix the RNG algorithms (R >= 3.6 defaults) so the draws do not depend on a
@@ -56,28 +55,24 @@ RNGkind(kind = "Mersenne-Twister", normal.kind = "Inversion", sample.kind = "Rej
 
 arm_levels <- c("control", "program")   # reference level = control
 
-# ---- versions ----------------------------------------------------------------
+# ---- versions (flat, unlike ref_versions(); pkg_version() in common.R) --------
 si <- sessionInfo()
-all_pkgs <- c(si$otherPkgs, si$loadedOnly)
-pkg_version <- function(p) {
-  if (!is.null(all_pkgs[[p]])) all_pkgs[[p]]$Version else as.character(packageVersion(p))
-}
 versions <- list(
   R        = si$R.version$version.string,
-  lme4     = pkg_version("lme4"),
-  lmerTest = pkg_version("lmerTest"),
-  Matrix   = pkg_version("Matrix"),
-  nloptr   = pkg_version("nloptr"),
-  jsonlite = pkg_version("jsonlite"),
+  lme4     = pkg_version("lme4", si),
+  lmerTest = pkg_version("lmerTest", si),
+  Matrix   = pkg_version("Matrix", si),
+  nloptr   = pkg_version("nloptr", si),
+  jsonlite = pkg_version("jsonlite", si),
   platform = si$platform,
   blas     = if (!is.null(si$BLAS)) si$BLAS else NA,
   lapack   = if (!is.null(si$LAPACK)) si$LAPACK else NA
 )
+write_ref <- ref_writer(ref_dir, script, versions)   # common.R
 
 # ---- helpers -----------------------------------------------------------------
-
-# Run an expression, collecting (and muffling) warnings and messages so that
-# they can be stored next to the fit they concern.
+# with_notes() (warnings and messages of a fit, stored next to it) and coef_rows()
+# (fixed-effect table with Satterthwaite df, R term names) are in common.R.
 
 inv_logit <- function(x) 1 / (1 + exp(-x))
 
@@ -89,18 +84,6 @@ write_fixture <- function(d, file) {
   write.csv(d, path, row.names = FALSE, quote = FALSE)
   message("wrote ", path)
   read.csv(path, stringsAsFactors = FALSE)
-}
-
-# Fixed-effect table with Satterthwaite df (lmerTest summary), R term names.
-coef_rows <- function(m) {
-  ct <- summary(m)$coefficients
-  data.frame(term = rownames(ct),
-             estimate = unname(ct[, "Estimate"]),
-             se = unname(ct[, "Std. Error"]),
-             df = unname(ct[, "df"]),
-             t = unname(ct[, "t value"]),
-             p = unname(ct[, "Pr(>|t|)"]),
-             stringsAsFactors = FALSE)
 }
 
 # Everything stored for one fit.  `groups` are the grouping factors of the
@@ -379,12 +362,8 @@ dyad <- list(
 # =============================================================================
 # Write the JSON
 # =============================================================================
-out <- list(
-  description = paste("lmerTest reference fits for three simulated LMM fixtures in",
-                      "tests/fixtures/lmm/: three waves with monotone attrition,",
-                      "single arm, and dyads (pair + participant random intercepts)"),
-  generated_by = "tests/reference/make_lmm_reference.R",
-  versions = versions,
+# write_ref() (common.R) puts description, generated_by and versions first.
+write_ref(list(
   method = paste("lmerTest::lmer(..., REML = TRUE), lme4 default optimizer; terms from",
                  "summary() with Satterthwaite df; variance_components / tau2 = random",
                  "intercept variances, sigma2 = residual variance, reml_criterion =",
@@ -393,8 +372,8 @@ out <- list(
                  "read back in."),
   three_wave = three_wave,
   single_arm = single_arm,
-  dyad = dyad
-)
-json_path <- file.path(ref_dir, "lmm_fixtures.json")
-jsonlite::write_json(out, json_path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
-message("wrote ", json_path)
+  dyad = dyad),
+  "lmm_fixtures.json",
+  paste("lmerTest reference fits for three simulated LMM fixtures in",
+        "tests/fixtures/lmm/: three waves with monotone attrition,",
+        "single arm, and dyads (pair + participant random intercepts)"))

@@ -8,12 +8,13 @@
 #     Rscript tests/reference/make_moderation_reference.R
 #
 # Inputs (read-only):  data/demo/{participants,responses}.csv,
-#                      data/demo/{codebook,study}.yaml
+#                      data/demo/{codebook,study}.yaml (read_demo() also reads
+#                      employment.csv, which this script does not use)
 # Output (this dir):   moderation_demo.json
 #
 # Scoring, population filters, wave/arm factor levels and the analysed data
-# are exactly those of make_reference.R: both take the scoring and population
-# helpers from common.R (sourced), so the rules cannot drift apart.
+# are exactly those of make_reference.R: both take read_demo() and
+# analysed_data() from common.R (sourced), so the rules cannot drift apart.
 # Nothing about the demo study is hard-coded: hypotheses, moderators, contrast
 # waves, scales and populations all come from the YAML files.
 #
@@ -31,7 +32,7 @@
 #     lmerTest::contest(fit, L, joint = FALSE) (Satterthwaite df).
 # =============================================================================
 
-source(file.path("tests", "reference", "common.R"))   # with_notes, read_csv_chr, reverse_key, score_scale, select_population, coef_rows
+source(file.path("tests", "reference", "common.R"))   # check_repo_root, read_demo, analysed_data, ref_writer, with_notes, coef_rows
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -42,50 +43,20 @@ suppressPackageStartupMessages({
 t_start <- proc.time()
 
 # ---- paths -----------------------------------------------------------------
+script <- "tests/reference/make_moderation_reference.R"
 data_dir <- file.path("data", "demo")
 out_dir  <- file.path("tests", "reference")
-if (!dir.exists(data_dir) || !dir.exists(out_dir)) {
-  stop("Run this script from the repository root: Rscript tests/reference/make_moderation_reference.R")
-}
+check_repo_root(script, c(data_dir, out_dir))   # common.R
 
 # ---- versions ----------------------------------------------------------------
 pkgs_used <- c("lme4", "lmerTest", "Matrix", "nloptr", "yaml", "jsonlite")
 versions <- ref_versions(pkgs_used)
+write_ref <- ref_writer(out_dir, script, versions)
 
-
-# ---- read the demo cohort (as make_reference.R) --------------------------------
-codebook <- yaml::read_yaml(file.path(data_dir, "codebook.yaml"))
-study    <- yaml::read_yaml(file.path(data_dir, "study.yaml"))
-
-participants <- read_csv_chr("participants.csv")
-responses    <- read_csv_chr("responses.csv")
-
-waves <- unlist(study$waves)
-arm_levels <- c("control", "program")
-scales <- codebook$scales
-
-stopifnot(!anyDuplicated(participants$participant_id),
-          !anyDuplicated(responses[c("participant_id", "wave")]),
-          all(responses$participant_id %in% participants$participant_id),
-          all(participants$arm %in% arm_levels))
-
-# ---- scoring (common.R: reverse_key, score_scale) ------------------------------
-scored <- responses[c("participant_id", "wave")]
-for (s in names(scales)) scored[[s]] <- score_scale(responses, scales[[s]])
-
-
-# ---- analysed data of a hypothesis (as make_reference.R, section 2) ------------
-analysed_data <- function(h) {
-  pop <- select_population(participants, h$population)
-  d <- merge(scored[c("participant_id", "wave", h$outcome)],
-             participants[c("participant_id", "arm")], by = "participant_id")
-  d <- d[d$participant_id %in% pop$participant_id, ]
-  names(d)[names(d) == h$outcome] <- "score"
-  d <- d[!is.na(d$score) & d$wave %in% waves, ]
-  d$wave <- factor(d$wave, levels = waves)
-  d$arm  <- factor(d$arm, levels = arm_levels)
-  d[order(d$participant_id, d$wave), ]
-}
+# ---- the demo cohort, scored (common.R: read_demo, as make_reference.R) --------
+demo <- read_demo(data_dir)
+study <- demo$study; participants <- demo$participants; scored <- demo$scored
+waves <- demo$waves; arm_levels <- demo$arm_levels; scales <- demo$scales
 
 # ---- moderator value per participant --------------------------------------------
 # Returns a named numeric vector (names = participant_id, NA dropped) and a
@@ -117,7 +88,7 @@ for (h in study$hypotheses) {
   if (is.null(h$moderators)) next
   base_wave <- h$contrast[[1]]
   later_wave <- h$contrast[[2]]
-  d0 <- analysed_data(h)
+  d0 <- analysed_data(h, demo)                  # common.R, as make_reference.R section 2
   for (mod in unlist(h$moderators)) {
     mv <- moderator_values(mod, base_wave)
     d <- d0
@@ -187,10 +158,7 @@ for (h in study$hypotheses) {
   }
 }
 
-x <- list(
-  description = "Moderation (arm x wave x m) and dose-response (wave x m) mixed models for the demo moderators",
-  generated_by = "tests/reference/make_moderation_reference.R",
-  versions = versions,
+write_ref(list(
   method = list(
     data = paste("as lmm_demo.json: hypothesis population, outcome scale scores, NA scores dropped,",
                  "wave levels from study.yaml, arm levels control/program"),
@@ -203,8 +171,7 @@ x <- list(
     centring = "m = value - mean over the remaining participants (one value each); sd = sd() over the same participants",
     simple_slopes = paste("lmerTest::contest(fit, L, joint = FALSE) with L = effect + v * effect:m at v = -sd, 0, +sd;",
                           "effect = armprogram:wave<later> (moderation) or wave<later> (dose_response)")),
-  models = out)
-path <- file.path(out_dir, "moderation_demo.json")
-jsonlite::write_json(x, path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
-message("wrote ", path)
+  models = out),
+  "moderation_demo.json",
+  "Moderation (arm x wave x m) and dose-response (wave x m) mixed models for the demo moderators")
 message(sprintf("done in %.1f s", (proc.time() - t_start)[["elapsed"]]))

@@ -24,7 +24,7 @@
 # Two runs give byte-identical files.
 # =============================================================================
 
-source(file.path("tests", "reference", "common.R"))   # with_notes
+source(file.path("tests", "reference", "common.R"))   # check_repo_root, with_notes, ref_versions, ref_writer
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -33,20 +33,20 @@ suppressPackageStartupMessages({
 })
 
 # ---- paths -----------------------------------------------------------------
+script <- "tests/reference/make_psych_reference.R"
 out_dir <- file.path("tests", "reference")
 fix_dir <- file.path("tests", "fixtures", "psychometrics")
-if (!dir.exists(out_dir)) {
-  stop("Run this script from the repository root: Rscript tests/reference/make_psych_reference.R")
-}
+check_repo_root(script, out_dir)   # common.R
 dir.create(fix_dir, showWarnings = FALSE, recursive = TRUE)
 
 # ---- versions ------------------------------------------------------------------
 pkgs_used <- c("psych", "GPArotation", "yaml", "jsonlite")
 versions <- ref_versions(pkgs_used)
+write_ref <- ref_writer(out_dir, script, versions)   # common.R
 
 # ---- helpers -------------------------------------------------------------------
-# Run an expression, collecting (and muffling) warnings and messages so that they
-# can be stored next to the numbers they concern.
+# (with_notes() in common.R collects and muffles the warnings and messages of a fit
+# so that they can be stored next to the numbers they concern.)
 
 # A numeric matrix as JSON: row names, column names and the values row by row
 # (a list of rows), so that the orientation can never be ambiguous.
@@ -332,10 +332,8 @@ omega3 <- list(
 # =============================================================================
 # 5. Write psych_fixture.json
 # =============================================================================
-ref <- list(
-  description = "psych::alpha and psych::omega on a synthetic 12-item bifactor scale (tests/fixtures/psychometrics)",
-  generated_by = "tests/reference/make_psych_reference.R",
-  versions = versions,
+# write_ref() (common.R) puts description, generated_by and versions first.
+write_ref(list(
   fixture = list(items_csv = items_csv, codebook = codebook_yaml, scale = "climate",
                  n_rows_file = nrow(raw), n_rows_used = nrow(x),
                  n_complete_rows = sum(complete.cases(x)),
@@ -366,11 +364,9 @@ ref <- list(
                               alpha_unrev),
   omega_1f = list(omega_tot = om1$value$omega.tot, n_obs = om1$value$stats$n.obs,
                   omega_tot_tight_minres = omega_tot_1f_tight, notes = I(om1$notes)),
-  omega_3f = omega3
-)
-ref_json <- file.path(out_dir, "psych_fixture.json")
-jsonlite::write_json(ref, ref_json, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
-message("wrote ", ref_json)
+  omega_3f = omega3),
+  "psych_fixture.json",
+  "psych::alpha and psych::omega on a synthetic 12-item bifactor scale (tests/fixtures/psychometrics)")
 
 # =============================================================================
 # 6. Consistency check (writes nothing): demo engagement omega vs alpha_demo.json

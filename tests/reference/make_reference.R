@@ -22,7 +22,7 @@
 # jsonlite `digits = NA` (15 significant digits); NA/NaN become JSON null.
 # =============================================================================
 
-source(file.path("tests", "reference", "common.R"))   # with_notes, read_csv_chr, reverse_key, score_scale, select_population, coef_rows
+source(file.path("tests", "reference", "common.R"))   # check_repo_root, read_demo, analysed_data, ref_writer, with_notes, reverse_key, select_population, coef_rows
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -36,59 +36,30 @@ suppressPackageStartupMessages({
 t_start <- proc.time()
 
 # ---- paths -----------------------------------------------------------------
+script <- "tests/reference/make_reference.R"
 data_dir <- file.path("data", "demo")
 out_dir  <- file.path("tests", "reference")
-if (!dir.exists(data_dir) || !dir.exists(out_dir)) {
-  stop("Run this script from the repository root: Rscript tests/reference/make_reference.R")
-}
+check_repo_root(script, c(data_dir, out_dir))   # common.R
 
 # ---- versions (written into every JSON file) ---------------------------------
 pkgs_used <- c("lme4", "lmerTest", "psych", "GPArotation", "survival",
                "Matrix", "nloptr", "yaml", "jsonlite")
 versions <- ref_versions(pkgs_used)
 
-# ---- JSON writer -------------------------------------------------------------
-# digits = NA  -> maximum precision jsonlite offers (15 significant digits)
-# auto_unbox   -> length-1 vectors become scalars
-# na = "null"  -> NA / NaN become JSON null (jsonlite's default for numbers
-#                 would be the *string* "NA")
-write_ref <- function(x, file, description) {
-  x <- c(list(description = description,
-              generated_by = "tests/reference/make_reference.R",
-              versions = versions),
-         x)
-  path <- file.path(out_dir, file)
-  jsonlite::write_json(x, path, digits = NA, auto_unbox = TRUE, pretty = TRUE,
-                       na = "null")
-  message("wrote ", path)
-  invisible(path)
-}
-
-# ---- read the demo cohort ------------------------------------------------------
-codebook <- yaml::read_yaml(file.path(data_dir, "codebook.yaml"))
-study    <- yaml::read_yaml(file.path(data_dir, "study.yaml"))
-
-# Empty cells are missing.  participant_id etc. stay character.
-participants <- read_csv_chr("participants.csv")
-responses    <- read_csv_chr("responses.csv")
-employment   <- read_csv_chr("employment.csv")
-
-waves <- unlist(study$waves)                      # factor level order for wave
-arm_levels <- c("control", "program")            # reference level = control
-scales <- codebook$scales
-
-stopifnot(!anyDuplicated(participants$participant_id),
-          !anyDuplicated(responses[c("participant_id", "wave")]),
-          all(responses$participant_id %in% participants$participant_id),
-          all(participants$arm %in% arm_levels))
+# ---- JSON writer: write_ref() in common.R (15 significant digits, NA -> null) ---
+write_ref <- ref_writer(out_dir, script, versions)
 
 # =============================================================================
-# 1. Scoring
+# 1. Read the demo cohort and score it
 # =============================================================================
-# Reverse keying and the scale score: reverse_key() and score_scale() in common.R
-# (x -> min + max - x; mean of answered items when answered / items >= min_answered, else NA).
-scored <- responses[c("participant_id", "wave")]
-for (s in names(scales)) scored[[s]] <- score_scale(responses, scales[[s]])
+# read_demo() in common.R: YAML files and CSVs (empty cells missing), key checks,
+# wave levels in study.yaml order, arm levels (control, program), and the scale
+# scores (reverse_key() / score_scale(): x -> min + max - x; mean of answered items
+# when answered / items >= min_answered, else NA).
+demo <- read_demo(data_dir)
+study <- demo$study; participants <- demo$participants; responses <- demo$responses
+employment <- demo$employment; waves <- demo$waves; arm_levels <- demo$arm_levels
+scales <- demo$scales
 
 # ---- population filter (shared by sections 2 and 5) ---------------------------
 # select_population() in common.R: participants.csv column -> value or list of values; a value with
@@ -118,15 +89,9 @@ lmm_demo <- list()
 for (h in study$hypotheses) {
   if (identical(h$outcome, "retention")) next
   pop <- select_population(participants, h$population)
-  d <- merge(scored[c("participant_id", "wave", h$outcome)],
-             participants[c("participant_id", "arm")], by = "participant_id")
-  d <- d[d$participant_id %in% pop$participant_id, ]
-  names(d)[names(d) == h$outcome] <- "score"
-  n_rows_population <- nrow(d)
-  d <- d[!is.na(d$score) & d$wave %in% waves, ]
-  d$wave <- factor(d$wave, levels = waves)
-  d$arm  <- factor(d$arm, levels = arm_levels)
-  d <- d[order(d$participant_id, d$wave), ]
+  pop_rows <- population_rows(h, demo)            # common.R: NA scores still in
+  n_rows_population <- nrow(pop_rows)
+  d <- analysed_data(h, demo, pop_rows)           # NA scores dropped, factors, sorted
 
   fit <- with_notes(lmerTest::lmer(score ~ arm * wave + (1 | participant_id),
                                    data = d, REML = TRUE))

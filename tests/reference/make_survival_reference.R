@@ -31,7 +31,7 @@
 # The output is deterministic: two runs give byte-identical files.
 # =============================================================================
 
-source(file.path("tests", "reference", "common.R"))   # with_notes, read_csv_chr, select_population
+source(file.path("tests", "reference", "common.R"))   # check_repo_root, ref_writer, with_notes, read_csv_chr, select_population
 suppressPackageStartupMessages({
   library(yaml)
   library(jsonlite)
@@ -39,29 +39,19 @@ suppressPackageStartupMessages({
 })
 
 # ---- paths -----------------------------------------------------------------
+script <- "tests/reference/make_survival_reference.R"
 data_dir    <- file.path("data", "demo")
 out_dir     <- file.path("tests", "reference")
 fixture_dir <- file.path("tests", "fixtures", "retention_ties")
-if (!dir.exists(data_dir) || !dir.exists(out_dir)) {
-  stop("Run this script from the repository root: Rscript tests/reference/make_survival_reference.R")
-}
+check_repo_root(script, c(data_dir, out_dir))   # common.R
 dir.create(fixture_dir, showWarnings = FALSE, recursive = TRUE)
-generated_by <- "tests/reference/make_survival_reference.R"
 
-# ---- versions (written into every JSON file) ---------------------------------
-pkgs_used <- c("survival", "yaml", "jsonlite")
-versions <- ref_versions(pkgs_used)
-
-# ---- JSON writer (same conventions as make_reference.R) ------------------------
+# ---- versions and the JSON writer (common.R, same conventions as make_reference.R) ----
 # digits = NA  -> 15 significant digits; auto_unbox -> length-1 vectors become
 # scalars; na = "null" -> NA / NaN become JSON null (not the string "NA").
-write_ref <- function(x, file, description) {
-  x <- c(list(description = description, generated_by = generated_by, versions = versions), x)
-  path <- file.path(out_dir, file)
-  jsonlite::write_json(x, path, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
-  message("wrote ", path)
-  invisible(path)
-}
+pkgs_used <- c("survival", "yaml", "jsonlite")
+versions <- ref_versions(pkgs_used)
+write_ref <- ref_writer(out_dir, script, versions)
 
 arm_levels <- c("control", "program")            # reference level = control
 status_labels <- c("censor", "voluntary", "involuntary")   # status 0 / 1 / 2
@@ -145,9 +135,9 @@ study <- yaml::read_yaml(file.path(data_dir, "study.yaml"))
 participants <- read_csv_chr("participants.csv")
 employment   <- read_csv_chr("employment.csv")
 
-# Population filter, copied from make_reference.R: each participants.csv
-# column must match a value / list of values; a mapping with min/max is an
-# inclusive numeric range; empty population = everyone.
+# Population filter: select_population() in common.R, as make_reference.R: each
+# participants.csv column must match a value / list of values; a mapping with
+# min/max is an inclusive numeric range; empty population = everyone.
 
 retention_h <- Filter(function(h) identical(h$outcome, "retention"), study$hypotheses)
 stopifnot(length(retention_h) == 1)              # H3
