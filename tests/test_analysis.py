@@ -68,3 +68,16 @@ def test_demo_rows_are_internally_consistent(demo_cohort, demo_scores):
     es = row["effect_size"]
     assert np.sign(es["value"]) == np.sign(row["estimate"])
     assert_allclose(es["value"] / row["estimate"], es["ci_low"] / row["ci_low"])
+
+
+def test_baseline_scores_that_do_not_vary_are_a_clear_problem(demo_cohort, demo_scores):
+    """All baseline engagement scores equal: d_ppc2 would divide by zero; the analysis says why instead."""
+    from rmstudy.errors import CohortError
+
+    h = next(h for h in demo_cohort.study.hypotheses if h.outcome == "engagement")
+    scores = demo_scores.copy()
+    scores.loc[scores["wave"] == h.contrast[0], "engagement"] = 3.0
+    with pytest.raises(CohortError) as e:
+        rm.analyse_survey_hypothesis(demo_cohort, scores, h)
+    (p,) = e.value.problems
+    assert f"{h.id}: the scores of 'engagement' at wave '{h.contrast[0]}'" in p.message and "SD 0" in p.message

@@ -268,6 +268,9 @@ COHORT_CASES = [
     Case("answer with a unit", cell(R, 10, "dig_2", "5 pts"), "error", ((R, 10, "dig_2"),), "not a number"),
     Case("age written as a word", cell(P, 5, "age", "thirty"), "error", ((P, 5, "age"),), "'thirty' is not a number"),
     Case("age missing", cell(P, 6, "age", ""), "error", ((P, 6, "age"),), "value is missing"),
+    Case("age written as a missing-value code", cell(P, 7, "age", "-99"), "error", ((P, 7, "age"),),
+         "age -99 is not plausible (expected 14–100)"),
+    Case("age with a typing slip", cell(P, 12, "age", "270"), "error", ((P, 12, "age"),), "age 270 is not plausible"),
     # -- identities and choices
     Case("empty participant_id", cell(P, 9, "participant_id", " "), "error",
          ((P, 9, "participant_id"),), "participant_id is empty"),

@@ -291,3 +291,27 @@ def test_single_arm_plan_with_retention_is_refused(tmp_path):
     with pytest.raises(CohortError) as e:
         rm.load_cohort(d)
     assert any("H3" in p.message and "only" in p.message for p in e.value.problems)
+
+
+def test_executed_notebooks_keep_no_machine_paths_in_outputs(tmp_path):
+    """A warning printed by a cell names the file it comes from; _scrub shows such folders as placeholders."""
+    import sysconfig
+
+    from rmstudy.pipeline import _scrub
+
+    site = sysconfig.get_paths()["purelib"]
+    pkg = str(Path(rm.__file__).resolve().parent)
+    nb = {"cells": [{"cell_type": "code", "execution_count": 7, "metadata": {}, "source": "x", "outputs": [
+        {"output_type": "stream", "name": "stderr", "text": [f"{site}/scipy/stats/_axis.py:3: RuntimeWarning: x\n"]},
+        {"output_type": "error", "ename": "E", "evalue": "", "traceback": [f"File {pkg}/reliability.py:9"]},
+        {"output_type": "execute_result", "execution_count": 7, "metadata": {},
+         "data": {"text/plain": [f"'{ROOT}/data/demo'"]}}]}],
+        "metadata": {"papermill": {"input_path": str(ROOT / "notebooks" / "a.ipynb")}}, "nbformat": 4,
+        "nbformat_minor": 5}
+    path = tmp_path / "a.ipynb"
+    path.write_text(json.dumps(nb))
+    _scrub(path)
+    text = path.read_text()
+    assert site not in text and pkg not in text
+    assert "<site-packages>/scipy/stats/_axis.py:3" in text and "<rmstudy>/reliability.py:9" in text
+    assert str(ROOT) not in text

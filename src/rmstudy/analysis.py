@@ -90,11 +90,15 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
                                   "check the wave names and the population filter", column="wave"))
     c = fit.contrast(L, f"{h.id} contrast", alpha)
     baseline = analysed[analysed["wave"] == base]
+    sd_pre, nt, nc = pooled_baseline_sd(baseline) if two_arm else (float(baseline["score"].std(ddof=1)), 0, 0)
+    if not np.isfinite(sd_pre) or sd_pre <= 0:
+        raise CohortError(Problem("responses.csv", f"{h.id}: the scores of '{h.outcome}' at wave '{base}' in this "
+                                  f"population do not vary (baseline SD {sd_pre:g}), so the standardised effect is "
+                                  "undefined", "check the answers at that wave, or widen the hypothesis's population "
+                                  "in study.yaml", column="wave"))
     if two_arm:
-        sd_pre, nt, nc = pooled_baseline_sd(baseline)
         es = d_ppc2(c["estimate"], c["ci_low"], c["ci_high"], sd_pre, nt, nc)
     else:
-        sd_pre = float(baseline["score"].std(ddof=1))
         f = 1 / sd_pre
         es = {"name": "d_change (change over baseline SD)", "value": c["estimate"] * f,
               "ci_low": c["ci_low"] * f, "ci_high": c["ci_high"] * f}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = ["run", "NotebookFailed", "STAGES", "export_html", "notebook_dir"]
 
+import functools
 import json
 import os
 import shutil
@@ -154,8 +155,38 @@ def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict, km=None, rese
     return dst
 
 
+@functools.lru_cache(maxsize=None)
+def _machine_prefixes() -> list[tuple[str, str]]:
+    """Absolute folders of this machine that outputs may name, longest first, with what to show instead."""
+    import sys
+    import sysconfig
+
+    import rmstudy
+
+    places = {sysconfig.get_paths()["purelib"]: "<site-packages>", sysconfig.get_paths()["platlib"]: "<site-packages>",
+              sys.prefix: "<python>", sys.base_prefix: "<python>",
+              str(Path(rmstudy.__file__).resolve().parent): "<rmstudy>", str(Path.cwd()): ".",
+              str(Path.home()): "~"}
+    project = Path(rmstudy.__file__).resolve().parents[2]        # an editable install's project folder
+    if (project / "pyproject.toml").is_file():
+        places[str(project)] = "."
+    return sorted(((k, v) for k, v in places.items() if k and k != "/"), key=lambda kv: -len(kv[0]))
+
+
+def _unpath(value):
+    """``value`` (a string or a list of strings, as nbformat stores text) with machine folders replaced."""
+    if isinstance(value, list):
+        return [_unpath(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    for prefix, shown in _machine_prefixes():
+        value = value.replace(prefix, shown)
+    return value
+
+
 def _scrub(path: Path) -> None:
-    """Keep absolute machine paths out of the executed notebook's metadata."""
+    """Keep absolute machine paths out of the executed notebook: its metadata, and the outputs where warnings and
+    tracebacks name the files they come from."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     nb["cells"] = [c for c in nb.get("cells", []) if "rmstudy-reset" not in c.get("metadata", {}).get("tags", [])]
     meta = nb.get("metadata", {}).get("papermill", {})
@@ -171,6 +202,13 @@ def _scrub(path: Path) -> None:
             for o in cell.get("outputs", []):
                 if "execution_count" in o:
                     o["execution_count"] = count
+        for o in cell.get("outputs", []):          # warnings and tracebacks print the files they come from
+            for key in ("text", "traceback"):
+                if key in o:
+                    o[key] = _unpath(o[key])
+            for mime, value in (o.get("data") or {}).items():
+                if mime.startswith("text/"):
+                    o["data"][mime] = _unpath(value)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -228,9 +228,15 @@ def _pair_ok(d: pd.DataFrame) -> pd.Series:
     return ok
 
 
+#: plausible values of the numeric participant columns; outside them a value is a code (-99) or a typing slip
+PLAUSIBLE = {"age": (14, 100), "tenure_years": (0, 70), "sessions_attended": (0, 1000)}
+
+
 def participants_typed(file: str = "participants.csv") -> TableSchema:
-    """Typed pass of participants.csv: pair_id rules."""
-    schema = pa.DataFrameSchema(checks=[
+    """Typed pass of participants.csv: plausible ages, tenures and session counts; pair_id rules."""
+    cols = {c: pa.Column(float, _check(lambda x, lo=lo, hi=hi: x.isna() | x.between(lo, hi), f"plausible:{c}"),
+                         nullable=True, required=False) for c, (lo, hi) in PLAUSIBLE.items()}
+    schema = pa.DataFrameSchema(cols, checks=[
         _check(lambda d: ~((d["arm"] == "program") & (d["pair_id"] == "")), "pair:missing"),
         _check(lambda d: ~((d["arm"] == "control") & (d["pair_id"] != "")), "pair:control"),
         _check(_pair_ok, "pair:roles"),
@@ -242,6 +248,10 @@ def participants_typed(file: str = "participants.csv") -> TableSchema:
         return f"pair '{pid}' has roles {roles}, not one junior and one senior"
 
     rules = {
+        **{f"plausible:{c}": Rule(lambda df, i, v, c=c, lo=lo, hi=hi: f"{c} {float(v):g} is not plausible (expected "
+                                  f"{lo:g}–{hi:g})", "correct the value; a code for 'unknown' (such as -99) is not a "
+                                  + ("number: age is required" if c == "age" else "number: leave the cell empty"))
+           for c, (lo, hi) in PLAUSIBLE.items()},
         "pair:missing": Rule(lambda df, i, v: "programme participant without a pair_id",
                              "enter the mentoring pair's id", column="pair_id"),
         "pair:control": Rule(lambda df, i, v: "control participant has a pair_id",
