@@ -451,3 +451,49 @@ def test_cohort_edited_after_ingest_is_a_warning_and_drops_the_raw_ledger(tmp_pa
     assert w.file == "responses.csv" and "SHA-256" in w.message
     c = rm.analysis_cohort(out)
     assert "ingest" not in rm.participant_flow(c, rm.score_scales(c.responses, c.codebook))
+
+
+def test_population_with_one_arm_of_a_two_arm_cohort_is_a_warning(tmp_path):
+    import yaml
+
+    d = _copy(DEMO, tmp_path)
+    s = yaml.safe_load((d / "study.yaml").read_text())
+    k = next(i for i, h in enumerate(s["hypotheses"]) if h["outcome"] != "retention")
+    s["hypotheses"][k]["population"] = {"arm": "program"}
+    (d / "study.yaml").write_text(yaml.safe_dump(s, sort_keys=False))
+    (w,) = _at(validate(d).warnings, check="single_arm_population")
+    assert (w.file, w.row, w.column) == ("study.yaml", None, f"hypotheses.{k}.population")
+    assert s["hypotheses"][k]["id"] in w.message and "within-arm change" in w.message
+    assert not _at(validate(DEMO).warnings, check="single_arm_population")
+
+
+def test_cli_refuses_unusable_output_paths_without_a_traceback(tmp_path, capsys):
+    assert main(["validate", str(MESSY), "--json", str(tmp_path)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+    (tmp_path / "f").write_text("")
+    assert main(["validate", str(MESSY), "--json", str(tmp_path / "f" / "v.json")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["run", str(MESSY), "--out", str(tmp_path / "f")]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().err
+    assert main(["run", str(MESSY), "--out", str(MESSY)]) == 2
+    assert "is the cohort folder itself" in capsys.readouterr().err
+
+
+def test_cli_run_prints_the_checks_summary_and_each_kind_of_warning(tmp_path, capsys, monkeypatch):
+    """`rmstudy run` shows validate's counts and the first warning of each check (pipeline.run stubbed here: the
+    real run is tested in test_pipeline.py)."""
+    import rmstudy.pipeline as pipeline
+
+    rep = validate(MESSY)
+
+    def fake_run(cohort_dir, out_dir, **kw):
+        rep.to_json(Path(out_dir) / "validation.json")
+        return {"hypotheses": []}
+
+    monkeypatch.setattr(pipeline, "run", fake_run)
+    assert main(["run", str(MESSY), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"checks: {len(rep.exclusions)} exclusion(s), {len(rep.warnings)} warning(s)" in out
+    checks = {w.check for w in rep.warnings}
+    assert out.count("  warning: ") == len(checks) >= 3
+    assert "(and 3 more like it)" in out                        # the four small_group warnings

@@ -8,14 +8,33 @@ from pathlib import Path
 
 
 def _run(a) -> int:
+    import json
+
     from .pipeline import run
 
+    out, cohort = Path(a.out), Path(a.cohort_dir)
+    if out.exists() and not out.is_dir():
+        print(f"rmstudy: --out {a.out} is a file; give a folder for the run", file=sys.stderr)
+        return 2
+    if cohort.is_dir() and out.resolve() == cohort.resolve():
+        print("rmstudy: --out is the cohort folder itself; give a separate folder (e.g. reports/NAME) so that the "
+              "cohort's inputs stay as they were", file=sys.stderr)
+        return 2
     res = run(a.cohort_dir, a.out, parallel=not a.serial, progress=not a.no_progress)
-    out = Path(a.out)
     print(f"wrote {out / 'results.json'}, {out / 'hr_report.html'}, {out / 'hr_report.pdf'}, "
           f"{out / 'academic_report.html'}")
     for h in res["hypotheses"]:
         print(f"  {h['id']:<6} {h['decision']:<13} estimate {h['estimate']:+.3f}  p_adj {h['p_adjusted']:.4f}")
+    v = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    print(f"checks: {v['counts']['exclusions']} exclusion(s), {v['counts']['warnings']} warning(s) "
+          f"(every one in {out / 'validation.json'})")
+    seen: dict[str, int] = {}
+    for w in v["warnings"]:
+        seen[w["check"]] = seen.get(w["check"], 0) + 1
+    for w in v["warnings"]:                      # the first warning of each check, so none goes unseen
+        if seen.pop(w["check"], None) is not None:
+            more = sum(x["check"] == w["check"] for x in v["warnings"]) - 1
+            print(f"  warning: {w['file']}: {w['message']}" + (f" (and {more} more like it)" if more else ""))
     return 0
 
 
@@ -32,10 +51,18 @@ def _simulate(a) -> int:
 def _validate(a) -> int:
     from .validate import validate
 
+    if a.json and Path(a.json).is_dir():
+        print(f"rmstudy: --json {a.json} is a folder; give a file name, e.g. {Path(a.json) / 'validation.json'}",
+              file=sys.stderr)
+        return 2
     rep = validate(a.cohort_dir)
     print(rep.to_text())
     if a.json:
-        rep.to_json(a.json)
+        try:
+            rep.to_json(a.json)
+        except OSError as e:
+            print(f"rmstudy: cannot write {a.json} ({e.strerror})", file=sys.stderr)
+            return 2
         print(f"wrote {a.json}")
     return rep.exit_code
 
@@ -118,6 +145,11 @@ def main(argv=None) -> int:
     except NotebookFailed as e:
         print(f"rmstudy: {e}", file=sys.stderr)
         return 3
+    except BrokenPipeError:                       # the reader went away (e.g. `rmstudy validate DIR | head`)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python flushes
+        return 1
 
 
 if __name__ == "__main__":

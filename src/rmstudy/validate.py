@@ -8,7 +8,8 @@
   programme start; a hire after the end of follow-up).
 * **warnings**: straight-lining, an arm × role group smaller than the anonymity threshold, heavy differential
   attrition between arms at the last wave (both on the rows the run analyses), a population value that differs
-  from the plan's only by spaces, and a cohort CSV edited after ``rmstudy ingest`` wrote it.
+  from the plan's only by spaces, a survey hypothesis whose population holds one arm of a two-arm cohort, and a
+  cohort CSV edited after ``rmstudy ingest`` wrote it.
 
 Every finding names the file, the row (spreadsheet numbering: header = row 1), the column and a fix.
 The row ledger accounts for every input row: ``rows_in = included + excluded`` for every CSV file.
@@ -252,6 +253,7 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     _small_groups(cohort, rep)
     _attrition(run, rep)                 # on the responses the analysis uses, as the report's attrition table does
     _population_spacing(cohort, rep)
+    _single_arm_populations(cohort, rep)
     _edited_after_ingest(cohort, rep)
     rep.ledger = _ledger(run)
     rep.loaded = cohort
@@ -442,6 +444,28 @@ def _population_spacing(c: Cohort, rep: ValidationReport) -> None:
                     f"population (rows {', '.join(str(r + 2) for r in rows[:10])}{', ...' if len(rows) > 10 else ''})",
                     "remove the spaces in participants.csv if they belong to the population; otherwise nothing to "
                     "fix", row=int(rows[0]) + 2, column=col, participant_id=str(P["participant_id"].iat[rows[0]])))
+
+
+def _single_arm_populations(c: Cohort, rep: ValidationReport) -> None:
+    """A survey hypothesis of a two-arm cohort whose population holds one arm only is analysed as within-arm change
+    (design single_arm), which cannot be attributed to the programme: say so before the run, not only in its
+    report."""
+    from .cohort import select_population
+
+    P = c.participants
+    if set(P["arm"]) != set(ARMS):
+        return                                   # a single-arm cohort: every hypothesis is within-arm, by design
+    for i, h in enumerate(c.study.hypotheses):
+        if h.is_retention:
+            continue
+        arms = sorted(set(select_population(P, h.population, h.id)["arm"]))
+        if len(arms) == 1:
+            rep.warnings.append(Finding(
+                "warning", "single_arm_population", "study.yaml",
+                f"the population of {h.id} ({h.population}) holds only {arms[0]} participants although the cohort "
+                "has both arms: it will be analysed as within-arm change, which cannot be attributed to the programme",
+                "check the population filter and the values it matches in participants.csv (spelling, spaces); if "
+                "one arm is intended, nothing to fix", column=f"hypotheses.{i}.population"))
 
 
 def _edited_after_ingest(c: Cohort, rep: ValidationReport) -> None:
