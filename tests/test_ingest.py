@@ -1243,3 +1243,210 @@ def test_line_breaks_inside_hr_text_cells_become_spaces_and_are_counted(raw):
     assert report["cohort"]["ok"], report["cohort"]        # load_cohort would refuse a line break
     assert _input(report, "hr.csv")["line_breaks_replaced"] == 1
     assert "E103,program,junior,PR2,29,Finance and Risk," in (raw.parent / "out" / "participants.csv").read_text()
+
+
+# ---------------------------------------------------------------------------------------------- second review
+
+
+def test_hr_text_is_trimmed_nfc_normalised_and_freed_of_zero_width_characters(raw):
+    import unicodedata
+
+    rows = _csv_rows(raw / "hr.csv")
+    head = rows[0]
+    dep, pid = head.index("Department"), head.index("Personnel no.")
+    rows[5][dep] = "Sales "                                        # E105, row 6: a trailing space
+    rows[7][dep] = "\u00a0Sales\u202f"                             # E107, row 8: no-break spaces around it
+    rows[2][dep] = unicodedata.normalize("NFD", "Réseau")          # E102, row 3: decomposed é
+    rows[1][dep] = "R\u00e9seau"                                   # E101, row 2: composed é, unchanged
+    rows[3][pid] = "E103\u200b"                                    # E103, row 4: zero-width space in the id
+    _write_csv_rows(raw / "hr.csv", rows)
+    report = _ingest(raw)
+    assert report["cohort"]["ok"], report["cohort"]
+    part = {r["participant_id"]: r for r in csv.DictReader((raw.parent / "out" / "participants.csv").open(encoding="utf-8"))}
+    assert part["E105"]["department"] == part["E107"]["department"] == "Sales"
+    assert part["E102"]["department"] == part["E101"]["department"] == "R\u00e9seau"
+    assert "E103" in part                                          # and it still joins its survey responses
+    assert _input(report, "hr.csv")["text_normalised"] == 4
+    assert _input(report, "post.csv")["text_normalised"] == 0
+
+
+def test_survey_ids_and_answers_are_nfc_normalised_and_counted(raw):
+    import unicodedata
+
+    _set_cell(raw / "post.csv", 2, "EmpID", "E101\u2060")        # a word joiner after the id
+    _set_cell(raw / "post.csv", 3, "EmpID", "\ufeffE102 ")       # a BOM character and a space
+    _set_cell(raw / "post.csv", 4, "Q1_1", unicodedata.normalize("NFD", "Strongly agree\u200b"))
+    report = _ingest(raw)
+    assert report["cohort"]["ok"], report["cohort"]
+    assert _input(report, "post.csv")["text_normalised"] == 3
+    resp = (raw.parent / "out" / "responses.csv").read_text()
+    assert "E101,post,2025-07-08,4,4,2,4" in resp and "E102,post,2025-07-10,3,4,3,3" in resp
+
+
+def test_id_differing_from_an_hr_id_only_in_case_says_so(raw):
+    _set_cell(raw / "post.csv", 2, "EmpID", "e101")
+    _set_cell(raw / "post.csv", 3, "EmpID", "E102\u200b")      # invisible character: the same id after normalising
+    probs = _problems(raw)
+    assert len(probs) == 1, [str(p) for p in probs]
+    p = _one(probs, file="post.csv", row=2, column="EmpID")
+    assert p.message == ("respondent id 'e101' is not in the HR extract, but 'E101' is: it differs only in case "
+                         "(ids are compared exactly)")
+    assert p.fix.startswith("correct the case of the id to 'E101'") and "add the employee" not in p.fix
+
+
+def test_anchor_labels_match_after_nfc_and_quote_folding(raw):
+    import unicodedata
+
+    cb = (raw / "codebook.yaml").read_text(encoding="utf-8")
+    assert "5: Strongly agree" in cb and "1: Strongly disagree" in cb
+    (raw / "codebook.yaml").write_text(cb.replace("5: Strongly agree", "5: \"Tout \u00e0 fait d'accord\"")
+                                       .replace("1: Strongly disagree", "1: Pas du tout d'accord"), encoding="utf-8")
+    _set_cell(raw / "post.csv", 4, "Q1_1", unicodedata.normalize("NFD", "Tout \u00e0 fait d\u2019accord"))
+    _set_cell(raw / "post.csv", 4, "Q1_3", "Pas du tout d\u2018accord")
+    report = _ingest(raw)
+    assert report["cohort"]["ok"], report["cohort"]
+    assert "E104,post,2025-07-09,5,4,1,5" in (raw.parent / "out" / "responses.csv").read_text()
+
+
+def test_one_export_under_two_survey_entries_is_a_mapping_problem(raw):
+    _mapping(raw, lambda m: m["surveys"][1].update(file="./pre.csv", submitted_on="RecordedDate"))
+    probs = _problems(raw)
+    assert len(probs) == 1, [str(p) for p in probs]
+    p = _one(probs, file="mapping.yaml", row=None, column="surveys.1.file")
+    assert "surveys.0 and surveys.1 both read ./pre.csv" in p.message
+
+
+def _workbook_with_hidden_first_sheet(raw, hide_first=True, hide_row=None, sheet=None):
+    rows = _csv_rows(raw / "post.csv")
+    wb = openpyxl.Workbook()
+    old = wb.active
+    old.title = "Responses (v1)"
+    for r in rows:
+        old.append(r)
+    old["E4"] = "1"                                     # an older answer of E104
+    if hide_first:
+        old.sheet_state = "hidden"
+    ws = wb.create_sheet("Responses")
+    for r in rows:
+        ws.append(r)
+    if hide_row:
+        ws.row_dimensions[hide_row].hidden = True
+    wb.save(raw / "post.xlsx")
+    (raw / "post.csv").unlink()
+    _mapping(raw, lambda m: m["surveys"][1].update(file="post.xlsx", **({"sheet": sheet} if sheet else {})))
+
+
+def test_hidden_first_sheet_is_not_read_by_default(raw):
+    _workbook_with_hidden_first_sheet(raw)
+    probs = _problems(raw)
+    assert len(probs) == 1, [str(p) for p in probs]
+    p = _one(probs, file="post.xlsx", row=None, column=None)
+    assert "first sheet, 'Responses (v1)', is hidden" in p.message and "['Responses']" in p.message
+    assert "surveys.1.sheet" in p.fix
+
+
+def test_two_visible_sheets_warn_and_hidden_rows_are_counted(raw, tmp_path, capsys):
+    _workbook_with_hidden_first_sheet(raw, hide_first=False, hide_row=4)
+    report = _ingest(raw)
+    post = _input(report, "post.xlsx")
+    assert post["sheet"] == "Responses (v1)" and post["hidden_rows"] == 0
+    assert any("2 visible sheets ['Responses (v1)', 'Responses']; the first, 'Responses (v1)', was read" in w
+               for w in report["warnings"])
+    _mapping(raw, lambda m: m["surveys"][1].update(sheet="Responses"))
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "post.xlsx: 6 rows read, 6 written (xlsx, sheet 'Responses', one header row)" in out
+    assert "warning: post.xlsx: 1 row(s) of sheet 'Responses' are hidden in the workbook" in out and "row(s) 4." in out
+    report = json.loads((tmp_path / "cli" / "ingest_report.json").read_text())
+    assert _input(report, "post.xlsx")["hidden_rows"] == 1
+    assert "visible sheets" not in " ".join(report["warnings"])
+    assert "E104,post,2025-07-09,5,4,1,5" in (tmp_path / "cli" / "responses.csv").read_text()
+
+
+def test_key_file_with_a_byte_order_mark_gives_the_key_of_the_environment(raw, tmp_path, monkeypatch):
+    key_file = tmp_path / "secret" / "pseudonym.key"
+    key_file.parent.mkdir()
+    key_file.write_bytes(b"\xef\xbb\xbf" + KEY.encode() + b"\r\n")     # Windows Notepad's "UTF-8 with BOM"
+    key_file.chmod(0o600)
+    _mapping(raw, lambda m: m.update(pseudonymise=True, key_file=str(key_file)))
+    by_file = _ingest(raw, tmp_path / "a")
+    _mapping(raw, lambda m: m.pop("key_file"))
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    by_env = _ingest(raw, tmp_path / "b")
+    assert by_file["pseudonym_key_check"] == by_env["pseudonym_key_check"]
+    assert (tmp_path / "a" / "participants.csv").read_text() == (tmp_path / "b" / "participants.csv").read_text()
+
+
+def test_colliding_wave_values_and_hr_values_labels_are_mapping_problems(raw):
+    _mapping(raw, lambda m: (m["hr"]["values"]["role"].update({"graduate": "senior"}),
+                             m["surveys"][1].pop("wave"),
+                             m["surveys"][1].update(wave_column="Submitted",
+                                                    wave_values={"6 months": "post", "6  Months": "pre"})))
+    probs = _problems(raw)
+    assert {(p.file, p.row, p.column) for p in probs} == {
+        ("mapping.yaml", None, "hr.values.role.graduate"), ("mapping.yaml", None, "surveys.1.wave_values.6  Months")}
+    p = _one(probs, column="hr.values.role.graduate")
+    assert p.message.startswith("labels 'Graduate' and 'graduate' of hr.values.role are the same label for ingest")
+    assert "'junior' and 'senior'" in p.message
+    p = _one(probs, column="surveys.1.wave_values.6  Months")
+    assert p.message.startswith("labels '6 months' and '6  Months' of surveys.1.wave_values")
+
+
+def test_wave_values_target_that_is_not_a_wave_is_one_mapping_problem(raw):
+    rows = _csv_rows(raw / "post.csv")
+    rows[0].append("Round")
+    for r in rows[1:]:
+        r.append("6 months")
+    _write_csv_rows(raw / "post.csv", rows)
+    _mapping(raw, lambda m: (m["surveys"][1].pop("wave"),
+                             m["surveys"][1].update(wave_column="Round",
+                                                    wave_values={"6 months": "Post", "Follow-up": "post2"})))
+    probs = _problems(raw)
+    assert [(p.file, p.row, p.column) for p in probs] == [
+        ("mapping.yaml", None, "surveys.1.wave_values.6 months"), ("mapping.yaml", None, "surveys.1.wave_values.Follow-up")]
+    assert probs[0].message == "'Post' is not a wave of study.yaml (its waves are ['pre', 'post'])"
+
+
+def test_numeric_missing_value_code_matches_as_a_number(raw):
+    _mapping(raw, lambda m: m.update(missing_values=[-99]))
+    _set_cell(raw / "post.csv", 2, "Q1_2", "-99")
+    _set_cell(raw / "post.csv", 3, "Q1_2", "-99.0")
+    _set_cell(raw / "post.csv", 5, "Q1_2", "-99,0")
+    report = _ingest(raw)
+    assert _input(report, "post.csv")["missing_value_codes"] == 3
+    resp = (raw.parent / "out" / "responses.csv").read_text()
+    assert "E101,post,2025-07-08,4,,2,4" in resp and "E105,post,2025-07-11,3,,3,2" in resp
+
+
+def test_a_cell_longer_than_the_csv_modules_default_limit_is_read(raw):
+    rows = _csv_rows(raw / "post.csv")
+    rows[0].append("Comment")
+    for k, r in enumerate(rows[1:]):
+        r.append("x" * (200_000 if k == 2 else 10))
+    _write_csv_rows(raw / "post.csv", rows)
+    report = _ingest(raw)
+    assert report["cohort"]["ok"]
+    assert {"column": "Comment", "reason": "not mapped"} in _input(report, "post.csv")["dropped_columns"]
+
+
+def test_long_values_are_cut_to_60_characters_in_messages(raw):
+    long = "I think my team is great but " * 3000
+    _set_cell(raw / "post.csv", 3, "Q1_1", long)
+    _set_cell(raw / "hr.csv", 4, "Age", "x" * 500)
+    probs = _problems(raw)
+    p = _one(probs, file="post.csv", row=3, column="Q1_1")
+    assert p.message.startswith("'" + long[:59] + "…' is neither a number nor an answer label")
+    p = _one(probs, file="hr.csv", row=4, column="Age")
+    assert p.message == "'" + "x" * 59 + "…' is not a number"
+    assert max(len(str(p)) for p in probs) < 400
+
+
+def test_cli_prints_participants_without_responses(raw, tmp_path, capsys):
+    rows = _csv_rows(raw / "hr.csv")
+    extra = list(rows[5])
+    extra[:3] = ["E109", "Ivy Fixture", "ivy.fixture@example.org"]
+    rows.append(extra)
+    _write_csv_rows(raw / "hr.csv", rows)
+    assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "participants without responses: 1 of 9 employee(s)" in out and "non-responders" in out

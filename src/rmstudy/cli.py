@@ -84,8 +84,8 @@ def _ingest(a) -> int:
         return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
     for f in rep["inputs"]:
-        style = f["header_style"] + (f", {f['encoding']}" if f["encoding"] else "") + \
-            (f", {f['delimiter']}-delimited" if f["delimiter"] else "")
+        style = (f"sheet '{f['sheet']}', " if f.get("sheet") is not None else "") + f["header_style"] + \
+            (f", {f['encoding']}" if f["encoding"] else "") + (f", {f['delimiter']}-delimited" if f["delimiter"] else "")
         print(f"  {f['file']}: {f['rows_read']} rows read, {f['rows_written']} written ({f['format']}, {style}); "
               f"{len(f['dropped_columns'])} column(s) dropped")
         led = f["ledger"]
@@ -95,7 +95,15 @@ def _ingest(a) -> int:
             print(f"      excluded, {reason}: {rows(numbers)}")
         for reason, numbers in (f.get("test_responses_kept") or {}).items():
             print(f"      kept (keep_test_responses: true), {reason}: {rows(numbers)}")
+        if f.get("text_normalised"):
+            print(f"    text normalised in {f['text_normalised']} cell(s) (surrounding spaces, Unicode NFC form, "
+                  "zero-width characters)")
     print(f"  participant ids: {'pseudonymised' if rep['pseudonymised'] else 'employee ids (NOT pseudonymised)'}")
+    if rep.get("participants_without_responses"):
+        k = rep["participants_without_responses"]
+        print(f"  participants without responses: {k} of {rep['participants']} employee(s) of the HR extract answered "
+              "no survey wave; they are written as participants and count as enrolled non-responders in the "
+              "analysis. If they were never part of the study, remove them from the HR extract")
     for w in rep["warnings"]:
         print(f"  warning: {w}")
     print(f"wrote {out} ({', '.join(rep['written'])}) and {out / REPORT_NAME}")

@@ -57,6 +57,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -182,9 +183,31 @@ def pseudonym(key: str, employee_id: str) -> str:
     return "P" + digest[:16]
 
 
+# Characters that show as nothing: zero-width space, non-joiner and joiner, word joiner, and the byte-order mark
+# (U+FEFF, a "zero-width no-break space" inside text). Pasted ids and labels carry them invisibly.
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+# Typographic apostrophes and quotes (a word processor's "smart quotes") -> the straight ones, for matching labels.
+_QUOTE_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_SHOWN_CHARS = 60      # a value echoed in a message is cut to this many characters (free text may be personal)
+
+
+def _clean(text: str) -> str:
+    """Text in Unicode NFC form without zero-width characters: ``Re\u0301seau`` (decomposed) and ``Réseau``
+    (composed) are the same text, and ``E102\u200b`` is ``E102``."""
+    return _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
+
+
+def _shown(value, limit: int = _SHOWN_CHARS) -> str:
+    """A value as echoed in a message: at most ``limit`` characters, cut with "…" (a long cell is free text, which
+    may be personal, and would flood the output)."""
+    text = value if isinstance(value, str) else _text(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _norm(text) -> str:
-    """Case- and whitespace-insensitive form of a label."""
-    return " ".join(str(text).split()).casefold()
+    """The form in which labels are matched: NFC without zero-width characters, curly apostrophes and quotes made
+    straight, spaces collapsed (Unicode spaces included), case ignored."""
+    return " ".join(_clean(str(text)).translate(_QUOTE_FOLD).split()).casefold()
 
 
 def _blank(v) -> bool:
@@ -307,7 +330,8 @@ def _serial_date(x: float, epoch: _dt.datetime | None) -> str:
 def _date_problem(file: str, raw, fmt: str | None, row: int, column: str, *, excel: bool = False,
                   epoch: _dt.datetime | None = None, when: _dt.datetime | None = None, key: str = "") -> Problem:
     """Why a date cell cannot be read (``when`` is set when it gives a date outside the plausible range)."""
-    shown = _text(raw).strip()
+    full = _text(raw).strip()
+    shown = _shown(full)
     lo, hi = (d.isoformat() for d in _DATE_RANGE)
     if when is not None:
         day = when.date().isoformat()
@@ -325,11 +349,11 @@ def _date_problem(file: str, raw, fmt: str | None, row: int, column: str, *, exc
             fix += ("; for an employee who is still employed, leave the exit date empty: an open-ended date such as "
                     "31/12/9999 is not read as 'still employed'")
         return Problem(file, msg, fix, row=row, column=column)
-    if excel and re.fullmatch(r"\d{4,7}(\.0+)?", shown) and 1 <= float(shown) < 2958466:
+    if excel and re.fullmatch(r"\d{4,7}(\.0+)?", full) and 1 <= float(full) < 2958466:
         as_date = _serial_date(float(shown), epoch)
         return Problem(file, f"'{shown}' is a date serial number stored as text ({shown} would be {as_date})",
                        "format the cells as dates in the workbook (they hold text, not numbers)", row=row, column=column)
-    if re.fullmatch(r"\d{4,7}(\.0+)?", shown) and 1 <= float(shown) < 2958466:
+    if re.fullmatch(r"\d{4,7}(\.0+)?", full) and 1 <= float(full) < 2958466:
         # a spreadsheet saved as CSV with the date column formatted as a number
         as_date = _serial_date(float(shown), None)
         return Problem(file, f"'{shown}' looks like an Excel date serial number ({shown} would be {as_date}), which a "
@@ -425,8 +449,10 @@ class _Read:
     lines: dict = field(default_factory=dict)      # CSV: record number -> (first, last) line of the file it spans
     unsaved: list = field(default_factory=list)    # XLSX: (row, column) of formulas with no saved value, 1-based
     epoch: _dt.datetime | None = None              # XLSX: the workbook's date system (1899-12-30 or 1904-01-01)
+    hidden: set = field(default_factory=set)       # XLSX: the rows hidden in the sheet (a filter, a collapsed group)
 
 
+_CSV_FIELD_LIMIT = 50 * 1024 * 1024     # characters in one CSV cell
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -490,6 +516,9 @@ def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], i
     info["delimiter"] = _DELIMITERS.get(delimiter, delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records, lines, last = [], {}, 0
+    # a long free-text answer (over the csv module's default 131072 characters) is a cell like any other; a stray
+    # quote is found by the row's number of cells and its line breaks (_width_problem), not by this limit
+    limit = csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     try:
         for n, row in enumerate(reader, start=1):
             records.append((n, row))
@@ -500,10 +529,12 @@ def _read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], i
         probs.append(Problem(file, f"cannot be read as CSV ({e})", "export the file again as CSV",
                              row=reader.line_num or None))
         return None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
-                        warnings: list[str]) -> _Read | None:
+                        warnings: list[str], where: str = "") -> _Read | None:
     """The rows of an XLSX sheet and its merged cell ranges.
 
     The workbook is read once with openpyxl (``data_only=True``: a formula gives its last computed value), because
@@ -511,7 +542,13 @@ def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem],
     numbers, dates as datetimes; None when empty), from row 1 to the last row holding a value, each cut after the
     last column holding a value anywhere (formatting alone does not make a row or column). Merged ranges are
     (first row, first column, last row, last column, "C1:E1"), rows and columns 1-based.
+
+    Without ``sheet:`` the first sheet is read; when it is hidden that is a problem (a hidden sheet is often an old
+    copy), and when the workbook has more than one visible sheet a warning names the sheet read. ``info["sheet"]``
+    is the name of the sheet read. Rows hidden in the sheet (by a filter, or a collapsed group) are read, and counted
+    in ``info["hidden_rows"]`` (``hidden`` in the returned records' row numbers) for a warning.
     """
+    given = "sheet" in spec
     sheet = spec.get("sheet", 0)
     try:
         import openpyxl
@@ -531,7 +568,18 @@ def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem],
         probs.append(Problem(file, f"cannot read sheet {sheet!r} ({e}); the workbook's sheets are {wb.sheetnames}",
                              "name an existing sheet (or its 0-based index) under sheet: in the mapping"))
         return None
-    info.update(encoding=None, delimiter=None, sheet=sheet if isinstance(sheet, str) else int(sheet))
+    info.update(encoding=None, delimiter=None, sheet=ws.title)
+    visible = [w.title for w in wb.worksheets if w.sheet_state == "visible"]
+    key = f"{where}.sheet" if where else "sheet"
+    if not given and ws.sheet_state != "visible":
+        probs.append(Problem(file, f"no sheet: is given and the workbook's first sheet, '{ws.title}', is hidden "
+                             f"(its visible sheet(s): {visible}); a hidden sheet is often an old copy, so rmstudy "
+                             "does not read it by default",
+                             f"name the sheet to read under {key} in the mapping (a hidden sheet may be named too)"))
+        return None
+    if not given and len(visible) > 1:
+        warnings.append(f"{file}: no sheet: is given and the workbook has {len(visible)} visible sheets {visible}; "
+                        f"the first, '{ws.title}', was read. Name the sheet under {key} to make the choice explicit")
     rows = [[None if _blank(v) else v for v in row] for row in ws.iter_rows(values_only=True)]
     unsaved = _unsaved_formulas(path, sheet, ws, rows)
     marks: dict[int, list[int]] = {}
@@ -546,8 +594,9 @@ def _read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem],
     width = max([width] + [c + 1 for cs in marks.values() for c in cs])
     rows = [row + [None] * (width - len(row)) for row in rows]
     merged = sorted((r.min_row, r.min_col, r.max_row, r.max_col, r.coord) for r in ws.merged_cells.ranges)
+    hidden = {r for r, dim in ws.row_dimensions.items() if dim.hidden and r <= len(rows)}
     return _Read([(i + 1, row[:width]) for i, row in enumerate(rows)], merged=merged, unsaved=unsaved,
-                 epoch=wb.epoch)
+                 epoch=wb.epoch, hidden=hidden)
 
 
 def _has_formulas(path: Path) -> bool:
@@ -591,7 +640,8 @@ def _unsaved_formulas(path: Path, sheet, ws, rows: list[list]) -> list[tuple[int
     return out
 
 
-def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Problem], warnings: list[str]) -> _Table | None:
+def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Problem], warnings: list[str],
+                where: str = "") -> _Table | None:
     """Read one input file into a :class:`_Table` (header row(s) recognised, blank rows set aside).
 
     Parameters
@@ -606,6 +656,8 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         ``"responses"`` or ``"employees"``, used in messages.
     probs, warnings : list
         Collect problems and report warnings.
+    where : str
+        The entry's key path in the mapping (``surveys.1``, ``hr``), for fixes that name a key.
 
     Returns
     -------
@@ -621,7 +673,10 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         return None
     info = {"format": "xlsx" if suffix in _EXCEL_SUFFIXES else "csv"}
     excel = info["format"] == "xlsx"
-    read = (_read_excel_records if excel else _read_csv_records)(path, file, spec, probs, info, warnings)
+    if excel:
+        read = _read_excel_records(path, file, spec, probs, info, warnings, where)
+    else:
+        read = _read_csv_records(path, file, spec, probs, info, warnings)
     info.setdefault("sheet", None)
     if read is None:
         return None
@@ -661,6 +716,14 @@ def _read_table(path: Path, file: str, spec: dict, what: str, probs: list[Proble
         rows.append(list(cells))
         numbers.append(n)
     info["blank_rows_skipped"] = blank_rows
+    if excel:
+        hidden = [n for n in numbers if n in read.hidden]
+        info["hidden_rows"] = len(hidden)
+        if hidden:
+            shown = ", ".join(map(str, hidden[:10])) + (", ..." if len(hidden) > 10 else "")
+            warnings.append(f"{file}: {len(hidden)} row(s) of sheet '{info['sheet']}' are hidden in the workbook (by a "
+                            f"filter or a collapsed group): row(s) {shown}. They were read like every other row; if "
+                            "they were hidden to leave them out, delete them from the export instead")
     if not rows and ragged:
         return None                      # every row is reported already
     if not rows:
@@ -750,7 +813,7 @@ def _merged_cell_problems(file: str, merged: list, cells_of: dict[int, list], co
     for r0, c0, r1, c1, coord in merged:
         if r1 < header_first or r0 > last_row:
             continue
-        top = value(r0, c0)
+        top = value(r0, c0)     # header text (a question), or a data value that is not shown below
         shown = f" '{top}'" if top else ""
         first_cell = f"{_column_letter(c0)}{r0}"
         if r0 <= header_last:
@@ -873,6 +936,8 @@ def _check_mapping(raw, m: str, probs: list[Problem]) -> None:
                 "give wave: (one file per wave) or wave_column: (a column naming each row's wave)")
         if "wave_values" in s and not isinstance(s["wave_values"], dict):
             bad(f"{where}.wave_values", f"{where}.wave_values is not a mapping", "write label: wave lines")
+        elif isinstance(s.get("wave_values"), dict):
+            _label_collisions(s["wave_values"], f"{where}.wave_values", bad)
         if "id" not in s and "id" not in raw:
             bad(f"{where}.id", f"{where} has no id column", "set id: (top level or in the survey entry)")
         if "columns" in s:
@@ -920,11 +985,58 @@ def _check_mapping(raw, m: str, probs: list[Problem]) -> None:
         if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
             bad("hr.values", "hr.values is not a mapping of column -> {label: value}",
                 'write e.g. values: {arm: {"Mentoring 2025": program}}')
-        elif isinstance(cols, dict):
-            for key in values:
-                if key not in cols:
+        else:
+            for key, labels in values.items():
+                _label_collisions(labels, f"hr.values.{key}", bad)
+                if isinstance(cols, dict) and key not in cols:
                     bad(f"hr.values.{key}", f"hr.values names '{key}', which hr.columns does not map",
                         "give values only for mapped columns")
+
+
+def _label_collisions(labels: dict, where: str, bad) -> None:
+    """Two labels of one ``wave_values:`` or ``hr.values.<column>:`` map that are the same label once case, spaces,
+    Unicode form and curly quotes are ignored (as ingest matches them): the later one would silently win."""
+    first: dict[str, str] = {}
+    for label, target in labels.items():
+        k = _norm(_text(label))
+        if k not in first:
+            first[k] = label
+            continue
+        other = first[k]
+        same = _text(labels[other]) == _text(target)
+        effect = (f"both map to '{_shown(_text(target))}'" if same else
+                  f"they map to '{_shown(_text(labels[other]))}' and '{_shown(_text(target))}', and the later one "
+                  "would silently win for both spellings")
+        bad(f"{where}.{label}", f"labels '{_shown(_text(other))}' and '{_shown(_text(label))}' of {where} are the "
+            f"same label for ingest (case, spaces and Unicode form are ignored when matching): {effect}",
+            "delete one of the two entries" + ("" if same else "; the export's label can map to one value only"))
+
+
+def _same_input_twice(raw: dict, m: str, base: Path, probs: list[Problem]) -> None:
+    """One export (the same file, and for a workbook the same sheet) under two survey entries: a copy-pasted
+    ``file:`` would make one wave a copy of another. Paths are compared after resolving them (``./pre.csv`` and
+    ``pre.csv`` are one file); a workbook's sheet not given and sheet 0 are the same sheet."""
+    surveys = raw.get("surveys")
+    if not isinstance(surveys, list):
+        return
+    seen: dict[tuple, int] = {}
+    for i, s in enumerate(surveys):
+        if not isinstance(s, dict) or not isinstance(s.get("file"), str) or not s["file"]:
+            continue
+        path = os.path.normcase(str((base / Path(s["file"]).expanduser()).resolve()))
+        excel = Path(s["file"]).suffix.lower() in _EXCEL_SUFFIXES
+        sheet = s.get("sheet", 0) if excel else None
+        k = (path, sheet)
+        if k in seen:
+            j = seen[k]
+            on = f" (sheet {sheet!r})" if excel else ""
+            probs.append(Problem(m, f"surveys.{j} and surveys.{i} both read {s['file']}{on}: the rows of that export "
+                                 "would be read twice, once for each entry",
+                                 "correct the file: of the entry that should read another export (a copy-paste "
+                                 "slip?); a file holding several waves is read by one entry with wave_column:",
+                                 column=f"surveys.{i}.file"))
+        else:
+            seen[k] = i
 
 
 def _check_formats(entry: dict, where: str, bad) -> None:
@@ -1029,7 +1141,8 @@ def _pseudonym_key(raw: dict, m: str, base: Path, out_dir: Path, warnings: list[
         if not path.is_file():
             raise CohortError(Problem(m, "the key file does not exist", "check the key_file: path", column=where))
         try:
-            key = path.read_text(encoding="utf-8").strip()
+            # utf-8-sig: a key file saved with a byte-order mark (Windows Notepad) gives the same key without it
+            key = path.read_text(encoding="utf-8-sig").lstrip("\ufeff").strip()
         except (OSError, UnicodeDecodeError) as e:
             raise CohortError(Problem(m, f"the key file cannot be read ({type(e).__name__})",
                                       "store the key as one line of text", column=where)) from e
@@ -1066,6 +1179,7 @@ class _Context:
     drop: set[str]
     missing_values: set[str]
     anchors: dict[str, dict[str, float]]     # item -> normalised label -> value
+    missing_numbers: set[float] = field(default_factory=set)   # the missing_values that are numbers (-99)
 
 
 def _anchor_values(anchors: dict) -> dict[str, float]:
@@ -1157,7 +1271,7 @@ def _test_response(cells: list, check: list[tuple[str, int]], i: int, keep: bool
         if name == _CHANNEL_COLUMN:
             channel = _text(v).strip().casefold()
             if channel in _TEST_CHANNELS:
-                return f"{_TEST_REASON} ({name} '{channel}')"
+                return f"{_TEST_REASON} ({name} '{_shown(channel)}')"
             continue
         code, ok, _ = _number(v)
         if ok and code is not None and float(code).is_integer() and int(code) in _QUALTRICS_STATUS:
@@ -1170,7 +1284,7 @@ def _test_response(cells: list, check: list[tuple[str, int]], i: int, keep: bool
             if not keep:
                 real_ones = ", ".join(f"{lab} ({c})" for c, (lab, r) in _QUALTRICS_STATUS.items() if r)
                 other = ", ".join(f"{lab} ({c})" for c, (lab, r) in _QUALTRICS_STATUS.items() if not r)
-                what = (f"unknown {name} '{_text(v).strip()}' (not a Qualtrics response type)" if not _blank(v)
+                what = (f"unknown {name} '{_shown(_text(v).strip())}' (not a Qualtrics response type)" if not _blank(v)
                         else f"{name} is empty")
                 probs.append(Problem(file, f"{what}, so rmstudy cannot tell whether the row is a real response",
                                      f"Qualtrics writes {real_ones} for real responses and {other} for rows that are "
@@ -1216,16 +1330,23 @@ def _item_value(v, item: str, ctx: _Context, file: str, row: int, column: str, p
     """One answer as a number: a number, a number written as text, or an anchor label; NaN when empty."""
     if _blank(v):
         return np.nan
-    if ctx.missing_values and _norm(_text(v)) in ctx.missing_values:
+    if isinstance(v, str) and (c := _clean(v)) != v:
+        counts["text_normalised"] += 1
+        v = c
+        if _blank(v):
+            return np.nan
+    value, ok, comma = _number(v)
+    if ctx.missing_values and _norm(_text(v)) in ctx.missing_values or (
+            ok and value is not None and value in ctx.missing_numbers):
+        # a numeric code is compared as a number: -99.0 and -99,0 are the code -99
         counts["missing_value_codes"] += 1
         return np.nan
     scale = ctx.codebook.scale_of(item)
-    value, ok, comma = _number(v)
     if not ok:
         value = ctx.anchors[item].get(_norm(v)) if isinstance(v, str) else None
         if value is None:
             labels = "; ".join(f"{k} = {lab}" for k, lab in scale.anchors.items())
-            probs.append(Problem(file, f"'{_text(v)}' is neither a number nor an answer label of scale '{scale.name}'",
+            probs.append(Problem(file, f"'{_shown(v)}' is neither a number nor an answer label of scale '{scale.name}'",
                                  f"enter a number from {scale.min:g} to {scale.max:g}"
                                  + (f" or a label ({labels})" if labels else "")
                                  + ", or add the label to the scale's anchors in codebook.yaml",
@@ -1283,7 +1404,7 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
     keep = spec.get("keep_test_responses", False) is True
     report["test_response_columns"] = [name for name, _ in check]
     report["keep_test_responses"] = keep
-    counts = {"text_answers_converted": 0, "decimal_commas": 0, "missing_value_codes": 0}
+    counts = {"text_answers_converted": 0, "decimal_commas": 0, "missing_value_codes": 0, "text_normalised": 0}
     if not ok:
         return [], report
     item_pos = [(columns[name], name, pos[name]) for name in columns if name in pos]
@@ -1295,15 +1416,19 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
             test_rows.setdefault(reason, []).append(n)
             if not keep:
                 continue            # a preview or test: not a response, so none of its cells is checked
-        rid = _text(cells[pos[id_col]]).strip()
+        written_id = _text(cells[pos[id_col]])
+        rid = _clean(written_id).strip()
+        counts["text_normalised"] += rid != written_id
         if not rid:
             probs.append(Problem(table.file, "respondent id is empty", "fill in the id, or delete the row if it is "
                                  "not a real response", row=n, column=id_col))
         if wave_col:
-            label = _text(cells[pos[wave_col]]).strip()
+            written_label = _text(cells[pos[wave_col]])
+            label = _clean(written_label).strip()
+            counts["text_normalised"] += label != written_label
             wave = wave_values.get(_norm(label), label)
             if wave not in ctx.waves:
-                probs.append(Problem(table.file, f"unknown wave '{label}'", f"use one of {list(ctx.waves)} or map the "
+                probs.append(Problem(table.file, f"unknown wave '{_shown(label)}'", f"use one of {list(ctx.waves)} or map the "
                                      f"label under surveys.{i}.wave_values", row=n, column=wave_col))
         else:
             wave = spec["wave"]
@@ -1343,7 +1468,7 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
     pos, dropped = _classify(table, {col: key for key, col in cols.items()}, ctx)
     report["dropped_columns"] = dropped
     report["mapped_columns"] = {col: key for key, col in cols.items() if col in pos}
-    counts = {"decimal_commas": 0, "line_breaks_replaced": 0}
+    counts = {"decimal_commas": 0, "line_breaks_replaced": 0, "text_normalised": 0}
     if not ok:
         return [], report
     records = []
@@ -1352,7 +1477,8 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
         for key, col in cols.items():
             v = cells[pos[col]]
             if key == "employee_id":
-                rec[key] = _text(v).strip()
+                rec[key] = _clean(_text(v)).strip()
+                counts["text_normalised"] += rec[key] != _text(v)
                 if not rec[key]:
                     probs.append(Problem(table.file, "employee id is empty", "fill in the id, or delete the row",
                                          row=n, column=col))
@@ -1368,19 +1494,20 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
                 x, good, comma = _number(v)
                 counts["decimal_commas"] += comma
                 if not good:
-                    probs.append(Problem(table.file, f"'{_text(v).strip()}' is not a number",
+                    probs.append(Problem(table.file, f"'{_shown(_text(v).strip())}' is not a number",
                                          "enter a number, or leave the cell empty if unknown", row=n, column=col))
                 elif x is None and key == "age":
                     probs.append(Problem(table.file, "age is missing", "enter the age in years at baseline",
                                          row=n, column=col))
                 rec[key] = np.nan if x is None else x
             else:
-                # other text columns are kept as written (docs/cohort-format.md), unless a values: map applies
-                strip = key in _HR_CHOICES or key == "pair_id" or key in values
-                label = _text(v).strip() if strip else _text(v)
+                # every text value: NFC, no zero-width characters, no surrounding (Unicode) spaces, so that
+                # 'Sales ' or a decomposed 'Réseau' is the value a population filter names (docs/ingest.md)
+                label = _clean(_text(v)).strip()
+                counts["text_normalised"] += label != _text(v)
                 value = values[key].get(_norm(label), label) if key in values else label
                 if key in _HR_CHOICES and value not in _HR_CHOICES[key] and not (key == "exit_reason" and value == ""):
-                    probs.append(Problem(table.file, f"unknown {key} '{label}'",
+                    probs.append(Problem(table.file, f"unknown {key} '{_shown(label)}'",
                                          f"map the label under hr.values.{key} to one of {list(_HR_CHOICES[key])}",
                                          row=n, column=col))
                 if isinstance(value, str) and ("\n" in value or "\r" in value):
@@ -1459,10 +1586,10 @@ def _read_inputs(raw: dict, base: Path, ctx: _Context, m: str, probs: list[Probl
         file, the response records, the employee records, and the HR file's
         report entry (None when the file could not be read).
     """
-    tables = [_read_table(base / s["file"], _display(s["file"]), s, "responses", probs, warnings)
-              for s in raw["surveys"]]
+    tables = [_read_table(base / s["file"], _display(s["file"]), s, "responses", probs, warnings, f"surveys.{i}")
+              for i, s in enumerate(raw["surveys"])]
     hr_table = _read_table(base / raw["hr"]["file"], _display(raw["hr"]["file"]), raw["hr"], "employees", probs,
-                           warnings)
+                           warnings, "hr")
     for table in (*tables, hr_table):
         if table is not None:
             warnings.extend(_blank_header_warnings(table))
@@ -1507,26 +1634,38 @@ def _cross_check(raw: dict, responses: list[dict], employees: list[dict], hr_rep
         eid = rec["employee_id"]
         if eid and eid in hr_ids:
             file, n = rec["where"]
-            probs.append(Problem(file, f"duplicate employee id '{eid}' (first at row {hr_ids[eid][1]})",
+            probs.append(Problem(file, f"duplicate employee id '{_shown(eid)}' (first at row {hr_ids[eid][1]})",
                                  "keep one row per employee", row=n, column=raw["hr"]["columns"]["employee_id"]))
         elif eid:
             hr_ids[eid] = rec["where"]
     hr_usable = hr_rep is not None and "rows_written" in hr_rep
+    by_case: dict[str, str] = {}
+    for eid in hr_ids:
+        by_case.setdefault(eid.casefold(), eid)
     firsts: dict[tuple, tuple] = {}
     for rec in responses:
         file, n, col = rec["where"]
         if not rec["id"]:
             continue
         if hr_usable and rec["id"] not in hr_ids:
-            probs.append(Problem(file, f"respondent id '{rec['id']}' is not in the HR extract",
-                                 "add the employee to the HR extract, or remove the response", row=n, column=col))
+            same = by_case.get(rec["id"].casefold())
+            if same is not None:
+                # the same person written in another case: adding an employee would create a second, bogus one
+                probs.append(Problem(file, f"respondent id '{_shown(rec['id'])}' is not in the HR extract, but "
+                                     f"'{_shown(same)}' is: it differs only in case (ids are compared exactly)",
+                                     f"correct the case of the id to '{_shown(same)}' here (or in the HR extract, if "
+                                     "that is the one written wrongly); do not add a second employee", row=n,
+                                     column=col))
+            else:
+                probs.append(Problem(file, f"respondent id '{_shown(rec['id'])}' is not in the HR extract",
+                                     "add the employee to the HR extract, or remove the response", row=n, column=col))
         k = (rec["id"], rec["wave"])
         if k in firsts and duplicate_rule != "error":
             continue               # written as they are; the plan's duplicate_submissions rule resolves them
         if k in firsts:
             f0, n0, _ = firsts[k]
             first = f"row {n0}" if f0 == file else f"{f0}, row {n0}"
-            probs.append(Problem(file, f"respondent '{rec['id']}' answered wave '{rec['wave']}' twice (first at {first})",
+            probs.append(Problem(file, f"respondent '{_shown(rec['id'])}' answered wave '{rec['wave']}' twice (first at {first})",
                                  "keep one response per respondent and wave, or declare how duplicate submissions "
                                  "are resolved (duplicate_submissions: keep_latest, keep_earliest or "
                                  "keep_most_complete in study.yaml)",
@@ -1569,7 +1708,7 @@ def _employee_id_problems(raw: dict, employees: list[dict], probs: list[Problem]
             found = [ids[tokens] for a, t in enumerate(vt) for tokens in by_first.get(t, ())
                      if tuple(vt[a:a + len(tokens)]) == tokens]
             if found:
-                shown = value if len(value) <= 40 else value[:37] + "..."
+                shown = _shown(value)
                 probs.append(Problem(file, f"'{shown}' contains the employee id(s) {', '.join(dict.fromkeys(found))}: "
                                      "with pseudonymise: true it would carry employee ids into the cohort folder",
                                      f"map a label that carries no employee id (e.g. pairs numbered PR1, PR2, ... for "
@@ -1725,6 +1864,8 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
     raw = _load_yaml(mapping_path, m, probs)
     if not probs:
         _check_mapping(raw, m, probs)
+    if not probs:
+        _same_input_twice(raw, m, base, probs)
     if probs:
         raise CohortError(probs)
     sources, codebook, study = _load_instruments(raw, m, base)
@@ -1733,6 +1874,13 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
         if "wave" in s and s["wave"] not in study.waves:
             probs.append(Problem(m, f"wave '{s['wave']}' is not one of the study's waves {list(study.waves)}",
                                  "use a wave named in study.yaml", column=f"surveys.{i}.wave"))
+        for label, target in (s.get("wave_values") or {}).items():
+            # checked whether or not the label occurs: a wrong target is one slip in the mapping, not one per row
+            if _text(target) not in study.waves:
+                probs.append(Problem(m, f"'{_shown(_text(target))}' is not a wave of "
+                                     f"study.yaml (its waves are {list(study.waves)})",
+                                     "map the label to one of the study's waves (wave names are compared exactly, "
+                                     "case included)", column=f"surveys.{i}.wave_values.{label}"))
     if probs:
         raise CohortError(probs)
     key = source = None
@@ -1743,9 +1891,11 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
     _check_out_dir(out_dir)
 
     # 2. every input file, then the checks across files
+    missing = raw.get("missing_values") or []
     ctx = _Context(codebook=codebook, waves=tuple(study.waves), drop={str(d) for d in raw.get("drop") or []},
-                   missing_values={_norm(_text(v)) for v in raw.get("missing_values") or []},
-                   anchors={item: _anchor_values(codebook.scale_of(item).anchors) for item in codebook.items})
+                   missing_values={_norm(_text(v)) for v in missing},
+                   anchors={item: _anchor_values(codebook.scale_of(item).anchors) for item in codebook.items},
+                   missing_numbers={x for x, ok, _ in map(_number, missing) if ok and x is not None})
     inputs, responses, employees, hr_rep = _read_inputs(raw, base, ctx, m, probs, warnings)
     employee_ids = _cross_check(raw, responses, employees, hr_rep, probs, study.duplicate_submissions)
     if raw["pseudonymise"]:
