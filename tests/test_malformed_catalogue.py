@@ -528,6 +528,15 @@ def pseudonymised_with_key_file(d: Path) -> None:
     mapping(lambda m: m.update(pseudonymise=True, key_file="pseudonym.key"))(d)
 
 
+def _hidden_first_sheet(ws) -> None:
+    """An older copy of the export as the workbook's first sheet, hidden; the real sheet comes second."""
+    old = ws.parent.create_sheet("Responses (v1)", 0)
+    for row in ws.iter_rows(values_only=True):
+        old.append(row)
+    old.sheet_state = "hidden"
+    ws.parent.active = 1
+
+
 def _employment(out: Path, pid: str) -> str:
     return next(ln for ln in (out / "employment.csv").read_text().splitlines() if ln.startswith(pid + ","))
 
@@ -673,6 +682,27 @@ INGEST_CASES = [
     IngestCase("key written twice in the mapping",
                lambda d: (d / "mapping.yaml").write_text((d / "mapping.yaml").read_text() + "pseudonymise: true\n"),
                "problems", (("mapping.yaml", None, None),), "key 'pseudonymise' appears twice"),
+    # -- second review: one export read twice, a hidden first sheet, colliding labels, numeric missing codes
+    IngestCase("one export under two survey entries (copy-pasted file:)",
+               mapping(lambda m: m["surveys"][1].update(file="pre.csv", submitted_on="RecordedDate")),
+               "problems", (("mapping.yaml", None, "surveys.1.file"),), "surveys.0 and surveys.1 both read pre.csv"),
+    IngestCase("hidden first sheet of a workbook and no sheet: given", to_xlsx(POST, 1, edit_ws=_hidden_first_sheet),
+               "problems", (("post.xlsx", None, None),), "first sheet, 'Responses (v1)', is hidden"),
+    IngestCase("hr.values labels that differ only in case and spaces",
+               mapping(lambda m: m["hr"]["values"]["arm"].update({"not  ENROLLED": "program"})),
+               "problems", (("mapping.yaml", None, "hr.values.arm.not  ENROLLED"),),
+               "labels 'Not enrolled' and 'not  ENROLLED' of hr.values.arm are the same label for ingest"),
+    IngestCase("wave_values label mapped to a wave study.yaml lacks",
+               mapping(lambda m: (m["surveys"][1].pop("wave"),
+                                  m["surveys"][1].update(wave_column="Submitted", wave_values={"6 months": "Post"}))),
+               "problems", (("mapping.yaml", None, "surveys.1.wave_values.6 months"),),
+               "'Post' is not a wave of study.yaml"),
+    IngestCase("missing value code -99 written as -99.0 and -99,0",
+               cells(mapping(lambda m: m.update(missing_values=[-99])), rcell(POST, 2, "Q1_2", "-99.0"),
+                     rcell(POST, 3, "Q1_4", "-99,0")),
+               "ok", (), check=lambda rep, out: _answers(out, "E101", "post") == [4.0, None, 2.0, 4.0]
+               and _answers(out, "E102", "post") == [3.0, 4.0, 3.0, None]
+               and _inputs(rep)[POST]["missing_value_codes"] == 2),
 ]
 
 
