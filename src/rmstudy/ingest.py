@@ -1460,7 +1460,7 @@ def _read_survey(table: _Table, spec: dict, i: int, raw: dict, ctx: _Context, pr
 def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tuple[list, dict]:
     """Turn the HR extract into one record per employee (contract names, typed values) and its report entry."""
     cols = {str(k): str(v).strip() for k, v in hr["columns"].items()}
-    values = {key: {_norm(k): ("" if v is None else str(v)) for k, v in mp.items()}
+    values = {key: {_norm(k): ("" if v is None else _clean(str(v)).strip()) for k, v in mp.items()}
               for key, mp in (hr.get("values") or {}).items()}
     fmt = hr.get("date_format")
     report = {"file": table.file, "kind": "hr", **table.info}
