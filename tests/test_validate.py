@@ -497,3 +497,24 @@ def test_cli_run_prints_the_checks_summary_and_each_kind_of_warning(tmp_path, ca
     checks = {w.check for w in rep.warnings}
     assert out.count("  warning: ") == len(checks) >= 3
     assert "(and 3 more like it)" in out                        # the four small_group warnings
+
+
+def test_later_wave_dated_before_the_programme_start_is_a_warning(tmp_path):
+    """A pre export mapped to post: the 'post' rows carry pre dates."""
+    d = _copy(MESSY, tmp_path)
+    lines = (d / "responses.csv").read_text().splitlines()
+    k = next(i for i, ln in enumerate(lines) if ",post," in ln)
+    lines[k] = lines[k].replace(",post,2025-07-", ",post,2024-12-", 1)
+    (d / "responses.csv").write_text("\n".join(lines) + "\n")
+    (w,) = _at(validate(d).warnings, check="later_wave_before_start")
+    assert (w.file, w.row, w.column) == ("responses.csv", k + 1, "submitted_on") and "wave 'post'" in w.message
+    assert not _at(validate(MESSY).warnings, check="later_wave_before_start")
+
+
+def test_population_filter_matches_either_unicode_form(tmp_path):
+    import unicodedata
+
+    P = rm.load_cohort(MESSY).participants.copy()
+    P.loc[0, "department"] = unicodedata.normalize("NFD", "Réseau")
+    got = rm.select_population(P, {"department": unicodedata.normalize("NFC", "Réseau")})
+    assert list(got["participant_id"]) == [P.loc[0, "participant_id"]]

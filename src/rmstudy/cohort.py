@@ -178,6 +178,12 @@ def _undatable_duplicates(resp: pd.DataFrame, rule: str) -> list[Problem]:
             for k in np.flatnonzero(dup)]
 
 
+def _nfc(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text)
+
+
 def select_population(participants: pd.DataFrame, population: dict, hid: str = "") -> pd.DataFrame:
     """Participants matching a plan's population filter (data, never code)."""
     keep = pd.Series(True, index=participants.index)
@@ -197,7 +203,8 @@ def select_population(participants: pd.DataFrame, population: dict, hid: str = "
         if pd.api.types.is_numeric_dtype(s):
             keep &= s.isin([float(v) for v in vals])
         else:
-            keep &= s.astype(str).isin([str(v) for v in vals])
+            # one Unicode form on both sides: 'Réseau' typed with a combining accent is the same department
+            keep &= s.astype(str).map(_nfc).isin([_nfc(str(v)) for v in vals])
     return participants[keep]
 
 

@@ -8,8 +8,8 @@
   programme start; a hire after the end of follow-up).
 * **warnings**: straight-lining, an arm × role group smaller than the anonymity threshold, heavy differential
   attrition between arms at the last wave (both on the rows the run analyses), a population value that differs
-  from the plan's only by spaces, a survey hypothesis whose population holds one arm of a two-arm cohort, and a
-  cohort CSV edited after ``rmstudy ingest`` wrote it.
+  from the plan's only by spaces, a survey hypothesis whose population holds one arm of a two-arm cohort, a later
+  wave dated before the programme start, and a cohort CSV edited after ``rmstudy ingest`` wrote it.
 
 Every finding names the file, the row (spreadsheet numbering: header = row 1), the column and a fix.
 The row ledger accounts for every input row: ``rows_in = included + excluded`` for every CSV file.
@@ -254,6 +254,7 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     _attrition(run, rep)                 # on the responses the analysis uses, as the report's attrition table does
     _population_spacing(cohort, rep)
     _single_arm_populations(cohort, rep)
+    _later_wave_before_start(cohort, rep)
     _edited_after_ingest(cohort, rep)
     rep.ledger = _ledger(run)
     rep.loaded = cohort
@@ -466,6 +467,25 @@ def _single_arm_populations(c: Cohort, rep: ValidationReport) -> None:
                 "has both arms: it will be analysed as within-arm change, which cannot be attributed to the programme",
                 "check the population filter and the values it matches in participants.csv (spelling, spaces); if "
                 "one arm is intended, nothing to fix", column=f"hypotheses.{i}.population"))
+
+
+def _later_wave_before_start(c: Cohort, rep: ValidationReport) -> None:
+    """Responses of a wave after the first dated before the programme started: the export of an earlier wave
+    mapped to a later one, or a wrong wave column."""
+    R = c.responses
+    if "submitted_on" not in R.columns or len(c.study.waves) < 2:
+        return
+    start = pd.Timestamp(c.study.programme_start)
+    for w in c.study.waves[1:]:
+        rows = np.flatnonzero(((R["wave"].astype(str) == w) & (R["submitted_on"] < start)).to_numpy())
+        if len(rows):
+            rep.warnings.append(Finding(
+                "warning", "later_wave_before_start", "responses.csv",
+                f"{len(rows)} response(s) of wave '{w}' are dated before the programme start {c.study.programme_start} "
+                f"(rows {', '.join(str(r + 2) for r in rows[:10])}{', ...' if len(rows) > 10 else ''})",
+                "check that the export of this wave is the right file and that wave labels map to the right waves; "
+                "if the dates are right, nothing to fix", row=int(rows[0]) + 2, column="submitted_on",
+                participant_id=str(R["participant_id"].iat[rows[0]])))
 
 
 def _edited_after_ingest(c: Cohort, rep: ValidationReport) -> None:
