@@ -464,25 +464,28 @@ def _fmt_num(x) -> str:
     return str(int(x)) if x.is_integer() else repr(round(x, 6))
 
 
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write one cohort table the way the contract reads it back: dates as YYYY-MM-DD, whole numbers without
+    a decimal point, empty cells for missing values, ``\n`` line ends (same table -> same bytes)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%d").fillna("")
+        elif pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].map(_fmt_num)
+    out.to_csv(path, index=False, lineterminator="\n")
+
+
 def save_cohort(root: str | Path, participants: pd.DataFrame, responses: pd.DataFrame,
                 employment: pd.DataFrame | None, codebook: dict, study: dict) -> None:
     """Write a cohort folder deterministically (same tables -> same bytes)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
 
-    def write(df: pd.DataFrame, name: str):
-        out = df.copy()
-        for c in out.columns:
-            if pd.api.types.is_datetime64_any_dtype(out[c]):
-                out[c] = out[c].dt.strftime("%Y-%m-%d").fillna("")
-            elif pd.api.types.is_float_dtype(out[c]):
-                out[c] = out[c].map(_fmt_num)
-        out.to_csv(root / name, index=False, lineterminator="\n")
-
-    write(participants, "participants.csv")
-    write(responses, "responses.csv")
+    write_table(participants, root / "participants.csv")
+    write_table(responses, root / "responses.csv")
     if employment is not None:
-        write(employment, "employment.csv")
+        write_table(employment, root / "employment.csv")
     for name, obj in (("codebook.yaml", codebook), ("study.yaml", study)):
         with open(root / name, "w", encoding="utf-8", newline="\n") as fh:
             yaml.safe_dump(obj, fh, sort_keys=False, allow_unicode=True, width=100)

@@ -67,7 +67,7 @@ import yaml
 
 from . import __version__, yamlio
 from .codebook import Codebook, load_codebook
-from .cohort import ARMS, EXIT_REASONS, ROLES, _fmt_num, load_cohort
+from .cohort import ARMS, EXIT_REASONS, ROLES, load_cohort, write_table
 from .errors import CohortError, Problem
 from .provenance import file_sha256
 from .study import load_study
@@ -1525,17 +1525,6 @@ def _read_hr(table: _Table, hr: dict, ctx: _Context, probs: list[Problem]) -> tu
 # --------------------------------------------------------------------------------------------- writing
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table as :func:`rmstudy.cohort.save_cohort` does (numbers via its formatter, ISO dates, ``\\n``)."""
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[c]):
-            out[c] = out[c].dt.strftime("%Y-%m-%d").fillna("")
-        elif pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].map(_fmt_num)
-    out.to_csv(path, index=False, lineterminator="\n")
-
-
 def _dates(values) -> pd.Series:
     return pd.to_datetime(pd.Series([pd.NaT if d is None else pd.Timestamp(d) for d in values], dtype="object"))
 
@@ -1789,11 +1778,11 @@ def _write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employ
     """Write the cohort files (codebook.yaml and study.yaml byte for byte); returns the names written."""
     copies = {f"{key}.yaml": sources[key].read_bytes() for key in ("codebook", "study")}   # before any write
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv(part, out_dir / "participants.csv")
-    _write_csv(resp, out_dir / "responses.csv")
+    write_table(part, out_dir / "participants.csv")
+    write_table(resp, out_dir / "responses.csv")
     written = ["participants.csv", "responses.csv"]
     if employment is not None:
-        _write_csv(employment, out_dir / "employment.csv")
+        write_table(employment, out_dir / "employment.csv")
         written.append("employment.csv")
     elif (out_dir / "employment.csv").exists():
         (out_dir / "employment.csv").unlink()

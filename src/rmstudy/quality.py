@@ -85,19 +85,29 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
     return out
 
 
-def ingest_changed(root) -> list[str]:
-    """The cohort CSVs whose bytes differ from what rmstudy ingest recorded writing (``written_sha256`` of
-    ingest_report.json); empty when the folder was not written by ingest or the report records no hashes."""
+def _ingest_report(root) -> dict | None:
+    """ingest_report.json of a cohort folder written by rmstudy ingest (None for one made by hand)."""
     import json
+    from pathlib import Path
+
+    path = None if root is None else Path(root) / "ingest_report.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
+
+
+def _changed(root, report: dict | None) -> list[str]:
     from pathlib import Path
 
     from .provenance import file_sha256
 
-    if root is None or not (Path(root) / "ingest_report.json").is_file():
-        return []
-    written = json.loads((Path(root) / "ingest_report.json").read_text(encoding="utf-8")).get("written_sha256") or {}
+    written = (report or {}).get("written_sha256") or {}
     return [name for name, sha in written.items()
             if not (Path(root) / name).is_file() or file_sha256(Path(root) / name) != sha]
+
+
+def ingest_changed(root) -> list[str]:
+    """The cohort CSVs whose bytes differ from what rmstudy ingest recorded writing (``written_sha256`` of
+    ingest_report.json); empty when the folder was not written by ingest or the report records no hashes."""
+    return _changed(root, _ingest_report(root))
 
 
 def ingest_ledger(root) -> list[dict] | None:
@@ -105,12 +115,9 @@ def ingest_ledger(root) -> list[dict] | None:
     ``ingest_report.json``): one entry per input file, ``{file, kind, rows_in, written, excluded, reasons}``
     with the reasons as counts. None for a cohort folder made by hand, and for one whose CSVs were edited after
     ingest wrote them (:func:`ingest_changed`; ``rmstudy validate`` warns about that)."""
-    import json
-    from pathlib import Path
-
-    if root is None or not (Path(root) / "ingest_report.json").is_file() or ingest_changed(root):
+    report = _ingest_report(root)
+    if report is None or _changed(root, report):
         return None
-    report = json.loads((Path(root) / "ingest_report.json").read_text(encoding="utf-8"))
     out = []
     for f in report.get("inputs", []):
         led = f.get("ledger")

@@ -165,10 +165,12 @@ def _first_rows(df: pd.DataFrame, cols: list[str]) -> dict:
 
 
 def _duplicate_rule(cols: list[str], what: str, fix: str) -> Rule:
-    cache: dict[int, dict] = {}
+    last: list = [None, None]                 # (table, its first rows): one pass per table, not per duplicate
 
     def message(df, i, v):
-        firsts = cache.setdefault(id(df), _first_rows(df, cols))
+        if last[0] is not df:
+            last[:] = [df, _first_rows(df, cols)]
+        firsts = last[1]
         key = "\x1f".join(str(df.at[i, c]) for c in cols)
         shown = tuple(df.at[i, c] for c in cols) if len(cols) > 1 else df.at[i, cols[0]]
         return f"duplicate {what} {shown!r} (first at row {firsts[key]})"
