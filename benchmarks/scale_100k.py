@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import rmstudy as rm
-from rmstudy.simulate import write_demo
+from rmstudy.simulate.cohort import write_demo
 
 
 def peak_mb() -> float:

@@ -8,7 +8,7 @@ control juniors and control seniors) and written with rmstudy.save_cohort into a
 temporary folder; neither is timed as validation. Then, --repeat times, each in a
 fresh child process:
 
-* the import floor, `python -c "import rmstudy.validate"`;
+* the import floor, `python -c "import rmstudy.checks.validate"`;
 * the real command line, `rmstudy validate DIR --json OUT.json` (the project's
   console script; `python -m rmstudy.cli` where it is not installed);
 * the same work in one process, split into phases: load_cohort, the checks and the
@@ -47,10 +47,10 @@ _RSS_TO_MB = 1 / 1024 / 1024 if sys.platform == "darwin" else 1 / 1024
 _PHASES = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-import rmstudy.validate as v
+import rmstudy.checks.validate as v
 t_import = time.perf_counter() - t0
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-out = {"import rmstudy.validate": (t_import, peak())}
+out = {"import rmstudy.checks.validate": (t_import, peak())}
 real_load = v.load_cohort
 def timed_load(root):
     t = time.perf_counter()
@@ -120,7 +120,7 @@ def main():
     a = ap.parse_args()
     script = BIN / "rmstudy"
     cli = [str(script)] if script.exists() else [sys.executable, "-m", "rmstudy.cli"]
-    floor_cmd = [sys.executable, "-c", "import rmstudy.validate"]
+    floor_cmd = [sys.executable, "-c", "import rmstudy.checks.validate"]
 
     with tempfile.TemporaryDirectory(prefix="rmstudy-validate-") as tmp:
         d, out = Path(tmp) / "cohort", Path(tmp) / "report.json"
@@ -135,7 +135,7 @@ def main():
         counts, summary, codes = set(), None, set()
         for k in range(a.repeat):
             print(f"repeat {k + 1}/{a.repeat}: import floor, command line, phases ...", file=sys.stderr)
-            rows.setdefault("import rmstudy.validate (floor)", []).append(run_child(floor_cmd)[:2])
+            rows.setdefault("import rmstudy.checks.validate (floor)", []).append(run_child(floor_cmd)[:2])
             out.unlink(missing_ok=True)
             wall, mb, code = run_child(validate_cmd)
             codes.add(code)

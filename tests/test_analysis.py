@@ -6,8 +6,8 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import rmstudy as rm
-from rmstudy.analysis import decide, finalise_hypotheses, minimum_detectable_effect, tost_p
-from rmstudy.effects import d_ppc2, hedges_correction
+from rmstudy.analysis.hypotheses import decide, finalise_hypotheses, minimum_detectable_effect, tost_p
+from rmstudy.stats.effects import d_ppc2, hedges_correction
 
 
 def test_decision_rule():

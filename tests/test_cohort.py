@@ -300,7 +300,7 @@ def test_duplicate_rules_pick_one_of_three_submissions(rule, kept):
     """P1 answered 'pre' three times: rows 2 (2025-01-02, 2 items), 3 (2025-01-03, 3 items) and 4 (2025-01-03, 2
     items; same day as row 3, later in the file). P2's single row is never touched; P3 has an undated duplicate
     pair (rows 6 and 7) under keep_most_complete only, where the complete one wins regardless of dates."""
-    from rmstudy.cohort import _duplicate_losers
+    from rmstudy.contract.cohort import _duplicate_losers
 
     d = lambda s: pd.Timestamp(s) if s else pd.NaT
     R = pd.DataFrame({"participant_id": ["P1", "P1", "P1", "P2", "P3", "P3"],

@@ -17,7 +17,7 @@ Tolerances (measured maximum differences on the demo in brackets):
 * Cox rows (coefficient, SE, TOST p, MDE, MDE as HR, n-factor): relative 1e-6 [1.3e-9];
 * the formulas alone, fed R's inputs (d_ppc2, tost_p, minimum_detectable_effect): relative 1e-12.
 
-The Morris (2008) test checks ``rmstudy.effects.d_ppc2`` against published values.
+The Morris (2008) test checks ``rmstudy.stats.effects.d_ppc2`` against published values.
 """
 
 import numpy as np
@@ -26,8 +26,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
-from rmstudy.analysis import minimum_detectable_effect, tost_p
-from rmstudy.effects import d_ppc2, hedges_correction, pooled_baseline_sd
+from rmstudy.analysis.hypotheses import minimum_detectable_effect, tost_p
+from rmstudy.stats.effects import d_ppc2, hedges_correction, pooled_baseline_sd
 
 from conftest import load_ref
 

@@ -24,7 +24,7 @@ import yaml
 import rmstudy as rm
 from rmstudy.cli import main
 from rmstudy.errors import CohortError
-from rmstudy.ingest import ingest, looks_like_identifier, pseudonym
+from rmstudy.ingest.core import ingest, looks_like_identifier, pseudonym
 from conftest import ROOT
 
 FIX = ROOT / "tests" / "fixtures" / "ingest"
@@ -559,7 +559,7 @@ def test_duplicate_submission_passes_through_when_the_plan_declares_a_rule(raw):
     resp = pd.read_csv(out / "responses.csv", dtype=str)
     e101 = resp[(resp["participant_id"] == "E101") & (resp["wave"] == "post")]
     assert list(e101["submitted_on"]) == ["2025-07-08", "2025-07-20"]
-    from rmstudy.validate import validate
+    from rmstudy.checks.validate import validate
 
     rep = validate(out)
     (f,) = [f for f in rep.exclusions if f.check == "duplicate_submission"]
@@ -1162,7 +1162,7 @@ def test_same_day_duplicates_are_written_in_the_order_they_were_submitted(raw):
     out = raw.parent / "out"
     lines = (out / "responses.csv").read_text().splitlines()
     assert lines[1:3] == ["E101,pre,2024-12-28,3,3,4,2", "E101,pre,2024-12-28,5,5,1,5"]
-    from rmstudy.validate import validate
+    from rmstudy.checks.validate import validate
 
     (f,) = [f for f in validate(out).exclusions if f.check == "duplicate_submission"]
     assert (f.row, f.participant_id) == (2, "E101") and "row 3 is kept" in f.message

@@ -65,7 +65,7 @@ def test_dyad_pair_and_participant_intercepts():
     vc = fit.variance_components()
     assert_allclose([vc["tau2_pair"], vc["tau2_participant"], vc["sigma2"]],
                     [tight["variance_components"]["pair_id"], tight["variance_components"]["participant_id"],
-                     tight["sigma2"]], rtol=1e-5)
+                     tight["sigma2"]], rtol=5e-5)   # the optimum's last digits move with the BLAS build (1.8e-5 seen)
     assert_allclose(fit.reml_criterion, tight["reml_criterion"], rtol=1e-10)
     # lme4's default optimizer stops early: we still meet the issue's 1e-4 against its default fit
     _check(tab, ref["model"]["terms"], atol=1e-4, se_rtol=1e-4, df_rtol=1e-3)

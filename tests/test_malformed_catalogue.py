@@ -29,7 +29,7 @@ import yaml
 
 import rmstudy as rm
 from rmstudy.errors import CohortError
-from rmstudy.validate import validate
+from rmstudy.checks.validate import validate
 
 # ---------------------------------------------------------------------------------------------- a clean cohort
 
@@ -400,7 +400,7 @@ from conftest import ROOT  # noqa: E402
 import openpyxl  # noqa: E402
 import shutil  # noqa: E402
 
-from rmstudy.ingest import ingest  # noqa: E402
+from rmstudy.ingest.core import ingest  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures" / "ingest"
 PRE, POST, HR = "pre.csv", "post.csv", "hr.csv"

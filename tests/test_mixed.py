@@ -7,7 +7,7 @@ import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
-from rmstudy.analysis import analyse_survey_hypothesis
+from rmstudy.analysis.hypotheses import analyse_survey_hypothesis
 from conftest import REF, load_ref
 
 

@@ -2,7 +2,7 @@ import numpy as np
 from numpy.testing import assert_allclose
 from statsmodels.stats.multitest import multipletests
 
-from rmstudy.multiplicity import benjamini_hochberg, holm
+from rmstudy.stats.multiplicity import benjamini_hochberg, holm
 from conftest import load_ref
 
 REF = load_ref("p_adjust.json")

@@ -1,7 +1,7 @@
 """HR wording: verdicts, sizes and certainty follow the numbers."""
 
-from rmstudy import narrative
-from rmstudy.codebook import parse_codebook
+from rmstudy.report import narrative
+from rmstudy.contract.codebook import parse_codebook
 
 SCALE = parse_codebook({"scales": {"eng": {"items": ["a", "b"], "min": 0, "max": 6,
                                            "label": "Work engagement (UWES-9)"}}})["eng"]
@@ -38,7 +38,7 @@ def test_certainty_names_the_interval():
 
 
 def test_flow_table_reads_as_consort_and_adds_up():
-    from rmstudy.tables import flow_table
+    from rmstudy.report.tables import flow_table
 
     flow = {"stages": [{"stage": "invited", "program": None, "control": None},
                        {"stage": "enrolled", "program": 10, "control": 12},

@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 
 import rmstudy as rm
 from rmstudy.errors import CohortError
-from rmstudy.pipeline import NotebookFailed, run
+from rmstudy.run.pipeline import NotebookFailed, run
 from conftest import DEMO, ROOT, load_ref
 
 pytestmark = pytest.mark.e2e
@@ -244,7 +244,7 @@ def test_notebooks_by_hand_with_papermill(tmp_path):
 def test_hr_report_pdf_is_a4(demo_run):
     import weasyprint
 
-    from rmstudy.pipeline import PDF_CSS
+    from rmstudy.run.pipeline import PDF_CSS
 
     out, _ = demo_run
     pdf = (out / "hr_report.pdf").read_bytes()
@@ -297,7 +297,7 @@ def test_executed_notebooks_keep_no_machine_paths_in_outputs(tmp_path):
     """A warning printed by a cell names the file it comes from; _scrub shows such folders as placeholders."""
     import sysconfig
 
-    from rmstudy.pipeline import _scrub
+    from rmstudy.run.pipeline import _scrub
 
     site = sysconfig.get_paths()["purelib"]
     pkg = str(Path(rm.__file__).resolve().parent)

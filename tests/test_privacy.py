@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmstudy.privacy import suppress_by_n, suppress_counts, suppressed_retention
+from rmstudy.report.privacy import suppress_by_n, suppress_counts, suppressed_retention
 
 
 def _recoverable(display: pd.DataFrame, mask: pd.DataFrame) -> bool:

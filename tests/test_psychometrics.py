@@ -6,10 +6,10 @@ import pytest
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
-from rmstudy.codebook import parse_codebook
-from rmstudy.reliability import (feldt_compare, item_statistics, percent_favourable, reliability_flags,
+from rmstudy.contract.codebook import parse_codebook
+from rmstudy.stats.reliability import (feldt_compare, item_statistics, percent_favourable, reliability_flags,
                                  reliable_change)
-from rmstudy.scoring import reverse_key
+from rmstudy.stats.scoring import reverse_key
 from conftest import load_ref
 
 REF = load_ref("alpha_demo.json")["alpha"]

@@ -5,7 +5,7 @@ import pandas as pd
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
-from rmstudy.codebook import parse_codebook
+from rmstudy.contract.codebook import parse_codebook
 from conftest import load_ref
 
 CB = parse_codebook({"scales": {

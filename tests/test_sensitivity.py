@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
-from rmstudy.sensitivity import _wide, ancova, bayes_factor_change, completers, ipw_ancova, sensitivity_analyses
+from rmstudy.stats.sensitivity import _wide, ancova, bayes_factor_change, completers, ipw_ancova, sensitivity_analyses
 
 
 @pytest.fixture(scope="module")

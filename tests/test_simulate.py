@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import rmstudy as rm
-from rmstudy.simulate import DEMO_SEED, simulate_cohort, write_demo
+from rmstudy.simulate.cohort import DEMO_SEED, simulate_cohort, write_demo
 from conftest import DEMO
 
 
@@ -79,8 +79,8 @@ def test_large_cohort_recovers_planted_effects(tmp_path):
 
 @pytest.mark.slow
 def test_null_scenario_gives_no_effect(tmp_path):
-    null = {k: {"d": 0.0, "roles": v["roles"]} for k, v in rm.simulate.DEMO_EFFECTS.items()}
-    null_extra = {k: {"d": 0.0, "roles": v["roles"]} for k, v in rm.simulate.DEMO_EXTRA_EFFECTS.items()}
+    null = {k: {"d": 0.0, "roles": v["roles"]} for k, v in rm.simulate.cohort.DEMO_EFFECTS.items()}
+    null_extra = {k: {"d": 0.0, "roles": v["roles"]} for k, v in rm.simulate.cohort.DEMO_EXTRA_EFFECTS.items()}
     ret = {"exit_12m": {"junior": 0.2, "senior": 0.08}, "involuntary_12m": 0.04, "hazard_ratio": {"junior": 1.0, "senior": 1.0}}
     cohort, truth = _write(tmp_path, seed=11, n_pairs=1500, n_control_juniors=1500, n_control_seniors=1500,
                            effects=null, extra_effects=null_extra, retention=ret, truth_mc=20_000)
@@ -98,14 +98,14 @@ def test_ci_coverage_of_the_difference_in_change():
     """Over 1,000 simulated cohorts the 95% CI of H1a covers the planted raw effect at a rate inside the
     binomial acceptance band at alpha = .001."""
     from scipy import stats
-    from rmstudy.analysis import select_population
-    from rmstudy.models.mixed import mixed_model
-    from rmstudy.codebook import parse_codebook
-    from rmstudy.scoring import score_scales, long_scores
+    from rmstudy.analysis.hypotheses import select_population
+    from rmstudy.stats.models.mixed import mixed_model
+    from rmstudy.contract.codebook import parse_codebook
+    from rmstudy.stats.scoring import score_scales, long_scores
 
     n_sims, hits = 1000, 0
-    one = {"bias_older": rm.simulate.DEMO_SCALES["bias_older"]}
-    eff = {"bias_older": rm.simulate.DEMO_EFFECTS["bias_older"]}
+    one = {"bias_older": rm.simulate.cohort.DEMO_SCALES["bias_older"]}
+    eff = {"bias_older": rm.simulate.cohort.DEMO_EFFECTS["bias_older"]}
     _, truth = simulate_cohort(seed=1, n_pairs=60, n_control_juniors=60, n_control_seniors=60, scales=one,
                                effects=eff, truth_mc=1_000_000)
     target = truth["scales"]["bias_older"]["raw_effect"]["junior"]
@@ -131,8 +131,8 @@ def test_cox_recovers_planted_hazard_ratio_and_ci_covers():
     competing): the Efron Cox 95% CI covers log(0.75) at a rate inside the binomial band at alpha = .001, and
     the mean estimate is within 4 Monte Carlo SEs of the truth."""
     from scipy import stats
-    from rmstudy.models.survival import cox_ph
-    from rmstudy.simulate import simulate_retention
+    from rmstudy.stats.models.survival import cox_ph
+    from rmstudy.simulate.cohort import simulate_retention
 
     n_sims, truth = 1000, np.log(0.75)
     est, hits = [], 0

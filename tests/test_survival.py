@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
-from rmstudy.analysis import analyse_retention_hypothesis, select_population
+from rmstudy.analysis.hypotheses import analyse_retention_hypothesis, select_population
 from conftest import load_ref
 
 REF = load_ref("cox_demo.json")["hypotheses"]["H3"]

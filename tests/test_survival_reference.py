@@ -6,7 +6,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import rmstudy as rm
-from rmstudy.models.survival import cox_model, cox_ph, cox_zph, cumulative_incidence, km_horizons, logrank
+from rmstudy.stats.models.survival import cox_model, cox_ph, cox_zph, cumulative_incidence, km_horizons, logrank
 from conftest import ROOT, load_ref
 
 

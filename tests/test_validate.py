@@ -1,4 +1,4 @@
-"""rmstudy.validate: three tiers (errors, exclusions, warnings), the row ledger and `rmstudy validate`."""
+"""rmstudy.checks.validate: three tiers (errors, exclusions, warnings), the row ledger and `rmstudy validate`."""
 
 import json
 import shutil
@@ -8,7 +8,7 @@ import pytest
 
 import rmstudy as rm
 from rmstudy.cli import main
-from rmstudy.validate import validate
+from rmstudy.checks.validate import validate
 
 from conftest import DEMO
 
@@ -304,7 +304,7 @@ def test_vectorised_checks_equal_the_plain_loop(where, request):
 
 
 def test_to_json_writes_exactly_json_dumps(tmp_path):
-    from rmstudy.validate import Finding, ValidationReport
+    from rmstudy.checks.validate import Finding, ValidationReport
 
     odd = 'quote " backslash \\ newline \n tab \t nul \x00 \u2028 é 😀'
     rep = ValidationReport(cohort="odd ✓", summary={"participants": 2, "x": None, "f": 0.1},
@@ -432,7 +432,7 @@ def test_yaml_problems_name_the_file_not_its_path_and_refuse_a_key_written_twice
 
 
 def test_cohort_edited_after_ingest_is_a_warning_and_drops_the_raw_ledger(tmp_path):
-    from rmstudy.ingest import ingest
+    from rmstudy.ingest.core import ingest
 
     from conftest import ROOT
 
@@ -482,7 +482,7 @@ def test_cli_refuses_unusable_output_paths_without_a_traceback(tmp_path, capsys)
 def test_cli_run_prints_the_checks_summary_and_each_kind_of_warning(tmp_path, capsys, monkeypatch):
     """`rmstudy run` shows validate's counts and the first warning of each check (pipeline.run stubbed here: the
     real run is tested in test_pipeline.py)."""
-    import rmstudy.pipeline as pipeline
+    import rmstudy.run.pipeline as pipeline
 
     rep = validate(MESSY)
 

@@ -72,7 +72,7 @@ NB["03_survey_hypotheses"] = [
            "Each survey hypothesis of the plan is fitted once here with the primary linear mixed model; "
            "figures go to the run folder for the reports."),
     ("code", SETUP + '''
-from rmstudy import figures
+from rmstudy.report import figures
 scores = rm.score_scales(cohort.responses, cohort.codebook)'''),
     ("code", '''rows, models, means, power, sensitivity, moderation = [], {}, {}, {}, {}, {}
 for h in study.hypotheses:
@@ -100,7 +100,7 @@ NB["04_retention"] = [
     ("md", "# Retention of younger talent\nTime from programme start to voluntary exit (involuntary exits and the "
            "censor date censor follow-up), Cox PH with Efron ties (Breslow as a check) and Kaplan–Meier retention at the plan's horizons."),
     ("code", SETUP + '''
-from rmstudy import figures'''),
+from rmstudy.report import figures'''),
     ("code", '''rows, retention, power = [], {}, {}
 for h in study.hypotheses:
     if not h.is_retention:
@@ -123,7 +123,7 @@ HR_SETUP = '''import rmstudy as rm
 import pandas as pd
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
-from rmstudy import figures, narrative, privacy
+from rmstudy.report import figures, narrative, privacy
 
 out = rm.find_path(out_dir)
 cohort_path = rm.find_path(cohort_dir)
@@ -258,7 +258,7 @@ if footnotes:
 ]
 
 NB["06_academic_report"] = [
-    ("code", HR_SETUP.replace("from rmstudy import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy import figures, tables\nshow = tables.show")),
+    ("code", HR_SETUP.replace("from rmstudy.report import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy.report import figures, tables\nshow = tables.show")),
     ("code", '''md(f"""# Academic report: {study.name}
 Results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · **Confidential: research team and reviewers.**
 Reporting follows CONSORT-SPI 2018 and APA JARS-Quant (module B, non-random assignment).""")

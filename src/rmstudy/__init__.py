@@ -4,33 +4,33 @@
 modules on first use, so a report notebook does not pay for statsmodels.
 """
 
-__version__ = "0.1.0"
+from rmstudy._version import __version__
 
 import importlib
 
 _EXPORTS = {
     "errors": ["CohortError", "Problem"],
-    "codebook": ["Codebook", "Scale", "load_codebook"],
-    "study": ["Hypothesis", "Study", "load_study"],
-    "cohort": ["Cohort", "load_cohort", "analysis_cohort", "save_cohort", "select_population"],
-    "scoring": ["reverse_key", "score_scales", "long_scores"],
-    "reliability": ["cronbach_alpha", "omega_total", "reliability_table", "item_statistics", "omega_hierarchical",
+    "contract.codebook": ["Codebook", "Scale", "load_codebook"],
+    "contract.study": ["Hypothesis", "Study", "load_study"],
+    "contract.cohort": ["Cohort", "load_cohort", "analysis_cohort", "save_cohort", "select_population"],
+    "stats.scoring": ["reverse_key", "score_scales", "long_scores"],
+    "stats.reliability": ["cronbach_alpha", "omega_total", "reliability_table", "item_statistics", "omega_hierarchical",
                     "reliability_flags", "reliable_change", "percent_favourable", "item_distributions", "psychometrics"],
-    "models.mixed": ["fit_random_intercept", "mixed_model", "conditional_residuals", "design_arm_wave"],
-    "models.survival": ["retention_data", "cox_ph", "km_horizons"],
-    "effects": ["d_ppc2", "pooled_baseline_sd"],
-    "analysis": ["analyse_survey_hypothesis", "analyse_retention_hypothesis",
+    "stats.models.mixed": ["fit_random_intercept", "mixed_model", "conditional_residuals", "design_arm_wave"],
+    "stats.models.survival": ["retention_data", "cox_ph", "km_horizons"],
+    "stats.effects": ["d_ppc2", "pooled_baseline_sd"],
+    "analysis.hypotheses": ["analyse_survey_hypothesis", "analyse_retention_hypothesis",
                  "minimum_detectable_effect", "cell_means"],
-    "decisions": ["decide", "finalise_hypotheses"],
-    "multiplicity": ["holm", "benjamini_hochberg"],
-    "quality": ["participant_flow", "response_rates", "baseline_table", "attrition"],
-    "results": ["record", "assemble_results", "load_results", "load_or_assemble", "validate_results"],
-    "privacy": ["suppress_counts", "suppress_by_n", "suppressed_retention"],
-    "simulate": ["simulate_cohort", "write_demo"],
-    "paths": ["find_path"],
-    "sensitivity": ["sensitivity_analyses"],
-    "moderation": ["moderator_values", "partner_values", "moderation_analysis", "moderation_for_hypothesis"],
-    "models.nested": ["fit_nested_intercepts"],
+    "stats.decisions": ["decide", "finalise_hypotheses"],
+    "stats.multiplicity": ["holm", "benjamini_hochberg"],
+    "checks.quality": ["participant_flow", "response_rates", "baseline_table", "attrition"],
+    "results.assemble": ["record", "assemble_results", "load_results", "load_or_assemble", "validate_results"],
+    "report.privacy": ["suppress_counts", "suppress_by_n", "suppressed_retention"],
+    "simulate.cohort": ["simulate_cohort", "write_demo"],
+    "contract.paths": ["find_path"],
+    "stats.sensitivity": ["sensitivity_analyses"],
+    "stats.moderation": ["moderator_values", "partner_values", "moderation_analysis", "moderation_for_hypothesis"],
+    "stats.models.nested": ["fit_nested_intercepts"],
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

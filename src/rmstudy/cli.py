@@ -10,7 +10,7 @@ from pathlib import Path
 def _run(a) -> int:
     import json
 
-    from .pipeline import run
+    from rmstudy.run.pipeline import run
 
     out, cohort = Path(a.out), Path(a.cohort_dir)
     if out.exists() and not out.is_dir():
@@ -39,7 +39,7 @@ def _run(a) -> int:
 
 
 def _simulate(a) -> int:
-    from .simulate import write_demo
+    from rmstudy.simulate.cohort import write_demo
 
     kw = {k: v for k, v in (("n_pairs", a.n_pairs), ("n_control_juniors", a.n_control_juniors),
                             ("n_control_seniors", a.n_control_seniors)) if v is not None}
@@ -49,7 +49,7 @@ def _simulate(a) -> int:
 
 
 def _validate(a) -> int:
-    from .validate import validate
+    from rmstudy.checks.validate import validate
 
     if a.json and Path(a.json).is_dir():
         print(f"rmstudy: --json {a.json} is a folder; give a file name, e.g. {Path(a.json) / 'validation.json'}",
@@ -68,8 +68,8 @@ def _validate(a) -> int:
 
 
 def _ingest(a) -> int:
-    from .errors import CohortError, Problem
-    from .ingest import REPORT_NAME, ingest
+    from rmstudy.errors import CohortError, Problem
+    from rmstudy.ingest.core import REPORT_NAME, ingest
 
     try:
         rep = ingest(a.mapping, a.out)
@@ -116,7 +116,7 @@ def _ingest(a) -> int:
 
 
 def main(argv=None) -> int:
-    from .simulate import DEMO_SEED
+    from rmstudy.simulate.cohort import DEMO_SEED
 
     p = argparse.ArgumentParser(prog="rmstudy", description="Evaluate a reverse-mentoring programme.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -142,8 +142,8 @@ def main(argv=None) -> int:
     g.add_argument("--out", required=True, help="cohort folder to write, e.g. data/my-cohort")
     g.set_defaults(fn=_ingest)
     a = p.parse_args(argv)
-    from .errors import CohortError
-    from .pipeline import NotebookFailed
+    from rmstudy.errors import CohortError
+    from rmstudy.run.pipeline import NotebookFailed
 
     try:
         return a.fn(a)

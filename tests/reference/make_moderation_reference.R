@@ -1,7 +1,7 @@
 #!/usr/bin/env Rscript
 # =============================================================================
 # make_moderation_reference.R -- R reference values for moderation /
-# dose-response models of the demo cohort (rmstudy.moderation).
+# dose-response models of the demo cohort (rmstudy.stats.moderation).
 #
 # Run from the repository root:
 #

@@ -1,0 +1,169 @@
+"""The codebook: instruments, their items, response ranges and reverse keys.
+
+Nothing else in rmstudy knows an item name: every scale-level computation is
+driven by a :class:`Codebook` read from the cohort's ``codebook.yaml``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Scale", "Codebook", "load_codebook"]
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from rmstudy.contract import yamlio
+from rmstudy.errors import CohortError, Problem
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One instrument (or outcome scale) of the codebook."""
+
+    name: str
+    items: tuple[str, ...]
+    min: float
+    max: float
+    reverse: tuple[str, ...] = ()
+    min_answered: float = 0.8
+    label: str = ""
+    citation: str = ""
+    anchors: dict = field(default_factory=dict)
+    item_text: dict = field(default_factory=dict)
+    subscales: dict = field(default_factory=dict)
+    higher_is: str = ""
+    favourable: str = "high"   # which end of the (reverse-keyed) answer scale HR counts as favourable
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True)
+class Codebook:
+    scales: dict[str, Scale]
+
+    def __getitem__(self, name: str) -> Scale:
+        return self.scales[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.scales
+
+    @property
+    def items(self) -> list[str]:
+        """All item codes, in codebook order."""
+        return [i for s in self.scales.values() for i in s.items]
+
+    def scale_of(self, item: str) -> Scale:
+        for s in self.scales.values():
+            if item in s.items:
+                return s
+        raise KeyError(item)
+
+
+def _fail(file: str, msg: str, fix: str, column: str | None = None) -> CohortError:
+    return CohortError(Problem(file=file, message=msg, fix=fix, column=column))
+
+
+_SCALE_KEYS = {"items", "min", "max", "reverse", "min_answered", "label", "citation", "anchors", "item_text",
+               "subscales", "higher_is", "favourable"}
+
+
+def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
+    """Build a :class:`Codebook` from the parsed YAML mapping, checking it.
+
+    Every problem found is reported (one :class:`CohortError` listing all).
+    Unknown keys are errors, so a typo such as ``reverse_items:`` cannot
+    silently leave items unreversed.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("scales"), dict) or not raw["scales"]:
+        raise _fail(file, "no 'scales' mapping found",
+                    "give a top-level 'scales:' mapping of scale name -> {items, min, max, ...}")
+    probs: list[Problem] = []
+
+    def bad(where, msg, fix):
+        probs.append(Problem(file=file, message=msg, fix=fix, column=where))
+
+    for key in raw:
+        if key not in ("scales", "min_answered"):
+            bad(str(key), f"unknown top-level key '{key}'", "use 'scales' (and optionally a default 'min_answered')")
+    scales: dict[str, Scale] = {}
+    seen: dict[str, str] = {}
+    for name, spec in raw["scales"].items():
+        where = f"scales.{name}"
+        if not isinstance(spec, dict):
+            bad(where, f"{where} is not a mapping", "give items, min and max for the scale")
+            continue
+        for key in spec:
+            if key not in _SCALE_KEYS:
+                bad(f"{where}.{key}", f"unknown key '{key}' in scale '{name}'", f"use only {sorted(_SCALE_KEYS)}")
+        missing = [k for k in ("items", "min", "max") if k not in spec]
+        for key in missing:
+            bad(where, f"{where} lacks '{key}'", f"add '{key}:' to scale '{name}'")
+        if missing:
+            continue
+        if not isinstance(spec["items"], list) or not spec["items"]:
+            bad(f"{where}.items", f"{where}.items is not a non-empty list", "list the item codes, one per line starting with '- '")
+            continue
+        items = tuple(str(i) for i in spec["items"])
+        try:
+            lo, hi = float(spec["min"]), float(spec["max"])
+            share = float(spec.get("min_answered", raw.get("min_answered", 0.8)))
+        except (TypeError, ValueError):
+            bad(where, f"{where}: min, max and min_answered must be numbers", "write them as plain numbers, e.g. min: 1")
+            continue
+        if not lo < hi:
+            bad(where, f"{where}: min ({lo:g}) is not below max ({hi:g})", "correct the response range")
+        if not 0 < share <= 1:
+            bad(f"{where}.min_answered", f"{where}.min_answered is {share}", "use a share in (0, 1], e.g. 0.8")
+        reverse = spec.get("reverse", []) or []
+        if not isinstance(reverse, list):
+            bad(f"{where}.reverse", f"{where}.reverse is not a list", "list reverse-keyed item codes")
+            reverse = []
+        reverse = tuple(str(i) for i in reverse)
+        for r in reverse:
+            if r not in items:
+                bad(f"{where}.reverse", f"{where}.reverse names '{r}', which is not one of its items",
+                    "list only the scale's own items under 'reverse'")
+        if len(set(items)) != len(items):
+            bad(f"{where}.items", f"{where}.items lists an item twice", "list each item code once")
+        for i in items:
+            if i in seen and seen[i] != name:
+                bad(f"{where}.items", f"item '{i}' appears in both '{seen[i]}' and '{name}'",
+                    "give every item code to exactly one scale")
+            seen[i] = name
+        favourable = spec.get("favourable", "high")
+        if favourable not in ("high", "low"):
+            bad(f"{where}.favourable", f"{where}.favourable is {favourable!r}",
+                "use 'high' (the top two answers are favourable) or 'low' (the bottom two are)")
+        for key in ("subscales", "anchors", "item_text"):
+            if spec.get(key) is not None and not isinstance(spec[key], dict):
+                bad(f"{where}.{key}", f"{where}.{key} is not a mapping", f"write {key} as 'name: value' lines")
+                spec = {**spec, key: {}}
+        subscales = {str(k): tuple(v if isinstance(v, list) else [v]) for k, v in (spec.get("subscales") or {}).items()}
+        for sub, sub_items in subscales.items():
+            stray = [i for i in sub_items if i not in items]
+            if stray:
+                bad(f"{where}.subscales.{sub}", f"{where}.subscales.{sub} names items not in the scale: {stray}",
+                    "list only the scale's own items in its subscales")
+        scales[str(name)] = Scale(
+            name=str(name), items=items, min=lo, max=hi, reverse=reverse, min_answered=share,
+            label=str(spec.get("label", name)), citation=str(spec.get("citation", "")),
+            anchors=dict(spec.get("anchors") or {}), item_text=dict(spec.get("item_text") or {}),
+            subscales=subscales, higher_is=str(spec.get("higher_is", "")), favourable=favourable,
+        )
+    if probs:
+        raise CohortError(probs)
+    return Codebook(scales=scales)
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    path = Path(path)
+    with open(path, encoding="utf-8") as fh:
+        try:
+            raw = yamlio.load(fh)
+        except yaml.YAMLError as e:      # a key written twice, or bad syntax; the message names the file, not its path
+            kind = yamlio.DuplicateKeyError if isinstance(e, yamlio.DuplicateKeyError) else yaml.YAMLError
+            raise kind(yamlio.message(e, path)) from None
+    return parse_codebook(raw, file=path.name)

@@ -1,0 +1,412 @@
+"""The cohort tables as pandera schemas, and their failures as :class:`~rmstudy.errors.Problem` lines.
+
+Each CSV of the cohort contract (docs/cohort-format.md) is checked in two passes, both declared as
+``pandera.DataFrameSchema`` objects and validated lazily so that every failure is collected:
+
+1. **text** (:func:`participants_text`, :func:`responses_text`, :func:`employment_text`): the table as
+   read, every cell a string. Required columns, empty required cells, numbers that are not numbers
+   ("four"; " 4 " and "4.0" are numbers), dates that are not ``YYYY-MM-DD``, unknown arms, roles,
+   waves and exit reasons, duplicate ids.
+2. **typed** (:func:`participants_typed`, :func:`responses_typed`, :func:`employment_typed`): the
+   table after the columns are converted. Answers outside the codebook range or between answer
+   points, pairs without exactly one junior and one senior, responses from unknown participants,
+   duplicate participant × wave, exit before hire, an exit date without a reason.
+
+:func:`problems` runs a schema and turns pandera's ``failure_cases`` into problems that name the
+file, the row as a spreadsheet numbers it (header = row 1, so row = index + 2), the column, and
+the fix. The wording of every check lives next to the check, in a :class:`Rule`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Rule", "TableSchema", "problems", "participants_text", "participants_typed", "responses_text",
+           "responses_typed", "employment_text", "employment_typed", "Parsed"]
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from rmstudy.errors import Problem
+
+_ISO = r"\d{4}-\d{2}-\d{2}"
+_FIRST_DAY, _LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a failed check reads: ``message(df, index, value)`` and ``fix``; ``column`` overrides the column named."""
+
+    message: Callable[[pd.DataFrame, int, object], str]
+    fix: str
+    column: str | None = None
+
+
+@dataclass
+class TableSchema:
+    """A pandera schema of one cohort file plus the wording of its checks.
+
+    ``rules`` maps a check name to its :class:`Rule`; ``missing`` maps a required column to the
+    :class:`Rule` for its absence (a default wording is used for the others).
+    """
+
+    file: str
+    schema: pa.DataFrameSchema
+    rules: dict[str, Rule]
+    missing: dict[str, Rule] = field(default_factory=dict)
+
+
+class Parsed(dict):
+    """Column name → the parsed values a text check computed (numbers as float, dates as datetime64).
+
+    The text pass parses each numeric or date column once to check it; the typed pass takes the
+    parsed values from here instead of parsing again.
+    """
+
+
+def _row(index) -> int:
+    return int(index) + 2
+
+
+def _check(fn, name: str, **kw) -> pa.Check:
+    return pa.Check(fn, name=name, **kw)
+
+
+def _stripped(s: pd.Series) -> pd.Series:
+    return s.astype(str).str.strip()
+
+
+def _number_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
+    def is_number(s: pd.Series) -> pd.Series:
+        # to_numeric takes " 4 " and "4.0" as they are; only the cells it cannot read are looked at again
+        values = pd.to_numeric(s, errors="coerce").astype(float)
+        # "inf" parses as a float but is not an answer anyone typed on purpose ("nan" already fails): not a number
+        inf = np.isinf(values.to_numpy())
+        ok = values.notna().to_numpy() & ~inf
+        unread = ~ok
+        if unread.any():
+            # Python's strip also removes non-breaking and other Unicode spaces, which to_numeric does not accept
+            t = s[unread].astype(str).str.strip()
+            again = pd.to_numeric(t.where(t != ""), errors="coerce").astype(float)
+            fine = again.notna().to_numpy() & ~np.isinf(again.to_numpy())
+            values.iloc[np.flatnonzero(unread)[fine]] = again.to_numpy()[fine]
+            ok[unread] = ((t == "").to_numpy() | fine) & ~inf[unread]
+        parsed[col] = values.where(~inf)
+        return pd.Series(ok, index=s.index)
+
+    checks = [_check(is_number, f"number:{col}")]
+    if required:
+        checks.append(_check(lambda s: _stripped(s) != "", f"required:{col}"))
+    return checks
+
+
+def _date_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
+    def is_date(s: pd.Series) -> pd.Series:
+        t = _stripped(s)
+        shaped = t.str.fullmatch(_ISO)
+        values = pd.to_datetime(t.where(shaped), format="%Y-%m-%d", errors="coerce")
+        # years outside 1900-2100 are typing slips or placeholders (9999-12-31), and day counts from them overflow
+        values = values.where((values >= _FIRST_DAY) & (values <= _LAST_DAY))
+        parsed[col] = values
+        return (t == "") | values.notna()
+
+    checks = [_check(is_date, f"date:{col}")]
+    if required:
+        checks.append(_check(lambda s: _stripped(s) != "", f"required:{col}"))
+    return checks
+
+
+def _choice_check(col: str, allowed, allow_empty: bool = False) -> pa.Check:
+    allowed = list(allowed)
+    return _check(lambda s: _stripped(s).isin(allowed) | ((_stripped(s) == "") & allow_empty), f"choice:{col}")
+
+
+def _value(df, i, col) -> str:
+    return str(df.at[i, col])
+
+
+def _number_rules(col: str, what: str) -> dict[str, Rule]:
+    return {
+        f"number:{col}": Rule(lambda df, i, v: f"'{v}' is not a number",
+                              "enter a number, or leave the cell empty if missing"),
+        f"required:{col}": Rule(lambda df, i, v: "value is missing", f"enter the {what}"),
+    }
+
+
+def _date_message(v) -> str:
+    t = str(v).strip()
+    if pd.Series([t]).str.fullmatch(_ISO).iat[0]:
+        return (f"'{t}' is not a date rmstudy can use (no such calendar day, or a year outside 1900–2100, "
+                "such as an open-ended 9999-12-31)")
+    return f"'{t}' is not a date in YYYY-MM-DD form"
+
+
+def _date_rules(col: str) -> dict[str, Rule]:
+    return {
+        f"date:{col}": Rule(lambda df, i, v: _date_message(v),
+                            "write dates as YYYY-MM-DD" + ("; leave exit_date empty for someone still employed"
+                                                           if col == "exit_date" else "")),
+        f"required:{col}": Rule(lambda df, i, v: "date is missing", f"enter the {col}"),
+    }
+
+
+def _choice_rule(col: str, allowed, allow_empty: bool = False) -> Rule:
+    return Rule(lambda df, i, v: f"unknown {col} '{str(v).strip()}'",
+                f"use one of {list(allowed)}" + (" or leave it empty" if allow_empty else ""))
+
+
+def _first_rows(df: pd.DataFrame, cols: list[str]) -> dict:
+    """Key → spreadsheet row of its first occurrence."""
+    keys = df[cols].astype(str).agg("\x1f".join, axis=1) if len(cols) > 1 else df[cols[0]].astype(str)
+    first = ~keys.duplicated(keep="first")
+    return dict(zip(keys[first], (df.index[first.to_numpy()] + 2)))
+
+
+def _duplicate_rule(cols: list[str], what: str, fix: str) -> Rule:
+    last: list = [None, None]                 # (table, its first rows): one pass per table, not per duplicate
+
+    def message(df, i, v):
+        if last[0] is not df:
+            last[:] = [df, _first_rows(df, cols)]
+        firsts = last[1]
+        key = "\x1f".join(str(df.at[i, c]) for c in cols)
+        shown = tuple(df.at[i, c] for c in cols) if len(cols) > 1 else df.at[i, cols[0]]
+        return f"duplicate {what} {shown!r} (first at row {firsts[key]})"
+
+    return Rule(message, fix, column=cols[-1])
+
+
+def _not_duplicated(cols: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: ~d.duplicated(subset=cols, keep="first")
+
+
+# --------------------------------------------------------------------------------------------- participants.csv
+
+PARTICIPANTS_REQUIRED = ("participant_id", "arm", "role", "pair_id", "age")
+NUMERIC_OPTIONAL = ("age", "tenure_years", "sessions_attended")
+
+
+def participants_text(arms, roles, parsed: Parsed, file: str = "participants.csv") -> TableSchema:
+    """Text pass of participants.csv: required columns, ids, choices and numbers."""
+    cols = {
+        "participant_id": pa.Column(None, _check(lambda s: _stripped(s) != "", "required:participant_id")),
+        "arm": pa.Column(None, _choice_check("arm", arms)),
+        "role": pa.Column(None, _choice_check("role", roles)),
+        "pair_id": pa.Column(None),
+        **{c: pa.Column(None, _number_check(c, parsed, required=(c == "age")), required=(c == "age"))
+           for c in NUMERIC_OPTIONAL},
+    }
+    dup = ["participant_id"]
+    schema = pa.DataFrameSchema(cols, checks=[_check(lambda d: ~_stripped(d["participant_id"]).duplicated()
+                                                     | (_stripped(d["participant_id"]) == ""), "duplicate:participants")],
+                                strict=False, name=file)
+    rules = {
+        "required:participant_id": Rule(lambda df, i, v: "participant_id is empty",
+                                        "give every participant a pseudonymous id"),
+        "choice:arm": _choice_rule("arm", arms),
+        "choice:role": _choice_rule("role", roles),
+        "duplicate:participants": _duplicate_rule(dup, "participant_id",
+                                                  "keep one row per participant_id"),
+        **_number_rules("age", "age"),
+        **_number_rules("tenure_years", "tenure_years"),
+        **_number_rules("sessions_attended", "sessions_attended"),
+    }
+    return TableSchema(file, schema, rules)
+
+
+def _pair_ok(d: pd.DataFrame) -> pd.Series:
+    """False on the first row of each programme pair that is not exactly one junior and one senior."""
+    ok = pd.Series(True, index=d.index)
+    prog = d[(d["arm"] == "program") & (d["pair_id"] != "")]
+    if prog.empty:
+        return ok
+    roles = prog.groupby("pair_id", sort=False)["role"].agg(lambda r: tuple(sorted(r)))
+    bad = roles.index[roles != ("junior", "senior")]
+    if len(bad):
+        firsts = prog[prog["pair_id"].isin(bad)].drop_duplicates("pair_id").index
+        ok[firsts] = False
+    return ok
+
+
+#: plausible values of the numeric participant columns; outside them a value is a code (-99) or a typing slip
+PLAUSIBLE = {"age": (14, 100), "tenure_years": (0, 70), "sessions_attended": (0, 1000)}
+
+
+def participants_typed(file: str = "participants.csv") -> TableSchema:
+    """Typed pass of participants.csv: plausible ages, tenures and session counts; pair_id rules."""
+    cols = {c: pa.Column(float, _check(lambda x, lo=lo, hi=hi: x.isna() | x.between(lo, hi), f"plausible:{c}"),
+                         nullable=True, required=False) for c, (lo, hi) in PLAUSIBLE.items()}
+    schema = pa.DataFrameSchema(cols, checks=[
+        _check(lambda d: ~((d["arm"] == "program") & (d["pair_id"] == "")), "pair:missing"),
+        _check(lambda d: ~((d["arm"] == "control") & (d["pair_id"] != "")), "pair:control"),
+        _check(_pair_ok, "pair:roles"),
+    ], strict=False, name=file)
+
+    def roles_message(df, i, v):
+        pid = df.at[i, "pair_id"]
+        roles = sorted(df.loc[(df["pair_id"] == pid) & (df["arm"] == "program"), "role"])
+        return f"pair '{pid}' has roles {roles}, not one junior and one senior"
+
+    rules = {
+        **{f"plausible:{c}": Rule(lambda df, i, v, c=c, lo=lo, hi=hi: f"{c} {float(v):g} is not plausible (expected "
+                                  f"{lo:g}–{hi:g})", "correct the value; a code for 'unknown' (such as -99) is not a "
+                                  + ("number: age is required" if c == "age" else "number: leave the cell empty"))
+           for c, (lo, hi) in PLAUSIBLE.items()},
+        "pair:missing": Rule(lambda df, i, v: "programme participant without a pair_id",
+                             "enter the mentoring pair's id", column="pair_id"),
+        "pair:control": Rule(lambda df, i, v: "control participant has a pair_id",
+                             "leave pair_id empty for the control arm", column="pair_id"),
+        "pair:roles": Rule(roles_message, "each programme pair needs exactly one junior (mentor) and one senior "
+                           "(mentee)", column="pair_id"),
+    }
+    return TableSchema(file, schema, rules)
+
+
+# --------------------------------------------------------------------------------------------- responses.csv
+
+
+def responses_text(waves, items: dict[str, str], parsed: Parsed, file: str = "responses.csv") -> TableSchema:
+    """Text pass of responses.csv. ``items`` maps each item code to its scale's name."""
+    cols = {
+        "participant_id": pa.Column(None),
+        "wave": pa.Column(None, _choice_check("wave", waves)),
+        "submitted_on": pa.Column(None, _date_check("submitted_on", parsed, required=False), required=False),
+        **{item: pa.Column(None, _number_check(item, parsed, required=False)) for item in items},
+    }
+    rules = {"choice:wave": _choice_rule("wave", waves), **_date_rules("submitted_on")}
+    for item in items:
+        rules.update(_number_rules(item, item))
+    missing = {item: Rule(lambda df, i, v, item=item, scale=scale: f"item column '{item}' (scale '{scale}') is missing",
+                          "add the column, or remove the item from codebook.yaml")
+               for item, scale in items.items()}
+    return TableSchema(file, pa.DataFrameSchema(cols, strict=False, name=file), rules, missing)
+
+
+def responses_typed(scales, ids: set[str] | None, unique_waves: bool, file: str = "responses.csv") -> TableSchema:
+    """Typed pass of responses.csv: answers within each scale's range and on its answer points, known
+    participants and (unless the plan declares a rule for duplicate submissions) one row per participant × wave.
+
+    ``scales`` is an iterable of codebook scales (``items``, ``min``, ``max``).
+    """
+    cols, rules = {}, {}
+    for s in scales:
+        lo, hi = float(s.min), float(s.max)
+        for item in s.items:
+            cols[item] = pa.Column(float, [
+                _check(lambda x, lo=lo, hi=hi: x.isna() | x.between(lo, hi), f"range:{item}"),
+                _check(lambda x: x.isna() | (x == np.round(x)), f"point:{item}"),
+            ], nullable=True, required=False)
+            rules[f"range:{item}"] = Rule(lambda df, i, v, lo=lo, hi=hi: f"{float(v):g} is outside the codebook range "
+                                          f"{lo:g}–{hi:g}", "correct the answer or the range in codebook.yaml")
+            rules[f"point:{item}"] = Rule(lambda df, i, v: f"{float(v):g} is not one of the scale's answer points",
+                                          "enter a whole answer point")
+    checks = []
+    if ids is not None:
+        checks.append(_check(lambda d: d["participant_id"].isin(ids), "known:responses"))
+        rules["known:responses"] = Rule(
+            lambda df, i, v: f"participant_id '{df.at[i, 'participant_id']}' is not in participants.csv",
+            "add the participant to participants.csv or remove the response", column="participant_id")
+    if unique_waves:
+        cols_ = ["participant_id", "wave"]
+        checks.append(_check(_not_duplicated(cols_), "duplicate:responses"))
+        rules["duplicate:responses"] = _duplicate_rule(
+            cols_, "participant × wave", "keep one row per participant × wave, or declare how duplicate submissions "
+            "are resolved (duplicate_submissions: in study.yaml, docs/cohort-format.md)")
+    return TableSchema(file, pa.DataFrameSchema(cols, checks=checks, strict=False, name=file), rules)
+
+
+# --------------------------------------------------------------------------------------------- employment.csv
+
+EMPLOYMENT_REQUIRED = ("participant_id", "hire_date", "exit_date", "exit_reason")
+
+
+def employment_text(exit_reasons, parsed: Parsed, file: str = "employment.csv") -> TableSchema:
+    """Text pass of employment.csv: required columns, dates, exit reasons, one row per participant."""
+    cols = {
+        "participant_id": pa.Column(None),
+        "hire_date": pa.Column(None, _date_check("hire_date", parsed, required=True)),
+        "exit_date": pa.Column(None, _date_check("exit_date", parsed, required=False)),
+        "exit_reason": pa.Column(None, _choice_check("exit_reason", exit_reasons, allow_empty=True)),
+    }
+    schema = pa.DataFrameSchema(cols, checks=[_check(_not_duplicated(["participant_id"]), "duplicate:employment")],
+                                strict=False, name=file)
+    rules = {**_date_rules("hire_date"), **_date_rules("exit_date"),
+             "choice:exit_reason": _choice_rule("exit_reason", exit_reasons, allow_empty=True),
+             "duplicate:employment": _duplicate_rule(["participant_id"], "participant_id",
+                                                     "keep one row per participant_id")}
+    return TableSchema(file, schema, rules)
+
+
+def employment_typed(ids: set[str] | None, file: str = "employment.csv") -> TableSchema:
+    """Typed pass of employment.csv: exit date and reason together, exit not before hire, known participants."""
+    checks = [
+        # an unreadable exit date is already a problem: neither check echoes it (one reads the parsed date, one the text)
+        _check(lambda d: ~(d["exit_date"].notna() & (d["exit_reason"] == "")), "exit:reason"),
+        _check(lambda d: ~((d["_exit_text"] == "") & (d["exit_reason"] != "")), "exit:date"),
+        _check(lambda d: ~(d["exit_date"] < d["hire_date"]), "exit:before_hire"),
+    ]
+    rules = {
+        "exit:reason": Rule(lambda df, i, v: "exit_date given without exit_reason", "enter voluntary or involuntary",
+                            column="exit_reason"),
+        "exit:date": Rule(lambda df, i, v: "exit_reason given without exit_date",
+                          "enter the exit date or clear the reason", column="exit_date"),
+        "exit:before_hire": Rule(lambda df, i, v: "exit_date is before hire_date", "correct one of the two dates",
+                                 column="exit_date"),
+    }
+    if ids is not None:
+        checks.append(_check(lambda d: d["participant_id"].isin(ids), "known:employment"))
+        rules["known:employment"] = Rule(
+            lambda df, i, v: f"participant_id '{df.at[i, 'participant_id']}' is not in participants.csv",
+            "add the participant or remove the row", column="participant_id")
+    return TableSchema(file, pa.DataFrameSchema(checks=checks, strict=False, name=file), rules)
+
+
+# --------------------------------------------------------------------------------------------- running a schema
+
+
+def problems(table: TableSchema, df: pd.DataFrame) -> list[Problem]:
+    """Validate ``df`` against ``table`` (lazily) and return every failure as a :class:`Problem`.
+
+    ``df`` keeps the index it was read with (0 = the first data row), so that rows left out of the
+    check (blank lines) do not shift the row numbers. Problems come in row order, then in the
+    order of the file's columns.
+    """
+    try:
+        table.schema.validate(df, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as e:
+        fc = e.failure_cases
+    out: list[tuple] = []
+    seen: set = set()
+    order = {c: k for k, c in enumerate(df.columns)}
+    for case in fc.itertuples(index=False):
+        check, column, index, value = str(case.check), case.column, case.index, case.failure_case
+        if check == "column_in_dataframe":
+            col = str(value)
+            rule = table.missing.get(col)
+            msg = rule.message(df, None, col) if rule else f"required column '{col}' is missing"
+            fix = rule.fix if rule else f"add a '{col}' column (docs/cohort-format.md)"
+            near = [c for c in df.columns if c.lower().replace(" ", "_") == col.lower() and c != col]
+            if near:
+                fix += f" — the file has '{near[0]}': column names are case-sensitive, rename it to '{col}'"
+            out.append((-1, order.get(col, len(order)), Problem(table.file, msg, fix, column=col)))
+            continue
+        if index is None or (isinstance(index, float) and np.isnan(index)):
+            # a dataframe-wide check that could not run because a column it reads is missing (reported above)
+            if not (fc["check"] == "column_in_dataframe").any():
+                raise RuntimeError(f"pandera check {check!r} of {table.file} failed without a row: {value!r}")
+            continue
+        rule = table.rules.get(check)
+        if rule is None:                       # a check without wording is a programming error, not an input one
+            raise RuntimeError(f"no wording for pandera check {check!r} of {table.file}")
+        key = (check, index)
+        if key in seen:                        # a dataframe-wide check reports a failed row once per column
+            continue
+        seen.add(key)
+        col = rule.column or column
+        out.append((int(index), order.get(col, len(order)),
+                    Problem(table.file, rule.message(df, index, value), rule.fix, row=_row(index), column=col)))
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [p for _, _, p in out]

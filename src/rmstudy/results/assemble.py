@@ -1,0 +1,134 @@
+"""Recording notebook results and assembling results.json (public contract).
+
+Analysis notebooks call :func:`record` once; the pipeline (or a researcher
+running notebooks by hand) calls :func:`assemble_results`, which merges the
+records, applies the multiplicity adjustment and decision rule across
+families, adds provenance and validates against the shipped JSON Schema.
+"""
+
+from __future__ import annotations
+
+__all__ = ["record", "load_records", "assemble_results", "validate_results", "to_jsonable", "load_results",
+           "load_or_assemble", "RESULTS_SCHEMA_VERSION"]
+
+import datetime as _dt
+import json
+import math
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+
+from rmstudy._version import __version__
+from rmstudy.contract.cohort import COHORT_FILES
+from rmstudy.contract.provenance import environment, file_sha256, input_hashes
+from rmstudy.contract.study import load_schema
+
+RESULTS_SCHEMA_VERSION = 2
+
+
+def to_jsonable(obj):
+    """Convert numpy/pandas values to plain JSON types (NaN -> null)."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return to_jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return None if math.isnan(x) or math.isinf(x) else x
+    if isinstance(obj, (pd.Timestamp, _dt.date)):
+        return obj.isoformat()[:10]
+    return obj
+
+
+def _dump(obj, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(to_jsonable(obj), fh, indent=2, ensure_ascii=False, allow_nan=False)
+        fh.write("\n")
+    tmp.replace(path)
+
+
+def record(out_dir: str | Path, name: str, payload: dict) -> Path:
+    """Write one notebook's results as ``<out_dir>/records/<name>.json``."""
+    d = Path(out_dir) / "records"
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{name}.json"
+    _dump(payload, path)
+    return path
+
+
+def load_records(out_dir: str | Path) -> dict:
+    d = Path(out_dir) / "records"
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(d.glob("*.json"))}
+
+
+def validate_results(results: dict) -> None:
+    """Raise ``jsonschema.ValidationError`` when results do not meet the schema."""
+    jsonschema.Draft202012Validator(load_schema("results")).validate(results)
+
+
+def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str | None = None) -> dict:
+    """Merge the notebook records into results.json, validate and write it."""
+    from rmstudy.stats.decisions import finalise_hypotheses
+
+    out_dir = Path(out_dir)
+    recs = load_records(out_dir)
+    rows, sections = [], {}
+    flow = None
+    reliability = []
+    for name, rec in recs.items():
+        rows.extend(rec.get("hypotheses", []))
+        if "flow" in rec:
+            flow = rec["flow"]
+        if "reliability" in rec:
+            reliability = rec["reliability"]
+        for key in ("descriptives", "models", "retention", "baseline", "attrition", "power", "psychometrics", "sensitivity", "moderation"):
+            if key in rec:
+                sections.setdefault(key, {}).update(rec[key])
+    if flow is None:
+        raise RuntimeError(f"no participant-flow record in {out_dir.name}/records: run the data-quality notebook first")
+    hyps = finalise_hypotheses(rows, cohort.study)
+    root = cohort.root
+    results = {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "cohort": cohort.name,
+        "rmstudy_version": __version__,
+        "created": created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "inputs": input_hashes(root, (*COHORT_FILES, "ingest_report.json")),   # the last only if ingest wrote it
+        "plan_sha256": file_sha256(root / "study.yaml"),
+        "parameters": parameters,
+        "environment": environment(),
+        "flow": flow,
+        "reliability": reliability,
+        "hypotheses": hyps,
+        **sections,
+    }
+    results = to_jsonable(results)
+    validate_results(results)
+    _dump(results, out_dir / "results.json")
+    return results
+
+
+def load_results(out_dir: str | Path) -> dict:
+    return json.loads((Path(out_dir) / "results.json").read_text(encoding="utf-8"))
+
+
+def load_or_assemble(out_dir: str | Path, cohort_dir: str | Path) -> dict:
+    """results.json of a run folder; when a researcher ran the analysis notebooks by
+    hand (so no pipeline assembled it), assemble it from their records first."""
+    out_dir = Path(out_dir)
+    path = out_dir / "results.json"
+    if path.exists():
+        return load_results(out_dir)
+    from rmstudy.contract.cohort import load_cohort
+
+    params = {"cohort_dir": str(cohort_dir), "out_dir": str(out_dir)}
+    return assemble_results(out_dir, load_cohort(cohort_dir), parameters=params)

@@ -1,0 +1,4 @@
+"""Simulation: cohorts with known truth (the demo, tests, planning).
+
+May import: ``rmstudy.contract``, ``rmstudy.stats`` and ``rmstudy.errors``.
+"""

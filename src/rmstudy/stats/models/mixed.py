@@ -1,0 +1,355 @@
+"""Linear mixed model with a random intercept per subject, fitted by REML.
+
+The fitter exploits the model's structure instead of looping over subjects:
+with a random intercept, V_i = s (I + g 11') for a subject with n_i
+observations (s = residual variance, g = subject/residual variance ratio), so
+
+    X'V^-1 X = (X'X - sum_m w_m S_m) / s,   w_m = g / (1 + m g),
+
+where S_m sums s_i s_i' (s_i = X_i'1) over the subjects with m observations.
+The profiled REML criterion therefore depends on the data only through X'X,
+X'y, y'y and per-cluster-size sums; every evaluation costs O(#sizes * p^2)
+whatever the number of subjects. The criterion is lme4's REML criterion, so
+estimates, SEs and the criterion itself are comparable with ``lme4::lmer``.
+
+Denominator degrees of freedom follow Satterthwaite as ``lmerTest`` computes
+them: the gradient of c'Var(beta)c in the variance parameters and the inverse
+observed Hessian of the (unprofiled) REML deviance.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RandomInterceptFit", "fit_random_intercept", "mixed_model", "design_arm_wave"]
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+_LOG2PI = np.log(2 * np.pi)
+
+
+@dataclass
+class RandomInterceptFit:
+    """Result of :func:`fit_random_intercept`."""
+
+    terms: list[str]
+    beta: np.ndarray
+    cov_beta: np.ndarray
+    sigma2: float           # residual variance
+    tau2: float             # random-intercept variance
+    reml_criterion: float   # lme4's REMLcrit
+    n_obs: int
+    n_groups: int
+    theta: float            # sd ratio tau/sigma, lme4's theta
+    singular: bool
+    _suff: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def icc(self) -> float:
+        return self.tau2 / (self.tau2 + self.sigma2)
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov_beta))
+
+    # --- Satterthwaite -------------------------------------------------
+    def _cov_and_grad(self, L: np.ndarray):
+        """c'Var c and its gradient in (tau2, sigma2)."""
+        q = self._suff
+        tau, s = self.tau2, self.sigma2
+        M = q["XtX"] / s
+        dM_tau = np.zeros_like(M)
+        dM_s = -q["XtX"] / s**2
+        for m, S in zip(q["sizes"], q["S"]):
+            den = s + m * tau
+            M -= (tau / (s * den)) * S
+            dM_tau -= S / den**2
+            dM_s += tau * (2 * s + m * tau) / (s**2 * den**2) * S
+        V = np.linalg.inv(M)
+        vL = V @ L
+        var = float(L @ vL)
+        grad = np.array([-(vL @ dM_tau @ vL), -(vL @ dM_s @ vL)])
+        return var, grad
+
+    def _deviance_grad(self, tau: float, s: float) -> np.ndarray:
+        """Analytic gradient of the unprofiled REML deviance in (tau2, sigma2)."""
+        q = self._suff
+        g = tau / s
+        A = q["XtX"].copy()
+        b = q["Xty"].copy()
+        c = q["yty"]
+        dA = np.zeros_like(A)
+        db = np.zeros_like(b)
+        dc = 0.0
+        dlog = 0.0
+        for m, k, S, u, v in zip(q["sizes"], q["counts"], q["S"], q["u"], q["v"]):
+            w = g / (1 + m * g)
+            dw = 1 / (1 + m * g) ** 2
+            A -= w * S
+            b -= w * u
+            c -= w * v
+            dA -= dw * S
+            db -= dw * u
+            dc -= dw * v
+            dlog += k * m / (1 + m * g)
+        Ainv = np.linalg.inv(A)
+        Ab = Ainv @ b
+        r = c - b @ Ab
+        dr = dc - 2 * Ab @ db + Ab @ dA @ Ab
+        dL = dlog + np.trace(Ainv @ dA)
+        p = A.shape[0]
+        N = self.n_obs
+        common = dL + dr / s
+        d_tau = common / s
+        d_s = (N - p) / s - r / s**2 - common * tau / s**2
+        return np.array([d_tau, d_s])
+
+    def satterthwaite_df(self, L) -> float:
+        """Satterthwaite denominator df for the contrast L'beta (lmerTest's method)."""
+        L = np.asarray(L, dtype=float)
+        var, grad = self._cov_and_grad(L)
+        if self.singular:
+            # at the boundary only the residual variance is free (lmerTest's gradient in theta is 0 there)
+            phi = np.array([self.sigma2])
+            h = 1e-5 * phi[0]
+            hs = (self._deviance_grad(0.0, phi[0] + h)[1] - self._deviance_grad(0.0, phi[0] - h)[1]) / (2 * h)
+            cov_phi = 2.0 / hs
+            return float(2 * var**2 / (grad[1] ** 2 * cov_phi))
+        phi = np.array([self.tau2, self.sigma2])
+        H = np.empty((2, 2))
+        for j in range(2):
+            h = 1e-5 * phi[j]
+            up, dn = phi.copy(), phi.copy()
+            up[j] += h
+            dn[j] -= h
+            H[:, j] = (self._deviance_grad(*up) - self._deviance_grad(*dn)) / (2 * h)
+        H = (H + H.T) / 2
+        cov_phi = 2 * np.linalg.inv(H)
+        return float(2 * var**2 / (grad @ cov_phi @ grad))
+
+    def contrast(self, L, label: str = "contrast", alpha: float = 0.05) -> dict:
+        """Estimate, SE, Satterthwaite df, t, two-sided p and CI of L'beta."""
+        L = np.asarray(L, dtype=float)
+        est = float(L @ self.beta)
+        se = float(np.sqrt(L @ self.cov_beta @ L))
+        df = self.satterthwaite_df(L)
+        t = est / se
+        p = 2 * stats.t.sf(abs(t), df)
+        half = stats.t.ppf(1 - alpha / 2, df) * se
+        return {"term": label, "estimate": est, "se": se, "df": df, "t": t, "p_value": float(p),
+                "ci_low": est - half, "ci_high": est + half}
+
+    def table(self, alpha: float = 0.05) -> pd.DataFrame:
+        rows = []
+        for j, term in enumerate(self.terms):
+            L = np.zeros(len(self.terms))
+            L[j] = 1
+            rows.append(self.contrast(L, term, alpha))
+        df = pd.DataFrame(rows)
+        df.attrs.update(self.variance_components())
+        return df
+
+    def variance_components(self) -> dict:
+        return {"tau2": self.tau2, "sigma2": self.sigma2, "icc": self.icc, "theta": self.theta,
+                "reml_criterion": self.reml_criterion, "n_obs": self.n_obs, "n_groups": self.n_groups,
+                "singular": self.singular}
+
+
+def _sufficient(y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_groups: int) -> dict:
+    n_i = np.bincount(codes, minlength=n_groups)
+    s = np.column_stack([np.bincount(codes, weights=X[:, j], minlength=n_groups) for j in range(X.shape[1])])
+    t = np.bincount(codes, weights=y, minlength=n_groups)
+    sizes, inv = np.unique(n_i, return_inverse=True)
+    S, u, v, counts = [], [], [], []
+    for k, m in enumerate(sizes):
+        idx = inv == k
+        sk, tk = s[idx], t[idx]
+        S.append(sk.T @ sk)
+        u.append(sk.T @ tk)
+        v.append(float(tk @ tk))
+        counts.append(int(idx.sum()))
+    return {"XtX": X.T @ X, "Xty": X.T @ y, "yty": float(y @ y), "sizes": sizes.astype(float),
+            "counts": np.array(counts, dtype=float), "S": S, "u": u, "v": v}
+
+
+def _profiled(theta: float, q: dict, N: int, p: int):
+    g = theta * theta
+    A = q["XtX"].copy()
+    b = q["Xty"].copy()
+    c = q["yty"]
+    logdet_L = 0.0
+    for m, k, S, u, v in zip(q["sizes"], q["counts"], q["S"], q["u"], q["v"]):
+        w = g / (1 + m * g)
+        A -= w * S
+        b -= w * u
+        c -= w * v
+        logdet_L += k * np.log1p(m * g)
+    sign, logdet_A = np.linalg.slogdet(A)
+    if sign <= 0:
+        return np.inf, None, None, None
+    beta = np.linalg.solve(A, b)
+    r = c - b @ beta
+    crit = logdet_L + logdet_A + (N - p) * (1 + _LOG2PI + np.log(r / (N - p)))
+    return crit, beta, A, r
+
+
+def fit_random_intercept(y, X, groups, terms: list[str] | None = None) -> RandomInterceptFit:
+    """Fit y = X beta + b_group + e by REML (lme4's ``lmer(y ~ X + (1|group))``).
+
+    Parameters
+    ----------
+    y : (N,) response; X : (N, p) fixed-effects design of full column rank;
+    groups : (N,) subject labels. No missing values allowed (drop them first).
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    codes, uniques = pd.factorize(np.asarray(groups), sort=False)
+    if np.any(codes < 0) or not np.all(np.isfinite(y)) or not np.all(np.isfinite(X)):
+        raise ValueError("fit_random_intercept: y, X and groups must be complete (no missing values)")
+    N, p = X.shape
+    if np.linalg.matrix_rank(X) < p:
+        raise ValueError("fit_random_intercept: the fixed-effects design is rank deficient "
+                         "(an arm or wave has no observations in this population?)")
+    if N <= p:
+        raise ValueError(f"fit_random_intercept: {N} observations cannot estimate {p} fixed effects")
+    q = _sufficient(y, X, codes, len(uniques))
+
+    def f(th):
+        return _profiled(th, q, N, p)[0]
+
+    grid = np.concatenate([[0.0], np.logspace(-3, 2.5, 45)])
+    vals = np.array([f(t) for t in grid])
+    k = int(np.argmin(vals))
+    if k == 0:
+        lo, hi = 0.0, grid[1]
+    else:
+        lo, hi = grid[k - 1], grid[min(k + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500})
+    theta = float(res.x)
+    if f(0.0) <= res.fun + 1e-9:   # boundary (singular) fit: lme4 reports theta = 0
+        theta = 0.0
+    crit, beta, A, r = _profiled(theta, q, N, p)
+    sigma2 = r / (N - p)
+    cov = sigma2 * np.linalg.inv(A)
+    return RandomInterceptFit(terms=list(terms) if terms else [f"x{j}" for j in range(p)], beta=beta, cov_beta=cov,
+                              sigma2=float(sigma2), tau2=float(theta**2 * sigma2), reml_criterion=float(crit),
+                              n_obs=N, n_groups=len(uniques), theta=theta, singular=theta < 1e-4, _suff=q)
+
+
+def _levels(series: pd.Series, reference=None) -> list:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        levels = [c for c in series.cat.categories if (series == c).any()]
+    else:
+        levels = sorted(series.dropna().unique().tolist(), key=str)
+    if reference is not None:
+        if reference not in levels:
+            raise ValueError(f"reference level {reference!r} does not occur in the data")
+        levels = [reference] + [lv for lv in levels if lv != reference]
+    return levels
+
+
+def design_arm_wave(data: pd.DataFrame, within: str = "wave", between: str | None = "arm",
+                    between_ref=None, covariates=()) -> tuple[np.ndarray, list[str], list, list]:
+    """Treatment-coded design for ``~ between * within (+ covariates)``.
+
+    Reference levels: the first level of an ordered/categorical ``within`` (the
+    first wave) and ``between_ref`` (default: first level; for ``arm`` pass
+    'control'). Returns X, term names, within levels and between levels.
+    """
+    w_levels = _levels(data[within])
+    cols, terms = [np.ones(len(data))], ["Intercept"]
+    b_levels = []
+    if between is not None:
+        b_levels = _levels(data[between], between_ref)
+        for b in b_levels[1:]:
+            cols.append((data[between] == b).to_numpy(dtype=float))
+            terms.append(f"{between}[{b}]")
+    for w in w_levels[1:]:
+        cols.append((data[within] == w).to_numpy(dtype=float))
+        terms.append(f"{within}[{w}]")
+    if between is not None:
+        for b in b_levels[1:]:
+            for w in w_levels[1:]:
+                cols.append(((data[between] == b) & (data[within] == w)).to_numpy(dtype=float))
+                terms.append(f"{between}[{b}]:{within}[{w}]")
+    for c in covariates:
+        if pd.api.types.is_numeric_dtype(data[c]):
+            cols.append(data[c].to_numpy(dtype=float))
+            terms.append(c)
+        else:                                  # treatment dummies against the first level, as R's factor
+            levels = sorted(data[c].dropna().astype(str).unique())
+            for lv in levels[1:]:
+                cols.append((data[c].astype(str) == lv).to_numpy(dtype=float))
+                terms.append(f"{c}[{lv}]")
+    return np.column_stack(cols), terms, w_levels, b_levels
+
+
+def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", within: str = "wave",
+                between: str | None = "arm", between_ref=None, covariates=(), alpha: float = 0.05,
+                return_fit: bool = False, cluster: str | None = None):
+    """Linear mixed model ``dv ~ between * within + (1 | subject)`` by REML.
+
+    Parameters
+    ----------
+    data : long DataFrame, one row per subject × wave.
+    dv, subject, within, between : column names (cohort-contract defaults).
+        ``between=None`` fits the single-arm model ``dv ~ within``.
+    between_ref : reference level of ``between`` (default its first level;
+        'control' sorts first for ``arm``).
+    covariates : columns added as fixed effects: numeric as they are, text as
+        treatment dummies against their first level in sorted order.
+    return_fit : also return the fit object.
+    cluster : optional column of a grouping that subjects are nested in (a
+        mentoring pair, a team or department): adds ``(1 | cluster)`` to the model,
+        as lme4's ``(1 | cluster) + (1 | subject)``. Subjects with an empty cluster
+        are their own singleton cluster (control participants have no pair).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fixed effect: ``term, estimate, se, df`` (Satterthwaite),
+        ``t, p_value`` (two-sided), ``ci_low, ci_high`` (t-based, level
+        1 - alpha). ``attrs`` holds the variance components: for one
+        intercept ``tau2, sigma2, icc, theta, reml_criterion, n_obs, n_groups,
+        singular``; with ``cluster`` ``tau2_pair`` (the cluster's variance, whatever
+        the cluster is), ``tau2_participant, sigma2, icc_pair, theta, singular, ...``.
+
+    Notes
+    -----
+    Rows with a missing ``dv`` are dropped (all available data: subjects with
+    one wave stay in the model), which is what ``lmer`` does with its default
+    ``na.action``. Matches ``lmerTest::lmer`` (REML) - see tests/reference/.
+    """
+    cols = [dv, subject, within] + ([between] if between else []) + list(covariates) + ([cluster] if cluster else [])
+    d = data.loc[data[dv].notna(), cols]
+    if cluster:
+        empty = d[cluster].isna() | (d[cluster].astype(str).str.strip() == "")
+        d = d.assign(**{cluster: d[cluster].astype(object).where(~empty, "subject:" + d[subject].astype(str))})
+    d = d.dropna(subset=cols)
+    X, terms, _, _ = design_arm_wave(d, within, between, between_ref, covariates)
+    if cluster:
+        from rmstudy.stats.models.nested import fit_nested_intercepts
+
+        fit = fit_nested_intercepts(d[dv].to_numpy(float), X, d[subject].to_numpy(), d[cluster].to_numpy(), terms)
+    else:
+        fit = fit_random_intercept(d[dv].to_numpy(float), X, d[subject].to_numpy(), terms)
+    tab = fit.table(alpha)
+    return (tab, fit) if return_fit else tab
+
+
+def conditional_residuals(fit: RandomInterceptFit, y, X, groups) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted values (X beta + predicted intercept) and conditional residuals.
+
+    The predicted intercepts are the BLUPs g/(1 + n_i g) * sum_j (y_ij - x_ij beta).
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    codes, uniq = pd.factorize(np.asarray(groups), sort=False)
+    marg = y - X @ fit.beta
+    n_i = np.bincount(codes, minlength=len(uniq))
+    g = fit.theta**2
+    b = g / (1 + n_i * g) * np.bincount(codes, weights=marg, minlength=len(uniq))
+    fitted = X @ fit.beta + b[codes]
+    return fitted, y - fitted

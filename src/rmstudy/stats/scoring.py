@@ -1,0 +1,65 @@
+"""Scale scoring driven only by the codebook.
+
+Reverse keys (``min + max - x``), then the scale score is the mean of the
+answered items when the answered share reaches the scale's ``min_answered``
+(default 0.8), else missing.
+"""
+
+from __future__ import annotations
+
+__all__ = ["reverse_key", "score_scales", "long_scores"]
+
+import numpy as np
+import pandas as pd
+
+from rmstudy.contract.codebook import Codebook
+
+
+def reverse_key(responses: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Return a copy of ``responses`` with every reverse-keyed item recoded."""
+    out = responses.copy()
+    for s in codebook.scales.values():
+        for item in s.reverse:
+            out[item] = s.min + s.max - out[item]
+    return out
+
+
+def _score_block(block: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    answered = np.isfinite(block).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(block, axis=1) / answered
+    ok = (answered / block.shape[1] >= share - 1e-12) & (answered > 0)
+    return np.where(ok, mean, np.nan), answered
+
+
+def score_scales(responses: pd.DataFrame, codebook: Codebook, keys=("participant_id", "wave")) -> pd.DataFrame:
+    """Score every scale (and subscale) of the codebook.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``keys`` columns, then per scale:
+
+        * ``<scale>``: mean of the answered, reverse-keyed items; NaN when fewer
+          than the scale's ``min_answered`` share of its items were answered;
+        * ``<scale>__sum``: the prorated sum, mean × number of items (so a sum
+          stays on the full scale's range when an item is missing);
+        * ``<scale>__answered``: number of answered items;
+        * ``<scale>.<subscale>``: the same mean rule within each subscale.
+    """
+    keyed = reverse_key(responses, codebook)
+    out = responses[list(keys)].copy()
+    for s in codebook.scales.values():
+        mean, answered = _score_block(keyed[list(s.items)].to_numpy(dtype=float), s.min_answered)
+        out[s.name] = mean
+        out[f"{s.name}__sum"] = mean * s.n_items
+        out[f"{s.name}__answered"] = answered
+        for sub, items in s.subscales.items():
+            out[f"{s.name}.{sub}"] = _score_block(keyed[list(items)].to_numpy(dtype=float), s.min_answered)[0]
+    return out
+
+
+def long_scores(scores: pd.DataFrame, participants: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """One scale's scores joined to participant attributes (one row per participant × wave)."""
+    cols = ["participant_id", "wave", scale]
+    return scores[cols].rename(columns={scale: "score"}).merge(participants, on="participant_id", how="left")

@@ -1,0 +1,164 @@
+"""Sensitivity analyses beside each survey hypothesis's primary model.
+
+Each returns a row ``analysis, estimate, se, df, ci_low, ci_high, p_value,
+n_participants, note`` for the programme-minus-control difference in change
+(ANCOVA: the adjusted difference at the later wave), in scale points.
+"""
+
+from __future__ import annotations
+
+__all__ = ["sensitivity_analyses", "completers", "ancova", "ipw_ancova", "bayes_factor_change"]
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from rmstudy.stats.models.mixed import mixed_model
+
+STANDARD_COVARIATES = ("age", "tenure_years")      # cohort-contract columns used when the plan names none
+
+
+def _row(analysis, est, se, df, n, alpha, note=""):
+    dist = stats.t(df) if df else stats.norm()
+    half = dist.ppf(1 - alpha / 2) * se
+    return {"analysis": analysis, "estimate": float(est), "se": float(se), "df": None if df is None else float(df),
+            "ci_low": float(est - half), "ci_high": float(est + half),
+            "p_value": float(2 * dist.sf(abs(est / se))), "n_participants": int(n), "note": note}
+
+
+def _interaction(tab: pd.DataFrame, base: str, later: str) -> dict:
+    t = tab.set_index("term")
+    row = t.loc[f"arm[program]:wave[{later}]"].to_dict()
+    if f"arm[program]:wave[{base}]" in t.index:                  # contrast not starting at the first wave
+        raise ValueError("sensitivity analyses need the contrast to start at the first wave")
+    return row
+
+
+def completers(data: pd.DataFrame, base: str, later: str) -> pd.DataFrame:
+    """Rows of participants scored at both contrast waves, restricted to those two waves."""
+    two = data[data["wave"].isin([base, later])].dropna(subset=["score"])
+    both = two.groupby("participant_id")["wave"].nunique()
+    return two[two["participant_id"].isin(both[both == 2].index)]
+
+
+def _wide(comp: pd.DataFrame, base: str, later: str, extra=()) -> pd.DataFrame:
+    w = comp.pivot(index="participant_id", columns="wave", values="score")[[base, later]]
+    w.columns = ["pre", "post"]
+    attrs = comp.drop_duplicates("participant_id").set_index("participant_id")[["arm", *extra]]
+    return w.join(attrs).reset_index()
+
+
+def _design(w: pd.DataFrame, covs) -> tuple[np.ndarray, list[str]]:
+    cols, names = [np.ones(len(w)), (w["arm"] == "program").to_numpy(float), w["pre"].to_numpy(float)], ["Intercept", "arm", "pre"]
+    for c in covs:
+        if pd.api.types.is_numeric_dtype(w[c]):
+            cols.append(w[c].to_numpy(float))
+            names.append(c)
+        else:
+            for lv in sorted(w[c].astype(str).unique())[1:]:
+                cols.append((w[c].astype(str) == lv).to_numpy(float))
+                names.append(f"{c}[{lv}]")
+    return np.column_stack(cols), names
+
+
+def ancova(w: pd.DataFrame, covs=(), alpha: float = 0.05) -> dict:
+    """OLS ``post ~ arm + pre (+ covariates)`` on completers (statsmodels)."""
+    from statsmodels.regression.linear_model import OLS
+
+    X, _ = _design(w, covs)
+    res = OLS(w["post"].to_numpy(float), X).fit()
+    return _row("ANCOVA (completers): post ~ arm + pre" + (" + covariates" if covs else ""),
+                res.params[1], res.bse[1], res.df_resid, len(w), alpha)
+
+
+def ipw_ancova(w: pd.DataFrame, covs, alpha: float = 0.05) -> dict:
+    """Propensity-score weighting: a logistic model of joining the programme on the
+    baseline score and covariates gives stabilised ATE weights; weighted ANCOVA
+    with HC1 (sandwich) standard errors."""
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.regression.linear_model import WLS
+
+    Xp, _ = _design(w, covs)
+    z = (w["arm"] == "program").to_numpy(float)
+    ps = Logit(z, np.delete(Xp, 1, axis=1)).fit(disp=0).predict(np.delete(Xp, 1, axis=1))
+    ps = np.clip(ps, 0.01, 0.99)
+    wt = np.where(z == 1, z.mean() / ps, (1 - z.mean()) / (1 - ps))
+    res = WLS(w["post"].to_numpy(float), Xp, weights=wt).fit(cov_type="HC1")
+    ess = wt.sum() ** 2 / (wt**2).sum()
+    return _row("Propensity-weighted ANCOVA (stabilised ATE weights, HC1 SE)", res.params[1], res.bse[1], None, len(w),
+                alpha, note=f"propensity from baseline score + {', '.join(covs) or 'nothing else'}; "
+                            f"effective sample size {ess:.0f} of {len(w)}; weights {wt.min():.2f}–{wt.max():.2f}")
+
+
+def bayes_factor_change(w: pd.DataFrame) -> dict:
+    """JZS Bayes factor (Cauchy prior r = .707) for the difference in completers'
+    change scores between arms, with pingouin's ``bayesfactor_ttest``."""
+    import pingouin as pg
+
+    ch = w["post"] - w["pre"]
+    x, y = ch[w["arm"] == "program"], ch[w["arm"] == "control"]
+    if len(y) == 0:               # single-arm cohort: one-sample test of the change itself
+        t = stats.ttest_1samp(x, 0).statistic
+        bf = float(pg.bayesfactor_ttest(t, len(x), r=0.707))
+    else:
+        t = stats.ttest_ind(x, y).statistic
+        bf = float(pg.bayesfactor_ttest(t, len(x), len(y), r=0.707))
+    return {"bf10": bf, "t": float(t), "n_program": int(len(x)), "n_control": int(len(y)), "prior_r": 0.707}
+
+
+def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants: pd.DataFrame,
+                         alpha: float = 0.05) -> dict:
+    """Every sensitivity analysis that applies to one survey hypothesis.
+
+    ``analysed`` is the primary model's data (``participant_id, wave, score`` plus
+    the participant columns). Returns ``rows`` (the primary first), ``bayes``
+    (JZS BF on completers' change) and ``lords_paradox`` (a note, or None).
+    """
+    base, later = h.contrast
+    rows = [_row("Primary: LMM, all available data", primary["estimate"], primary["se"], primary["df"],
+                 sum(v["participants"] for v in primary["n"].values()), alpha)]
+    # the alternatives compare the contrast's two waves only (its baseline becomes the reference wave)
+    analysed = analysed[analysed["wave"].astype(str).isin([base, later])].copy()
+    analysed["wave"] = pd.Categorical(analysed["wave"].astype(str), [base, later], ordered=True)
+    if set(analysed["arm"]) != {"program", "control"}:
+        return {"rows": rows, "bayes": bayes_factor_change(_wide(completers(analysed, base, later), base, later)),
+                "lords_paradox": None}
+    comp = completers(analysed, base, later)
+    tab = mixed_model(comp, "score", between_ref="control", alpha=alpha)
+    r = _interaction(tab, base, later)
+    rows.append(_row("LMM, completers only", r["estimate"], r["se"], r["df"], comp["participant_id"].nunique(), alpha))
+    covs = [c for c in (h.covariates or STANDARD_COVARIATES) if c in analysed.columns and analysed[c].notna().all()]
+    w = _wide(comp, base, later, covs)
+    anc = ancova(w, alpha=alpha)
+    rows.append(anc)
+    if covs:
+        tab = mixed_model(analysed, "score", between_ref="control", covariates=covs, alpha=alpha)
+        r = _interaction(tab, base, later)
+        rows.append(_row(f"LMM adjusted for baseline {', '.join(covs)}", r["estimate"], r["se"], r["df"],
+                         analysed["participant_id"].nunique(), alpha))
+        rows.append(ancova(w, covs, alpha))
+    rows.append(ipw_ancova(w, covs, alpha))
+    if "pair_id" in analysed.columns:
+        pairs = analysed.loc[analysed["pair_id"].astype(str).str.strip() != "", ["pair_id", "participant_id"]]
+        if (pairs.drop_duplicates().groupby("pair_id").size() > 1).any():
+            tab, fit = mixed_model(analysed, "score", between_ref="control", cluster="pair_id", alpha=alpha,
+                                   return_fit=True)
+            r = _interaction(tab, base, later)
+            vc = fit.variance_components()
+            rows.append(_row("Dyad LMM: (1 | pair_id) + (1 | participant_id)", r["estimate"], r["se"], r["df"],
+                             vc["n_participants"], alpha,
+                             note=f"pair ICC {vc['icc_pair']:.2f}; controls are singleton pairs"))
+    cluster = getattr(h, "cluster", None)
+    if cluster and cluster in analysed.columns:
+        tab, fit = mixed_model(analysed, "score", between_ref="control", cluster=cluster, alpha=alpha, return_fit=True)
+        r = _interaction(tab, base, later)
+        rows.append(_row(f"LMM with a {cluster} random intercept", r["estimate"], r["se"], r["df"],
+                         analysed["participant_id"].nunique(), alpha,
+                         note=f"{cluster} ICC {fit.variance_components()['icc_pair']:.2f}"))
+    lords = None
+    sig = lambda x: x["p_value"] < alpha  # noqa: E731
+    if np.sign(anc["estimate"]) != np.sign(primary["estimate"]) or sig(anc) != sig(primary):
+        lords = ("The ANCOVA and the change model disagree (Lord's paradox). With self-selected groups that differ at "
+                 f"baseline, ANCOVA asks whether people with the same baseline end up differently; the change model "
+                 f"asks whether the groups changed differently. The preregistered change model is the primary answer.")
+    return {"rows": rows, "bayes": bayes_factor_change(w), "lords_paradox": lords}
