@@ -192,3 +192,18 @@ def test_no_private_name_crosses_a_module():
                     and node.value.id in module_names and _private(node.attr)):
                 bad.append(f"{m}:{node.lineno} uses {module_names[node.value.id]}.{node.attr}")
     assert not bad, "private names used outside their module (make them public and documented):\n" + "\n".join(bad)
+
+
+def test_every_error_class_of_the_package_has_the_common_root():
+    import importlib
+
+    from rmstudy.errors import RmstudyError
+
+    loose = []
+    for m, tree in TREES.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and (node.name.endswith("Error") or node.name in ("NotebookFailed",)):
+                cls = getattr(importlib.import_module(m), node.name)
+                if not issubclass(cls, RmstudyError):
+                    loose.append(f"{m}.{node.name}")
+    assert not loose, f"error classes outside the RmstudyError tree: {loose}"

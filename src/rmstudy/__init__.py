@@ -9,7 +9,7 @@ from rmstudy._version import __version__
 import importlib
 
 _EXPORTS = {
-    "errors": ["CohortError", "Problem"],
+    "errors": ["RmstudyError", "CohortError", "ModelError", "ResultsError", "InvariantError", "Problem"],
     "contract.codebook": ["Codebook", "Scale", "load_codebook"],
     "contract.study": ["Hypothesis", "Study", "load_study"],
     "contract.cohort": ["Cohort", "load_cohort", "analysis_cohort", "save_cohort", "select_population"],

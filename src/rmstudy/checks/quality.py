@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from rmstudy.contract.cohort import Cohort
+from rmstudy.errors import InvariantError
 from rmstudy.stats.models.survival import retention_data
 
 ARMS = ("program", "control")
@@ -77,7 +78,8 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
         ledger["employment.csv"] = {"rows_in": len(E), "included": len(E) - len(excl), "excluded": len(excl),
                                     "reasons": {k: int(v) for k, v in reasons.items()}}
     for f, l in ledger.items():
-        assert l["rows_in"] == l["included"] + l["excluded"], f  # internal invariant, not input checking
+        if l["rows_in"] != l["included"] + l["excluded"]:          # internal invariant, not input checking
+            raise InvariantError(f"row ledger of {f} does not add up: {l}")
     out = {"stages": stages, "exclusions": exclusions, "ledger": ledger}
     ingest = ingest_ledger(cohort.root)
     if ingest is not None:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from rmstudy.errors import Problem
+from rmstudy.errors import InvariantError, Problem
 
 _ISO = r"\d{4}-\d{2}-\d{2}"
 _FIRST_DAY, _LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
@@ -396,11 +396,11 @@ def problems(table: TableSchema, df: pd.DataFrame) -> list[Problem]:
         if index is None or (isinstance(index, float) and np.isnan(index)):
             # a dataframe-wide check that could not run because a column it reads is missing (reported above)
             if not (fc["check"] == "column_in_dataframe").any():
-                raise RuntimeError(f"pandera check {check!r} of {table.file} failed without a row: {value!r}")
+                raise InvariantError(f"pandera check {check!r} of {table.file} failed without a row: {value!r}")
             continue
         rule = table.rules.get(check)
         if rule is None:                       # a check without wording is a programming error, not an input one
-            raise RuntimeError(f"no wording for pandera check {check!r} of {table.file}")
+            raise InvariantError(f"no wording for pandera check {check!r} of {table.file}")
         key = (check, index)
         if key in seen:                        # a dataframe-wide check reports a failed row once per column
             continue

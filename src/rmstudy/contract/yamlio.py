@@ -15,8 +15,10 @@ from pathlib import Path
 
 import yaml
 
+from rmstudy.errors import RmstudyError
 
-class DuplicateKeyError(yaml.YAMLError):
+
+class DuplicateKeyError(RmstudyError, yaml.YAMLError):
     """A key that appears twice in one mapping."""
 
 

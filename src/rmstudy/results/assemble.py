@@ -24,6 +24,7 @@ from rmstudy._version import __version__
 from rmstudy.contract.cohort import COHORT_FILES
 from rmstudy.contract.provenance import environment, file_sha256, input_hashes
 from rmstudy.contract.study import load_schema
+from rmstudy.errors import ResultsError
 
 RESULTS_SCHEMA_VERSION = 2
 
@@ -94,7 +95,7 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
             if key in rec:
                 sections.setdefault(key, {}).update(rec[key])
     if flow is None:
-        raise RuntimeError(f"no participant-flow record in {out_dir.name}/records: run the data-quality notebook first")
+        raise ResultsError(f"no participant-flow record in {out_dir.name}/records: run the data-quality notebook first")
     hyps = finalise_hypotheses(rows, cohort.study)
     root = cohort.root
     results = {

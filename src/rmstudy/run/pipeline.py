@@ -19,7 +19,7 @@ import shutil
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from rmstudy.errors import CohortError, Problem
+from rmstudy.errors import CohortError, Problem, RmstudyError
 from rmstudy.checks.validate import validate
 from rmstudy.contract.provenance import environment
 from rmstudy.results.assemble import _dump, assemble_results
@@ -29,7 +29,7 @@ STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_
 REPORTS = {"05_hr_report": "hr_report.html", "06_academic_report": "academic_report.html"}
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(RmstudyError, RuntimeError):
     """A notebook raised; names the cell and where the partial executed notebook is."""
 
 

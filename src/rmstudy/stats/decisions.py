@@ -11,6 +11,7 @@ __all__ = ["decide", "finalise_hypotheses"]
 import numpy as np
 
 from rmstudy.stats.multiplicity import benjamini_hochberg, holm
+from rmstudy.errors import ResultsError
 
 
 def decide(estimate: float, p_adjusted: float, tost_p_value: float | None, alpha: float, expected_sign: int) -> str:
@@ -32,7 +33,7 @@ def finalise_hypotheses(rows: list[dict], study) -> list[dict]:
     dup = sorted({i for i in ids if ids.count(i) > 1})
     unknown = sorted(set(ids) - {h.id for h in study.hypotheses})
     if dup or unknown:
-        raise ValueError(f"hypothesis rows do not match the plan: duplicated {dup}, not in study.yaml {unknown}; "
+        raise ResultsError(f"hypothesis rows do not match the plan: duplicated {dup}, not in study.yaml {unknown}; "
                          "each plan hypothesis must be analysed in exactly one notebook")
     by_id = {r["id"]: dict(r) for r in rows}
     for family, (method, label) in _ADJUST.items():

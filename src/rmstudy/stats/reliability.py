@@ -17,6 +17,7 @@ from scipy import optimize, stats
 
 from rmstudy.contract.codebook import Codebook
 from rmstudy.stats.scoring import reverse_key
+from rmstudy.errors import ModelError
 
 
 def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> dict:
@@ -208,7 +209,7 @@ def omega_hierarchical(items: pd.DataFrame, nfactors: int) -> dict:
     """
     R = items.dropna(how="all").corr().to_numpy()
     if nfactors < 3:
-        raise ValueError("omega_hierarchical needs at least 3 group factors (psych identifies g from 3 or more)")
+        raise ModelError("omega_hierarchical needs at least 3 group factors (psych identifies g from 3 or more)")
     unrot = _minres(R, nfactors)
     heywood = bool(np.any(1 - (unrot**2).sum(axis=1) <= 0.0051))   # a uniqueness at minres's lower bound
     orth = _varimax(unrot)

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from rmstudy.stats.models.mixed import mixed_model
+from rmstudy.errors import ModelError
 
 STANDARD_COVARIATES = ("age", "tenure_years")      # cohort-contract columns used when the plan names none
 
@@ -30,7 +31,7 @@ def _interaction(tab: pd.DataFrame, base: str, later: str) -> dict:
     t = tab.set_index("term")
     row = t.loc[f"arm[program]:wave[{later}]"].to_dict()
     if f"arm[program]:wave[{base}]" in t.index:                  # contrast not starting at the first wave
-        raise ValueError("sensitivity analyses need the contrast to start at the first wave")
+        raise ModelError("sensitivity analyses need the contrast to start at the first wave")
     return row
 
 

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from rmstudy.errors import ModelError
+
 _LOG2PI = np.log(2 * np.pi)
 
 
@@ -207,13 +209,13 @@ def fit_random_intercept(y, X, groups, terms: list[str] | None = None) -> Random
     X = np.asarray(X, dtype=float)
     codes, uniques = pd.factorize(np.asarray(groups), sort=False)
     if np.any(codes < 0) or not np.all(np.isfinite(y)) or not np.all(np.isfinite(X)):
-        raise ValueError("fit_random_intercept: y, X and groups must be complete (no missing values)")
+        raise ModelError("fit_random_intercept: y, X and groups must be complete (no missing values)")
     N, p = X.shape
     if np.linalg.matrix_rank(X) < p:
-        raise ValueError("fit_random_intercept: the fixed-effects design is rank deficient "
+        raise ModelError("fit_random_intercept: the fixed-effects design is rank deficient "
                          "(an arm or wave has no observations in this population?)")
     if N <= p:
-        raise ValueError(f"fit_random_intercept: {N} observations cannot estimate {p} fixed effects")
+        raise ModelError(f"fit_random_intercept: {N} observations cannot estimate {p} fixed effects")
     q = _sufficient(y, X, codes, len(uniques))
 
     def f(th):
@@ -245,7 +247,7 @@ def _levels(series: pd.Series, reference=None) -> list:
         levels = sorted(series.dropna().unique().tolist(), key=str)
     if reference is not None:
         if reference not in levels:
-            raise ValueError(f"reference level {reference!r} does not occur in the data")
+            raise ModelError(f"reference level {reference!r} does not occur in the data")
         levels = [reference] + [lv for lv in levels if lv != reference]
     return levels
 

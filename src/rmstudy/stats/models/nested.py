@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from rmstudy.errors import ModelError
+
 _LOG2PI = np.log(2 * np.pi)
 
 
@@ -40,7 +42,7 @@ def _prepare(y, X, inner, outer):
     oc_obs, ou = pd.factorize(outer, sort=False)
     o_of_s = oc_obs[first]
     if np.any(o_of_s[ic] != oc_obs):
-        raise ValueError("fit_nested_intercepts: a participant appears in more than one pair; the groups must be nested")
+        raise ModelError("fit_nested_intercepts: a participant appears in more than one pair; the groups must be nested")
     return {"y": y, "X": X, "n_s": n_s, "S": S, "t": t, "o_of_s": o_of_s, "n_o": len(ou),
             "XtX": X.T @ X, "Xty": X.T @ y, "yty": float(y @ y), "N": len(y), "p": X.shape[1], "n_i": len(iu)}
 
@@ -162,7 +164,7 @@ def fit_nested_intercepts(y, X, inner, outer, terms=None) -> NestedInterceptFit:
     """REML fit of ``y ~ X + (1 | outer) + (1 | inner)`` with inner groups nested in outer groups."""
     q = _prepare(y, X, inner, outer)
     if np.linalg.matrix_rank(q["X"]) < q["p"]:
-        raise ValueError("fit_nested_intercepts: the fixed-effects design is rank deficient")
+        raise ModelError("fit_nested_intercepts: the fixed-effects design is rank deficient")
     best = None
     for start in ([1.0, 1.0], [0.3, 1.0], [1.0, 0.3]):
         res = optimize.minimize(lambda th: _profiled(th, q)[0], start, method="L-BFGS-B",

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rmstudy.errors import ModelError
+
 
 def _entry(data: pd.DataFrame):
     """Entry times for statsmodels, or None when nobody enters late.
@@ -153,7 +155,7 @@ def cox_model(data: pd.DataFrame, covariates=(), ties: str = "efron", alpha: flo
 
     X, names, assign = covariate_matrix(data, covariates)
     if np.isnan(X).any():
-        raise ValueError("cox_model: a covariate has missing values; the plan's covariates must be complete")
+        raise ModelError("cox_model: a covariate has missing values; the plan's covariates must be complete")
     res = PHReg(data["time"].to_numpy(float), X, status=data["event"].to_numpy(int),
                 entry=_entry(data), ties=ties).fit()
     zc = stats.norm.ppf(1 - alpha / 2)
@@ -206,7 +208,7 @@ def cox_zph(data: pd.DataFrame, fit: dict, transform: str = "km") -> pd.DataFram
     elif transform == "rank":
         g_all = stats.rankdata(time)
     else:
-        raise ValueError(f"unknown transform {transform!r}")
+        raise ModelError(f"unknown transform {transform!r}")
     g_all = g_all - g_all[event == 1].mean()
     w = np.exp(X @ beta - (X @ beta).max())
     p = X.shape[1]
