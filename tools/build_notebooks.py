@@ -257,160 +257,49 @@ if footnotes:
     md("---\\n**Notes**\\n\\n" + "\\n".join(f"{i}. {f}" for i, f in enumerate(footnotes, 1)))'''),
 ]
 
+ACADEMIC_SETUP = '''import json
+import rmstudy as rm
+from IPython.display import HTML, display
+from rmstudy.report import academic as A
+
+out = rm.find_path(out_dir)
+cohort_path = rm.find_path(cohort_dir)
+res = rm.load_or_assemble(out, cohort_path)
+# the analysis cohort, for two descriptive parts only: each population's baseline table and the survey dates
+cohort = rm.analysis_cohort(cohort_path)
+study, codebook = cohort.study, cohort.codebook
+baselines = A.population_baselines(cohort, rm.score_scales(cohort.responses, codebook))
+validation = out / "validation.json"        # written by rmstudy run; absent when the notebook runs by hand
+warnings = json.loads(validation.read_text(encoding="utf-8"))["warnings"] if validation.is_file() else None
+doc = A.AcademicDoc(A.outline(res))          # numbers sections, tables and figures in display order
+sections = dict(doc.sections)
+show = lambda *html: display(HTML("".join(html)))'''
+
 NB["06_academic_report"] = [
-    ("code", HR_SETUP.replace("from rmstudy.report import figures, narrative, privacy", "from IPython.display import Image\nfrom rmstudy.report import figures, tables\nshow = tables.show")),
-    ("code", '''md(f"""# Academic report: {study.name}
-Results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · **Confidential: research team and reviewers.**
-Reporting follows CONSORT-SPI 2018 and APA JARS-Quant (module B, non-random assignment).""")
-md(f"## 1. The preregistered plan\\nstudy.yaml SHA-256: `{res['plan_sha256']}`. Registration: {study.preregistration or 'not stated'}.")
-show(pd.DataFrame([{"id": h.id, "label": h.label, "outcome": h.outcome, "population": h.population or "everyone",
-                       "contrast": " → ".join(h.contrast) if h.contrast else "time to event", "direction": h.direction,
-                       "family": h.family, "SESOI": f"{h.sesoi} ({h.sesoi_units})" if h.sesoi else "–"} for h in study.hypotheses]))
-md("**Deviations log.** " + ("\\n".join(f"- {d['what']}: {d['why']}" for d in study.deviations)
-                             if study.deviations else "No deviations from the plan were recorded."))
-md(f"Decision rule: *supported* when the adjusted p < {study.alpha} in the expected direction; *opposite* when adjusted p < {study.alpha} "
-   "against it; *equivalent* when TOST against the SESOI succeeds; otherwise *inconclusive*. Holm within the primary family, "
-   "Benjamini–Hochberg within the secondary family, no adjustment for exploratory hypotheses.")'''),
-    ("code", '''md("## 2. Participant flow")
-show(tables.flow_table(res["flow"]))
-md("Exclusions by reason:")
-show(pd.DataFrame(res["flow"]["exclusions"]))
-md("Row ledger (every input row is included or excluded with a reason):")
-show(pd.DataFrame(res["flow"]["ledger"]).T, index=True)
-if res["flow"].get("ingest"):
-    md("Raw exports brought in with `rmstudy ingest` (every row after the header rows is written to the cohort "
-       "folder or left out with a reason):")
-    show(pd.DataFrame([{**{k: f[k] for k in ("file", "kind", "rows_in", "written", "excluded")},
-                        "reasons": "; ".join(f"{n} × {r}" for r, n in f["reasons"].items()) or "–"}
-                       for f in res["flow"]["ingest"]]))
-if (out / "validation.json").is_file():              # written by rmstudy run; absent when notebooks run by hand
-    import json
-    checks = json.loads((out / "validation.json").read_text(encoding="utf-8"))["warnings"]
-    if checks:
-        md("Data checks that did not stop the run (`rmstudy validate` warnings; every row is in validation.json):")
-        w = pd.DataFrame(checks)
-        show(w.groupby("check", sort=False).agg(count=("message", "size"), first=("message", "first")).reset_index())
-    else:
-        md("`rmstudy validate` raised no warnings (straight-lining, small groups, differential attrition).")'''),
-    ("code", '''md("## 3. Baseline table by arm\\nStandardised mean difference (SMD) = programme minus comparison over the root mean of the two variances.")
-b = pd.DataFrame(res["baseline"]["table"])
-show(b.round(3))'''),
-    ("code", '''md("## 4. Attrition")
-att = res["attrition"]
-show(pd.DataFrame(att["table"]).round(3))
-if att["test"]:
-    t = att["test"]
-    md(f"Differential attrition: {t['test']}, χ²({t['df']}) = {t['chi2']:.2f}, p = {tables.apa_p(t['p_value'])}.")
-show(pd.DataFrame(att["baseline_by_completion"]).round(3))
-md("Missing-data method: the mixed models use all available observations (dropouts kept) and are valid under missing at random "
-   "given the observed scores (MAR).")'''),
-    ("code", '''md("## 5. Measurement\\nCronbach's α (pairwise covariances, as psych::alpha) with a Feldt 95% CI; McDonald's ω total from a one-factor minres solution.")
-show(tables.reliability_apa(res["reliability"]))
-psy = res["psychometrics"]
-md("**Flags** (α below " + f"{psy['threshold']:.2f}" + ", negative item–rest correlations, α differing between waves or roles): "
-   + ("\\n" + "\\n".join("- " + f["message"] for f in psy["flags"]) if psy["flags"] else "none raised."))
-md("**Reliable change** (Jacobson–Truax RCI, |RCI| > 1.96, sample reliability at baseline), participants with both waves:")
-show(pd.DataFrame([{"hypothesis": hid, "arm": arm, **c, "S_diff": round(v["s_diff"], 3), "r_xx": round(v["reliability"], 3)}
-                   for hid, v in psy["rci"].items() for arm, c in v["counts"].items()]))
-md("Item statistics are in the appendix at the end of this report.")'''),
-    ("code", '''for fam, title in (("primary", "## 6. Primary results"), ("secondary", "## 7. Secondary results (secondary family)"),
-                   ("exploratory", "## 7b. Exploratory results (exploratory, unadjusted)")):
-    rows = [r for r in res["hypotheses"] if r["family"] == fam]
-    if not rows:
-        continue
-    md(title)
-    show(tables.hypothesis_table(rows))
-    for r in rows:
-        md(f"**{r['id']}** — {r['method']}. " + " ".join(r["notes"]))
-        if r["id"] in res.get("models", {}):
-            m = res["models"][r["id"]]
-            vc = m["variance_components"]
-            md(f"Variance components: participant intercept τ² = {vc['tau2']:.4f}, residual σ² = {vc['sigma2']:.4f}, "
-               f"ICC = {vc['icc']:.3f}; {vc['n_obs']} observations of {vc['n_groups']} participants"
-               + (" (singular fit)" if vc["singular"] else "") + ".")
-            show(pd.DataFrame(m["terms"]).round(4))
-            scale = codebook[r["outcome"]]
-            ax = figures.plot_means(pd.DataFrame(res["descriptives"]["cell_means"][r["id"]]), study.waves,
-                                    f"{r['id']}: {scale.label}", f"Mean score ({scale.min:g}–{scale.max:g})")
-            display(Image(filename=str(figures.save(ax, out, f"means_{r['id']}", close=True))))'''),
-    ("code", '''if res.get("sensitivity"):
-    md("## 8. Sensitivity analyses\\nThe primary estimate beside completers-only, ANCOVA, covariate-adjusted, "
-       "propensity-weighted and (where pairs or clusters exist) multilevel versions; all in scale points, "
-       "programme minus comparison. The JZS Bayes factor (r = .707) compares completers' change scores.")
-    for hid, sv in res["sensitivity"].items():
-        md(f"**{hid}** — BF10 = {sv['bayes']['bf10']:.2f} (n = {sv['bayes']['n_program']} + {sv['bayes']['n_control']} completers)."
-           + (f" {sv['lords_paradox']}" if sv["lords_paradox"] else ""))
-        show(pd.DataFrame(sv["rows"]).round(4))'''),
-    ("code", '''if any(res.get("moderation", {}).values()):
-    md("## 9. Moderation and dose-response\\nModerators measured in both arms enter as arm × wave × moderator (centred); "
-       "a moderator measured only in the programme (sessions attended, relationship quality after the programme) gives "
-       "a dose-response model within the programme. The pair partner's baseline value of a moderator is analysed "
-       "the same way within the programme, as exploratory.")
-    for hid, mods in res["moderation"].items():
-        for m in mods:
-            if not m["estimable"]:
-                md(f"**{hid} × {m['moderator']}**: not estimable ({m['note']}).")
-                continue
-            i = m["interaction"]
-            md(f"**{hid} × {m['moderator']}** ({m['kind'].replace('_', '-')}; {m['source']}; n = {m['n_participants']}): "
-               f"{i['term']} = {i['estimate']:.3f} [{i['ci_low']:.3f}, {i['ci_high']:.3f}], t({i['df']:.1f}) = {i['t']:.2f}, "
-               f"p = {tables.apa_p(i['p_value'])}; per SD of the moderator {m['per_sd']['estimate']:.3f}. {m['model']}.")
-            show(pd.DataFrame(m["slopes"]).round(3))
-            label = codebook[next(r["outcome"] for r in res["hypotheses"] if r["id"] == hid)].label.split(" (")[0]
-            ax = figures.plot_simple_slopes(m, f"{hid}: {label} by {m['moderator'].replace('_', ' ')}")
-            display(Image(filename=str(figures.save(ax, out, f"moderation_{hid}_{m['moderator']}", close=True))))'''),
-    ("code", '''if res.get("retention"):
-    md("## 10. Retention")
-    for hid, d in res["retention"].items():
-        md(f"### {hid}")
-        family = [s for s in res["hypotheses"] if s["id"] != hid and s["id"].startswith(hid) and s["outcome"] != "retention"]
-        if family:
-            md("Survey outcomes of the same claim, reported beside actual exits (full rows above): "
-               + "; ".join(f"{s['id']} ({s['outcome']}): estimate {s['estimate']:+.3f} "
-                           f"[{s['ci_low']:+.3f}, {s['ci_high']:+.3f}], {s['decision']}" for s in family) + ".")
-        fig = out / "figures" / f"km_{hid}.png"
-        if fig.exists():
-            display(Image(filename=str(fig)))
-        md("Numbers at risk:")
-        show(pd.DataFrame(d["at_risk"]).pivot(index="group", columns="horizon_days", values="n_at_risk"), index=True)
-        md("Cox proportional hazards, unadjusted (Efron ties; Breslow as a check):")
-        show(pd.DataFrame([d["cox_efron"], d["cox_breslow"]]).round(4))
-        lr = d["logrank"]
-        md(f"Log-rank test: χ²({lr['df']}) = {lr['chisq']:.3f}, p = {tables.apa_p(lr['p_value'])}.")
-        if d.get("adjusted"):
-            md(f"Adjusted for {', '.join(d['adjusted']['covariates'])} (Efron):")
-            show(pd.DataFrame(d["adjusted"]["table"]).round(4))
-        md("Proportional-hazards check (as survival::cox.zph, Kaplan–Meier time transform):")
-        show(pd.DataFrame(d["zph"]).round(4))
-        md("The assumption holds (global p ≥ α)." if d["ph_assumption_holds"] else
-           "**The test rejects proportional hazards.** The hazard ratio is then an average over follow-up: read the "
-           "retention at the horizons and the Kaplan–Meier curves, and consider a model with a time-split arm effect.")
-        md("Kaplan–Meier retention at the horizons (log-type CI):")
-        show(pd.DataFrame(d["km"]).round(4))
-        md("Cumulative incidence of voluntary (cause 1) and involuntary (cause 2) exit, Aalen–Johansen, delta-method CI:")
-        show(pd.DataFrame(d["cumulative_incidence"]).round(4))
-        if d["excluded"]:
-            show(pd.DataFrame(d["excluded"]))'''),
-    ("code", '''md("## 11. Assumption checks\\nConditional residuals of each mixed model: Q–Q plot and residuals against fitted values. "
-   "Influential participants are counted, never named.")
-for hid, m in res.get("models", {}).items():
-    dg = m["diagnostics"]
-    md(f"**{hid}**: {dg['n_large_residuals']} residuals beyond 3 SD from {dg['n_participants_with_large_residuals']} participants; "
-       f"skew {dg['residual_skew']:.2f}, excess kurtosis {dg['residual_excess_kurtosis']:.2f}.")
-    fig = out / "figures" / f"residuals_{hid}.png"
-    if fig.exists():
-        display(Image(filename=str(fig)))'''),
-    ("code", '''if res.get("power"):
-    md("## 12. Power and sensitivity\\nMinimum detectable effect at 80% power, two-sided α (unadjusted), from each model's SE.")
-    show(pd.DataFrame(res["power"].values()).round(3))'''),
-    ("code", '''md("## Appendix: item statistics\\nItem–rest correlation (r drop) and α if the item is deleted, from pairwise covariances as psych::alpha.")
-show(pd.DataFrame(res["psychometrics"]["items"]).round(3))
-md("## 13. Reproducibility")
-md(f"Command: `rmstudy run {res['parameters']['cohort_dir']} --out {res['parameters']['out_dir']}`")
-md("Input files (SHA-256):\\n\\n" + "\\n".join(f"- `{f}`: `{h}`" for f, h in res["inputs"].items()))
-show(pd.DataFrame({"package": ["python", *res["environment"]["packages"]],
-                      "version": [res["environment"]["python"], *res["environment"]["packages"].values()]}))
-md(f"Parameters: `{res['parameters']}` · seed in plan: {study.seed}")'''),
+    ("code", ACADEMIC_SETUP),
+    ("code", '''show(A.title_block(res, study), doc.toc(A.subsections(res)))'''),
+    ("code", '''show(A.section_plan(doc, res, study))
+show(A.section_design(doc, res, study, cohort.responses))'''),
+    ("code", '''show(A.section_flow(doc, res, study, warnings))'''),
+    ("code", '''show(A.section_baseline(doc, res, codebook, baselines))
+show(A.section_attrition(doc, res, codebook))'''),
+    ("code", '''show(A.section_measurement(doc, res))
+show(A.section_descriptives(doc, res, study, codebook))'''),
+    ("code", '''for key in ("primary", "secondary"):
+    if key in sections:
+        show(A.section_results(doc, res, study, codebook, key))'''),
+    ("code", '''if "sensitivity" in sections:
+    show(A.section_sensitivity(doc, res))
+if "moderation" in sections:
+    show(A.section_moderation(doc, res, codebook))'''),
+    ("code", '''if "retention" in sections:
+    show(A.section_retention(doc, res, study, out / "figures"))
+if "assumptions" in sections:
+    show(A.section_assumptions(doc, res, out / "figures"))
+if "power" in sections:
+    show(A.section_power(doc, res))'''),
+    ("code", '''show(A.section_methods(doc, res, study), A.section_reproducibility(doc, res, study),
+     A.section_references(doc, res, study), A.section_appendix(doc, res))'''),
 ]
 
 

@@ -323,9 +323,11 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
                     f"HR report: {cohort.study.name}")
         export_pdf(out_dir / REPORTS["05_hr_report"], out_dir / "hr_report.pdf")
 
-    def academic_outputs():
-        export_html(out_dir / "notebooks" / "06_academic_report.ipynb", out_dir / REPORTS["06_academic_report"],
-                    f"Academic report: {cohort.study.name}")
+    def academic_outputs():     # offline HTML of our own (no CDN scripts) and an A4 PDF with bookmarks
+        from rmstudy.report.academic_export import export_academic
+
+        export_academic(out_dir / "notebooks" / "06_academic_report.ipynb", out_dir / REPORTS["06_academic_report"],
+                        out_dir / "academic_report.pdf", f"Academic report: {cohort.study.name}")
 
     try:
         with tqdm(total=total, desc="rmstudy run", unit="notebook", disable=not progress) as bar:
