@@ -1,0 +1,108 @@
+"""Reading a CSV export: encoding (UTF-8 with or without a BOM, UTF-16, Latin-1) and delimiter (comma, semicolon,
+tab) detected, every record with the lines of the file it spans."""
+
+from __future__ import annotations
+
+__all__ = ["read_csv_records", "DELIMITERS"]
+
+import codecs
+import csv
+import io
+from pathlib import Path
+
+from rmstudy.errors import Problem
+from rmstudy.ingest.layout import RawRead
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter (comma, semicolon or tab) that splits the first non-empty line into the most cells."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    best, best_n = ",", 1
+    for d in DELIMITERS:
+        n = len(next(csv.reader([line], delimiter=d), []))
+        if n > best_n:
+            best, best_n = d, n
+    return best
+
+
+_CSV_FIELD_LIMIT = 50 * 1024 * 1024     # characters in one CSV cell
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _binary_problem(data: bytes, path: Path, file: str) -> Problem | None:
+    """A file read as CSV whose bytes are a workbook (or another archive): one problem instead of garbage cells."""
+    if data.startswith(_ZIP_MAGIC):
+        try:
+            import zipfile
+
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+        except Exception:              # a damaged archive: still not a CSV
+            names = set()
+        if "xl/workbook.xml" in names:
+            return Problem(file, f"this is an XLSX workbook saved with a {path.suffix or 'missing'} name, not a CSV",
+                           "rename the file to .xlsx and write that name under file: in the mapping, or open it in "
+                           "Excel/LibreOffice and save it as CSV UTF-8")
+        return Problem(file, "this is a zip archive (e.g. an .ods or .docx file), not a CSV",
+                       "export the table as CSV UTF-8 or .xlsx")
+    if data.startswith(_OLE_MAGIC):
+        return Problem(file, "this is an old Excel .xls workbook (or a password-protected workbook), not a CSV",
+                       "open it in Excel/LibreOffice and save it, without a password, as .xlsx or CSV UTF-8")
+    return None
+
+
+def read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
+                      warnings: list[str]) -> RawRead | None:
+    """The rows of a CSV as (spreadsheet row number, cells), with the lines of the file each one spans; encoding and
+    delimiter detected and put in ``info``."""
+    data = path.read_bytes()
+    if not data.strip():
+        probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
+        return None
+    binary = _binary_problem(data, path, file)
+    if binary is not None:
+        probs.append(binary)
+        return None
+    encoding = spec.get("encoding")
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as e:
+            probs.append(Problem(file, f"cannot be read as {encoding} ({e})",
+                                 "correct encoding: in the mapping, or remove it to let rmstudy detect it"))
+            return None
+        info["encoding"] = encoding
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, info["encoding"] = data.decode("utf-16"), "utf-16"
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+            info["encoding"] = "utf-8 with BOM" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+        except UnicodeDecodeError as e:
+            text = data.decode("latin-1")
+            info["encoding"] = "latin-1"
+            warnings.append(f"{file}: not UTF-8 ({e.reason} at byte {e.start}); read as Latin-1. Check "
+                                    "accented characters, or set encoding: (e.g. cp1252) in the mapping")
+    text = text.lstrip("\ufeff")
+    delimiter = spec.get("delimiter") or _sniff_delimiter(text)
+    info["delimiter"] = DELIMITERS.get(delimiter, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records, lines, last = [], {}, 0
+    # a long free-text answer (over the csv module's default 131072 characters) is a cell like any other; a stray
+    # quote is found by the row's number of cells and its line breaks (_width_problem), not by this limit
+    limit = csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    try:
+        for n, row in enumerate(reader, start=1):
+            records.append((n, row))
+            lines[n] = (last + 1, reader.line_num)
+            last = reader.line_num
+        return RawRead(records, lines=lines)
+    except csv.Error as e:
+        probs.append(Problem(file, f"cannot be read as CSV ({e})", "export the file again as CSV",
+                             row=reader.line_num or None))
+        return None
+    finally:
+        csv.field_size_limit(limit)
