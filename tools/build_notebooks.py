@@ -135,126 +135,25 @@ figures.set_style()
 md = lambda s: display(Markdown(s))'''
 
 NB["05_hr_report"] = [
-    ("code", HR_SETUP),
-    ("code", '''md(f"""# Reverse mentoring: what the programme achieved
-**{study.name}** · results of {res['created'][:10]} · rmstudy {res['rmstudy_version']} · plan fingerprint `{res['plan_sha256'][:12]}`
-""")
-md("## The answer first")
-for r in res["hypotheses"]:
-    if r["family"] == "primary":
-        md("- " + narrative.answer_sentence(r, codebook.scales.get(r["outcome"])))
-md("Verdicts: *clear improvement*, *moved the wrong way*, *evidence of no meaningful change* or *too uncertain to say*. "
-   "Each comes from a rule fixed in the study plan before the data were seen.")'''),
-    ("code", '''md("## Who took part")
-rates = pd.DataFrame(res["descriptives"]["response_rates"])
-first = rates[rates["wave"] == study.waves[0]]
-counts = first.pivot(index="role", columns="arm", values="enrolled").reindex(columns=["program", "control"]).fillna(0)
-shown, hidden = privacy.suppress_counts(counts, k)
-if hidden.to_numpy().any():
-    # with a cell hidden, totals could give it away (programme pairs fix juniors = seniors), so none are shown
-    shown, hidden = privacy.suppress_counts(counts, k, totals=False)
-shown.columns = [{"program": "Programme", "control": "Comparison group"}.get(c, c) for c in shown.columns]
-shown.index = [str(i).capitalize() for i in shown.index]
-display(shown)
-if counts.get("control", pd.Series(dtype=float)).sum() == 0:
-    md("**There was no comparison group.** Every result below describes change within the programme only; "
-       "without people outside it we cannot tell whether the programme caused that change.")
-else:
-    md(f"**The comparison group.** {study.comparison_group or 'Staff who did not take part in the programme.'}")
-lines = []
-for w in study.waves:
-    g = rates[rates["wave"] == w].groupby("arm")[["enrolled", "responded"]].sum()
-    for arm, row in g.iterrows():
-        if row["enrolled"] < k or row["responded"] < k:
-            lines.append(f"- {w}, {arm}: fewer than {k} people, so not shown")
-            continue
-        rate = row["responded"] / row["enrolled"]
-        flag = " ⚠ below the {:.0%} mark".format(study.low_response_rate) if rate < study.low_response_rate else ""
-        lines.append(f"- Survey '{w}', {'programme' if arm == 'program' else 'comparison group'}: {rate:.0%} answered{flag}")
-md("**Response rate per survey**\\n\\n" + "\\n".join(lines))'''),
-    ("code", '''footnotes = []
-for r in res["hypotheses"]:
-    if r["outcome"] == "retention":
-        continue
-    scale = codebook[r["outcome"]]
-    md(f"## {r.get('question') or r['label']}")
-    md(narrative.answer_sentence(r, scale, with_question=False))
-    means = privacy.suppress_by_n(pd.DataFrame(res["descriptives"]["cell_means"][r["id"]]), k)
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    verdict = narrative.verdict(r["decision"])
-    figures.plot_means(means, study.waves, f"{scale.label.split(' (')[0]}: {verdict}",
-                       f"Average score ({scale.min:g} to {scale.max:g})", ax=ax)
-    display(fig)
-    plt.close(fig)
-    if means["suppressed"].any():
-        md(f"Groups with fewer than {k} answers are not shown.")
-    footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted for the number of questions asked: "
-                     f"{r['p_adjusted']:.3f}).")
-    md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")
-    planned = [m for m in res.get("moderation", {}).get(r["id"], []) if m["estimable"] and "exploratory" not in m["source"]]
-    for m in planned:            # HR hears of a moderator only past a Bonferroni bar over the plan's moderators
-        if m["interaction"]["p_value"] < study.alpha / len(planned):
-            md(narrative.moderation_sentence(m))
-    fav = privacy.suppress_by_n(pd.DataFrame(res["psychometrics"]["favourable_by_hypothesis"].get(r["id"], [])),
-                                k, value_cols=("percent_favourable",))
-    if not fav.empty:
-        cells = fav.assign(shown=[f"{v:.0f}%" if pd.notna(v) else f"fewer than {k} answered"
-                                  for v in fav["percent_favourable"]])
-        tab = cells.pivot(index="wave", columns="arm", values="shown").reindex(list(study.waves))
-        tab = tab.rename(columns={"program": "Programme", "control": "Comparison group"})
-        md(f"**% favourable** (share of answers in the {'top' if scale.favourable == 'high' else 'bottom'} two options):")
-        display(tab)'''),
-    ("code", '''ret = [r for r in res["hypotheses"] if r["outcome"] == "retention"]
-if ret:
-    md("## Keeping younger talent")
-    for r in ret:
-        md(narrative.answer_sentence(r, with_question=False))
-        km = privacy.suppressed_retention(pd.DataFrame(res["retention"][r["id"]]["km"]), k)
-        table = pd.DataFrame({
-            "Group": km["group"].map({"program": "Programme", "control": "Comparison group"}),
-            "After": km["horizon_days"].map(lambda d: f"{round(d / 30.4)} months"),
-            "Still with us": [f"{v:.0%} (95% CI {lo:.0%}–{hi:.0%})" if pd.notna(v) else f"not shown (fewer than {k} people or leavers)"
-                              for v, lo, hi in zip(km["retention"], km["ci_low"], km["ci_high"])],
-        })
-        display(table.set_index(["Group", "After"]))
-        footnotes.append(f"{r['id']}: p = {r['p_value']:.3f} (adjusted: {r['p_adjusted']:.3f}); "
-                         "Cox model of time to voluntary exit.")
-        md(narrative.certainty_in_words(r) + f"<sup>{len(footnotes)}</sup>")
-        # the survey side of the same claim (the plan's H3 family: ids that extend this one, e.g. H3b)
-        for s in res["hypotheses"]:
-            if s["id"] != r["id"] and s["id"].startswith(r["id"]) and s["outcome"] != "retention":
-                md("Beside actual exits, the survey asked about intentions: "
-                   + narrative.answer_sentence(s, codebook.scales.get(s["outcome"])))'''),
-    ("code", '''md("## What this does and does not mean")
-att = pd.DataFrame(res["attrition"]["table"])
-drop = (att["dropouts"].sum() / att["enrolled"].sum()) if att["enrolled"].sum() else float("nan")
-md("- **People chose to join.** Participants were not assigned at random, so those who joined may differ from those who did not. "
-   "The comparison tracks change over the same period, which removes stable differences but not all of them.")
-md(f"- **Follow-up is short.** The last survey was '{study.waves[-1]}'; effects that take longer to show are not measured.")
-md(f"- **Not everyone answered every survey.** About {drop:.0%} of participants missed the last survey. The analysis keeps "
-   "everyone's available answers, which is sound if missing answers relate only to what we already know about people.")
-mde = [p for p in res.get("power", {}).values() if "mde_d" in p]
-if mde:
-    lo = min(p["mde_d"] for p in mde)
-    hi = max(p["mde_d"] for p in mde)
-    md(f"- **Small effects can be missed.** With this many people, the study could reliably detect differences of about "
-       f"{lo:.2f}–{hi:.2f} standard deviations; smaller real effects may show as 'too uncertain to say'.")'''),
-    ("code", '''md("## What to do next")
-need = [(hid, p["n_factor_for_sesoi"]) for hid, p in res.get("power", {}).items() if p.get("n_factor_for_sesoi")]
-open_q = {r["id"] for r in res["hypotheses"] if r["decision"] == "inconclusive"}
-lines = []
-for hid, f in need:
-    if hid in open_q:
-        lines.append(f"- To settle {hid} with 80% power, the next cohort needs about {max(1.0, f):.1f} times this cohort's size.")
-md("\\n".join(lines) if lines else "Every question has a clear answer with this cohort's size.")
-md("(An approximation: it assumes the same design, response rate and spread of scores.)")'''),
-    ("code", '''md("## Privacy")
-md(f"No group of fewer than **{k}** people is shown anywhere in this report: small groups show as 'fewer than {k}', and "
-   "where a hidden number could be worked out from a total, a second number is hidden too. Retention rates appear only where "
-   f"a group has at least {k} people and at least {k} leavers, so no one's departure can be dated. The report holds no names, "
-   "ids or free-text comments.")
-if footnotes:
-    md("---\\n**Notes**\\n\\n" + "\\n".join(f"{i}. {f}" for i, f in enumerate(footnotes, 1)))'''),
+    ("md", "# HR report\nThe HR report's content (verdict cards, sentences, charts, tables, suppression) is built by "
+           "`rmstudy.report.hr.build_report` from results.json, the plan and the codebook, and laid out by its template. "
+           "`rmstudy run` writes the HR deliverable to its own folder (`hr/`: HTML, PDF and figures, nothing else); this "
+           "notebook shows the same report to the analyst."),
+    ("code", '''import rmstudy as rm
+from IPython.display import HTML, Markdown, display
+from rmstudy.report import escape, hr
+
+out = rm.find_path(out_dir)
+cohort_path = rm.find_path(cohort_dir)
+res = rm.load_or_assemble(out, cohort_path)        # assembles results.json when the notebooks ran by hand
+codebook = rm.load_codebook(cohort_path / "codebook.yaml")
+study = rm.load_study(cohort_path / "study.yaml", codebook)
+model = hr.build_report(res, study, codebook)'''),
+    ("code", '''hidden = model["hidden"]
+display(Markdown(f"Anonymity threshold: **{model['k']}**. " + (
+    "Not reported to HR: " + "; ".join(f"{escape.markdown(h)} ({escape.markdown(why)})" for h, why in hidden.items())
+    if hidden else "Every hypothesis of the plan is reported to HR.")))
+display(HTML(hr.render_fragment(model)))'''),
 ]
 
 ACADEMIC_SETUP = '''import json

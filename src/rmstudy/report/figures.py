@@ -1,12 +1,14 @@
 """Figures in one house style: colour-blind-safe (Okabe–Ito), titled, CIs drawn.
 
-Every function takes ``ax=None`` and returns the Axes.
+Every function takes ``ax=None`` and returns the Axes. Text in figures comes partly from the cohort (scale labels,
+anchors, wave names): matplotlib's mathtext is turned off (``text.parse_math``) so a ``$...$`` in a label is drawn
+as typed and cannot crash a run; ``svg.fonttype = none`` keeps SVG text as (escaped) text.
 """
 
 from __future__ import annotations
 
 __all__ = ["set_style", "plot_means", "plot_km", "plot_residuals", "plot_simple_slopes", "ARM_COLOURS",
-           "save"]
+           "save", "plot_effects", "plot_question", "plot_retention", "to_svg", "VERDICT_COLOURS"]
 
 from pathlib import Path
 
@@ -23,10 +25,12 @@ def set_style() -> None:
                          "figure.subplot.left": 0.12, "figure.subplot.right": 0.97, "figure.subplot.bottom": 0.15,
                          "figure.subplot.top": 0.88, "figure.subplot.wspace": 0.32,
                          "axes.spines.top": False, "axes.spines.right": False,
-                         "axes.titlesize": 11, "axes.titleweight": "bold", "font.size": 10, "figure.figsize": (6, 3.6)})
+                         "axes.titlesize": 11, "axes.titleweight": "bold", "font.size": 10, "figure.figsize": (6, 3.6),
+                         "text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "rmstudy"})
 
 
 def _ax(ax):
+    plt.rcParams["text.parse_math"] = False          # cohort text is drawn as typed, never as mathtext
     if ax is None:
         set_style()
         _, ax = plt.subplots()
@@ -84,6 +88,7 @@ def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None)
     """Residual normal Q–Q plot and residuals against fitted values."""
     from scipy import stats
 
+    plt.rcParams["text.parse_math"] = False
     if axes is None:
         set_style()
         _, axes = plt.subplots(1, 2, figsize=(8, 3.4))
@@ -133,4 +138,144 @@ def plot_simple_slopes(result: dict, title: str, ax=None):
     ax.set_xlabel(result["moderator"].replace("_", " ") + (" (dose)" if result["kind"] == "dose_response" else ""))
     ax.set_ylabel("Difference in change" if result["kind"] == "moderation" else "Change within the programme")
     ax.set_title(title)
+    return ax
+
+
+# ---- HR report figures (drawn from the HR report model; suppressed values never reach them) ----
+
+#: verdict colours (Okabe–Ito; always paired with an icon and a word in the report)
+VERDICT_COLOURS = {"supported": "#009E73", "opposite": "#D55E00", "equivalent": "#0072B2", "inconclusive": "#6E6E6E"}
+
+
+def to_svg(fig) -> str:
+    """The figure as SVG text (fonts as text, no timestamp, stable ids), closed afterwards."""
+    import io
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def plot_effects(items: list[dict], xlabel: str, band: float | None = None, ax=None, log: bool = False):
+    """Every effect as a dot with its 95% range (thin) and (1 − 2α) range (thick), against a shaded band.
+
+    ``items``: dicts with ``label``, ``value``, ``lo95``, ``hi95``, ``lo90``, ``hi90``, ``decision``, and an
+    optional per-row ``band`` (half-width; for log axes the band is [1/b, b]). Rows are drawn top to bottom in
+    the order given. The x axis is symmetric around no effect, so neither side looks bigger than it is.
+    """
+    ax = _ax(ax)
+    n = len(items)
+    y = np.arange(n)[::-1]
+    centre = 1.0 if log else 0.0
+    spans = [abs(v - centre) for it in items for v in (it["lo95"], it["hi95"])]
+    for it in items:
+        b = it.get("band", band)
+        if b:
+            spans.append(abs(b - centre) if log else b)
+    if log:
+        ax.set_xscale("log")
+        lim = max(max(abs(np.log(v)) for it in items for v in (it["lo95"], it["hi95"])), 0.2) * 1.15
+        for it in items:
+            b = it.get("band", band)
+            if b:
+                lim = max(lim, abs(np.log(b)) * 1.15)
+        ax.set_xlim(np.exp(-lim), np.exp(lim))
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+        ticks = [v for v in (0.1, 0.25, 0.5, 1, 2, 4, 10) if np.exp(-lim) <= v <= np.exp(lim)]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))      # plain-text labels (mathtext is off)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        lim = max(max(spans) if spans else 0.5, 0.25) * 1.15
+        ax.set_xlim(-lim, lim)
+    for yi, it in zip(y, items):
+        b = it.get("band", band)
+        if b:
+            lo, hi = (min(b, 1 / b), max(b, 1 / b)) if log else (-b, b)
+            ax.fill_between([lo, hi], yi - 0.38, yi + 0.38, color="#CFCFCF", lw=0, zorder=0)
+        col = VERDICT_COLOURS.get(it["decision"], "#333333")
+        ax.plot([it["lo95"], it["hi95"]], [yi, yi], color=col, lw=1.4, zorder=2)
+        ax.plot([it["lo90"], it["hi90"]], [yi, yi], color=col, lw=4.5, solid_capstyle="butt", zorder=3)
+        ax.plot([it["value"]], [yi], "o", ms=7, color="white", mec=col, mew=2, zorder=4)
+    ax.axvline(centre, color="#333333", lw=1, zorder=1)
+    ax.set_yticks(y, [it["label"] for it in items])
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xlabel(xlabel)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    return ax
+
+
+def plot_question(means: list[dict] | None, waves, scale_range, ylabel: str, effect: dict | None, effect_label: str,
+                  band: float | None = None, axes=None):
+    """A survey question: average score per wave and group with 95% CIs on the scale's full range (left; only
+    when the means may be shown), and the difference in change with its 95% and (1 − 2α) ranges against zero
+    and the ±SESOI band, in scale points (right)."""
+    plt.rcParams["text.parse_math"] = False
+    if axes is None:
+        set_style()
+        if means:
+            fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.1), gridspec_kw={"width_ratios": [1.25, 1]})
+        else:
+            fig, ax1 = plt.subplots(figsize=(4.6, 2.2))
+            axes = [None, ax1]
+    left, right = axes
+    if means and left is not None:
+        x = np.arange(len(waves))
+        for i, arm in enumerate(("control", "program")):
+            g = [m for m in means if m["arm"] == arm]
+            if not g:
+                continue
+            by = {m["wave"]: m for m in g}
+            xs = [j for j, w in enumerate(waves) if w in by]
+            ys = np.array([by[waves[j]]["mean"] for j in xs])
+            lo = np.array([by[waves[j]]["ci_low"] for j in xs])
+            hi = np.array([by[waves[j]]["ci_high"] for j in xs])
+            off = (i - 0.5) * 0.08
+            left.errorbar(np.array(xs) + off, ys, yerr=[ys - lo, hi - ys], marker="o" if arm == "program" else "s",
+                          capsize=3, lw=2, color=ARM_COLOURS[arm], label=ARM_LABELS[arm])
+        left.set_xticks(x, [str(w) for w in waves])
+        left.set_xlim(-0.4, len(waves) - 0.6)
+        left.set_ylim(*scale_range)
+        left.set_xlabel("Survey")
+        import textwrap
+
+        left.set_ylabel("\n".join(textwrap.wrap(ylabel, 30)[:3]), fontsize=9)
+        left.set_title("Average score", loc="left", fontsize=10)
+        left.legend(frameon=False, fontsize=8, loc="best")
+    if effect is not None:
+        plot_effects([{**effect, "label": ""}], effect_label, band=band, ax=right)
+        right.set_yticks([])
+        right.set_title("Difference in change", loc="left", fontsize=10)
+    fig = right.figure
+    fig.subplots_adjust(left=0.1 if means else 0.06, right=0.97, bottom=0.2 if means else 0.3, top=0.88, wspace=0.35)
+    return axes
+
+
+def plot_retention(cells: list[dict], horizons_label: dict, ax=None):
+    """Share who had not resigned, per group and horizon, with 95% CIs on a 0–100% axis; suppressed cells are
+    labelled, never drawn. ``cells``: dicts with ``group``, ``horizon_days``, ``shown``, ``not_resigned``,
+    ``ci_low``, ``ci_high``."""
+    ax = _ax(ax)
+    rows = [(h, g) for h in sorted({c["horizon_days"] for c in cells}) for g in ("program", "control")]
+    by = {(c["horizon_days"], c["group"]): c for c in cells}
+    y = np.arange(len(rows))[::-1]
+    for yi, (h, g) in zip(y, rows):
+        c = by.get((h, g))
+        if c is None:
+            continue
+        if c["shown"]:
+            v = 100 * c["not_resigned"]
+            ax.plot([100 * c["ci_low"], 100 * c["ci_high"]], [yi, yi], color=ARM_COLOURS[g], lw=2)
+            ax.plot([v], [yi], "o" if g == "program" else "s", color=ARM_COLOURS[g], ms=7)
+        else:
+            ax.text(2, yi, "not shown (small group)", va="center", fontsize=8, color="#444444")
+    ax.set_yticks(y, [f"{ARM_LABELS[g]}, {horizons_label[h]}" for h, g in rows])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Had not resigned (%)")
+    ax.tick_params(axis="y", length=0)
+    ax.figure.subplots_adjust(left=0.36, right=0.96, bottom=0.22, top=0.95)
     return ax

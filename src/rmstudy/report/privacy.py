@@ -5,11 +5,27 @@ fewer than ``k`` people (the study's anonymity threshold). Secondary
 suppression then hides further cells so no hidden value can be recovered by
 subtraction from a shown total: in every line (row or column, its total
 included) either no cell or at least two cells are hidden.
+
+For whole results (one per hypothesis) the same two rules decide what HR sees:
+
+- :func:`too_small`: a hypothesis whose population, or one arm of it, has fewer than ``k`` people shows no
+  result of any kind (estimate, range, verdict, chart, mean);
+- :func:`differencing_conflicts`: two results on the same outcome whose groups could be nested and differ by
+  fewer than ``k`` people in an arm would let a reader subtract one from the other, so the less important one
+  (later family, then later in the plan) is hidden too;
+- :func:`means_publishable`: the means of a hypothesis are shown all or none (three shown means and a shown
+  difference in change would give the fourth back), and none when any cell has fewer than ``k`` answers;
+- :func:`retention_cells`: retention rates per group and horizon, each only where the group has ``k`` people
+  and ``k`` leavers, and overall retention (any exit) only where the involuntary exits are none or at least ``k``;
+- :func:`adjusted_p_shown`: adjusted p-values of a family are not printed when a hypothesis of that family is
+  hidden (Holm's and Benjamini–Hochberg's adjusted values can equal a multiple of a hidden p-value).
 """
 
 from __future__ import annotations
 
-__all__ = ["suppress_counts", "suppress_by_n", "fewer_than", "suppressed_retention"]
+__all__ = ["suppress_counts", "suppress_by_n", "fewer_than", "suppressed_retention", "arm_sizes", "too_small",
+           "differencing_conflicts", "hidden_hypotheses", "means_publishable", "retention_cells",
+           "adjusted_p_shown", "recoverable_lines", "FAMILY_RANK"]
 
 import numpy as np
 import pandas as pd
@@ -57,11 +73,78 @@ def suppress_counts(table: pd.DataFrame, k: int, totals: bool = True) -> tuple[p
                     cand.sort(key=lambda c: (c[0] == nr - 1 or c[1] == nc - 1, vals[c]))
                     hidden[cand[0]] = True
                     changed = True
+            if not changed and (extra := _complement_for_disclosure(vals, hidden, prim, k)) is not None:
+                hidden[extra] = True     # two hidden cells per line were not enough (see _complement_for_disclosure)
+                changed = True
     disp = full.astype(str).astype(object)
     for (i, j), h in np.ndenumerate(hidden):
         if h:
             disp.iat[i, j] = fewer_than(k) if prim[i, j] else "hidden"
     return disp, pd.DataFrame(hidden, index=full.index, columns=full.columns)
+
+
+def _complement_for_disclosure(vals: np.ndarray, hidden: np.ndarray, prim: np.ndarray, k: int):
+    """One more cell to hide when a reader could still work out a hidden cell exactly, else None.
+
+    ``vals``, ``hidden`` and ``prim`` include the margins (last row and column). The reader knows every shown cell
+    and total, that counts are non-negative and that a cell reading "fewer than k" holds 1 to k − 1; combining
+    several lines (not only subtracting within one) can pin a hidden cell down, e.g. a hidden 0 in a row whose
+    other hidden cells are pinned, or "fewer than 5" next to a hidden 0 in a row short by 1. Each hidden cell's
+    least and greatest possible value is found by linear programming (the margins' constraint matrix is totally
+    unimodular, so these are whole numbers); for a cell whose two values agree, the smallest non-zero shown inner
+    cell of its row or column is returned (then any shown cell of its lines, then of the table). Cells that the
+    label alone pins down (k = 2: "fewer than 2" is 1) are not counted: no further suppression helps them.
+
+    Found by the property test in tests/test_properties_suppression.py (issue #17): with two hidden cells in
+    every line, 5% of random tables still gave a hidden cell back, a primary count of 1 among them.
+    """
+    from scipy.optimize import linprog
+
+    nr, nc = vals.shape[0] - 1, vals.shape[1] - 1
+    inner = [(i, j) for i in range(nr) for j in range(nc) if hidden[i, j]]
+    if not inner:
+        return None
+    col = {c: n for n, c in enumerate(inner)}
+
+    def expr(members):
+        a, shown = np.zeros(len(inner)), 0.0
+        for c in members:
+            if hidden[c]:
+                a[col[c]] = 1.0
+            else:
+                shown += vals[c]
+        return a, shown
+
+    exprs = {c: expr([c]) for c in inner}
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for i in range(nr + 1):
+        for j in range(nc + 1):
+            if i < nr and j < nc:
+                continue
+            a, shown = expr([(r, c) for r in (range(nr) if i == nr else [i]) for c in (range(nc) if j == nc else [j])])
+            if not hidden[i, j]:
+                a_eq.append(a)
+                b_eq.append(vals[i, j] - shown)
+                continue
+            exprs[(i, j)] = (a, shown)
+            if prim[i, j]:
+                a_ub += [a, -a]
+                b_ub += [k - 1 - shown, shown - 1]
+    bounds = [(1, k - 1) if prim[c] else (0, None) for c in inner]
+    lp = dict(A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, A_ub=np.array(a_ub) if a_ub else None,
+              b_ub=b_ub or None, bounds=bounds, method="highs")
+    for c, (a, _) in exprs.items():
+        if prim[c] and k <= 2:
+            continue
+        lo, hi = linprog(a, **lp), linprog(-a, **lp)
+        if lo.status == 0 and hi.status == 0 and -hi.fun - lo.fun < 0.5:
+            lines = [(c[0], j) for j in range(nc + 1)] + [(i, c[1]) for i in range(nr + 1)]
+            for pool in (lines, [(i, j) for i in range(nr + 1) for j in range(nc + 1)]):
+                cand = [x for x in pool if not hidden[x]]
+                if cand:
+                    return min(cand, key=lambda x: (x[0] == nr or x[1] == nc, vals[x] == 0, vals[x]))
+            return None
+    return None
 
 
 def suppress_by_n(df: pd.DataFrame, k: int, n_col: str = "n", value_cols=("mean", "ci_low", "ci_high")) -> pd.DataFrame:
@@ -93,3 +176,115 @@ def suppressed_retention(km: pd.DataFrame, k: int) -> pd.DataFrame:
         out[c] = out[c].astype(object).where(~small, None)
     out["suppressed"] = small
     return out
+
+
+FAMILY_RANK = {"primary": 0, "secondary": 1, "exploratory": 2}
+
+
+def arm_sizes(row: dict) -> dict[str, int]:
+    """People per arm that a hypothesis row rests on (arms with nobody are left out)."""
+    return {arm: int(v.get("participants", 0)) for arm, v in (row.get("n") or {}).items()
+            if int(v.get("participants", 0)) > 0}
+
+
+def too_small(row: dict, k: int) -> str | None:
+    """Why a hypothesis shows no result at all, or None: its population or one of its arms has fewer than k."""
+    sizes = arm_sizes(row)
+    if not sizes or sum(sizes.values()) < k:
+        return f"the group it concerns has fewer than {k} people"
+    if any(n < k for n in sizes.values()):
+        return f"one side of the comparison has fewer than {k} people"
+    return None
+
+
+def differencing_conflicts(rows: list[dict], k: int, hidden: set | None = None) -> dict[str, str]:
+    """Hypotheses to hide so that no two shown results on the same outcome can be subtracted.
+
+    Two rows on the same outcome whose arm sizes could be nested (one is at most the other in every arm) and
+    differ by 1 to k − 1 people in some arm would reveal, by subtraction, the result of those few people. Of each
+    such pair the less important row (later family, then later in the plan) is hidden; rows already hidden do not
+    count. Returns {hidden id: id of the row it conflicts with}.
+    """
+    hidden = set(hidden or ())
+    order = sorted(range(len(rows)), key=lambda i: (FAMILY_RANK.get(rows[i]["family"], 3), i))
+    shown: list[dict] = []
+    out: dict[str, str] = {}
+    for i in order:
+        r = rows[i]
+        if r["id"] in hidden:
+            continue
+        a = arm_sizes(r)
+        clash = None
+        for s in shown:
+            if s["outcome"] != r["outcome"]:
+                continue
+            b = arm_sizes(s)
+            arms = set(a) | set(b)
+            diff = [b.get(x, 0) - a.get(x, 0) for x in arms]
+            for d in (diff, [-x for x in diff]):
+                if all(x >= 0 for x in d) and any(0 < x < k for x in d):
+                    clash = s["id"]
+        if clash:
+            out[r["id"]] = clash
+        else:
+            shown.append(r)
+    return out
+
+
+def hidden_hypotheses(rows: list[dict], k: int) -> dict[str, str]:
+    """Every hypothesis HR must not see a result of, with the reason in plain words."""
+    out = {r["id"]: why for r in rows if (why := too_small(r, k))}
+    for hid, other in differencing_conflicts(rows, k, hidden=set(out)).items():
+        out[hid] = (f"its group differs from the group of another result on the same measure by fewer than {k} "
+                    "people, so showing both would reveal those people's answers")
+    return out
+
+
+def means_publishable(cells: list[dict], k: int, arms=("program", "control")) -> bool:
+    """Whether a hypothesis's cell means (arm × wave) may be shown: every cell present with at least k answers."""
+    if not cells:
+        return False
+    present = {c["arm"] for c in cells}
+    return all(c.get("n") is not None and int(c["n"]) >= k and c.get("mean") is not None for c in cells) and \
+        present == {a for a in arms if a in present}
+
+
+def retention_cells(km: list[dict], incidence: list[dict], k: int) -> list[dict]:
+    """Retention by group and horizon for HR.
+
+    ``not_resigned`` is 1 − the Aalen–Johansen cumulative incidence of voluntary exit (cause 1) with its CI;
+    ``still_employed`` is 1 − the incidences of both exits (no CI is recorded for the sum). A group's rates show
+    only where it has at least k people and at least k voluntary leavers by the horizon (fewer would let a
+    reader date a departure); ``still_employed`` further needs the involuntary exits to be none or at least k
+    (estimated as the group size × their cumulative incidence, as results.json records no count per cause).
+    """
+    inc = {(r["group"], r["horizon_days"], r["cause"]): r for r in incidence}
+    out = []
+    for r in km:
+        g, h = r["group"], r["horizon_days"]
+        c1, c2 = inc.get((g, h, 1)), inc.get((g, h, 2))
+        shown = r["n"] >= k and r["events_by_horizon"] >= k and c1 is not None
+        cell = {"group": g, "horizon_days": h, "shown": bool(shown), "not_resigned": None, "ci_low": None,
+                "ci_high": None, "still_employed": None}
+        if shown:
+            cell.update(not_resigned=1 - c1["incidence"], ci_low=1 - c1["ci_high"], ci_high=1 - c1["ci_low"])
+            if c2 is not None:
+                invol = r["n"] * c2["incidence"]
+                if invol < 0.5 or invol >= k:
+                    cell["still_employed"] = 1 - c1["incidence"] - c2["incidence"]
+        out.append(cell)
+    return out
+
+
+def adjusted_p_shown(rows: list[dict], hidden: set) -> dict[str, bool]:
+    """Per family: whether its adjusted p-values may be printed (no hypothesis of the family is hidden)."""
+    fams = {r["family"] for r in rows}
+    return {f: not any(r["family"] == f and r["id"] in hidden for r in rows) for f in fams}
+
+
+def recoverable_lines(mask: pd.DataFrame) -> list[str]:
+    """Rows or columns of a table with totals in which exactly one cell is hidden (so a total gives it back)."""
+    m = mask.to_numpy()
+    bad = [f"row {mask.index[i]}" for i in range(m.shape[0]) if m[i].sum() == 1]
+    bad += [f"column {mask.columns[j]}" for j in range(m.shape[1]) if m[:, j].sum() == 1]
+    return bad

@@ -1,0 +1,545 @@
+"""The HR report: a report model built from results.json and the plan, rendered by our own template.
+
+``build_report(results, study, codebook)`` returns a plain mapping (the *model*) holding every sentence, table,
+figure and footnote the HR report shows, already suppressed; ``render_html(model)`` lays it out with the Jinja2
+template ``report/templates/hr_report.html.j2`` (autoescaped: every piece of cohort text is escaped once, there);
+``write_hr_folder(run_dir, cohort_dir)`` writes the HR deliverable, a folder holding only ``hr_report.html``,
+``hr_report.pdf`` and ``figures/`` (the SVG charts the HTML embeds).
+
+The rules that decide what HR sees are functions of :mod:`rmstudy.report.privacy` (suppression) and of this
+module (``moderators_to_show``, ``next_steps``, ``limits``); the words are :mod:`rmstudy.report.narrative`.
+Nothing here knows a hypothesis id, a scale or a wave of the demo: the plan and the codebook name them.
+
+``model["data"]`` lists every number the report publishes, with what it rests on (arm sizes, cell sizes), so a
+test can try subtraction attacks on the published values alone.
+"""
+
+from __future__ import annotations
+
+__all__ = ["build_report", "render_html", "render_fragment", "write_hr_folder", "moderators_to_show", "next_steps",
+           "limits", "participation", "load_inputs", "HR_FILES"]
+
+import base64
+import math
+import textwrap
+from pathlib import Path
+
+from rmstudy.report import narrative, privacy
+from rmstudy.report.narrative import fmt, fmt_range, pct
+
+HR_FILES = ("hr_report.html", "hr_report.pdf")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ARM_WORDS = {"program": "Programme", "control": "Comparison group"}
+FAMILY_WORDS = {"primary": "Main question", "secondary": "Further question", "exploratory": "Exploratory question"}
+
+
+# ---------------------------------------------------------------- rules
+
+
+def moderators_to_show(moderation: list[dict], alpha: float, k: int) -> list[dict]:
+    """The moderation results HR hears of: planned (not exploratory) and estimable ones whose interaction passes a
+    Bonferroni bar over the plan's moderators for that hypothesis, resting on at least k people."""
+    planned = [m for m in moderation or [] if m.get("estimable") and "exploratory" not in str(m.get("source", ""))]
+    return [m for m in planned if m["interaction"]["p_value"] < alpha / len(planned)
+            and int(m.get("n_participants") or 0) >= k]
+
+
+def _round_up(n: float, step: int = 10) -> int:
+    return int(math.ceil(n / step) * step)
+
+
+def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, cohort_size: int) -> list[str]:
+    """What managers can do with the answers: what to keep, what to look into, what to stop expecting, and how
+    large the next cohort should be to settle what is open (from the power analysis, rounded up to tens)."""
+    keep, fix, same, open_ = [], [], [], []
+    for r in rows:
+        if r["id"] in hidden or r["family"] == "exploratory":
+            continue
+        q = questions[r["id"]]
+        {"supported": keep, "opposite": fix, "equivalent": same, "inconclusive": open_}[r["decision"]].append((r, q))
+    out = []
+    if keep:
+        out.append("Keep: the programme clearly helped on " + _join([f"“{q}”" for _, q in keep]) +
+                   ". Protect what made it work (time for the pairs to meet, sponsor support) in the next round.")
+    if fix:
+        out.append("Look into: " + _join([f"“{q}”" for _, q in fix]) + " moved the wrong way. Talk with "
+                   "participants and their managers before the next cohort starts, and change the programme there.")
+    if same:
+        out.append("Do not expect the programme alone to move " + _join([f"“{q}”" for _, q in same]) +
+                   ": the study found no meaningful change. If that matters, try something aimed at it directly.")
+    sizes = []
+    for r, q in open_:
+        f = (power.get(r["id"]) or {}).get("n_factor_for_sesoi")
+        if f and math.isfinite(f):
+            sizes.append((r, q, f))
+    settle = [(r, q, f) for r, q, f in sizes if f <= 10]
+    too_big = [(r, q, f) for r, q, f in sizes if f > 10]
+    if settle:
+        f = max(f for _, _, f in settle)
+        out.append("Try again, larger: " + _join([f"“{q}”" for _, q, _ in settle]) + " cannot be answered yet. "
+                   f"A next cohort about {fmt(max(1.0, f), 1)} times this one (roughly {_round_up(f * cohort_size)} "
+                   "people, with the same surveys and a similar comparison group) would be large enough to settle "
+                   + ("it." if len(settle) == 1 else "them."))
+    if too_big:
+        out.append(_join([f"“{q}”" for _, q, _ in too_big]) + " would need more than ten times this cohort to "
+                   "settle: pool several cohorts (the academic report lists what to combine) rather than wait for one.")
+    elif open_ and not sizes:
+        out.append(_join([f"“{q}”" for _, q in open_]) + " cannot be answered yet; a larger cohort would help.")
+    if not out:
+        out.append("There is nothing to act on yet: no question has a result that can be shown.")
+    return out
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def limits(results: dict, study, assignment: str, shown_rows: list[dict], k: int) -> list[tuple[str, str]]:
+    """What the results do and do not mean: (title, sentence) pairs built from the design and results.json."""
+    out = []
+    caveat = narrative.causal_caveat(assignment)
+    if caveat:
+        out.append(("People chose to join.", "Participants were not assigned at random, so those who joined may "
+                    "differ from those who did not. Comparing change over the same period removes stable "
+                    "differences between the groups, but not all of them."))
+    offsets = study.raw.get("wave_offsets_days") or {}
+    last = study.waves[-1]
+    when = f" (about {round(offsets[last] / 30.4)} months after the start)" if last in offsets and offsets[last] > 0 else ""
+    out.append(("Follow-up is short.", f"The last survey was '{last}'{when}; effects that take longer to show are "
+                "not measured."))
+    att = results.get("attrition") or {}
+    table = att.get("table") or []
+    enrolled = sum(int(t["enrolled"]) for t in table)
+    drop = sum(int(t["dropouts"]) for t in table)
+    if enrolled:
+        if drop == 0:
+            share = "Everyone answered the last survey."
+        elif drop < k:
+            share = f"Fewer than {k} participants missed the last survey."
+        else:
+            share = f"About {pct(drop / enrolled)} of participants missed the last survey."
+        out.append(("Not everyone answered every survey.", share + " The analysis keeps everyone's available "
+                    "answers, which is sound if missing answers relate only to what we already know about people."))
+    mde = [p["mde_d"] for hid, p in (results.get("power") or {}).items()
+           if "mde_d" in p and hid in {r["id"] for r in shown_rows}]
+    if mde:
+        lo, hi = min(mde), max(mde)
+        span = fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)} to {fmt(hi)}"
+        out.append(("Small effects can be missed.", f"With this many people, the study could reliably detect "
+                    f"differences of about {span} standard deviations; smaller real effects may show as 'too "
+                    "uncertain to say'."))
+    return out
+
+
+def participation(results: dict, study, k: int) -> dict:
+    """Who took part: counts by role and group (suppressed), response rates per survey, the comparison group and
+    the starting differences above 0.1 SD."""
+    rates = results.get("descriptives", {}).get("response_rates") or []
+    first = [r for r in rates if r["wave"] == study.waves[0]]
+    roles = sorted({str(r.get("role")) for r in first if r.get("role") not in (None, "")}) or ["everyone"]
+    arms = [a for a in ("program", "control") if any(r["arm"] == a and r["enrolled"] for r in first)]
+    import pandas as pd
+
+    counts = pd.DataFrame(0, index=roles, columns=arms, dtype=int)
+    for r in first:
+        if r["arm"] in arms:
+            counts.loc[str(r.get("role")) if r.get("role") not in (None, "") else "everyone", r["arm"]] += int(r["enrolled"])
+    shown, mask = privacy.suppress_counts(counts, k)
+    totals = True
+    if mask.to_numpy().any():       # a hidden cell beside totals can come back from structure (pairs): no totals
+        shown, mask = privacy.suppress_counts(counts, k, totals=False)
+        totals = False
+    header = ["Role"] + [ARM_WORDS[a] for a in shown.columns if a in ARM_WORDS] + (["Total"] if totals else [])
+    body = []
+    for idx, row in shown.iterrows():
+        name = "Total" if idx == "Total" else ("Everyone" if idx == "everyone" else str(idx).capitalize())
+        body.append([name] + [str(v) for v in row.tolist()])
+    table = {"caption": "People enrolled, by role and group", "header": header, "rows": body}
+    lines = []
+    for w in study.waves:
+        for arm in arms:
+            g = [r for r in rates if r["wave"] == w and r["arm"] == arm]
+            enrolled = sum(int(r["enrolled"]) for r in g)
+            responded = sum(int(r["responded"]) for r in g)
+            who = ARM_WORDS[arm].lower() if arm == "control" else "programme"
+            if enrolled < k or responded < k:
+                lines.append({"text": f"Survey '{w}', {who}: fewer than {k} people, so not shown.", "low": False})
+                continue
+            if 0 < enrolled - responded < k:
+                lines.append({"text": f"Survey '{w}', {who}: all but fewer than {k} people answered.", "low": False})
+                continue
+            rate = responded / enrolled
+            low = rate < study.low_response_rate
+            lines.append({"text": f"Survey '{w}', {who}: {pct(rate)} answered" +
+                          (f" (low: below {pct(study.low_response_rate)})" if low else "") + ".", "low": low})
+    gaps = []
+    for b in (results.get("baseline") or {}).get("table") or []:
+        if b.get("smd") is None or abs(b["smd"]) <= 0.1 or "(baseline)" in b["variable"]:
+            continue
+        if min(int(b.get("program_n") or 0), int(b.get("control_n") or 0)) < k:
+            continue
+        var = b["variable"]
+        if b["kind"] == "share":
+            col, _, val = var.partition(" = ")
+            gaps.append(f"Share with {col.replace('_', ' ')} {val}: {pct(b['program_mean'])} in the programme, "
+                        f"{pct(b['control_mean'])} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
+        else:
+            gaps.append(f"Average {var.replace('_', ' ')}: {fmt(b['program_mean'], 1)} in the programme, "
+                        f"{fmt(b['control_mean'], 1)} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
+    comparison = None if "control" not in arms else (study.comparison_group or "Staff who did not take part in the programme.")
+    return {"table": table, "mask": mask, "totals": totals, "rates": lines, "comparison": comparison,
+            "single_arm": "control" not in arms, "gaps": gaps}
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _svg_item(svg: str, number: int, caption: str, alt: str, name: str) -> dict:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return {"number": number, "caption": caption, "alt": alt, "svg": svg, "name": name,
+            "src": f"data:image/svg+xml;base64,{data}"}
+
+
+def _wrap(s: str, width: int = 34) -> str:
+    return "\n".join(textwrap.wrap(s, width)[:3])
+
+
+def _toward_goal(row: dict, expected_sign: int, alpha: float) -> dict:
+    """A survey effect in standard deviations, signed so that positive is the direction the plan hoped for."""
+    es = row["effect_size"]
+    scale = es["value"] / row["estimate"] if row["estimate"] else 1.0 / float(row.get("baseline_sd") or 1.0)
+    lo90, hi90 = narrative.equivalence_interval(row, alpha)
+    lo90, hi90 = sorted((lo90 * scale, hi90 * scale))
+    band = narrative.equivalence_band(row)
+    item = {"value": es["value"], "lo95": es["ci_low"], "hi95": es["ci_high"], "lo90": lo90, "hi90": hi90,
+            "decision": row["decision"], "band": abs(band * scale) if band else None}
+    if expected_sign < 0:
+        item.update(value=-item["value"], lo95=-item["hi95"], hi95=-item["lo95"], lo90=-item["hi90"], hi90=-item["lo90"])
+    return item
+
+
+def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, number: int) -> dict | None:
+    import matplotlib.pyplot as plt
+
+    from rmstudy.report import figures
+
+    surveys = [r for r in shown if r["outcome"] != "retention"]
+    rets = [r for r in shown if r["outcome"] == "retention"]
+    if not surveys and not rets:
+        return None
+    figures.set_style()
+    heights = [max(len(surveys), 1) * 0.62 + 0.9 if surveys else 0, len(rets) * 0.62 + 0.9 if rets else 0]
+    heights = [h for h in heights if h]
+    fig, axes = plt.subplots(len(heights), 1, figsize=(7.4, sum(heights) + 0.2),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    axes = list(axes[:, 0])
+    alt = []
+    if surveys:
+        items = []
+        for r in surveys:
+            it = _toward_goal(r, study.hypothesis(r["id"]).expected_sign, alpha)
+            it["label"] = _wrap(questions[r["id"]])
+            items.append(it)
+            alt.append(f"{questions[r['id']]}: {fmt_signed_sd(it['value'])} standard deviations toward the goal "
+                       f"(95% range {fmt_range(it['lo95'], it['hi95'])}), {narrative.verdict(r['decision'])}")
+        figures.plot_effects(items, "Difference in change, in standard deviations\n← away from the goal · toward the "
+                             "goal →", ax=axes[0])
+    if rets:
+        items = []
+        for r in rets:
+            es = r["effect_size"]
+            lo90, hi90 = narrative.equivalence_interval(r, alpha)
+            band = r.get("sesoi")
+            items.append({"label": _wrap(questions[r["id"]]), "value": es["value"], "lo95": es["ci_low"],
+                          "hi95": es["ci_high"], "lo90": math.exp(lo90), "hi90": math.exp(hi90),
+                          "decision": r["decision"], "band": band})
+            alt.append(f"{questions[r['id']]}: rate of resigning {fmt(es['value'])} times the comparison group's "
+                       f"(95% range {fmt_range(es['ci_low'], es['ci_high'], signed=False)}), "
+                       f"{narrative.verdict(r['decision'])}")
+        figures.plot_effects(items, "Rate of resigning, programme ÷ comparison group (log scale)\n← fewer "
+                             "resignations in the programme · more →", ax=axes[-1], log=True)
+    fig.subplots_adjust(left=0.38, right=0.97, top=0.97, bottom=0.12 if len(heights) == 1 else 0.09, hspace=0.75)
+    svg = figures.to_svg(fig)
+    caption = ("Every result at a glance. Dots: the estimate; thin line: 95% range; thick line: the "
+               f"{round(100 * (1 - 2 * alpha))}% range used to judge 'no meaningful change'; grey band: changes the "
+               "study set in advance as too small to matter. Colours follow the verdicts.")
+    return _svg_item(svg, number, caption, "Chart of every result. " + "; ".join(alt) + ".", "effects")
+
+
+def fmt_signed_sd(x: float) -> str:
+    return narrative.fmt_signed(x)
+
+
+# ---------------------------------------------------------------- the model
+
+
+def _cell_means(results: dict, hid: str) -> list[dict]:
+    return list((results.get("descriptives") or {}).get("cell_means", {}).get(hid) or [])
+
+
+def _baseline_gap(cells: list[dict], wave: str) -> float | None:
+    by = {c["arm"]: c for c in cells if c["wave"] == wave}
+    if set(by) != {"program", "control"}:
+        return None
+    p, c = by["program"], by["control"]
+    if p.get("sd") is None or c.get("sd") is None:
+        return None
+    s = math.sqrt((p["sd"] ** 2 + c["sd"] ** 2) / 2)
+    return (p["mean"] - c["mean"]) / s if s > 0 else None
+
+
+def _p_note(r: dict, family_size: int, adjusted_ok: bool) -> str:
+    from rmstudy.report.tables import apa_p
+
+    base = f"p = {apa_p(r['p_value'])} (two-sided)"
+    adj = r.get("adjustment")
+    if adj in (None, "none", "none (exploratory)"):
+        return base + "; exploratory, not adjusted for other questions."
+    if not adjusted_ok:
+        return base + f"; the verdict allowed for all {family_size} questions of this family ({adj}), whose adjusted " \
+                      "value is not printed because a result of the family is not shown."
+    return base + f"; adjusted for the {family_size} questions of this family ({adj}): p = {apa_p(r['p_adjusted'])}."
+
+
+def build_report(results: dict, study, codebook) -> dict:
+    """The HR report's content, suppressed and worded, from results.json, the plan and the codebook."""
+    import matplotlib.pyplot as plt
+
+    from rmstudy.report import figures
+
+    k = int(study.anonymity_threshold)
+    alpha = float(study.alpha)
+    assignment = str((study.raw.get("design") or {}).get("assignment", "nonrandomised"))
+    rows = list(results["hypotheses"])
+    plan_order = {h.id: i for i, h in enumerate(study.hypotheses)}
+    rows.sort(key=lambda r: (privacy.FAMILY_RANK.get(r["family"], 3), plan_order.get(r["id"], 99)))
+    hidden = privacy.hidden_hypotheses(rows, k)
+    adjusted_ok = privacy.adjusted_p_shown(rows, set(hidden))
+    questions = {r["id"]: (r.get("question") or r["label"]).strip() for r in rows}
+    family_size = {f: sum(r["family"] == f for r in rows) for f in privacy.FAMILY_RANK}
+    shown = [r for r in rows if r["id"] not in hidden]
+    data: list[dict] = []
+    footnotes: list[str] = []
+    fig_no = 0
+    figures_out = []
+
+    effects = _effects_figure(shown, study, alpha, questions, fig_no + 1)
+    if effects:
+        fig_no += 1
+        figures_out.append(effects)
+
+    cards, findings = [], []
+    for r in rows:
+        hid = r["id"]
+        anchor = f"q-{plan_order.get(hid, 0) + 1}"
+        f = {"id": hid, "anchor": anchor, "question": questions[hid], "family": FAMILY_WORDS.get(r["family"], ""),
+             "shown": hid not in hidden, "reason": hidden.get(hid), "sentences": [], "caveat": None, "table": None,
+             "figure": None, "note": None, "kind": "retention" if r["outcome"] == "retention" else "survey"}
+        if hid in hidden:
+            f["reason_text"] = f"Not reported: {hidden[hid]}."
+            findings.append(f)
+            if r["family"] == "primary":
+                cards.append({**f, "verdict": None, "change": None, "uncertainty": None})
+            continue
+        f["verdict"] = {"key": r["decision"], **narrative.VERDICT_STYLE[r["decision"]]}
+        fsize = family_size.get(r["family"], 1)
+        footnotes.append(_p_note(r, fsize, adjusted_ok.get(r["family"], True)))
+        f["note"] = len(footnotes)
+        sizes = privacy.arm_sizes(r)
+        data.append({"kind": "result", "hypothesis": hid, "outcome": r["outcome"], "arms": sizes,
+                     "estimate": r["estimate"], "p_adjusted_shown": adjusted_ok.get(r["family"], True)})
+        two_arm = len(sizes) == 2
+        if r["outcome"] == "retention":
+            f["sentences"].append(narrative.retention_answer(r))
+            if two_arm:
+                f["caveat"] = narrative.causal_caveat(assignment)
+            f["sentences"].append(narrative.retention_certainty(r, alpha, fsize))
+            det = (results.get("retention") or {}).get(hid) or {}
+            cells = privacy.retention_cells(det.get("km") or [], det.get("cumulative_incidence") or [], k)
+            horizons = {c["horizon_days"]: f"{round(c['horizon_days'] / 30.4)} months" for c in cells}
+            table_rows = []
+            for c in sorted(cells, key=lambda c: (c["horizon_days"], c["group"] != "program")):
+                km = next(x for x in det["km"] if x["group"] == c["group"] and x["horizon_days"] == c["horizon_days"])
+                data.append({"kind": "retention", "hypothesis": hid, "group": c["group"], "horizon": c["horizon_days"],
+                             "n": km["n"], "events": km["events_by_horizon"], "shown": c["shown"],
+                             "not_resigned": c["not_resigned"], "still_employed": c["still_employed"]})
+                if c["shown"]:
+                    nr = f"{pct(c['not_resigned'])} ({pct(c['ci_low'])} to {pct(c['ci_high'])})"
+                    se = pct(c["still_employed"]) if c["still_employed"] is not None else \
+                        f"not shown (fewer than {k} other leavers)"
+                else:
+                    nr = se = f"not shown (fewer than {k} people or leavers)"
+                table_rows.append([ARM_WORDS[c["group"]], horizons[c["horizon_days"]], nr, se])
+            f["table"] = {"caption": "Retention by group: the share who had not resigned (95% range) and the share "
+                          "still employed for any reason",
+                          "header": ["Group", "After", "Had not resigned", "Still employed (any reason)"],
+                          "rows": table_rows}
+            if any(c["shown"] for c in cells):
+                figures.set_style()
+                ax = figures.plot_retention(cells, horizons)
+                ax.figure.set_size_inches(6.4, 0.45 * len(cells) + 1.0)
+                fig_no += 1
+                alt = "; ".join(f"{ARM_WORDS[c['group']]} after {horizons[c['horizon_days']]}: " +
+                                (f"{pct(c['not_resigned'])} had not resigned" if c["shown"] else "not shown")
+                                for c in cells)
+                f["figure"] = _svg_item(figures.to_svg(ax.figure), fig_no,
+                                        f"{questions[hid]} Share of {narrative.population_in_words(r.get('population'))} "
+                                        "who had not resigned, by group, with 95% ranges. Small groups are not drawn.",
+                                        f"Dot chart of the share who had not resigned. {alt}.", f"retention-{anchor}")
+                figures_out.append(f["figure"])
+            f["sentences"].append("‘Had not resigned’ counts everyone who had not left of their own accord; people "
+                                  "who left for other reasons (for example a contract ending) count as not "
+                                  "resigned. ‘Still employed’ counts every kind of exit.")
+        else:
+            scale = codebook[r["outcome"]]
+            f["sentences"].append(narrative.survey_answer(r, scale))
+            if two_arm and r.get("design") != "single_arm":
+                f["caveat"] = narrative.causal_caveat(assignment)
+            f["sentences"].append(narrative.survey_certainty(r, alpha, fsize))
+            cells = _cell_means(results, hid)
+            show_means = privacy.means_publishable(cells, k)
+            for c in cells:
+                data.append({"kind": "mean", "hypothesis": hid, "outcome": r["outcome"], "arm": c["arm"],
+                             "wave": c["wave"], "n": c["n"], "shown": show_means, "value": c["mean"] if show_means else None})
+            if show_means and r.get("contrast"):
+                gap = _baseline_gap(cells, r["contrast"][0])
+                s = narrative.baseline_gap_sentence(gap, narrative.scale_words(scale), r["contrast"][0]) \
+                    if gap is not None else None
+                if s:
+                    f["sentences"].append(s)
+            elif cells:
+                f["sentences"].append(f"Average scores are not shown: a group answered with fewer than {k} people at "
+                                      "some survey, and its average could be worked out from the others.")
+            for m in moderators_to_show((results.get("moderation") or {}).get(hid) or [], alpha, k):
+                f["sentences"].append(narrative.moderation_sentence(m))
+            lo90, hi90 = narrative.equivalence_interval(r, alpha)
+            band = narrative.equivalence_band(r)
+            effect = {"value": r["estimate"], "lo95": r["ci_low"], "hi95": r["ci_high"], "lo90": lo90, "hi90": hi90,
+                      "decision": r["decision"]}
+            rng = f"{fmt(scale.min, 0) if float(scale.min).is_integer() else scale.min} to " \
+                  f"{fmt(scale.max, 0) if float(scale.max).is_integer() else scale.max}"
+            axes = figures.plot_question(
+                [c for c in cells] if show_means else None, [w for w in study.waves], (scale.min, scale.max),
+                f"Score ({rng}; {narrative.direction_label(scale)})", effect,
+                "Programme minus comparison, in points" if two_arm else "Change within the programme, in points",
+                band=band)
+            fig = axes[1].figure
+            fig_no += 1
+            what = narrative.scale_words(scale)
+            alt = (f"Average {what} by survey and group, on the full {rng} scale: " + "; ".join(
+                f"{ARM_WORDS[c['arm']]} at '{c['wave']}' {fmt(c['mean'])}" for c in cells) + ". ") if show_means else ""
+            alt += (f"Difference in change {narrative.fmt_signed(r['estimate'])} points (95% range "
+                    f"{fmt_range(r['ci_low'], r['ci_high'])})" + (f" against a band of ±{fmt(band)} points" if band else "")
+                    + ".")
+            cap = (f"{scale.label}: " if scale.label else "") + (
+                "average score by survey and group (95% ranges, full scale), and the difference in change "
+                if show_means else "the difference in change ") + \
+                "with its 95% range (thin) and the range used for 'no meaningful change' (thick), against the band " \
+                "set in advance as too small to matter (grey)."
+            f["figure"] = _svg_item(figures.to_svg(fig), fig_no, cap, alt, f"question-{anchor}")
+            figures_out.append(f["figure"])
+            fav = (results.get("psychometrics") or {}).get("favourable_by_hypothesis", {}).get(hid) or []
+            if fav and all(int(c["n"]) >= k for c in fav):
+                arms_present = [a for a in ("program", "control") if any(c["arm"] == a for c in fav)]
+                by = {(c["wave"], c["arm"]): c for c in fav}
+                f["table"] = {"caption": f"% favourable: share of answers in the "
+                                         f"{'top' if scale.favourable == 'high' else 'bottom'} two options",
+                              "header": ["Survey"] + [ARM_WORDS[a] for a in arms_present],
+                              "rows": [[w] + [f"{round(by[(w, a)]['percent_favourable']):d}%" if (w, a) in by else "–"
+                                              for a in arms_present] for w in study.waves
+                                       if any((w, a) in by for a in arms_present)]}
+                for c in fav:
+                    data.append({"kind": "favourable", "hypothesis": hid, "arm": c["arm"], "wave": c["wave"],
+                                 "n": c["n"], "value": c["percent_favourable"]})
+        findings.append(f)
+        if r["family"] == "primary":
+            cards.append({**f, "change": f["sentences"][0], "uncertainty": f["sentences"][1],
+                          "caveat": narrative.causal_caveat(assignment, short=True) if f["caveat"] else None})
+    plt.close("all")
+    part = participation(results, study, k)
+    data.append({"kind": "count_table", "name": "who took part", "mask": part["mask"]})
+    cohort_size = sum(int(r["enrolled"]) for r in (results.get("descriptives") or {}).get("response_rates") or []
+                      if r["wave"] == study.waves[0])
+    suppressed = [f for f in findings if not f["shown"]]
+    privacy_lines = [
+        f"No group of fewer than {k} people is shown anywhere in this report. Small groups show as ‘fewer than {k}’, "
+        "and where a hidden number could be worked out from the numbers shown (a total, or another result on the "
+        "same measure), a second number is hidden too.",
+        f"Retention rates appear only where a group has at least {k} people and at least {k} leavers, so no one's "
+        "departure can be dated. No step curves of leaving are drawn.",
+        "The report holds no names, ids or free-text comments.",
+    ]
+    if suppressed:
+        privacy_lines.append(f"{len(suppressed)} question{'s' if len(suppressed) > 1 else ''} of the plan "
+                             f"{'are' if len(suppressed) > 1 else 'is'} not reported for these reasons.")
+    if part["mask"].to_numpy().any():
+        privacy_lines.append("Some counts in ‘Who took part’ are hidden, and totals are left out there.")
+    return {
+        "title": "Reverse mentoring: what the programme achieved",
+        "study_name": study.name, "cohort": results.get("cohort", ""), "created": str(results.get("created", ""))[:10],
+        "version": results.get("rmstudy_version", ""), "plan_hash": str(results.get("plan_sha256", ""))[:12],
+        "k": k, "alpha": alpha, "assignment": assignment,
+        "cards": cards, "effects": effects, "participation": part, "findings": findings,
+        "limits": limits(results, study, assignment, shown, k),
+        "next_steps": next_steps(rows, results.get("power") or {}, hidden, questions, cohort_size),
+        "privacy": privacy_lines, "footnotes": footnotes, "figures": figures_out, "data": data,
+        "hidden": hidden,
+    }
+
+
+# ---------------------------------------------------------------- rendering and files
+
+
+def _env():
+    import jinja2
+
+    from rmstudy.report import escape
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["e_text"] = escape.html       # the one helper (Jinja's autoescape calls the same markupsafe.escape)
+    return env
+
+
+def render_html(model: dict) -> str:
+    """The complete HR report page (HTML with its screen and print stylesheets, figures embedded)."""
+    from rmstudy.report.export import CSP
+
+    return _env().get_template("hr_report.html.j2").render(m=model, csp=CSP, fragment=False)
+
+
+def render_fragment(model: dict) -> str:
+    """The report's body and styles only, for display inside a notebook."""
+    return _env().get_template("hr_report.html.j2").render(m=model, csp="", fragment=True)
+
+
+def load_inputs(run_dir: Path, cohort_dir: Path):
+    """results.json of the run, and the plan and codebook of the cohort."""
+    from rmstudy.contract.codebook import load_codebook
+    from rmstudy.contract.study import load_study
+    from rmstudy.results.assemble import load_results
+
+    codebook = load_codebook(Path(cohort_dir) / "codebook.yaml")
+    study = load_study(Path(cohort_dir) / "study.yaml", codebook)
+    results = load_results(Path(run_dir))
+    return results, study, codebook
+
+
+def write_hr_folder(run_dir: Path, cohort_dir: Path) -> Path:
+    """Write the HR deliverable: ``run_dir/hr/`` with ``hr_report.html`` (self-contained: figures embedded),
+    ``hr_report.pdf`` and ``figures/*.svg``, and nothing else (a stale folder is replaced). Returns the folder."""
+    import shutil
+
+    from rmstudy.report.export import pdf_from_string
+
+    results, study, codebook = load_inputs(run_dir, cohort_dir)
+    model = build_report(results, study, codebook)
+    out = Path(run_dir) / "hr"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "figures").mkdir(parents=True)
+    html = render_html(model)
+    (out / "hr_report.html").write_text(html, encoding="utf-8")
+    for fig in model["figures"]:
+        (out / "figures" / f"figure-{fig['number']}-{fig['name']}.svg").write_text(fig["svg"], encoding="utf-8")
+    pdf_from_string(html, out / "hr_report.pdf")
+    return out
