@@ -337,3 +337,31 @@ def test_non_breaking_spaces_around_a_number_are_removed(cohort_dir):
         return d
     _edit(cohort_dir / "participants.csv", f)
     assert rm.load_cohort(cohort_dir).participants.loc[0, "age"] == 26
+
+
+def test_plan_value_in_nfd_matches_the_same_rows_at_load_and_in_the_analysis(cohort_dir):
+    """One population matcher: a department typed in the plan with a combining accent (NFD) is the department
+    participants.csv holds precomposed (NFC), for load_cohort's check, validate and the analysis alike."""
+    import unicodedata
+
+    import yaml
+
+    nfc, nfd = unicodedata.normalize("NFC", "Réseau"), unicodedata.normalize("NFD", "Réseau")
+    assert nfc != nfd
+    P = pd.read_csv(cohort_dir / "participants.csv", dtype=str, keep_default_na=False)
+    P.loc[P["department"] == "Operations", "department"] = nfc
+    P.to_csv(cohort_dir / "participants.csv", index=False)
+    plan = yaml.safe_load((cohort_dir / "study.yaml").read_text(encoding="utf-8"))
+    h = plan["hypotheses"][2]
+    h["population"] = {"department": nfd}
+    (cohort_dir / "study.yaml").write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    c = rm.load_cohort(cohort_dir)                 # before: "department = ['Réseau'] matches nobody"
+    expected = set(c.participants.loc[c.participants["department"] == nfc, "participant_id"])
+    assert 0 < len(expected) < len(c.participants)
+    hyp = c.study.hypothesis(h["id"])
+    assert set(rm.select_population(c.participants, hyp.population, hyp.id)["participant_id"]) == expected
+    scores = rm.score_scales(c.responses, c.codebook)
+    row = rm.analyse_survey_hypothesis(c, scores, hyp)[0]
+    assert sum(v["participants"] for v in row.n.values()) == len(
+        expected & set(scores.dropna(subset=[hyp.outcome])["participant_id"]))

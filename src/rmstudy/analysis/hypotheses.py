@@ -1,35 +1,51 @@
-"""From the plan to hypothesis rows: populations, models, multiplicity, decisions.
+"""From the plan to hypothesis rows: populations, models, effect sizes, evidence of absence.
 
-Each function takes the loaded cohort and one :class:`~rmstudy.contract.study.Hypothesis`
-and returns a row in the results.json ``hypotheses`` format (without
-``p_adjusted`` and ``decision``, which :func:`finalise_hypotheses` adds once
-every row of a family is known) plus the detail the reports need.
+:func:`analyse_survey` and :func:`analyse_retention` are the one call per hypothesis that notebooks 03 and 04 make:
+they return the typed :class:`~rmstudy.analysis.rows.HypothesisRow` (without ``p_adjusted`` and ``decision``,
+which :func:`~rmstudy.stats.decisions.finalise_hypotheses` adds once every row of a family is known) and every
+detail the reports need. :func:`analyse_survey_hypothesis` and :func:`analyse_retention_hypothesis` are the
+primary models alone.
 """
 
 from __future__ import annotations
 
-__all__ = ["select_population", "analyse_survey_hypothesis", "analyse_retention_hypothesis",
-           "finalise_hypotheses", "decide", "tost_p", "cell_means"]
+__all__ = ["select_population", "analyse_survey_hypothesis", "analyse_retention_hypothesis", "analyse_survey",
+           "analyse_retention", "SurveyAnalysis", "RetentionAnalysis", "finalise_hypotheses", "decide", "tost_p",
+           "cell_means", "minimum_detectable_effect", "HypothesisRow"]
+
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rmstudy.contract.cohort import Cohort, select_population  # noqa: F401  (re-exported)
-from rmstudy.stats.effects import d_ppc2, pooled_baseline_sd
-from rmstudy.errors import CohortError, Problem
-from rmstudy.stats.models.mixed import conditional_residuals, design_arm_wave, mixed_model
-from rmstudy.stats.models.survival import cox_model, cox_ph, cox_zph, cumulative_incidence, km_horizons, logrank, retention_data
-from rmstudy.stats.decisions import decide, finalise_hypotheses  # noqa: F401  (re-exported)
-from rmstudy.stats.scoring import long_scores
+from rmstudy.analysis.rows import HypothesisRow
+from rmstudy.contract.coding import ARMS, CONTROL, TREATED
+from rmstudy.contract.cohort import Cohort
+from rmstudy.contract.population import select_population
 from rmstudy.contract.study import Hypothesis
+from rmstudy.errors import CohortError, Problem
+from rmstudy.stats.decisions import decide, finalise_hypotheses
+from rmstudy.stats.effects import d_per_raw, d_ppc2, pooled_baseline_sd, sesoi_bound
+from rmstudy.stats.models.mixed import RandomInterceptFit, conditional_residuals, design_arm_wave, mixed_model
+from rmstudy.stats.models.survival import (cox_model, cox_ph, cox_zph, cumulative_incidence, km_horizons, logrank,
+                                           retention_data)
+from rmstudy.stats.moderation import moderation_for_hypothesis
+from rmstudy.stats.scoring import long_scores
+from rmstudy.stats.sensitivity import sensitivity_analyses
 
 LMM_METHOD = "LMM score ~ arm * wave + (1 | participant_id), REML; Satterthwaite df (lmerTest)"
 COX_METHOD = "Cox PH, time from programme start to voluntary exit, Efron ties; Wald test"
 
 
 def tost_p(estimate: float, se: float, bound: float, df: float | None) -> float:
-    """Two one-sided tests against ±bound: the larger one-sided p (t with df, or z)."""
+    """Two one-sided tests against ±bound: the larger one-sided p (t with df, or z).
+
+    Examples
+    --------
+    >>> round(tost_p(0.02, 0.05, 0.15, None), 4)
+    0.0047
+    """
     dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm()
     p_low = dist.sf((estimate + bound) / se)   # H0: effect <= -bound
     p_high = dist.cdf((estimate - bound) / se)  # H0: effect >= +bound
@@ -50,45 +66,46 @@ def cell_means(long: pd.DataFrame, by=("arm", "wave"), alpha: float = 0.05) -> p
 
 def _n_by_arm(d: pd.DataFrame) -> dict:
     out = {}
-    for arm in ("program", "control"):
+    for arm in ARMS:
         g = d[d["arm"] == arm]
         out[arm] = {"participants": int(g["participant_id"].nunique()), "observations": int(len(g))}
     return out
 
 
-def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: float | None = None):
-    """Fit the primary LMM for a survey outcome; return ``(row, detail)``."""
-    alpha = cohort.study.alpha if alpha is None else alpha
+def _plan_fields(h: Hypothesis) -> dict:
+    """The row's fields that come from the plan as they are."""
+    return {"id": h.id, "label": h.label, "question": h.question, "outcome": h.outcome, "population": h.population,
+            "family": h.family, "direction": h.direction, "sesoi": h.sesoi,
+            "sesoi_units": h.sesoi_units if h.sesoi is not None else None}
+
+
+def _analysed_scores(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every response row of the population with its score, the scored rows with ``wave`` ordered)."""
     pop = select_population(cohort.participants, h.population, h.id)
     long = long_scores(scores, pop, h.outcome)
     long = long[long["participant_id"].isin(pop["participant_id"])]
     analysed = long.dropna(subset=["score"]).copy()
-    waves = list(cohort.study.waves)
-    analysed["wave"] = pd.Categorical(analysed["wave"].astype(str), categories=waves, ordered=True)
-    arms = sorted(analysed["arm"].unique())
-    two_arm = arms == ["control", "program"]
-    notes = []
-    if not two_arm:
-        notes.append("Single-arm cohort: within-arm change only; the change cannot be attributed to the "
-                     "programme without a comparison group.")
-    tab, fit = mixed_model(analysed, "score", "participant_id", "wave", "arm" if two_arm else None,
-                           between_ref="control" if two_arm else None, alpha=alpha, return_fit=True)
+    analysed["wave"] = pd.Categorical(analysed["wave"].astype(str), categories=list(cohort.study.waves), ordered=True)
+    return long, analysed
+
+
+def _contrast_vector(fit: RandomInterceptFit, h: Hypothesis, two_arm: bool) -> np.ndarray:
+    """L with L'beta = the plan's contrast (later minus baseline wave; for two arms, programme minus control)."""
     base, later = h.contrast
     L = np.zeros(len(fit.terms))
-    if two_arm:
-        for w, sgn in ((later, 1), (base, -1)):
-            t = f"arm[program]:wave[{w}]"
-            if t in fit.terms:
-                L[fit.terms.index(t)] += sgn
-    else:
-        for w, sgn in ((later, 1), (base, -1)):
-            t = f"wave[{w}]"
-            if t in fit.terms:
-                L[fit.terms.index(t)] += sgn
+    for w, sgn in ((later, 1), (base, -1)):
+        t = f"arm[{TREATED}]:wave[{w}]" if two_arm else f"wave[{w}]"
+        if t in fit.terms:
+            L[fit.terms.index(t)] += sgn
     if not L.any():
         raise CohortError(Problem("responses.csv", f"{h.id}: no responses at wave '{later}' for this population",
                                   "check the wave names and the population filter", column="wave"))
-    c = fit.contrast(L, f"{h.id} contrast", alpha)
+    return L
+
+
+def _baseline_sd(analysed: pd.DataFrame, h: Hypothesis, two_arm: bool) -> tuple[float, int, int]:
+    """The baseline SD the standardised effect divides by (pooled over arms for two arms), with the arms' n."""
+    base = h.contrast[0]
     baseline = analysed[analysed["wave"] == base]
     sd_pre, nt, nc = pooled_baseline_sd(baseline) if two_arm else (float(baseline["score"].std(ddof=1)), 0, 0)
     if not np.isfinite(sd_pre) or sd_pre <= 0:
@@ -96,6 +113,46 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
                                   f"population do not vary (baseline SD {sd_pre:g}), so the standardised effect is "
                                   "undefined", "check the answers at that wave, or widen the hypothesis's population "
                                   "in study.yaml", column="wave"))
+    return sd_pre, nt, nc
+
+
+def _survey_detail(h: Hypothesis, tab: pd.DataFrame, fit: RandomInterceptFit, analysed: pd.DataFrame,
+                   two_arm: bool, alpha: float) -> tuple[dict, pd.DataFrame]:
+    """The model's detail for the reports (terms, variance components, cell means, residual diagnostics) and the
+    analysed rows with their fitted values and conditional residuals."""
+    X, _, _, _ = design_arm_wave(analysed, "wave", "arm" if two_arm else None, CONTROL if two_arm else None)
+    fitted, resid = conditional_residuals(fit, analysed["score"].to_numpy(float), X, analysed["participant_id"].to_numpy())
+    z = (resid - resid.mean()) / resid.std(ddof=1)
+    detail = {"id": h.id, "terms": tab.to_dict(orient="records"), "variance_components": fit.variance_components(),
+              "cell_means": cell_means(analysed, alpha=alpha).to_dict(orient="records"),
+              "diagnostics": {"n_large_residuals": int((np.abs(z) > 3).sum()),
+                              "n_participants_with_large_residuals": int(analysed.loc[np.abs(z) > 3, "participant_id"].nunique()),
+                              "residual_skew": float(stats.skew(resid)), "residual_excess_kurtosis": float(stats.kurtosis(resid))}}
+    return detail, analysed.assign(fitted=fitted, resid=resid)
+
+
+def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: float | None = None
+                              ) -> tuple[HypothesisRow, dict, RandomInterceptFit, pd.DataFrame]:
+    """Fit the primary LMM for a survey outcome in the plan's population.
+
+    Returns
+    -------
+    (row, detail, fit, data)
+        the :class:`HypothesisRow` (no Bayes factor: :func:`analyse_survey` adds it), the detail for the reports
+        (``terms``, ``variance_components``, ``cell_means``, ``diagnostics``), the model fit, and the analysed rows
+        with ``fitted`` and ``resid``.
+    """
+    alpha = cohort.study.alpha if alpha is None else alpha
+    long, analysed = _analysed_scores(cohort, scores, h)
+    two_arm = sorted(analysed["arm"].unique()) == sorted(ARMS)
+    notes = []
+    if not two_arm:
+        notes.append("Single-arm cohort: within-arm change only; the change cannot be attributed to the "
+                     "programme without a comparison group.")
+    tab, fit = mixed_model(analysed, "score", "participant_id", "wave", "arm" if two_arm else None,
+                           between_ref=CONTROL if two_arm else None, alpha=alpha, return_fit=True)
+    c = fit.contrast(_contrast_vector(fit, h, two_arm), f"{h.id} contrast", alpha)
+    sd_pre, nt, nc = _baseline_sd(analysed, h, two_arm)
     if two_arm:
         es = d_ppc2(c["estimate"], c["ci_low"], c["ci_high"], sd_pre, nt, nc)
     else:
@@ -105,68 +162,37 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
     tost = None
     if h.sesoi is not None:
         # a SESOI in d units is a band of +-sesoi on the reported (corrected) d_ppc2 scale
-        per_raw = es["value"] / c["estimate"] if c["estimate"] else 1 / sd_pre
-        bound = h.sesoi / abs(per_raw) if h.sesoi_units == "d" else h.sesoi
-        tost = {"bound_raw": float(bound), "p_value": tost_p(c["estimate"], c["se"], bound, c["df"])}
+        bound = sesoi_bound(h.sesoi, h.sesoi_units, d_per_raw(c["estimate"], es["value"], sd_pre))
+        tost = tost_p(c["estimate"], c["se"], bound, c["df"])
     excluded = long["score"].isna().sum()
     if excluded:
         notes.append(f"{int(excluded)} response row(s) had fewer than the codebook's share of items answered "
                      f"and were left out of this model.")
-    row = {"id": h.id, "label": h.label, "question": h.question, "outcome": h.outcome, "population": h.population, "family": h.family,
-           "direction": h.direction, "contrast": list(h.contrast), "design": "two_arm" if two_arm else "single_arm",
-           "method": LMM_METHOD if two_arm else LMM_METHOD.replace("arm * wave", "wave"),
-           "estimate": c["estimate"], "se": c["se"], "df": c["df"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
-           "p_value": c["p_value"], "effect_size": es, "raw_difference": {"value": c["estimate"], "ci_low": c["ci_low"],
-                                                                         "ci_high": c["ci_high"], "units": "scale points"},
-           "sesoi": h.sesoi, "sesoi_units": h.sesoi_units if h.sesoi is not None else None,
-           "tost_p": tost["p_value"] if tost else None, "baseline_sd": sd_pre,
-           "n": _n_by_arm(analysed), "notes": notes}
-    X, _, _, _ = design_arm_wave(analysed, "wave", "arm" if two_arm else None, "control" if two_arm else None)
-    fitted, resid = conditional_residuals(fit, analysed["score"].to_numpy(float), X, analysed["participant_id"].to_numpy())
-    z = (resid - resid.mean()) / resid.std(ddof=1)
-    detail = {"id": h.id, "terms": tab.to_dict(orient="records"), "variance_components": fit.variance_components(),
-              "cell_means": cell_means(analysed, alpha=alpha).to_dict(orient="records"),
-              "diagnostics": {"n_large_residuals": int((np.abs(z) > 3).sum()),
-                              "n_participants_with_large_residuals": int(analysed.loc[np.abs(z) > 3, "participant_id"].nunique()),
-                              "residual_skew": float(stats.skew(resid)), "residual_excess_kurtosis": float(stats.kurtosis(resid))}}
-    return row, detail, fit, analysed.assign(fitted=fitted, resid=resid)
+    row = HypothesisRow(
+        **_plan_fields(h), contrast=list(h.contrast), design="two_arm" if two_arm else "single_arm",
+        method=LMM_METHOD if two_arm else LMM_METHOD.replace("arm * wave", "wave"),
+        estimate=c["estimate"], se=c["se"], df=c["df"], ci_low=c["ci_low"], ci_high=c["ci_high"],
+        p_value=c["p_value"], effect_size=es,
+        raw_difference={"value": c["estimate"], "ci_low": c["ci_low"], "ci_high": c["ci_high"], "units": "scale points"},
+        tost_p=tost, baseline_sd=sd_pre, n=_n_by_arm(analysed), notes=notes)
+    detail, data = _survey_detail(h, tab, fit, analysed, two_arm, alpha)
+    return row, detail, fit, data
 
 
-def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | None = None):
-    """Cox PH for time to voluntary exit in the plan's population; return ``(row, detail)``."""
-    alpha = cohort.study.alpha if alpha is None else alpha
-    if cohort.employment is None:
-        raise CohortError(Problem("employment.csv", f"{h.id} is a retention hypothesis but employment.csv is missing",
-                                  "add employment.csv (docs/cohort-format.md)"))
-    pop = select_population(cohort.participants, h.population, h.id)
-    if set(pop["arm"]) != {"program", "control"}:
-        raise CohortError(Problem("study.yaml", f"{h.id} compares retention between arms, but its population has only "
-                                  f"{sorted(set(pop['arm']))}", "remove the retention hypothesis from a single-arm plan, "
-                                  "or add the comparison group's employment records", column=h.id))
-    data, excl = retention_data(pop, cohort.employment, cohort.study.programme_start, cohort.study.censor_date)
-    efron = cox_ph(data, ties="efron", alpha=alpha)
-    breslow = cox_ph(data, ties="breslow", alpha=alpha)
+def _retention_notes(data: pd.DataFrame, excl: pd.DataFrame) -> list[str]:
     notes = []
     if len(excl):
         for reason, g in excl.groupby("reason"):
             notes.append(f"{len(g)} participant(s) excluded: {reason}.")
     if (data["entry"] > 0).any():
         notes.append(f"{int((data['entry'] > 0).sum())} participant(s) hired after the start enter late (left truncation).")
-    tost = None
-    if h.sesoi is not None:
-        bound = abs(np.log(h.sesoi)) if h.sesoi_units == "hazard_ratio" else h.sesoi
-        tost = {"bound_log_hr": float(bound), "p_value": tost_p(efron["estimate"], efron["se"], bound, None)}
-    row = {"id": h.id, "label": h.label, "question": h.question, "outcome": h.outcome, "population": h.population, "family": h.family,
-           "direction": h.direction, "contrast": None, "method": COX_METHOD,
-           "estimate": efron["estimate"], "se": efron["se"], "df": None, "ci_low": efron["ci_low"],
-           "ci_high": efron["ci_high"], "p_value": efron["p_value"],
-           "effect_size": {"name": "hazard_ratio", "value": efron["hazard_ratio"], "ci_low": efron["hr_ci_low"],
-                           "ci_high": efron["hr_ci_high"]},
-           "raw_difference": None, "sesoi": h.sesoi, "sesoi_units": h.sesoi_units if h.sesoi is not None else None,
-           "tost_p": tost["p_value"] if tost else None, "baseline_sd": None,
-           "n": {arm: {"participants": int((data["arm"] == arm).sum()), "observations": int((data["arm"] == arm).sum()),
-                       "events": int(data.loc[data["arm"] == arm, "event"].sum())} for arm in ("program", "control")},
-           "notes": notes}
+    return notes
+
+
+def _retention_detail(cohort: Cohort, h: Hypothesis, data: pd.DataFrame, excl: pd.DataFrame, efron: dict,
+                      breslow: dict, notes: list[str], alpha: float) -> dict:
+    """Kaplan–Meier at the horizons, the PH test, the adjusted model, cumulative incidence and exclusions; a
+    rejected PH test adds its note to ``notes``."""
     km = km_horizons(data, cohort.study.horizons_days, alpha=alpha)
     _, fit = cox_model(data, ties="efron", alpha=alpha)
     zph = cox_zph(data, fit, transform="km")
@@ -179,16 +205,103 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
         adj_tab, adj_fit = cox_model(data, h.covariates, ties="efron", alpha=alpha)
         adjusted = {"covariates": list(h.covariates), "table": adj_tab.to_dict(orient="records"),
                     "zph": cox_zph(data, adj_fit).to_dict(orient="records")}
-    detail = {"id": h.id, "cox_efron": efron, "cox_breslow": breslow, "km": km.to_dict(orient="records"),
-              "logrank": logrank(data), "zph": zph.to_dict(orient="records"), "ph_assumption_holds": ph_ok,
-              "adjusted": adjusted,
-              "cumulative_incidence": pd.concat([cumulative_incidence(data, cohort.study.horizons_days, cause=c, alpha=alpha)
-                                                 for c in (1, 2)]).to_dict(orient="records"),
-              "excluded": excl.groupby(["reason", "arm"]).size().reset_index(name="count").to_dict(orient="records")}
+    return {"id": h.id, "cox_efron": efron, "cox_breslow": breslow, "km": km.to_dict(orient="records"),
+            "logrank": logrank(data), "zph": zph.to_dict(orient="records"), "ph_assumption_holds": ph_ok,
+            "adjusted": adjusted,
+            "cumulative_incidence": pd.concat([cumulative_incidence(data, cohort.study.horizons_days, cause=c, alpha=alpha)
+                                               for c in (1, 2)]).to_dict(orient="records"),
+            "excluded": excl.groupby(["reason", "arm"]).size().reset_index(name="count").to_dict(orient="records")}
+
+
+def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | None = None
+                                 ) -> tuple[HypothesisRow, dict, pd.DataFrame]:
+    """Cox PH for time to voluntary exit in the plan's population.
+
+    Returns
+    -------
+    (row, detail, data)
+        the :class:`HypothesisRow` (log hazard ratio; effect size the hazard ratio), the detail for the reports
+        (``cox_efron``, ``cox_breslow``, ``km``, ``logrank``, ``zph``, ``ph_assumption_holds``, ``adjusted``,
+        ``cumulative_incidence``, ``excluded``) and the retention data (one row per participant: ``entry``,
+        ``time``, ``event``, ``arm``, ...).
+    """
+    alpha = cohort.study.alpha if alpha is None else alpha
+    if cohort.employment is None:
+        raise CohortError(Problem("employment.csv", f"{h.id} is a retention hypothesis but employment.csv is missing",
+                                  "add employment.csv (docs/cohort-format.md)"))
+    pop = select_population(cohort.participants, h.population, h.id)
+    if set(pop["arm"]) != set(ARMS):
+        raise CohortError(Problem("study.yaml", f"{h.id} compares retention between arms, but its population has only "
+                                  f"{sorted(set(pop['arm']))}", "remove the retention hypothesis from a single-arm plan, "
+                                  "or add the comparison group's employment records", column=h.id))
+    data, excl = retention_data(pop, cohort.employment, cohort.study.programme_start, cohort.study.censor_date)
+    efron = cox_ph(data, ties="efron", alpha=alpha)
+    breslow = cox_ph(data, ties="breslow", alpha=alpha)
+    notes = _retention_notes(data, excl)
+    tost = None
+    if h.sesoi is not None:
+        tost = tost_p(efron["estimate"], efron["se"], sesoi_bound(h.sesoi, h.sesoi_units), None)
+    row = HypothesisRow(
+        **_plan_fields(h), contrast=None, method=COX_METHOD,
+        estimate=efron["estimate"], se=efron["se"], df=None, ci_low=efron["ci_low"], ci_high=efron["ci_high"],
+        p_value=efron["p_value"],
+        effect_size={"name": "hazard_ratio", "value": efron["hazard_ratio"], "ci_low": efron["hr_ci_low"],
+                     "ci_high": efron["hr_ci_high"]},
+        raw_difference=None, tost_p=tost, baseline_sd=None,
+        n={arm: {"participants": int((data["arm"] == arm).sum()), "observations": int((data["arm"] == arm).sum()),
+                 "events": int(data.loc[data["arm"] == arm, "event"].sum())} for arm in ARMS},
+        notes=notes)
+    detail = _retention_detail(cohort, h, data, excl, efron, breslow, notes, alpha)
     return row, detail, data
 
 
-def minimum_detectable_effect(row: dict, alpha: float, power: float = 0.8) -> dict:
+@dataclass(frozen=True)
+class SurveyAnalysis:
+    """Everything notebook 03 records for one survey hypothesis (:func:`analyse_survey`)."""
+
+    row: HypothesisRow              # with the Bayes factor of the sensitivity analyses
+    detail: dict                    # terms, variance_components, cell_means, diagnostics
+    fit: RandomInterceptFit
+    data: pd.DataFrame              # the analysed rows with fitted values and residuals
+    sensitivity: dict               # rows, bayes, lords_paradox
+    moderation: list                # one entry per moderator (and pair partner) of the plan
+    power: dict                     # minimum_detectable_effect
+
+
+@dataclass(frozen=True)
+class RetentionAnalysis:
+    """Everything notebook 04 records for one retention hypothesis (:func:`analyse_retention`)."""
+
+    row: HypothesisRow
+    detail: dict                    # the report's retention section, ``at_risk`` included
+    data: pd.DataFrame              # one row per participant: entry, time, event, arm
+    power: dict
+
+
+def analyse_survey(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: float | None = None) -> SurveyAnalysis:
+    """One survey hypothesis, whole: the primary model, its sensitivity analyses (whose JZS Bayes factor on
+    completers' change completes the row), the plan's moderators and the minimum detectable effect."""
+    alpha = cohort.study.alpha if alpha is None else alpha
+    row, detail, fit, data = analyse_survey_hypothesis(cohort, scores, h, alpha)
+    moderation = moderation_for_hypothesis(cohort, scores, data, h, alpha=alpha)
+    sens = sensitivity_analyses(data, row, h, cohort.participants, alpha=alpha)
+    row = replace(row, bayes_factor_10=sens["bayes"]["bf10"])
+    return SurveyAnalysis(row=row, detail=detail, fit=fit, data=data, sensitivity=sens, moderation=moderation,
+                          power=minimum_detectable_effect(row, alpha))
+
+
+def analyse_retention(cohort: Cohort, h: Hypothesis, alpha: float | None = None) -> RetentionAnalysis:
+    """One retention hypothesis, whole: the Cox model and its detail, the numbers at risk at five points up to
+    the last horizon (for the Kaplan–Meier figure), and the minimum detectable effect."""
+    alpha = cohort.study.alpha if alpha is None else alpha
+    row, detail, data = analyse_retention_hypothesis(cohort, h, alpha)
+    last = max(cohort.study.horizons_days)
+    at_risk = km_horizons(data, [round(last * q / 4) for q in range(5)])[["group", "horizon_days", "n_at_risk"]]
+    return RetentionAnalysis(row=row, detail={**detail, "at_risk": at_risk}, data=data,
+                             power=minimum_detectable_effect(row, alpha))
+
+
+def minimum_detectable_effect(row, alpha: float, power: float = 0.8) -> dict:
     """Smallest true effect this cohort would detect with the given power.
 
     Two-sided test at ``alpha`` (unadjusted) using the row's SE (and df):
@@ -196,7 +309,8 @@ def minimum_detectable_effect(row: dict, alpha: float, power: float = 0.8) -> di
     and in d (over the baseline SD, as the effect size); retention rows as a
     hazard ratio below 1. ``n_factor`` is how many times the current sample a
     cohort needs to detect the plan's SESOI with that power, assuming the SE
-    shrinks with 1/sqrt(n) under the same design and attrition.
+    shrinks with 1/sqrt(n) under the same design and attrition. ``row`` is a :class:`HypothesisRow` or a
+    mapping with its keys.
     """
     df = row.get("df")
     dist = stats.t(df) if df else stats.norm()
@@ -205,10 +319,10 @@ def minimum_detectable_effect(row: dict, alpha: float, power: float = 0.8) -> di
     out = {"id": row["id"], "power": power, "alpha": alpha}
     if row["outcome"] == "retention":
         out.update({"mde_log_hr": mde, "mde_hazard_ratio": float(np.exp(-mde))})
-        target = abs(np.log(row["sesoi"])) if row.get("sesoi") else None
+        target = sesoi_bound(row["sesoi"], "hazard_ratio") if row.get("sesoi") else None
     else:
-        ratio = row["effect_size"]["value"] / row["estimate"] if row["estimate"] else np.nan
+        ratio = d_per_raw(row["estimate"], row["effect_size"]["value"], row.get("baseline_sd") or np.nan)
         out.update({"mde_raw": mde, "mde_d": abs(mde * ratio)})
-        target = (row["sesoi"] / abs(ratio) if row.get("sesoi_units") == "d" else row.get("sesoi")) if row.get("sesoi") else None
+        target = sesoi_bound(row["sesoi"], row.get("sesoi_units") or "raw", ratio) if row.get("sesoi") else None
     out["n_factor_for_sesoi"] = float((mde / target) ** 2) if target else None
     return out

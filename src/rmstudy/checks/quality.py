@@ -3,17 +3,20 @@ table by arm and the attrition analysis."""
 
 from __future__ import annotations
 
-__all__ = ["participant_flow", "response_rates", "baseline_table", "attrition"]
+__all__ = ["participant_flow", "response_rates", "baseline_table", "attrition", "ingest_changed", "ingest_ledger"]
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rmstudy.contract.coding import ARMS
 from rmstudy.contract.cohort import Cohort
+from rmstudy.contract.provenance import file_sha256
 from rmstudy.errors import InvariantError
 from rmstudy.stats.models.survival import retention_data
-
-ARMS = ("program", "control")
 
 
 def _by_arm(ids: pd.Series, participants: pd.DataFrame) -> dict:
@@ -89,18 +92,11 @@ def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
 
 def _ingest_report(root) -> dict | None:
     """ingest_report.json of a cohort folder written by rmstudy ingest (None for one made by hand)."""
-    import json
-    from pathlib import Path
-
     path = None if root is None else Path(root) / "ingest_report.json"
     return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
 
 
 def _changed(root, report: dict | None) -> list[str]:
-    from pathlib import Path
-
-    from rmstudy.contract.provenance import file_sha256
-
     written = (report or {}).get("written_sha256") or {}
     return [name for name, sha in written.items()
             if not (Path(root) / name).is_file() or file_sha256(Path(root) / name) != sha]

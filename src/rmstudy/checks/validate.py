@@ -19,19 +19,24 @@ from __future__ import annotations
 
 __all__ = ["Finding", "ValidationReport", "validate", "ATTRITION_GAP", "STRAIGHTLINE_MIN_ITEMS"]
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rmstudy.contract.cohort import ARMS, ROLES, Cohort, apply_run_exclusions, load_cohort
+from rmstudy.checks.quality import ingest_changed, participant_flow
+from rmstudy.contract.cohort import REASON_AFTER_EXIT, ROLES, Cohort, apply_run_exclusions, load_cohort
+from rmstudy.contract.coding import ARMS
+from rmstudy.contract.jsonio import write_json
+from rmstudy.contract.population import near_misses, population_values, select_population
+from rmstudy.contract.rows import data_index, spreadsheet_row
 from rmstudy.errors import CohortError, Problem
+from rmstudy.stats.models.survival import retention_data
+from rmstudy.stats.scoring import score_scales
 
 ATTRITION_GAP = 0.10            # |last-wave response rate, programme − control| above this is a warning
 STRAIGHTLINE_MIN_ITEMS = 5      # straight-lining is checked on scales with at least this many items
@@ -40,7 +45,6 @@ _SHOW_ROWS = 5                  # rows listed per exclusion reason in the text r
 
 REASON_TOO_FEW = "fewer than {share:.0%} of the scale's {n} items answered"   # the same text as quality.participant_flow
 REASON_NONE = "no item of the scale answered (or not asked)"
-from rmstudy.contract.cohort import REASON_AFTER_EXIT  # noqa: E402  (one wording for validate and the run's ledger)
 
 
 @dataclass(frozen=True)
@@ -113,14 +117,10 @@ class ValidationReport:
                 "ledger": self.ledger}
 
     def to_json(self, path: str | Path) -> None:
-        """The bytes of ``json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\\n"``, written in pieces: a
-        100,000-person cohort has ~170,000 findings, and the whole text at once would cost ~400 MB."""
-        chunks = json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(self.to_dict())
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
-            while part := list(islice(chunks, 1 << 16)):
-                fh.write("".join(part))
-            fh.write("\n")
+        """Write :meth:`to_dict` with the project's one JSON writer (:func:`rmstudy.contract.jsonio.write_json`),
+        which encodes in pieces: a 100,000-person cohort has ~170,000 findings, and the whole text at once would
+        cost ~400 MB."""
+        write_json(self.to_dict(), path)
 
     def to_text(self) -> str:
         out = []
@@ -240,13 +240,11 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     rep.summary = {"participants": len(cohort.participants), "response_rows": len(cohort.responses),
                    "employment_rows": None if cohort.employment is None else len(cohort.employment),
                    "hypotheses": len(cohort.study.hypotheses)}
-    from rmstudy.stats.scoring import score_scales
-
     scores = score_scales(cohort.responses, cohort.codebook)     # every response row, the late ones too
     run = apply_run_exclusions(cohort)
     left_out = np.zeros(len(cohort.responses), dtype=bool)   # rows out of every survey analysis (late, duplicate)
     if run.excluded_responses is not None and len(run.excluded_responses):
-        left_out[run.excluded_responses["row"].to_numpy(dtype=int) - 2] = True
+        left_out[data_index(run.excluded_responses["row"].to_numpy(dtype=int))] = True
     _survey_exclusions(cohort, rep, scores, run, left_out)
     _retention_exclusions(cohort, rep)
     _straight_lining(cohort, rep, left_out)
@@ -288,7 +286,7 @@ def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, r
             if t is None:
                 t = texts[(k, w, n_ans)] = _too_few_texts(scales[k], w, n_ans)
             msg, fix, column, analysis, reason = t
-            add(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=i + 2, column=column,
+            add(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=spreadsheet_row(i), column=column,
                         analysis=analysis, reason=reason, participant_id=str(ids[i])))
     if X is None or X.empty:
         return
@@ -303,7 +301,7 @@ def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, r
                 "exclusion", "submitted_after_exit", R_FILE,
                 f"response of '{r.participant_id}' at wave '{r.wave}' submitted on "
                 f"{pd.Timestamp(r.submitted_on).date()}, after the exit_date {pd.Timestamp(exits[k]).date()} "
-                f"(employment.csv, row {k + 2}) — left out of every survey analysis",
+                f"(employment.csv, row {spreadsheet_row(k)}) — left out of every survey analysis",
                 "check submitted_on here and exit_date in employment.csv; correct whichever is wrong, or delete the "
                 "response if it really came after the person left",
                 row=int(r.row), column="submitted_on", analysis="all survey analyses", reason=REASON_AFTER_EXIT,
@@ -341,8 +339,6 @@ def _too_few_texts(s, wave: str, answered: int) -> tuple[str, str, str, str, str
 def _retention_exclusions(c: Cohort, rep: ValidationReport) -> None:
     if c.employment is None:
         return
-    from rmstudy.stats.models.survival import retention_data
-
     E = c.employment
     _, excl = retention_data(c.participants, E, c.study.programme_start, c.study.censor_date)
     pos = pd.Index(E["participant_id"]).get_indexer(excl["participant_id"])     # ids are unique (load_cohort)
@@ -358,7 +354,7 @@ def _retention_exclusions(c: Cohort, rep: ValidationReport) -> None:
             msg = (f"'{pid}' was hired on {hires[k].date()}, too late to be followed up before the end of "
                    f"follow-up — excluded from retention")
             fix = "nothing to fix if the dates are right; otherwise correct hire_date or exit_date"
-        rep.exclusions.append(Finding("exclusion", "retention", "employment.csv", msg, fix, row=k + 2,
+        rep.exclusions.append(Finding("exclusion", "retention", "employment.csv", msg, fix, row=spreadsheet_row(k),
                                       column=column, analysis="retention", reason=reason, participant_id=str(pid)))
 
 
@@ -386,7 +382,7 @@ def _straight_lining(c: Cohort, rep: ValidationReport, left_out: np.ndarray) -> 
                 f"are {lo[i]:g}{rev}",
                 "check this row in the source export; keep it if the answers are genuine; if it is a test or "
                 "careless submission, clear these answers (the scale is then excluded for this row)",
-                row=int(i) + 2, column=_items_span(s.items), participant_id=str(ids[i])))
+                row=spreadsheet_row(i), column=_items_span(s.items), participant_id=str(ids[i])))
 
 
 def _small_groups(c: Cohort, rep: ValidationReport) -> None:
@@ -394,7 +390,7 @@ def _small_groups(c: Cohort, rep: ValidationReport) -> None:
     k = c.study.anonymity_threshold
     for arm in ARMS:
         for role in ROLES:
-            rows = np.flatnonzero(((P["arm"] == arm) & (P["role"] == role)).to_numpy()) + 2
+            rows = spreadsheet_row(np.flatnonzero(((P["arm"] == arm) & (P["role"] == role)).to_numpy()))
             if 0 < len(rows) < k:
                 shown = ", ".join(str(r) for r in rows)
                 rep.warnings.append(Finding(
@@ -433,26 +429,22 @@ def _population_spacing(c: Cohort, rep: ValidationReport) -> None:
         for col, val in h.population.items():
             if col == "age" or col not in P.columns or pd.api.types.is_numeric_dtype(P[col]):
                 continue
-            wanted = {str(v) for v in (val if isinstance(val, list) else [val])}
             raw = P[col].astype(str)
-            near = raw.str.strip().isin(wanted) & ~raw.isin(wanted)
-            rows = np.flatnonzero(near.to_numpy())
+            rows = np.flatnonzero(near_misses(P[col], population_values(val)).to_numpy())
             if len(rows):
                 rep.warnings.append(Finding(
                     "warning", "population_spacing", "participants.csv",
                     f"{len(rows)} participant(s) have {col} = '{raw.iat[rows[0]]}', which differs from the value "
                     f"'{raw.iat[rows[0]].strip()}' of {h.id}'s population only by spaces, so they are not in that "
-                    f"population (rows {', '.join(str(r + 2) for r in rows[:10])}{', ...' if len(rows) > 10 else ''})",
+                    f"population (rows {', '.join(str(r) for r in spreadsheet_row(rows[:10]))}{', ...' if len(rows) > 10 else ''})",
                     "remove the spaces in participants.csv if they belong to the population; otherwise nothing to "
-                    "fix", row=int(rows[0]) + 2, column=col, participant_id=str(P["participant_id"].iat[rows[0]])))
+                    "fix", row=spreadsheet_row(rows[0]), column=col, participant_id=str(P["participant_id"].iat[rows[0]])))
 
 
 def _single_arm_populations(c: Cohort, rep: ValidationReport) -> None:
     """A survey hypothesis of a two-arm cohort whose population holds one arm only is analysed as within-arm change
     (design single_arm), which cannot be attributed to the programme: say so before the run, not only in its
     report."""
-    from rmstudy.contract.cohort import select_population
-
     P = c.participants
     if set(P["arm"]) != set(ARMS):
         return                                   # a single-arm cohort: every hypothesis is within-arm, by design
@@ -482,17 +474,15 @@ def _later_wave_before_start(c: Cohort, rep: ValidationReport) -> None:
             rep.warnings.append(Finding(
                 "warning", "later_wave_before_start", "responses.csv",
                 f"{len(rows)} response(s) of wave '{w}' are dated before the programme start {c.study.programme_start} "
-                f"(rows {', '.join(str(r + 2) for r in rows[:10])}{', ...' if len(rows) > 10 else ''})",
+                f"(rows {', '.join(str(r) for r in spreadsheet_row(rows[:10]))}{', ...' if len(rows) > 10 else ''})",
                 "check that the export of this wave is the right file and that wave labels map to the right waves; "
-                "if the dates are right, nothing to fix", row=int(rows[0]) + 2, column="submitted_on",
+                "if the dates are right, nothing to fix", row=spreadsheet_row(rows[0]), column="submitted_on",
                 participant_id=str(R["participant_id"].iat[rows[0]])))
 
 
 def _edited_after_ingest(c: Cohort, rep: ValidationReport) -> None:
     """A cohort folder written by rmstudy ingest whose CSVs were changed afterwards: the raw-export ledger of
     ingest_report.json no longer describes them, and the run leaves it out (rmstudy.checks.quality.ingest_ledger)."""
-    from rmstudy.checks.quality import ingest_changed
-
     for name in ingest_changed(c.root):
         rep.warnings.append(Finding(
             "warning", "edited_after_ingest", name,
@@ -505,7 +495,4 @@ def _edited_after_ingest(c: Cohort, rep: ValidationReport) -> None:
 def _ledger(run: Cohort) -> dict:
     """The row ledger of the run itself (rmstudy.checks.quality.participant_flow on the analysis view ``run`` =
     apply_run_exclusions(c)), so that what validate prints and what results.json records cannot drift apart."""
-    from rmstudy.checks.quality import participant_flow
-    from rmstudy.stats.scoring import score_scales
-
     return participant_flow(run, score_scales(run.responses, run.codebook))["ledger"]

@@ -21,13 +21,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from rmstudy.contract.codebook import Codebook, load_codebook, parse_codebook
-from rmstudy.errors import CohortError, Problem
-from rmstudy.contract.study import Study, load_study, parse_study
 from rmstudy.contract import table_schemas as ts
 from rmstudy.contract import yamlio
+from rmstudy.contract.codebook import Codebook, load_codebook
+from rmstudy.contract.coding import ARMS
+from rmstudy.contract.population import population_values, select_population, unmatched_values
+from rmstudy.contract.rows import spreadsheet_row
+from rmstudy.contract.study import Study, load_study
+from rmstudy.errors import CohortError, Problem
 
-ARMS = ("program", "control")
 ROLES = ("junior", "senior")
 EXIT_REASONS = ("voluntary", "involuntary")
 COHORT_FILES = ("participants.csv", "responses.csv", "employment.csv", "codebook.yaml", "study.yaml")
@@ -52,11 +54,6 @@ class Cohort:
     @property
     def name(self) -> str:
         return self.root.name if self.root is not None else self.study.name
-
-
-def _row(i: int) -> int:
-    """Spreadsheet row number of the i-th (0-based) data row."""
-    return int(i) + 2
 
 
 def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
@@ -121,14 +118,14 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
                 if spill is not None:
                     bad.append(Problem(name, f"a quote character (\") opens a cell here that runs over "
                                        f"{spill.count(chr(10)) + 1} lines and takes in the rows below it",
-                                       "remove the stray quote (cohort cells never hold line breaks)", row=k + 1))
+                                       "remove the stray quote (cohort cells never hold line breaks)", row=spreadsheet_row(k - 1)))
                 else:
                     bad.append(Problem(name, f"row has {len(cells)} cells but the header has {width}",
                                        "check the row for a missing or extra comma (quote cells that contain commas)",
-                                       row=k + 1))
+                                       row=spreadsheet_row(k - 1)))
     except csv.Error as e:              # e.g. a stray quote that swallows the rest of a large file
         bad.append(Problem(name, f"a quote character (\") opens a cell here that never closes ({e})",
-                           "remove the stray quote, or close it where the cell ends", row=k + 2))
+                           "remove the stray quote, or close it where the cell ends", row=spreadsheet_row(k)))
     if bad:
         probs.extend(bad)
         return None
@@ -148,7 +145,7 @@ def _non_blank(df: pd.DataFrame, name: str, probs: list[Problem]) -> pd.DataFram
     if maybe.any():
         blank[maybe] = df.loc[maybe].apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy(dtype=bool)
     for i in np.flatnonzero(blank):
-        probs.append(Problem(name, "blank line", "delete the empty line", row=_row(i)))
+        probs.append(Problem(name, "blank line", "delete the empty line", row=spreadsheet_row(i)))
     return df.loc[~blank].copy()
 
 
@@ -174,38 +171,8 @@ def _undatable_duplicates(resp: pd.DataFrame, rule: str) -> list[Problem]:
     dup = resp.duplicated(["participant_id", "wave"], keep=False).to_numpy() & resp["submitted_on"].isna().to_numpy()
     return [Problem(R, f"duplicate submission of '{resp['participant_id'].iloc[k]}' at wave '{resp['wave'].iloc[k]}' "
                     f"has no submitted_on date, so {rule} cannot order it", "enter the submission date, or delete the "
-                    "submission that should not count", row=_row(resp.index[k]), column="submitted_on")
+                    "submission that should not count", row=spreadsheet_row(resp.index[k]), column="submitted_on")
             for k in np.flatnonzero(dup)]
-
-
-def _nfc(text: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFC", text)
-
-
-def select_population(participants: pd.DataFrame, population: dict, hid: str = "") -> pd.DataFrame:
-    """Participants matching a plan's population filter (data, never code)."""
-    keep = pd.Series(True, index=participants.index)
-    for col, val in (population or {}).items():
-        if col == "age":
-            age = participants["age"]
-            if "min" in val:
-                keep &= age >= val["min"]
-            if "max" in val:
-                keep &= age <= val["max"]
-            continue
-        if col not in participants.columns:
-            raise CohortError(Problem("study.yaml", f"population of {hid} filters on '{col}', which is not a column of participants.csv",
-                                      f"use one of {list(participants.columns)}", column=f"{hid}.population"))
-        vals = val if isinstance(val, list) else [val]
-        s = participants[col]
-        if pd.api.types.is_numeric_dtype(s):
-            keep &= s.isin([float(v) for v in vals])
-        else:
-            # one Unicode form on both sides: 'Réseau' typed with a combining accent is the same department
-            keep &= s.astype(str).map(_nfc).isin([_nfc(str(v)) for v in vals])
-    return participants[keep]
 
 
 def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem], study_scales=()) -> None:
@@ -236,7 +203,7 @@ def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem], s
                 probs.append(Problem("study.yaml", f"population of {h.id} filters on '{col}', which is not a column of "
                                      "participants.csv", f"use one of {list(part.columns)}", column=where))
                 continue
-            vals = val if isinstance(val, list) else [val]
+            vals = population_values(val)
             if pd.api.types.is_numeric_dtype(part[col]):
                 try:
                     [float(v) for v in vals]
@@ -244,9 +211,7 @@ def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem], s
                     probs.append(Problem("study.yaml", f"population of {h.id} compares numeric column '{col}' with {vals}",
                                          "use numbers for a numeric column", column=where))
                     continue
-            missing = [v for v in vals if not (part[col].astype(str) == str(v)).any()] \
-                if not pd.api.types.is_numeric_dtype(part[col]) else \
-                [v for v in vals if not (part[col] == float(v)).any()]
+            missing = unmatched_values(part[col], vals)        # the analysis's own matcher (NFC text, numbers)
             if missing:
                 probs.append(Problem("study.yaml", f"population of {h.id}: {col} = {missing} matches nobody in participants.csv",
                                      f"check the spelling against the values in the '{col}' column", column=where))
@@ -441,11 +406,11 @@ def apply_run_exclusions(c: Cohort) -> Cohort:
     late_pos = np.flatnonzero(late)
     pos = np.concatenate([late_pos, lose])
     rows = pd.DataFrame({
-        "row": pos + 2, "participant_id": R["participant_id"].to_numpy()[pos],
+        "row": spreadsheet_row(pos), "participant_id": R["participant_id"].to_numpy()[pos],
         "wave": R["wave"].astype(str).to_numpy()[pos],
         "reason": [REASON_AFTER_EXIT] * len(late_pos) + [REASON_DUPLICATE] * len(lose),
         "submitted_on": when.to_numpy()[pos],
-        "kept_row": pd.array([None] * len(late_pos) + [int(k) + 2 for k in kept], dtype="Int64"),
+        "kept_row": pd.array([None] * len(late_pos) + [spreadsheet_row(k) for k in kept], dtype="Int64"),
     }).sort_values("row", kind="stable").reset_index(drop=True)
     drop = np.zeros(len(R), dtype=bool)
     drop[pos] = True

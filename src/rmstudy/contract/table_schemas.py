@@ -13,7 +13,7 @@ Each CSV of the cohort contract (docs/cohort-format.md) is checked in two passes
    duplicate participant × wave, exit before hire, an exit date without a reason.
 
 :func:`problems` runs a schema and turns pandera's ``failure_cases`` into problems that name the
-file, the row as a spreadsheet numbers it (header = row 1, so row = index + 2), the column, and
+file, the row as a spreadsheet numbers it (header = row 1: :func:`rmstudy.contract.rows.spreadsheet_row`), the column, and
 the fix. The wording of every check lives next to the check, in a :class:`Rule`.
 """
 
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from rmstudy.contract.rows import spreadsheet_row
 from rmstudy.errors import InvariantError, Problem
 
 _ISO = r"\d{4}-\d{2}-\d{2}"
@@ -64,10 +65,6 @@ class Parsed(dict):
     The text pass parses each numeric or date column once to check it; the typed pass takes the
     parsed values from here instead of parsing again.
     """
-
-
-def _row(index) -> int:
-    return int(index) + 2
 
 
 def _check(fn, name: str, **kw) -> pa.Check:
@@ -161,7 +158,7 @@ def _first_rows(df: pd.DataFrame, cols: list[str]) -> dict:
     """Key → spreadsheet row of its first occurrence."""
     keys = df[cols].astype(str).agg("\x1f".join, axis=1) if len(cols) > 1 else df[cols[0]].astype(str)
     first = ~keys.duplicated(keep="first")
-    return dict(zip(keys[first], (df.index[first.to_numpy()] + 2)))
+    return dict(zip(keys[first], spreadsheet_row(df.index[first.to_numpy()].to_numpy())))
 
 
 def _duplicate_rule(cols: list[str], what: str, fix: str) -> Rule:
@@ -407,6 +404,6 @@ def problems(table: TableSchema, df: pd.DataFrame) -> list[Problem]:
         seen.add(key)
         col = rule.column or column
         out.append((int(index), order.get(col, len(order)),
-                    Problem(table.file, rule.message(df, index, value), rule.fix, row=_row(index), column=col)))
+                    Problem(table.file, rule.message(df, index, value), rule.fix, row=spreadsheet_row(index), column=col)))
     out.sort(key=lambda t: (t[0], t[1]))
     return [p for _, _, p in out]

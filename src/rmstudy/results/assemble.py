@@ -13,57 +13,27 @@ __all__ = ["record", "load_records", "assemble_results", "validate_results", "to
 
 import datetime as _dt
 import json
-import math
 from pathlib import Path
 
 import jsonschema
-import numpy as np
-import pandas as pd
 
 from rmstudy._version import __version__
+from rmstudy.analysis.rows import HypothesisRow
 from rmstudy.contract.cohort import COHORT_FILES
+from rmstudy.contract.jsonio import to_jsonable, write_json
 from rmstudy.contract.provenance import environment, file_sha256, input_hashes
 from rmstudy.contract.study import load_schema
 from rmstudy.errors import ResultsError
+from rmstudy.stats.decisions import finalise_hypotheses
 
 RESULTS_SCHEMA_VERSION = 2
-
-
-def to_jsonable(obj):
-    """Convert numpy/pandas values to plain JSON types (NaN -> null)."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return to_jsonable(obj.to_dict(orient="records"))
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return None if math.isnan(x) or math.isinf(x) else x
-    if isinstance(obj, (pd.Timestamp, _dt.date)):
-        return obj.isoformat()[:10]
-    return obj
-
-
-def _dump(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(to_jsonable(obj), fh, indent=2, ensure_ascii=False, allow_nan=False)
-        fh.write("\n")
-    tmp.replace(path)
 
 
 def record(out_dir: str | Path, name: str, payload: dict) -> Path:
     """Write one notebook's results as ``<out_dir>/records/<name>.json``."""
     d = Path(out_dir) / "records"
     d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{name}.json"
-    _dump(payload, path)
-    return path
+    return write_json(payload, d / f"{name}.json")
 
 
 def load_records(out_dir: str | Path) -> dict:
@@ -77,16 +47,18 @@ def validate_results(results: dict) -> None:
 
 
 def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str | None = None) -> dict:
-    """Merge the notebook records into results.json, validate and write it."""
-    from rmstudy.stats.decisions import finalise_hypotheses
+    """Merge the notebook records into results.json, validate and write it; return the results mapping.
 
+    The records' hypothesis rows are read back as typed rows (:class:`~rmstudy.analysis.rows.HypothesisRow`: a row
+    that is not one raises ResultsError), completed by :func:`~rmstudy.stats.decisions.finalise_hypotheses`
+    (multiplicity within families, decisions) and written in the plan's order."""
     out_dir = Path(out_dir)
     recs = load_records(out_dir)
     rows, sections = [], {}
     flow = None
     reliability = []
     for name, rec in recs.items():
-        rows.extend(rec.get("hypotheses", []))
+        rows.extend(HypothesisRow.from_dict(r) for r in rec.get("hypotheses", []))
         if "flow" in rec:
             flow = rec["flow"]
         if "reliability" in rec:
@@ -109,12 +81,12 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
         "environment": environment(),
         "flow": flow,
         "reliability": reliability,
-        "hypotheses": hyps,
+        "hypotheses": [r.to_dict() for r in hyps],
         **sections,
     }
     results = to_jsonable(results)
     validate_results(results)
-    _dump(results, out_dir / "results.json")
+    write_json(results, out_dir / "results.json", convert=False)
     return results
 
 

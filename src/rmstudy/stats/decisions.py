@@ -8,6 +8,8 @@ from __future__ import annotations
 
 __all__ = ["decide", "finalise_hypotheses"]
 
+import dataclasses
+
 import numpy as np
 
 from rmstudy.stats.multiplicity import benjamini_hochberg, holm
@@ -27,29 +29,72 @@ _ADJUST = {"primary": (holm, "Holm"), "secondary": (benjamini_hochberg, "Benjami
            "exploratory": (None, "none")}
 
 
-def finalise_hypotheses(rows: list[dict], study) -> list[dict]:
-    """Add ``p_adjusted``, ``adjustment`` and ``decision`` to every row, in plan order."""
-    ids = [r["id"] for r in rows]
+def _get(row, key: str, default=None):
+    return row.get(key, default) if hasattr(row, "get") else getattr(row, key, default)
+
+
+def _completed(row, **values):
+    """A copy of ``row`` with ``values`` set: a dict for a dict, ``dataclasses.replace`` for a typed row."""
+    if isinstance(row, dict):
+        return {**row, **values}
+    return dataclasses.replace(row, **values)
+
+
+def finalise_hypotheses(rows: list, study) -> list:
+    """Completed copies of the plan's hypothesis rows, in plan order, with ``p_adjusted`` and ``adjustment`` (Holm
+    within the primary family, Benjamini–Hochberg within the secondary, none within the exploratory) and the
+    ``decision`` of :func:`decide`.
+
+    Parameters
+    ----------
+    rows : typed rows (:class:`rmstudy.analysis.rows.HypothesisRow`) or mappings with at least ``id``,
+        ``estimate``, ``p_value`` and ``tost_p``; one per analysed hypothesis.
+    study : the plan (``hypotheses`` with ``id``, ``family`` and ``expected_sign``; ``alpha``).
+
+    Returns
+    -------
+    list
+        rows of the kind given (typed rows stay typed, dicts stay dicts), in the plan's order; the input rows are
+        not changed.
+
+    Raises
+    ------
+    ResultsError
+        when an id is duplicated or not in the plan.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> plan = NS(alpha=0.05, hypotheses=(NS(id="A", family="primary", expected_sign=1),
+    ...                                    NS(id="B", family="primary", expected_sign=1)))
+    >>> out = finalise_hypotheses([{"id": "B", "estimate": 1.0, "p_value": 0.04, "tost_p": None},
+    ...                            {"id": "A", "estimate": 1.0, "p_value": 0.01, "tost_p": None}], plan)
+    >>> [(r["id"], round(r["p_adjusted"], 2), r["decision"]) for r in out]
+    [('A', 0.02, 'supported'), ('B', 0.04, 'supported')]
+    """
+    ids = [_get(r, "id") for r in rows]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     unknown = sorted(set(ids) - {h.id for h in study.hypotheses})
     if dup or unknown:
         raise ResultsError(f"hypothesis rows do not match the plan: duplicated {dup}, not in study.yaml {unknown}; "
-                         "each plan hypothesis must be analysed in exactly one notebook")
-    by_id = {r["id"]: dict(r) for r in rows}
+                           "each plan hypothesis must be analysed in exactly one notebook")
+    by_id = dict(zip(ids, rows))
+    adjusted: dict[str, tuple[float, str]] = {}
     for family, (method, label) in _ADJUST.items():
-        ids = [h.id for h in study.hypotheses if h.family == family and h.id in by_id]
-        if not ids:
+        fam = [h.id for h in study.hypotheses if h.family == family and h.id in by_id]
+        if not fam:
             continue
-        p = np.array([by_id[i]["p_value"] for i in ids])
+        p = np.array([_get(by_id[i], "p_value") for i in fam])
         adj = p if method is None else method(p)
-        for i, pa in zip(ids, adj):
-            by_id[i]["p_adjusted"] = float(pa)
-            by_id[i]["adjustment"] = label if method else "none (exploratory)"
+        for i, pa in zip(fam, adj):
+            adjusted[i] = (float(pa), label if method else "none (exploratory)")
     out = []
     for h in study.hypotheses:
         if h.id not in by_id:
             continue
         r = by_id[h.id]
-        r["decision"] = decide(r["estimate"], r["p_adjusted"], r.get("tost_p"), study.alpha, h.expected_sign)
-        out.append(r)
+        p_adj, label = adjusted[h.id]
+        out.append(_completed(r, p_adjusted=p_adj, adjustment=label,
+                              decision=decide(_get(r, "estimate"), p_adj, _get(r, "tost_p"), study.alpha,
+                                              h.expected_sign)))
     return out

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from rmstudy.contract.codebook import Codebook
+from rmstudy.contract.population import select_population
 from rmstudy.stats.scoring import reverse_key
 from rmstudy.errors import ModelError
 
@@ -370,8 +371,6 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
     ``favourable_by_hypothesis`` (the same in each hypothesis's population) and
     ``distributions`` (answers per item × wave × option).
     """
-    from rmstudy.contract.cohort import select_population
-
     threshold = cohort.study.reliability_threshold if threshold is None else threshold
     waves = cohort.study.waves
     P = cohort.participants

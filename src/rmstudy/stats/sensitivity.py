@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from rmstudy.stats.models.mixed import mixed_model
+from rmstudy.contract.coding import arm_indicator, covariate_columns
 from rmstudy.errors import ModelError
 
 STANDARD_COVARIATES = ("age", "tenure_years")      # cohort-contract columns used when the plan names none
@@ -50,16 +51,10 @@ def _wide(comp: pd.DataFrame, base: str, later: str, extra=()) -> pd.DataFrame:
 
 
 def _design(w: pd.DataFrame, covs) -> tuple[np.ndarray, list[str]]:
-    cols, names = [np.ones(len(w)), (w["arm"] == "program").to_numpy(float), w["pre"].to_numpy(float)], ["Intercept", "arm", "pre"]
-    for c in covs:
-        if pd.api.types.is_numeric_dtype(w[c]):
-            cols.append(w[c].to_numpy(float))
-            names.append(c)
-        else:
-            for lv in sorted(w[c].astype(str).unique())[1:]:
-                cols.append((w[c].astype(str) == lv).to_numpy(float))
-                names.append(f"{c}[{lv}]")
-    return np.column_stack(cols), names
+    """``post ~ arm + pre (+ covariates)``: intercept, the programme indicator, the baseline score, covariates."""
+    cov_cols, cov_names, _ = covariate_columns(w, covs)
+    cols = [np.ones(len(w)), arm_indicator(w["arm"]), w["pre"].to_numpy(float), *cov_cols]
+    return np.column_stack(cols), ["Intercept", "arm", "pre", *cov_names]
 
 
 def ancova(w: pd.DataFrame, covs=(), alpha: float = 0.05) -> dict:
@@ -80,7 +75,7 @@ def ipw_ancova(w: pd.DataFrame, covs, alpha: float = 0.05) -> dict:
     from statsmodels.regression.linear_model import WLS
 
     Xp, _ = _design(w, covs)
-    z = (w["arm"] == "program").to_numpy(float)
+    z = arm_indicator(w["arm"])
     ps = Logit(z, np.delete(Xp, 1, axis=1)).fit(disp=0).predict(np.delete(Xp, 1, axis=1))
     ps = np.clip(ps, 0.01, 0.99)
     wt = np.where(z == 1, z.mean() / ps, (1 - z.mean()) / (1 - ps))

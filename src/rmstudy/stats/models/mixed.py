@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from rmstudy.contract.coding import covariate_columns
 from rmstudy.errors import ModelError
 
 _LOG2PI = np.log(2 * np.pi)
@@ -276,16 +277,8 @@ def design_arm_wave(data: pd.DataFrame, within: str = "wave", between: str | Non
             for w in w_levels[1:]:
                 cols.append(((data[between] == b) & (data[within] == w)).to_numpy(dtype=float))
                 terms.append(f"{between}[{b}]:{within}[{w}]")
-    for c in covariates:
-        if pd.api.types.is_numeric_dtype(data[c]):
-            cols.append(data[c].to_numpy(dtype=float))
-            terms.append(c)
-        else:                                  # treatment dummies against the first level, as R's factor
-            levels = sorted(data[c].dropna().astype(str).unique())
-            for lv in levels[1:]:
-                cols.append((data[c].astype(str) == lv).to_numpy(dtype=float))
-                terms.append(f"{c}[{lv}]")
-    return np.column_stack(cols), terms, w_levels, b_levels
+    cov_cols, cov_terms, _ = covariate_columns(data, covariates)     # text: dummies against the first level
+    return np.column_stack(cols + cov_cols), terms + cov_terms, w_levels, b_levels
 
 
 def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", within: str = "wave",

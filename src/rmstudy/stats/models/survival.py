@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rmstudy.contract.coding import arm_indicator, covariate_columns
 from rmstudy.errors import ModelError
 
 
@@ -126,22 +127,9 @@ def covariate_matrix(data: pd.DataFrame, covariates=(), arm_level: str = "progra
     ``<column><level>`` as R names them. Returns X, column names and the
     columns of each term (R's ``assign``), for the per-term PH test.
     """
-    cols, names, assign = [(data["arm"] == arm_level).to_numpy(float)], [f"arm{arm_level}"], [[0]]
-    for c in covariates:
-        s = data[c]
-        if pd.api.types.is_numeric_dtype(s):
-            assign.append([len(cols)])
-            cols.append(s.to_numpy(float))
-            names.append(c)
-        else:
-            levels = sorted(s.dropna().astype(str).unique())
-            idx = []
-            for lv in levels[1:]:
-                idx.append(len(cols))
-                cols.append((s.astype(str) == lv).to_numpy(float))
-                names.append(f"{c}{lv}")
-            assign.append(idx)
-    return np.column_stack(cols), names, assign
+    cov_cols, cov_names, term_of = covariate_columns(data, covariates, style="r")
+    assign = [[0]] + [[1 + j for j, t in enumerate(term_of) if t == k] for k in range(len(covariates))]
+    return np.column_stack([arm_indicator(data["arm"], arm_level), *cov_cols]), [f"arm{arm_level}", *cov_names], assign
 
 
 def cox_model(data: pd.DataFrame, covariates=(), ties: str = "efron", alpha: float = 0.05) -> tuple[pd.DataFrame, dict]:

@@ -1,0 +1,109 @@
+"""The typed hypothesis row: one results.json ``hypotheses`` entry, built in one place per kind of outcome.
+
+``rmstudy.analysis.hypotheses`` builds a :class:`HypothesisRow` (survey rows with the Bayes factor of the
+sensitivity analyses included); the notebooks record it unchanged; :func:`rmstudy.stats.decisions
+.finalise_hypotheses` returns copies with ``p_adjusted``, ``adjustment`` and ``decision``; results.json holds
+:meth:`HypothesisRow.to_dict`. A row is frozen (nothing changes it after it is built) and reads like the JSON
+mapping it becomes (``row["estimate"]``, ``row.get("df")``), so reports and tests written for results.json read a
+typed row unchanged.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HypothesisRow", "OPTIONAL_FIELDS"]
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from rmstudy.errors import ResultsError
+
+#: keys results.json leaves out when they do not apply (retention rows have no ``design`` or Bayes factor; rows
+#: are recorded before multiplicity and the decision are known)
+OPTIONAL_FIELDS = ("design", "bayes_factor_10", "p_adjusted", "adjustment", "decision")
+
+
+@dataclass(frozen=True, kw_only=True, eq=True)
+class HypothesisRow(Mapping):
+    """One hypothesis of the plan, as results.json records it (docs/results.md). The field order is the key order.
+
+    Survey rows: ``estimate``, ``se``, ``df`` and the CI are the difference in change in scale points, ``design``
+    is ``two_arm`` or ``single_arm`` and ``bayes_factor_10`` the JZS Bayes factor on completers' change. Retention
+    rows: the log hazard ratio of voluntary exit (``df`` None) and ``effect_size`` the hazard ratio.
+
+    Examples
+    --------
+    >>> r = HypothesisRow(id="H1", label="L", question="", outcome="engagement", population={}, family="primary",
+    ...                   direction="increase", contrast=["pre", "post"], design="two_arm", method="LMM",
+    ...                   estimate=0.3, se=0.1, df=50.0, ci_low=0.1, ci_high=0.5, p_value=0.004,
+    ...                   effect_size={"name": "d_ppc2", "value": 0.4, "ci_low": 0.1, "ci_high": 0.7},
+    ...                   raw_difference=None, sesoi=None, sesoi_units=None, tost_p=None, baseline_sd=0.75,
+    ...                   n={}, notes=[])
+    >>> r["estimate"], r.get("decision"), "design" in r, "decision" in r
+    (0.3, None, True, False)
+    >>> HypothesisRow.from_dict(r.to_dict()) == r
+    True
+    """
+
+    id: str
+    label: str
+    question: str
+    outcome: str
+    population: dict
+    family: str
+    direction: str
+    contrast: list | None
+    design: str | None = None
+    method: str
+    estimate: float
+    se: float
+    df: float | None
+    ci_low: float
+    ci_high: float
+    p_value: float
+    effect_size: dict
+    raw_difference: dict | None
+    sesoi: float | None
+    sesoi_units: str | None
+    tost_p: float | None
+    baseline_sd: float | None
+    n: dict
+    notes: list
+    bayes_factor_10: float | None = None
+    p_adjusted: float | None = None
+    adjustment: str | None = None
+    decision: str | None = None
+
+    def to_dict(self) -> dict:
+        """The results.json mapping: every field in order, the :data:`OPTIONAL_FIELDS` only when set."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in OPTIONAL_FIELDS or getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> HypothesisRow:
+        """A row from its results.json (or notebook record) mapping; unknown or missing keys raise ResultsError."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        missing = sorted(n for n in names - set(d) if n not in OPTIONAL_FIELDS)
+        if unknown or missing:
+            raise ResultsError(f"hypothesis row {d.get('id')!r} is not a results.json row: unknown keys {unknown}, "
+                               f"missing keys {missing}; rows are built by rmstudy.analysis and recorded unchanged")
+        return cls(**dict(d))
+
+    # read-only mapping view, as the row appears in results.json
+    def __getitem__(self, key: str):
+        if key not in self._keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def _keys(self) -> tuple[str, ...]:
+        return tuple(self.to_dict())
+
+    @property
+    def is_retention(self) -> bool:
+        return self.outcome == "retention"

@@ -1,0 +1,91 @@
+"""JSON writing, once for every file rmstudy writes: results.json, the notebook records, validation.json and the
+run's manifest.
+
+One format: UTF-8, two-space indent, non-ASCII kept as it is, ``\\n`` line ends and a final newline; numpy and
+pandas values become plain JSON (:func:`to_jsonable`: NaN and infinities become ``null``, dates ISO 8601), so
+the same object always gives the same bytes. The file is written beside its target and renamed into place, so a
+reader never sees half a file; large objects are encoded in pieces, never as one string.
+"""
+
+from __future__ import annotations
+
+__all__ = ["to_jsonable", "write_json"]
+
+import datetime as _dt
+import json
+import math
+import os
+from collections.abc import Mapping
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def to_jsonable(obj):
+    """Convert numpy/pandas values to plain JSON types (NaN -> null), recursively.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> to_jsonable({"n": np.int64(3), "x": float("nan"), "when": pd.Timestamp("2024-01-31"), "ok": np.bool_(True)})
+    {'n': 3, 'x': None, 'when': '2024-01-31', 'ok': True}
+    >>> to_jsonable(pd.DataFrame({"a": [1.5]}))
+    [{'a': 1.5}]
+    """
+    if type(obj) in _PLAIN:                       # the common case first: validation.json has ~10 per finding
+        return obj
+    if isinstance(obj, Mapping):                  # a dict, or a typed row that reads as one (its to_dict order)
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return to_jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return None if math.isnan(x) or math.isinf(x) else x
+    if isinstance(obj, (pd.Timestamp, _dt.date)):
+        return obj.isoformat()[:10]
+    return obj
+
+
+def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as JSON to ``path`` (parent folders created) and return the path.
+
+    Parameters
+    ----------
+    obj : a JSON-ready object, or one holding numpy/pandas values when ``convert`` is true.
+    path : where to write; replaced atomically.
+    convert : pass ``obj`` through :func:`to_jsonable` first (default). An object already made of plain
+        ``dict``/``list``/``str``/``int``/``float``/``None`` may skip it; NaN is refused either way.
+    sort_keys : write every mapping's keys in sorted order (e.g. a simulation's truth.json).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> p = write_json({"b": np.float64(0.5), "a": "é"}, Path(tempfile.mkdtemp()) / "x.json")
+    >>> p.read_bytes()
+    b'{\\n  "b": 0.5,\\n  "a": "\\xc3\\xa9"\\n}\\n'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunks = json.JSONEncoder(ensure_ascii=False, indent=2, allow_nan=False, sort_keys=sort_keys).iterencode(
+        to_jsonable(obj) if convert else obj)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            while part := list(islice(chunks, 1 << 16)):
+                fh.write("".join(part))
+            fh.write("\n")
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
