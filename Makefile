@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.rmstudy-installed
 
-.PHONY: all demo test test-fast lab bench help clean-venv
+.PHONY: all demo test test-fast lab bench help clean-venv browser-deps
 
 all: demo ## (default) run the demo cohort into reports/demo
 
@@ -18,11 +18,14 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP) ## create the environment if missing, run the demo cohort into reports/demo
 	$(BIN)/rmstudy run data/demo --out reports/demo
 
-test: $(STAMP) ## create the environment if missing, run the whole test suite (slow tier included)
+test: $(STAMP) browser-deps ## create the environment if missing, run the whole test suite (slow and browser tiers included)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## the suite without the slow simulation tier
 	$(BIN)/python -m pytest -m "not slow"
+
+browser-deps: ## Debian chromium for the browser tier (tests/test_browser.py), skipped when /usr/bin/chromium exists
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 lab: $(STAMP) ## add JupyterLab (kept out of the run environment) and start it
 	$(BIN)/python -m pip install --quiet "jupyterlab==4.6.6"

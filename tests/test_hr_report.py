@@ -1,0 +1,415 @@
+"""The HR report: private (suppression, no subtraction attack), safe (user text only as text, nothing fetched),
+truthful (every sentence's numbers from results.json), on the demo, the other-instruments fixture and a hostile
+cohort. Unit tests first (fast), then end-to-end runs (marked e2e)."""
+
+from __future__ import annotations
+
+import html as htmlmod
+import json
+import math
+import re
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmstudy.contract.codebook import parse_codebook
+from rmstudy.report import escape, hr, narrative, privacy
+from rmstudy.report.narrative import MINUS, fmt, fmt_range, fmt_signed
+
+from hr_runs import FOLDER, PAYLOADS, run_cohort
+
+K = 5
+
+
+def _row(hid="Q1", outcome="eng", family="primary", decision="inconclusive", est=0.1, se=0.05, df=200.0, d=None,
+         p=0.2, p_adj=None, n=(40, 40), sesoi=0.2, tost=0.5, population=None):
+    d = est if d is None else d
+    return {"id": hid, "label": "L", "question": f"Question {hid}?", "outcome": outcome, "family": family,
+            "population": population or {}, "decision": decision, "estimate": est, "se": se, "df": df,
+            "ci_low": est - 1.96 * se, "ci_high": est + 1.96 * se, "p_value": p,
+            "p_adjusted": p if p_adj is None else p_adj, "adjustment": "Holm", "sesoi": sesoi, "sesoi_units": "d",
+            "tost_p": tost, "baseline_sd": 1.0, "design": "two_arm",
+            "effect_size": {"name": "d_ppc2", "value": d, "ci_low": d - 1.96 * se, "ci_high": d + 1.96 * se},
+            "n": {"program": {"participants": n[0]}, "control": {"participants": n[1]}}}
+
+
+SCALE = parse_codebook({"scales": {"eng": {"items": ["a", "b"], "min": 0, "max": 6, "label": "Work engagement (UWES-9)",
+                                           "higher_is": "more engaged"}}})["eng"]
+
+
+# ---------------------------------------------------------------- numbers and words
+
+
+@pytest.mark.parametrize("x", [-0.0001, -0.004, 0.0, 0.004, -1e-12])
+def test_no_negative_zero(x):
+    assert fmt(x) == "0.00" and fmt_signed(x) == "0.00"
+
+
+def test_signs_and_ranges():
+    assert fmt_signed(0.16) == "+0.16" and fmt_signed(-0.19) == MINUS + "0.19"
+    assert fmt_range(0.5612, 0.5649) == "+0.561 to +0.565"          # never "0.56 to 0.56"
+    assert fmt_range(0.561, 0.562, sep=" and ") == "+0.561 and +0.562"
+    assert fmt_range(0.25, 0.83, signed=False) == "0.25 to 0.83"
+
+
+def test_population_in_words():
+    w = narrative.population_in_words
+    assert w({"role": "junior", "age": {"max": 35}}) == "juniors aged 35 or under"
+    assert w({}) == "everyone in the study" and w(None) == "everyone in the study"
+    assert w({"age": {"max": 30}}) == "people aged 30 or under"
+    assert w({"role": "senior", "age": {"min": 50}}) == "seniors aged 50 or over"
+    assert w({"department": ["Legal", "Sales"]}) == "people whose department is Legal or Sales"
+    assert "{" not in w({"role": ["junior", "senior"], "site": "North", "age": {"min": 20, "max": 29}})
+
+
+def test_direction_label_from_codebook():
+    assert narrative.direction_label(SCALE) == "higher = more engaged"
+    low = parse_codebook({"scales": {"b": {"items": ["a"], "min": 1, "max": 5, "favourable": "low"}}})["b"]
+    assert narrative.direction_label(low) == "lower = more favourable"
+
+
+def test_certainty_uses_the_interval_of_the_decision():
+    sup = _row(decision="supported", est=0.3, p=0.001, p_adj=0.004)
+    s = narrative.survey_certainty(sup, 0.05, 3)
+    assert fmt_range(sup["ci_low"], sup["ci_high"], sep=" and ") in s and "3 questions" in s
+    # raw range leaves out zero, adjusted p does not: the words say so, never "includes no change"
+    cut = _row(decision="inconclusive", est=-0.18, se=0.085, p=0.035, p_adj=0.07)
+    assert cut["ci_high"] < 0
+    s = narrative.survey_certainty(cut, 0.05, 4)
+    assert "after allowing for the 4 questions" in s and "includes no change" not in s
+    plain = _row(decision="inconclusive", est=0.05, p=0.3, p_adj=0.6)
+    assert "includes no change" in narrative.survey_certainty(plain, 0.05, 4)
+
+
+def test_equivalence_shows_the_90_interval_and_the_band():
+    eq = _row(decision="equivalent", est=0.02, se=0.05, df=300.0, d=0.02, p=0.7, p_adj=0.7, tost=0.001)
+    lo, hi = narrative.equivalence_interval(eq, 0.05)
+    from scipy import stats
+
+    q = stats.t.ppf(0.95, 300.0)
+    assert lo == pytest.approx(0.02 - q * 0.05) and hi == pytest.approx(0.02 + q * 0.05)
+    s = narrative.survey_certainty(eq, 0.05)
+    assert "90% confidence" in s and fmt_range(lo, hi, sep=" and ") in s and "±0.20 points" in s
+    assert fmt_range(eq["ci_low"], eq["ci_high"]) not in s          # not the 95% range
+
+
+def test_equivalence_interval_agrees_with_the_recorded_tost(tmp_path):
+    """The (1 − 2α) interval lies inside the band exactly when the recorded TOST p is below α (demo-like rows)."""
+    from rmstudy.analysis.hypotheses import tost_p
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        est, se, df = rng.normal(0, 0.1), rng.uniform(0.02, 0.12), rng.uniform(20, 400)
+        r = _row(est=est, se=se, df=df, d=est * 1.3)
+        band = narrative.equivalence_band(r)
+        lo, hi = narrative.equivalence_interval(r, 0.05)
+        inside = -band < lo and hi < band
+        assert inside == (tost_p(est, se, band, df) < 0.05)
+
+
+def test_sentences_hold_the_row_numbers():
+    r = _row(decision="supported", est=-0.1936, d=-0.2851, p=0.01, p_adj=0.04)
+    s = narrative.survey_answer(r, SCALE)
+    assert "fell by 0.19 points more" in s and "0–6 scale" in s and "about a quarter" in s
+    r0 = _row(est=-0.001, d=-0.001)
+    s0 = narrative.survey_answer(r0, SCALE)
+    assert "about as much" in s0 and "-0.00" not in s0 and MINUS + "0.00" not in s0
+    ret = {**_row(outcome="retention", decision="supported", est=math.log(0.457), se=0.3, df=None,
+                  population={"role": "junior", "age": {"max": 35}}),
+           "effect_size": {"name": "hazard_ratio", "value": 0.457, "ci_low": 0.2516, "ci_high": 0.8304}}
+    a = narrative.retention_answer(ret)
+    assert "juniors aged 35 or under" in a and "0.46 times" in a and "54% less often" in a
+    assert "between 0.25 and 0.83 times" in narrative.retention_certainty(ret, 0.05)
+
+
+# ---------------------------------------------------------------- privacy rules
+
+
+def test_too_small_hides_a_small_population_or_arm():
+    assert privacy.too_small(_row(n=(40, 40)), K) is None
+    assert "one side" in privacy.too_small(_row(n=(40, 4)), K)
+    assert privacy.too_small(_row(n=(3, 0)), K)           # a 3-person population, one arm
+    assert privacy.too_small({"n": {}}, K)
+
+
+def test_differencing_conflicts_hide_the_less_important_of_two_near_identical_groups():
+    a = _row("P1", n=(150, 150))
+    b = _row("S1", family="secondary", n=(148, 150))          # could be P1 minus 2 people
+    c = _row("S2", family="secondary", n=(140, 150))          # 10 fewer: fine
+    d = _row("X1", outcome="other", n=(149, 150))              # another measure: fine
+    assert privacy.differencing_conflicts([b, a, c, d], K) == {"S1": "P1"}
+    assert privacy.hidden_hypotheses([a, b, c, d], K).keys() == {"S1"}
+    # not nested (one bigger in one arm, smaller in the other): cannot be subtracted
+    e = _row("S3", family="secondary", n=(152, 147))
+    assert privacy.differencing_conflicts([a, e], K) == {}
+
+
+def test_means_all_or_none():
+    cells = [{"arm": a, "wave": w, "n": 30, "mean": 3.0} for a in ("program", "control") for w in ("pre", "post")]
+    assert privacy.means_publishable(cells, K)
+    cells[3]["n"] = 4
+    assert not privacy.means_publishable(cells, K)
+    assert not privacy.means_publishable([], K)
+
+
+def test_retention_cells():
+    km = [{"group": "program", "horizon_days": 365, "n": 40, "events_by_horizon": 6},
+          {"group": "control", "horizon_days": 365, "n": 40, "events_by_horizon": 3}]
+    inc = [{"group": g, "horizon_days": 365, "cause": c, "incidence": v, "ci_low": v / 2, "ci_high": v * 1.5}
+           for g, c, v in (("program", 1, 0.15), ("program", 2, 0.05), ("control", 1, 0.075), ("control", 2, 0.0))]
+    cells = {c["group"]: c for c in privacy.retention_cells(km, inc, K)}
+    assert cells["control"]["shown"] is False and cells["control"]["not_resigned"] is None
+    p = cells["program"]
+    assert p["not_resigned"] == pytest.approx(0.85) and p["ci_low"] == pytest.approx(1 - 0.225)
+    assert p["still_employed"] is None          # 40 × 0.05 = 2 involuntary exits: fewer than 5, not shown
+    inc[1]["incidence"] = 0.15
+    assert privacy.retention_cells(km, inc, K)[0]["still_employed"] == pytest.approx(0.70)
+
+
+def test_adjusted_p_hidden_when_a_family_member_is_hidden():
+    rows = [_row("A"), _row("B"), _row("C", family="secondary")]
+    assert privacy.adjusted_p_shown(rows, {"B"}) == {"primary": False, "secondary": True}
+
+
+def test_escape_markdown_and_html():
+    for p in PAYLOADS:
+        h = escape.html(p)
+        assert "<" not in h and ">" not in h
+        m = escape.markdown(p)
+        assert "<" not in m and "](" not in m and "$" not in m.replace("\\$", "")
+
+
+# ---------------------------------------------------------------- end to end
+
+e2e = pytest.mark.e2e
+COHORTS = ["demo", "other", "hostile"]
+
+
+def _model(name):
+    out, cohort = run_cohort(name)
+    results, study, codebook = hr.load_inputs(out, cohort)
+    return results, study, codebook, hr.build_report(results, study, codebook), out
+
+
+def _text(html: str) -> str:
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
+    body = re.sub(r'src="data:[^"]*"', "", body)
+    return htmlmod.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+@e2e
+@pytest.mark.parametrize("name", COHORTS)
+def test_hr_folder_holds_only_the_deliverable(name):
+    out, _ = run_cohort(name)
+    files = sorted(str(p.relative_to(out / "hr")) for p in (out / "hr").rglob("*") if p.is_file())
+    assert "hr_report.html" in files and "hr_report.pdf" in files
+    assert all(f in hr.HR_FILES or re.fullmatch(r"figures/figure-\d+-[a-z0-9-]+\.svg", f) for f in files), files
+    assert not any("validation" in f or f.endswith(".ipynb") or f.endswith(".json") for f in files)
+    pdf = (out / "hr" / "hr_report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and b"/Outlines" in pdf             # bookmarks
+
+
+@e2e
+@pytest.mark.parametrize("name", COHORTS)
+def test_every_sentence_matches_results_json(name):
+    results, study, codebook, model, out = _model(name)
+    rows = {r["id"]: r for r in results["hypotheses"]}
+    html = (out / "hr" / "hr_report.html").read_text(encoding="utf-8")
+    text = _text(html)
+    for f in model["findings"]:
+        r = rows[f["id"]]
+        if not f["shown"]:
+            continue
+        if r["outcome"] == "retention":
+            es = r["effect_size"]
+            assert f"{fmt(es['value'])} times" in f["sentences"][0] or "about the same rate" in f["sentences"][0]
+            if r["decision"] != "equivalent":
+                assert fmt_range(es["ci_low"], es["ci_high"], signed=False, sep=" and ") in f["sentences"][1]
+            assert narrative.population_in_words(r["population"]) in f["sentences"][0]
+        else:
+            est = r["estimate"]
+            assert fmt(abs(est)) in f["sentences"][0] or fmt_signed(est) in f["sentences"][0]
+            if r["decision"] == "equivalent":
+                lo, hi = narrative.equivalence_interval(r, study.alpha)
+                band = narrative.equivalence_band(r)
+                assert -band < lo and hi < band
+                assert fmt_range(lo, hi, sep=" and ") in f["sentences"][1] and f"±{fmt(band)}" in f["sentences"][1]
+            elif r["p_value"] < study.alpha <= r["p_adjusted"]:
+                assert "after allowing for" in f["sentences"][1]
+            else:
+                assert fmt_range(r["ci_low"], r["ci_high"], sep=" and ") in f["sentences"][1]
+        for s in f["sentences"]:
+            assert s in text or htmlmod.unescape(s) in text
+    verdicts = {r["decision"] for r in results["hypotheses"] if r["id"] not in model["hidden"]}
+    for bad in ("-0.00", MINUS + "0.00", "{'", "people in this group", "Keeping younger talent", "Beside actual exits",
+                "with 80% power", "No description has been provided"):
+        assert bad not in text, bad
+    assert not re.search(r"(\d+\.\d+)(?:%)? (?:to|and|–) \1(?!\d)", text.replace("+", "").replace(MINUS, "-"))
+    if "inconclusive" in verdicts:
+        assert "Every question has a clear answer" not in text
+    if any(r["outcome"] == "retention" and r["id"] not in model["hidden"] for r in results["hypotheses"]):
+        assert "Had not resigned" in text and "Still employed (any reason)" in text
+    if study.raw.get("design", {}).get("assignment", "nonrandomised") == "nonrandomised" and \
+            any(len(privacy.arm_sizes(r)) == 2 for r in results["hypotheses"] if r["id"] not in model["hidden"]):
+        for c in model["cards"]:               # the causal caveat sits in the answer itself
+            assert not c["shown"] or c["caveat"]
+
+
+@e2e
+@pytest.mark.parametrize("name", COHORTS)
+def test_primary_cards_in_plan_order_and_every_result_in_the_chart(name):
+    results, study, codebook, model, out = _model(name)
+    assert [c["id"] for c in model["cards"]] == [h.id for h in study.hypotheses if h.family == "primary"]
+    shown = [r for r in results["hypotheses"] if r["id"] not in model["hidden"]]
+    if shown:
+        alt = model["effects"]["alt"]
+        for r in shown:
+            assert (r.get("question") or r["label"]).strip() in alt
+    for f in model["figures"]:
+        assert f["alt"] and f["caption"] and f["svg"].lstrip().startswith(("<?xml", "<svg"))
+
+
+def _attacks(model: dict, results: dict, k: int) -> list[str]:
+    """Try the subtraction attacks on what the model publishes; return the successful ones."""
+    found = []
+    for d in model["data"]:
+        if d["kind"] == "count_table":
+            found += [f"count table: {x}" for x in privacy.recoverable_lines(d["mask"])]
+    results_shown = [d for d in model["data"] if d["kind"] == "result"]
+    for d in results_shown:
+        if any(n < k for n in d["arms"].values()) or sum(d["arms"].values()) < k:
+            found.append(f"{d['hypothesis']}: result on fewer than {k}")
+    for a, b in combinations(results_shown, 2):
+        if a["outcome"] != b["outcome"]:
+            continue
+        arms = set(a["arms"]) | set(b["arms"])
+        diff = [a["arms"].get(x, 0) - b["arms"].get(x, 0) for x in arms]
+        for dd in (diff, [-x for x in diff]):
+            if all(x >= 0 for x in dd) and any(0 < x < k for x in dd):
+                found.append(f"{a['hypothesis']} - {b['hypothesis']}: groups differ by fewer than {k}")
+    by_h = {}
+    for d in model["data"]:
+        if d["kind"] == "mean":
+            by_h.setdefault(d["hypothesis"], []).append(d)
+    shown_ids = {d["hypothesis"] for d in results_shown}
+    for hid, cells in by_h.items():
+        vis = [c for c in cells if c["shown"]]
+        if vis and len(vis) < len(cells) and hid in shown_ids:
+            found.append(f"{hid}: {len(cells) - len(vis)} hidden mean(s) recoverable from the estimate")
+        if any(c["n"] < k for c in vis):
+            found.append(f"{hid}: a shown mean rests on fewer than {k}")
+    for d in model["data"]:
+        if d["kind"] == "retention" and d["shown"] and (d["n"] < k or d["events"] < k):
+            found.append(f"{d['hypothesis']}: retention rate on fewer than {k} people or leavers")
+        if d["kind"] == "favourable" and d["n"] < k:
+            found.append(f"{d['hypothesis']}: % favourable on fewer than {k}")
+    hidden = set(model["hidden"])
+    for d in results_shown:
+        if not d["p_adjusted_shown"]:
+            continue
+        fam = next(r["family"] for r in results["hypotheses"] if r["id"] == d["hypothesis"])
+        if any(r["family"] == fam and r["id"] in hidden for r in results["hypotheses"]):
+            found.append(f"{d['hypothesis']}: adjusted p printed beside a hidden result of its family")
+    return found
+
+
+@e2e
+@pytest.mark.parametrize("name", COHORTS)
+def test_no_subtraction_attack_succeeds(name):
+    results, study, codebook, model, out = _model(name)
+    assert _attacks(model, results, study.anonymity_threshold) == []
+
+
+@e2e
+def test_the_attack_finder_finds_what_it_should():
+    """Plant the issue's leak (a hidden control cell of 4 people beside three shown means and the estimate) and
+    a near-duplicate population: the model withholds them, and the attack finder flags a model that would not."""
+    results, study, codebook, model, out = _model("demo")
+    res = json.loads(json.dumps(results))
+    first = next(r for r in res["hypotheses"] if r["outcome"] != "retention")
+    cell = next(c for c in res["descriptives"]["cell_means"][first["id"]] if c["arm"] == "control" and c["wave"] != study.waves[0])
+    cell["n"] = 4
+    m = hr.build_report(res, study, codebook)
+    cells = [d for d in m["data"] if d["kind"] == "mean" and d["hypothesis"] == first["id"]]
+    assert cells and not any(d["shown"] for d in cells)               # all four withheld, estimate kept
+    assert first["id"] not in m["hidden"] and _attacks(m, res, study.anonymity_threshold) == []
+    leaky = json.loads(json.dumps({**m, "participation": None, "effects": None, "figures": [], "findings": [],
+                                   "cards": []}, default=str))
+    leaky["data"] = [dict(d, shown=(d.get("arm") != "control" or d.get("wave") == study.waves[0]))
+                     if d["kind"] == "mean" and d["hypothesis"] == first["id"] else d
+                     for d in m["data"] if d["kind"] != "count_table"]
+    assert any("recoverable from the estimate" in a for a in _attacks(leaky, res, study.anonymity_threshold))
+
+
+@e2e
+def test_small_populations_show_no_result_anywhere():
+    """Hostile cohort: a 3-person department and a 2-person age band get no estimate, range, verdict, chart or mean."""
+    results, study, codebook, model, out = _model("hostile")
+    k = study.anonymity_threshold
+    rows = {r["id"]: r for r in results["hypotheses"]}
+    assert {"L1", "A9"} <= set(model["hidden"])
+    html = (out / "hr" / "hr_report.html").read_text(encoding="utf-8")
+    text = _text(html)
+    for hid in ("L1", "A9"):
+        r = rows[hid]
+        assert sum(privacy.arm_sizes(r).values()) < k
+        f = next(f for f in model["findings"] if f["id"] == hid)
+        assert not f["shown"] and f["figure"] is None and f["table"] is None and not f["sentences"]
+        q = f["question"]
+        assert q not in model["effects"]["alt"]
+        sec = text[text.index(q, text.index("Each question in detail")):]
+        sec = sec[:sec.index("Not reported") + 200]
+        for v in (r["estimate"], r["ci_low"], r["ci_high"], r["effect_size"]["value"]):
+            assert fmt(abs(v)) not in sec
+        assert not any(d.get("hypothesis") == hid for d in model["data"])
+
+
+def _no_live_payload(html: str, where: str):
+    low = html.lower()
+    assert "<script" not in low, where
+    assert "onerror=" not in re.sub(r"&lt;[^&]*?&gt;", "", low).replace("onerror=alert(1)&gt;", ""), where
+    assert not re.search(r"<img\b[^>]*\bsrc=\"(?!data:)", html), where
+    assert not re.search(r"\bhref=\"(?:javascript|file|https?):", html, re.I), where
+    assert not re.search(r"<a\b[^>]*rel=\"attachment\"", html), where
+    for tag in ("<img src=x", "<a href=\"javascript", "<a rel=\"attachment\"", "<img src=\"http"):
+        assert tag not in html, (where, tag)
+
+
+@e2e
+def test_payloads_reach_the_reports_only_as_text():
+    out, cohort = run_cohort("hostile")
+    html = (out / "hr" / "hr_report.html").read_text(encoding="utf-8")
+    _no_live_payload(html, "hr_report.html")
+    text = _text(html)
+    for p in PAYLOADS:                         # shown, as the characters typed (study name, labels, questions...)
+        assert p in text, p
+    assert FOLDER in text                        # the cohort folder name, as text
+    pdf = (out / "hr" / "hr_report.pdf").read_bytes()
+    assert b"/EmbeddedFile" not in pdf and b"javascript:" not in pdf and b"/URI (http" not in pdf
+    academic = out / "academic_report.html"
+    if academic.exists():
+        _no_live_payload(academic.read_text(encoding="utf-8"), "academic_report.html")
+
+
+@e2e
+def test_nothing_depends_on_the_demos_ids():
+    """The demo's results with every id renamed give the same report text (ids never steer the wording)."""
+    results, study, codebook, model, out = _model("demo")
+    import dataclasses
+
+    ren = {h.id: f"Z{i}" for i, h in enumerate(study.hypotheses)}
+    res = json.loads(json.dumps(results))
+    for r in res["hypotheses"]:
+        r["id"] = ren[r["id"]]
+    for key in ("power", "moderation", "retention"):
+        res[key] = {ren.get(k, k): v for k, v in (res.get(key) or {}).items()}
+    res["descriptives"]["cell_means"] = {ren[k]: v for k, v in res["descriptives"]["cell_means"].items()}
+    fav = res["psychometrics"]["favourable_by_hypothesis"]
+    res["psychometrics"]["favourable_by_hypothesis"] = {ren.get(k, k): v for k, v in fav.items()}
+    st = dataclasses.replace(study, hypotheses=tuple(dataclasses.replace(h, id=ren[h.id]) for h in study.hypotheses))
+    m2 = hr.build_report(res, st, codebook)
+    strip = lambda m: [(f["question"], f["sentences"], f["shown"]) for f in m["findings"]]
+    assert strip(m2) == strip(model) and m2["next_steps"] == model["next_steps"]
+    assert not any(re.search(r"\b(" + "|".join(map(re.escape, ren)) + r")\b", s) for s in model["next_steps"])
