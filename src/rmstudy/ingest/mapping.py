@@ -33,6 +33,9 @@ def load_mapping(path: Path, file: str, probs: list[Problem]):
     except FileNotFoundError:
         probs.append(Problem(file, "file is missing", "check the path"))
         return None
+    except yamlio.UnsafeYamlError as e:      # too large, too deep, anchors or aliases, not UTF-8
+        probs.extend(e.problems)
+        return None
     except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:     # ValueError: an impossible unquoted date
         dup = isinstance(e, yamlio.DuplicateKeyError)
         probs.append(Problem(file, f"cannot be read as YAML: {yamlio.message(e, path)}",
