@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -69,6 +70,7 @@ def hostile_cohort() -> Path:
     plan["hypotheses"].append({**eng, "id": "A9", "family": "exploratory",
                                "population": {"age": {"min": young, "max": young}},
                                "label": "Age band", "question": "Did the youngest engage more? " + MARK})
+    plan = json.loads(json.dumps(plan))            # no shared objects: safe_dump would write YAML anchors
     (d / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
     cb = yaml.safe_load((d / "codebook.yaml").read_text(encoding="utf-8"))
     for s in cb["scales"].values():

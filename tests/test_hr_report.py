@@ -208,7 +208,26 @@ def test_hr_folder_holds_only_the_deliverable(name):
     assert all(f in hr.HR_FILES or re.fullmatch(r"figures/figure-\d+-[a-z0-9-]+\.svg", f) for f in files), files
     assert not any("validation" in f or f.endswith(".ipynb") or f.endswith(".json") for f in files)
     pdf = (out / "hr" / "hr_report.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and b"/Outlines" in pdf             # bookmarks
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+
+
+@e2e
+def test_pdf_is_a4_with_bookmarks_and_a_confidential_header():
+    import weasyprint
+
+    out, _ = run_cohort("demo")
+    html = (out / "hr" / "hr_report.html").read_text(encoding="utf-8")
+    doc = weasyprint.HTML(string=html, base_url=None).render()
+    assert len(doc.pages) >= 3
+    for page in doc.pages:                       # A4 = 793.7 x 1122.5 CSS px
+        assert abs(page.width - 793.7) < 1 and abs(page.height - 1122.5) < 1
+    tree = doc.make_bookmark_tree()
+    labels = [b.label for b in tree]
+    assert labels[0].startswith("Reverse mentoring") or "The answer first" in str(tree)
+    flat = str(tree)
+    for h in ("The answer first", "Who took part", "Each question in detail", "Privacy"):
+        assert h in flat, h
+    assert "@top-left { content: \"Confidential\"" in html and "counter(pages)" in html
 
 
 @e2e
@@ -413,3 +432,15 @@ def test_nothing_depends_on_the_demos_ids():
     strip = lambda m: [(f["question"], f["sentences"], f["shown"]) for f in m["findings"]]
     assert strip(m2) == strip(model) and m2["next_steps"] == model["next_steps"]
     assert not any(re.search(r"\b(" + "|".join(map(re.escape, ren)) + r")\b", s) for s in model["next_steps"])
+
+
+def test_validate_warns_about_hypotheses_below_the_threshold():
+    from rmstudy.checks.validate import validate
+
+    from hr_runs import hostile_cohort
+
+    rep = validate(hostile_cohort())
+    msgs = [w.message for w in rep.warnings if w.check == "small_hypothesis_population"]
+    assert any(m.startswith("the population of L1 ") for m in msgs), msgs
+    assert any(m.startswith("the population of A9 ") for m in msgs), msgs
+    assert not any(m.startswith("the population of H2 ") for m in msgs)

@@ -9,12 +9,15 @@ SCALE = parse_codebook({"scales": {"eng": {"items": ["a", "b"], "min": 0, "max":
 
 def _row(d, decision="supported", est=0.3, design="two_arm"):
     return {"id": "H", "question": "Did it work?", "outcome": "eng", "decision": decision, "estimate": est,
+            "ci_low": est - 0.2, "ci_high": est + 0.2, "p_value": 0.3, "p_adjusted": 0.3, "family": "primary",
             "design": design, "effect_size": {"name": "d_ppc2", "value": d, "ci_low": d - 0.2, "ci_high": d + 0.2}}
 
 
 def test_verdicts_map_decisions():
     assert [narrative.verdict(x) for x in ("supported", "opposite", "equivalent", "inconclusive")] == [
         "clear improvement", "moved the wrong way", "evidence of no meaningful change", "too uncertain to say"]
+    for style in narrative.VERDICT_STYLE.values():          # icon + word, never colour alone
+        assert style["icon"] and style["word"] and style["css"]
 
 
 def test_size_words():
@@ -24,17 +27,29 @@ def test_size_words():
 
 
 def test_answer_sentence_direction_and_tiny_effects():
-    s = narrative.answer_sentence(_row(0.33), SCALE)
-    assert "rose by about a third" in s and "+0.30 points on the 0–6 scale" in s and s.startswith("**Did it work?**")
-    tiny = narrative.answer_sentence(_row(0.01, "inconclusive", 0.01), SCALE)
+    s = narrative.survey_answer(_row(0.33), SCALE)
+    assert "rose by 0.30 points more" in s and "on the 0–6 scale" in s and "about a third" in s
+    assert not s.lower().startswith("clear improvement")          # the verdict is the badge beside it
+    tiny = narrative.survey_answer(_row(0.01, "inconclusive", 0.01), SCALE)
     assert "about as much as in the comparison group" in tiny and "no difference more" not in tiny
-    single = narrative.answer_sentence(_row(0.4, design="single_arm"), SCALE)
+    single = narrative.survey_answer(_row(0.4, design="single_arm"), SCALE)
     assert "cannot be attributed to the programme" in single
 
 
 def test_certainty_names_the_interval():
-    s = narrative.certainty_in_words(_row(0.3, "inconclusive"))
-    assert "+0.10 to +0.50" in s and "cannot yet tell" in s
+    s = narrative.survey_certainty(_row(0.3, "inconclusive"), 0.05)
+    assert "+0.10 and +0.50" in s and "cannot yet tell" in s
+
+
+def test_causal_caveat_only_without_random_assignment():
+    assert "chose" in narrative.causal_caveat("nonrandomised")
+    assert narrative.causal_caveat("randomised") is None and narrative.causal_caveat("waitlist") is None
+
+
+def test_baseline_gap_only_above_a_tenth_of_an_sd():
+    assert narrative.baseline_gap_sentence(0.08, "engagement", "pre") is None
+    s = narrative.baseline_gap_sentence(-0.3, "engagement", "pre")
+    assert "0.30 standard deviations lower" in s and "'pre'" in s
 
 
 def test_flow_table_reads_as_consort_and_adds_up():

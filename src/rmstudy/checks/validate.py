@@ -252,6 +252,7 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
     _attrition(run, rep)                 # on the responses the analysis uses, as the report's attrition table does
     _population_spacing(cohort, rep)
     _single_arm_populations(cohort, rep)
+    _small_hypothesis_populations(cohort, rep)
     _later_wave_before_start(cohort, rep)
     _edited_after_ingest(cohort, rep)
     rep.ledger = _ledger(run)
@@ -459,6 +460,25 @@ def _single_arm_populations(c: Cohort, rep: ValidationReport) -> None:
                 "has both arms: it will be analysed as within-arm change, which cannot be attributed to the programme",
                 "check the population filter and the values it matches in participants.csv (spelling, spaces); if "
                 "one arm is intended, nothing to fix", column=f"hypotheses.{i}.population"))
+
+
+def _small_hypothesis_populations(c: Cohort, rep: ValidationReport) -> None:
+    """A hypothesis whose population, or one arm of it, has fewer people than the anonymity threshold gets no
+    result of any kind in the HR report (rmstudy.report.privacy.too_small): say so before the run."""
+    P = c.participants
+    k = c.study.anonymity_threshold
+    for i, h in enumerate(c.study.hypotheses):
+        sizes = select_population(P, h.population, h.id)["arm"].value_counts()
+        small = {str(a): int(n) for a, n in sizes.items() if 0 < n < k}
+        if sizes.sum() < k or small:
+            who = f"holds {int(sizes.sum())} participant(s)" if sizes.sum() < k else \
+                ", ".join(f"its {a} arm holds {n} participant(s)" for a, n in small.items())
+            rep.warnings.append(Finding(
+                "warning", "small_hypothesis_population", "study.yaml",
+                f"the population of {h.id} {who}, fewer than the anonymity threshold {k}: the HR report will show "
+                "no result of any kind for it (the academic report still does)",
+                "widen the population, or keep it for the academic report only; nothing to fix in the data",
+                column=f"hypotheses.{i}.population"))
 
 
 def _later_wave_before_start(c: Cohort, rep: ValidationReport) -> None:

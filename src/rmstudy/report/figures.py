@@ -147,12 +147,14 @@ def plot_simple_slopes(result: dict, title: str, ax=None):
 VERDICT_COLOURS = {"supported": "#009E73", "opposite": "#D55E00", "equivalent": "#0072B2", "inconclusive": "#6E6E6E"}
 
 
-def to_svg(fig) -> str:
-    """The figure as SVG text (fonts as text, no timestamp, stable ids), closed afterwards."""
+def to_svg(fig, salt: str = "rmstudy") -> str:
+    """The figure as SVG text (fonts as text, no timestamp, ids stable for a given ``salt`` and distinct between
+    figures of one page when each gets its own salt), closed afterwards."""
     import io
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    with plt.rc_context({"svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return buf.getvalue()
 

@@ -259,7 +259,7 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
         figures.plot_effects(items, "Rate of resigning, programme ÷ comparison group (log scale)\n← fewer "
                              "resignations in the programme · more →", ax=axes[-1], log=True)
     fig.subplots_adjust(left=0.38, right=0.97, top=0.97, bottom=0.12 if len(heights) == 1 else 0.09, hspace=0.75)
-    svg = figures.to_svg(fig)
+    svg = figures.to_svg(fig, "effects")
     caption = ("Every result at a glance. Dots: the estimate; thin line: 95% range; thick line: the "
                f"{round(100 * (1 - 2 * alpha))}% range used to judge 'no meaningful change'; grey band: changes the "
                "study set in advance as too small to matter. Colours follow the verdicts.")
@@ -382,7 +382,7 @@ def build_report(results: dict, study, codebook) -> dict:
                 alt = "; ".join(f"{ARM_WORDS[c['group']]} after {horizons[c['horizon_days']]}: " +
                                 (f"{pct(c['not_resigned'])} had not resigned" if c["shown"] else "not shown")
                                 for c in cells)
-                f["figure"] = _svg_item(figures.to_svg(ax.figure), fig_no,
+                f["figure"] = _svg_item(figures.to_svg(ax.figure, f"retention-{anchor}"), fig_no,
                                         f"{questions[hid]} Share of {narrative.population_in_words(r.get('population'))} "
                                         "who had not resigned, by group, with 95% ranges. Small groups are not drawn.",
                                         f"Dot chart of the share who had not resigned. {alt}.", f"retention-{anchor}")
@@ -436,7 +436,7 @@ def build_report(results: dict, study, codebook) -> dict:
                 if show_means else "the difference in change ") + \
                 "with its 95% range (thin) and the range used for 'no meaningful change' (thick), against the band " \
                 "set in advance as too small to matter (grey)."
-            f["figure"] = _svg_item(figures.to_svg(fig), fig_no, cap, alt, f"question-{anchor}")
+            f["figure"] = _svg_item(figures.to_svg(fig, f"question-{anchor}"), fig_no, cap, alt, f"question-{anchor}")
             figures_out.append(f["figure"])
             fav = (results.get("psychometrics") or {}).get("favourable_by_hypothesis", {}).get(hid) or []
             if fav and all(int(c["n"]) >= k for c in fav):
