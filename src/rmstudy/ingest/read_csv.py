@@ -1,5 +1,10 @@
 """Reading a CSV export: encoding (UTF-8 with or without a BOM, UTF-16, Latin-1) and delimiter (comma, semicolon,
-tab) detected, every record with the lines of the file it spans."""
+tab) detected, every record with the lines of the file it spans.
+
+Refused before the file is parsed: a workbook or archive with a .csv name, a line longer than 64 MB
+(:data:`rmstudy.contract.csvio.EXPORT_LINE_LIMIT`, found by streaming the file: a 1 GB line without a line break
+costs about 1 MB of memory to refuse), and NUL bytes (a binary file, not text).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import csv
 import io
 from pathlib import Path
 
+from rmstudy.contract.csvio import EXPORT_LINE_LIMIT, long_line_problem
 from rmstudy.errors import Problem
 from rmstudy.ingest.layout import RawRead
 
@@ -58,15 +64,25 @@ def read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], in
                       warnings: list[str]) -> RawRead | None:
     """The rows of a CSV as (spreadsheet row number, cells), with the lines of the file each one spans; encoding and
     delimiter detected and put in ``info``."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(_OLE_MAGIC))
+    # a workbook or archive first, then a line too long to hold (before the file is held in memory)
+    refused = _binary_problem(head, path, file) or long_line_problem(path, file, EXPORT_LINE_LIMIT)
+    if refused is not None:
+        probs.append(refused)
+        return None
     data = path.read_bytes()
     if not data.strip():
         probs.append(Problem(file, "file is empty", "export the table again with its header row and data"))
         return None
-    binary = _binary_problem(data, path, file)
-    if binary is not None:
-        probs.append(binary)
-        return None
     encoding = spec.get("encoding")
+    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not (
+            encoding and encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32"))):
+        row = data[:data.index(b"\x00")].count(b"\n") + 1
+        probs.append(Problem(file, "the file holds a NUL byte (a binary zero), so it is not a text CSV",
+                             "export the table again as CSV UTF-8 (if it is UTF-16 text without a byte-order mark, "
+                             "set encoding: utf-16 for it in the mapping)", row=row))
+        return None
     if encoding:
         try:
             text = data.decode(encoding)

@@ -1,0 +1,92 @@
+"""Bounded reading of CSV files: a line longer than a limit is found by streaming the file in 1 MB chunks, before a
+parser holds the file in memory.
+
+Without it, a file with a 1 GB line (no line break: a binary, or a table saved without row ends) took 7.4 GB of
+memory to read and was reported as a stray quote. Every CSV rmstudy reads goes through :func:`long_line_problem`
+first: cohort tables (``participants.csv``, ``responses.csv``, ``employment.csv``) with a limit of
+:data:`COHORT_LINE_LIMIT` (1 MiB: a cohort row holds ids, codes, numbers and dates), raw survey exports and HR
+extracts read by ``rmstudy ingest`` with :data:`EXPORT_LINE_LIMIT` (64 MiB: a free-text answer may be long).
+"""
+
+from __future__ import annotations
+
+__all__ = ["first_long_line", "long_line_problem", "COHORT_LINE_LIMIT", "EXPORT_LINE_LIMIT"]
+
+from pathlib import Path
+
+from rmstudy.errors import Problem
+
+#: longest line of a cohort CSV, in bytes (1 MiB)
+COHORT_LINE_LIMIT = 1 << 20
+#: longest line of a raw export read by ingest, in bytes (64 MiB; a cell may hold up to 50 MB of text)
+EXPORT_LINE_LIMIT = 64 << 20
+_CHUNK = 1 << 20
+
+
+def first_long_line(path: str | Path, limit: int, chunk: int = _CHUNK) -> int | None:
+    """The number (1-based) of the first line of a file longer than ``limit`` bytes, or None.
+
+    Lines end with ``\\n``, ``\\r\\n`` or ``\\r`` (the line ends a CSV reader accepts); the line end is not counted.
+    The file is read in chunks of ``chunk`` bytes and reading stops at the first long line, so memory stays at about
+    one chunk whatever the file holds.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("wb", delete=False) as fh:
+    ...     _ = fh.write(b"id,arm\\r\\nP1,program\\r\\n" + b"x" * 50 + b"\\nP3,control\\n")
+    >>> first_long_line(fh.name, 40), first_long_line(fh.name, 50)
+    (3, None)
+    >>> os.unlink(fh.name)
+    """
+    line, length, after_cr = 1, 0, False
+    with open(path, "rb") as fh:
+        while buf := fh.read(chunk):
+            if after_cr and buf.startswith(b"\n"):
+                buf = buf[1:]                       # the \n of a \r\n split between two chunks
+            after_cr = buf.endswith(b"\r")
+            parts = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+            if length + len(parts[0]) > limit:
+                return line
+            if len(parts) == 1:
+                length += len(parts[0])
+                continue
+            whole = parts[1:-1]
+            if whole and max(map(len, whole)) > limit:
+                return line + 1 + next(k for k, p in enumerate(whole) if len(p) > limit)
+            line += len(parts) - 1
+            length = len(parts[-1])
+            if length > limit:
+                return line
+    return None
+
+
+def long_line_problem(path: str | Path, file: str, limit: int = COHORT_LINE_LIMIT) -> Problem | None:
+    """A problem naming the first row longer than ``limit`` bytes (None when every line is shorter).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    file : str
+        Its name as shown in the problem.
+    limit : int
+        The longest line allowed, in bytes (:data:`COHORT_LINE_LIMIT` or :data:`EXPORT_LINE_LIMIT`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("wb", delete=False) as fh:
+    ...     _ = fh.write(b"id,arm\\n" + b"P1," + b"x" * 2000)
+    >>> print(long_line_problem(fh.name, "participants.csv", limit=1000).message)
+    row 2 is longer than 1,000 bytes (1 KB); no row of this kind of file is that long
+    >>> os.unlink(fh.name)
+    """
+    n = first_long_line(path, limit)
+    if n is None:
+        return None
+    size = f"{limit >> 20} MB" if limit >= 1 << 20 else f"{max(limit // 1000, 1)} KB"
+    return Problem(file, f"row {n} is longer than {limit:,} bytes ({size}); no row of this kind of file is that long",
+                   "check that this is the right file, saved as CSV with one row per line (a binary file, or a table "
+                   "saved without line breaks, is read as one endless row); export the table again as CSV UTF-8",
+                   row=n)
