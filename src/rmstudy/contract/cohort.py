@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from rmstudy.contract import csvio
 from rmstudy.contract import table_schemas as ts
 from rmstudy.contract import yamlio
 from rmstudy.contract.codebook import Codebook, load_codebook
@@ -66,6 +67,9 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
     name = path.name
     if not path.exists():
         probs.append(Problem(name, "file is missing", f"put {name} in the cohort folder (docs/cohort-format.md)"))
+        return None
+    if (long_row := csvio.long_line_problem(path, name)) is not None:    # before the file is held in memory
+        probs.append(long_row)
         return None
     data = path.read_bytes()
     try:
