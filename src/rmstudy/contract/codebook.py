@@ -98,6 +98,8 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
         for key in spec:
             if key not in _SCALE_KEYS:
                 bad(f"{where}.{key}", f"unknown key '{key}' in scale '{name}'", f"use only {sorted(_SCALE_KEYS)}")
+        for p in yamlio.text_problems(spec, ("label", "citation", "higher_is"), "", where, maps=("anchors", "item_text")):
+            bad(p.column, p.message, p.fix)
         missing = [k for k in ("items", "min", "max") if k not in spec]
         for key in missing:
             bad(where, f"{where} lacks '{key}'", f"add '{key}:' to scale '{name}'")
