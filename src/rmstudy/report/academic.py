@@ -147,9 +147,10 @@ def guideline(study) -> dict:
 
 # --------------------------------------------------------------------------------------------- formatting
 def esc(text) -> str:
-    """User text (plan, codebook, reasons) made safe for HTML. (report/escape.py did not exist when this was written;
-    one local helper so that there is a single place to switch over.)"""
-    return html.escape("" if text is None else str(text), quote=True)
+    """User text (plan, codebook, reasons) made safe for HTML, by the reports' one helper (rmstudy.report.escape)."""
+    from rmstudy.report import escape
+
+    return escape.html(text)
 
 
 def _missing(x) -> bool:
@@ -1383,11 +1384,33 @@ def section_references(doc: AcademicDoc, res: dict, study) -> str:
     return doc.heading("references") + references_html(res, study)
 
 
-def section_appendix(doc: AcademicDoc, res: dict) -> str:
+def item_table(items: list[dict], waves) -> pd.DataFrame:
+    """Item statistics of the whole sample ('all'), one row per item and the waves side by side: M (SD), item–rest r
+    and α if deleted. (Per-role item statistics are in results.json, psychometrics.items.)"""
+    d = pd.DataFrame(items)
+    if d.empty:
+        return d
+    d = d[d["role"] == "all"] if (d["role"] == "all").any() else d
+    rows = []
+    for (scale, item), g in d.groupby(["scale", "item"], sort=False):
+        row = {"Scale": scale, "Item": item}
+        for w in waves:
+            x = g[g["wave"] == w]
+            if x.empty:
+                row.update({f"{w}: n": "–", f"{w}: M (SD)": "–", f"{w}: r drop": "–", f"{w}: α if del.": "–"})
+                continue
+            x = x.iloc[0]
+            row.update({f"{w}: n": fmt_count(x["n"]), f"{w}: M (SD)": f"{fmt_num(x['mean'])} ({fmt_num(x['sd'])})",
+                        f"{w}: r drop": fmt_r(x["r_drop"]), f"{w}: α if del.": fmt_r(x["alpha_if_deleted"])})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def section_appendix(doc: AcademicDoc, res: dict, waves=None) -> str:
     items = res.get("psychometrics", {}).get("items", [])
-    t = pd.DataFrame([{"Scale": i["scale"], "Wave": i["wave"], "Group": i["role"], "Item": i["item"],
-                       "n": fmt_count(i["n"]), "M": fmt_num(i["mean"]), "SD": fmt_num(i["sd"]),
-                       "r drop": fmt_r(i["r_drop"]), "α if deleted": fmt_r(i["alpha_if_deleted"])} for i in items])
+    waves = list(waves) if waves is not None else list(dict.fromkeys(i["wave"] for i in items))
+    t = item_table(items, waves)
     return doc.heading("appendix_items") + _p(
-        "Item–rest correlation (r drop) and α if the item is deleted, from pairwise covariances as psych::alpha.") + (
-        doc.table(t, "Item statistics by scale, wave and group") if not t.empty else "")
+        "Item–rest correlation (r drop) and α if the item is deleted, from pairwise covariances as psych::alpha, for "
+        "the whole sample; the same statistics per role are in results.json (psychometrics.items).") + (
+        doc.table(t, "Item statistics by scale and wave") if not t.empty else "")

@@ -92,8 +92,8 @@ def export_academic(executed: Path, html_dest: Path, pdf_dest: Path | None = Non
     Path(html_dest).write_text(page, encoding="utf-8")
     written = [Path(html_dest)]
     if pdf_dest is not None:
-        import weasyprint
+        from rmstudy.report.export import pdf_from_string
 
-        weasyprint.HTML(string=page, base_url=str(Path(html_dest).parent)).write_pdf(str(pdf_dest))
+        pdf_from_string(page, Path(pdf_dest))         # fetches nothing but embedded data: URIs
         written.append(Path(pdf_dest))
     return written
