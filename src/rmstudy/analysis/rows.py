@@ -32,7 +32,7 @@ class HypothesisRow(Mapping):
 
     Examples
     --------
-    >>> r = HypothesisRow(id="H1", label="L", question="", outcome="engagement", population={}, family="primary",
+    >>> r = HypothesisRow(id="H1", label="L", question="", outcome="wellbeing", population={}, family="primary",
     ...                   direction="increase", contrast=["pre", "post"], design="two_arm", method="LMM",
     ...                   estimate=0.3, se=0.1, df=50.0, ci_low=0.1, ci_high=0.5, p_value=0.004,
     ...                   effect_size={"name": "d_ppc2", "value": 0.4, "ci_low": 0.1, "ci_high": 0.7},

@@ -3,7 +3,8 @@ table by arm and the attrition analysis."""
 
 from __future__ import annotations
 
-__all__ = ["participant_flow", "response_rates", "baseline_table", "attrition", "ingest_changed", "ingest_ledger"]
+__all__ = ["participant_flow", "response_rates", "baseline_table", "attrition", "ingest_changed", "ingest_ledger",
+           "standardised_mean_difference"]
 
 import json
 from pathlib import Path
@@ -139,10 +140,21 @@ def response_rates(cohort: Cohort) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _smd(a: pd.Series, b: pd.Series) -> float:
+def standardised_mean_difference(a: pd.Series, b: pd.Series) -> float:
+    """(mean a − mean b) over the root of the average of the two variances (missing values dropped); NaN when
+    neither varies.
+
+    Examples
+    --------
+    >>> round(standardised_mean_difference(pd.Series([1.0, 2.0, 3.0]), pd.Series([0.0, 1.0, 2.0])), 3)
+    1.0
+    """
     a, b = a.dropna(), b.dropna()
     sd = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
     return float((a.mean() - b.mean()) / sd) if sd > 0 else np.nan
+
+
+_smd = standardised_mean_difference      # the old private name, until rmstudy.report.academic imports the public one
 
 
 def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
@@ -156,7 +168,7 @@ def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
         g = {a: P.loc[P["arm"] == a, c] for a in ARMS}
         rows.append({"variable": c, "kind": "mean (sd)", **{f"{a}_mean": g[a].mean() for a in ARMS},
                      **{f"{a}_sd": g[a].std(ddof=1) for a in ARMS}, **{f"{a}_n": int(g[a].notna().sum()) for a in ARMS},
-                     "smd": _smd(g["program"], g["control"])})
+                     "smd": standardised_mean_difference(g["program"], g["control"])})
     for c in ("role", "gender", "department"):
         if c not in P.columns:
             continue
@@ -173,7 +185,7 @@ def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
         g = {a: base.loc[base["arm"] == a, s] for a in ARMS}
         rows.append({"variable": f"{s} (baseline)", "kind": "mean (sd)", **{f"{a}_mean": g[a].mean() for a in ARMS},
                      **{f"{a}_sd": g[a].std(ddof=1) for a in ARMS}, **{f"{a}_n": int(g[a].notna().sum()) for a in ARMS},
-                     "smd": _smd(g["program"], g["control"])})
+                     "smd": standardised_mean_difference(g["program"], g["control"])})
     return pd.DataFrame(rows)
 
 
@@ -209,5 +221,5 @@ def attrition(cohort: Cohort, scores: pd.DataFrame) -> dict:
             g = base[base["arm"] == a]
             c, d = g.loc[g["completer"], s], g.loc[~g["completer"], s]
             by.append({"arm": a, "scale": s, "completers_mean": c.mean(), "dropouts_mean": d.mean(),
-                       "completers_n": int(c.notna().sum()), "dropouts_n": int(d.notna().sum()), "smd": _smd(c, d)})
+                       "completers_n": int(c.notna().sum()), "dropouts_n": int(d.notna().sum()), "smd": standardised_mean_difference(c, d)})
     return {"table": tab.to_dict(orient="records"), "test": test, "baseline_by_completion": by, "last_wave": last}

@@ -70,6 +70,75 @@ _SCALE_KEYS = {"items", "min", "max", "reverse", "min_answered", "label", "citat
                "subscales", "higher_is", "favourable"}
 
 
+def _parse_scale(name, spec, raw: dict, seen: dict[str, str], bad) -> Scale | None:
+    """One scale of codebook.yaml, checked (``bad(where, message, fix)`` records a problem); None when it cannot
+    be built. ``seen`` maps each item code met so far to its scale (an item belongs to one scale)."""
+    where = f"scales.{name}"
+    if not isinstance(spec, dict):
+        bad(where, f"{where} is not a mapping", "give items, min and max for the scale")
+        return None
+    for key in spec:
+        if key not in _SCALE_KEYS:
+            bad(f"{where}.{key}", f"unknown key '{key}' in scale '{name}'", f"use only {sorted(_SCALE_KEYS)}")
+    for p in yamlio.text_problems(spec, ("label", "citation", "higher_is"), "", where, maps=("anchors", "item_text")):
+        bad(p.column, p.message, p.fix)
+    missing = [k for k in ("items", "min", "max") if k not in spec]
+    for key in missing:
+        bad(where, f"{where} lacks '{key}'", f"add '{key}:' to scale '{name}'")
+    if missing:
+        return None
+    if not isinstance(spec["items"], list) or not spec["items"]:
+        bad(f"{where}.items", f"{where}.items is not a non-empty list", "list the item codes, one per line starting with '- '")
+        return None
+    items = tuple(str(i) for i in spec["items"])
+    try:
+        lo, hi = float(spec["min"]), float(spec["max"])
+        share = float(spec.get("min_answered", raw.get("min_answered", 0.8)))
+    except (TypeError, ValueError):
+        bad(where, f"{where}: min, max and min_answered must be numbers", "write them as plain numbers, e.g. min: 1")
+        return None
+    if not lo < hi:
+        bad(where, f"{where}: min ({lo:g}) is not below max ({hi:g})", "correct the response range")
+    if not 0 < share <= 1:
+        bad(f"{where}.min_answered", f"{where}.min_answered is {share}", "use a share in (0, 1], e.g. 0.8")
+    reverse = spec.get("reverse", []) or []
+    if not isinstance(reverse, list):
+        bad(f"{where}.reverse", f"{where}.reverse is not a list", "list reverse-keyed item codes")
+        reverse = []
+    reverse = tuple(str(i) for i in reverse)
+    for r in reverse:
+        if r not in items:
+            bad(f"{where}.reverse", f"{where}.reverse names '{r}', which is not one of its items",
+                "list only the scale's own items under 'reverse'")
+    if len(set(items)) != len(items):
+        bad(f"{where}.items", f"{where}.items lists an item twice", "list each item code once")
+    for i in items:
+        if i in seen and seen[i] != name:
+            bad(f"{where}.items", f"item '{i}' appears in both '{seen[i]}' and '{name}'",
+                "give every item code to exactly one scale")
+        seen[i] = name
+    favourable = spec.get("favourable", "high")
+    if favourable not in ("high", "low"):
+        bad(f"{where}.favourable", f"{where}.favourable is {favourable!r}",
+            "use 'high' (the top two answers are favourable) or 'low' (the bottom two are)")
+    for key in ("subscales", "anchors", "item_text"):
+        if spec.get(key) is not None and not isinstance(spec[key], dict):
+            bad(f"{where}.{key}", f"{where}.{key} is not a mapping", f"write {key} as 'name: value' lines")
+            spec = {**spec, key: {}}
+    subscales = {str(k): tuple(v if isinstance(v, list) else [v]) for k, v in (spec.get("subscales") or {}).items()}
+    for sub, sub_items in subscales.items():
+        stray = [i for i in sub_items if i not in items]
+        if stray:
+            bad(f"{where}.subscales.{sub}", f"{where}.subscales.{sub} names items not in the scale: {stray}",
+                "list only the scale's own items in its subscales")
+    return Scale(
+        name=str(name), items=items, min=lo, max=hi, reverse=reverse, min_answered=share,
+        label=str(spec.get("label", name)), citation=str(spec.get("citation", "")),
+        anchors=dict(spec.get("anchors") or {}), item_text=dict(spec.get("item_text") or {}),
+        subscales=subscales, higher_is=str(spec.get("higher_is", "")), favourable=favourable,
+    )
+
+
 def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
     """Build a :class:`Codebook` from the parsed YAML mapping, checking it.
 
@@ -91,70 +160,9 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
     scales: dict[str, Scale] = {}
     seen: dict[str, str] = {}
     for name, spec in raw["scales"].items():
-        where = f"scales.{name}"
-        if not isinstance(spec, dict):
-            bad(where, f"{where} is not a mapping", "give items, min and max for the scale")
-            continue
-        for key in spec:
-            if key not in _SCALE_KEYS:
-                bad(f"{where}.{key}", f"unknown key '{key}' in scale '{name}'", f"use only {sorted(_SCALE_KEYS)}")
-        for p in yamlio.text_problems(spec, ("label", "citation", "higher_is"), "", where, maps=("anchors", "item_text")):
-            bad(p.column, p.message, p.fix)
-        missing = [k for k in ("items", "min", "max") if k not in spec]
-        for key in missing:
-            bad(where, f"{where} lacks '{key}'", f"add '{key}:' to scale '{name}'")
-        if missing:
-            continue
-        if not isinstance(spec["items"], list) or not spec["items"]:
-            bad(f"{where}.items", f"{where}.items is not a non-empty list", "list the item codes, one per line starting with '- '")
-            continue
-        items = tuple(str(i) for i in spec["items"])
-        try:
-            lo, hi = float(spec["min"]), float(spec["max"])
-            share = float(spec.get("min_answered", raw.get("min_answered", 0.8)))
-        except (TypeError, ValueError):
-            bad(where, f"{where}: min, max and min_answered must be numbers", "write them as plain numbers, e.g. min: 1")
-            continue
-        if not lo < hi:
-            bad(where, f"{where}: min ({lo:g}) is not below max ({hi:g})", "correct the response range")
-        if not 0 < share <= 1:
-            bad(f"{where}.min_answered", f"{where}.min_answered is {share}", "use a share in (0, 1], e.g. 0.8")
-        reverse = spec.get("reverse", []) or []
-        if not isinstance(reverse, list):
-            bad(f"{where}.reverse", f"{where}.reverse is not a list", "list reverse-keyed item codes")
-            reverse = []
-        reverse = tuple(str(i) for i in reverse)
-        for r in reverse:
-            if r not in items:
-                bad(f"{where}.reverse", f"{where}.reverse names '{r}', which is not one of its items",
-                    "list only the scale's own items under 'reverse'")
-        if len(set(items)) != len(items):
-            bad(f"{where}.items", f"{where}.items lists an item twice", "list each item code once")
-        for i in items:
-            if i in seen and seen[i] != name:
-                bad(f"{where}.items", f"item '{i}' appears in both '{seen[i]}' and '{name}'",
-                    "give every item code to exactly one scale")
-            seen[i] = name
-        favourable = spec.get("favourable", "high")
-        if favourable not in ("high", "low"):
-            bad(f"{where}.favourable", f"{where}.favourable is {favourable!r}",
-                "use 'high' (the top two answers are favourable) or 'low' (the bottom two are)")
-        for key in ("subscales", "anchors", "item_text"):
-            if spec.get(key) is not None and not isinstance(spec[key], dict):
-                bad(f"{where}.{key}", f"{where}.{key} is not a mapping", f"write {key} as 'name: value' lines")
-                spec = {**spec, key: {}}
-        subscales = {str(k): tuple(v if isinstance(v, list) else [v]) for k, v in (spec.get("subscales") or {}).items()}
-        for sub, sub_items in subscales.items():
-            stray = [i for i in sub_items if i not in items]
-            if stray:
-                bad(f"{where}.subscales.{sub}", f"{where}.subscales.{sub} names items not in the scale: {stray}",
-                    "list only the scale's own items in its subscales")
-        scales[str(name)] = Scale(
-            name=str(name), items=items, min=lo, max=hi, reverse=reverse, min_answered=share,
-            label=str(spec.get("label", name)), citation=str(spec.get("citation", "")),
-            anchors=dict(spec.get("anchors") or {}), item_text=dict(spec.get("item_text") or {}),
-            subscales=subscales, higher_is=str(spec.get("higher_is", "")), favourable=favourable,
-        )
+        scale = _parse_scale(name, spec, raw, seen, bad)
+        if scale is not None:
+            scales[str(name)] = scale
     if probs:
         raise CohortError(probs)
     return Codebook(scales=scales)

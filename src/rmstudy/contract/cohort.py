@@ -231,64 +231,31 @@ def _check_populations(part: pd.DataFrame, study: Study, probs: list[Problem], s
                                      column=f"hypotheses.{i}.population"))
 
 
-def load_cohort(root: str | Path) -> Cohort:
-    """Load and check a cohort folder.
-
-    Parameters
-    ----------
-    root : path to the cohort folder.
-
-    Returns
-    -------
-    Cohort
-        ``participants`` (one row per participant; ``age`` and optional numeric
-        columns as float), ``responses`` (one row per participant × wave, items as
-        float with NaN for a missing answer, ``wave`` an ordered categorical),
-        ``employment`` (dates as datetime64) or ``None`` when the file is absent.
-
-    Raises
-    ------
-    CohortError
-        listing every problem, each with file, row, column and fix.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise CohortError(Problem(str(root.name or root), "cohort folder not found",
-                                  "pass the folder that holds participants.csv, responses.csv, codebook.yaml and study.yaml"))
+def _load_plan(root: Path) -> tuple[Codebook, Study]:
+    """codebook.yaml and study.yaml (the plan checked against the codebook); every problem raised at once."""
     probs: list[Problem] = []
-    codebook = study = None
-    for fname, loader in (("codebook.yaml", None), ("study.yaml", None)):
+    codebook = None
+    for fname in ("codebook.yaml", "study.yaml"):
         if not (root / fname).exists():
             probs.append(Problem(fname, "file is missing", f"put {fname} in the cohort folder (docs/cohort-format.md)"))
-    if not probs:
-        try:
-            codebook = load_codebook(root / "codebook.yaml")
-            study = load_study(root / "study.yaml", codebook=codebook)
-        except CohortError as e:
-            probs.extend(e.problems)
-        except (yaml.YAMLError, ValueError) as e:   # PyYAML raises ValueError for an impossible unquoted date
-            which = "codebook.yaml" if codebook is None else "study.yaml"
-            probs.append(Problem(which, f"cannot be read as YAML: {e}",
-                                 "delete one of the two entries" if isinstance(e, yamlio.DuplicateKeyError) else
-                                 "fix the YAML syntax; write dates as real YYYY-MM-DD dates"))
     if probs:
         raise CohortError(probs)
+    try:
+        codebook = load_codebook(root / "codebook.yaml")
+        return codebook, load_study(root / "study.yaml", codebook=codebook)
+    except CohortError:
+        raise
+    except (yaml.YAMLError, ValueError) as e:   # PyYAML raises ValueError for an impossible unquoted date
+        which = "codebook.yaml" if codebook is None else "study.yaml"
+        raise CohortError(Problem(which, f"cannot be read as YAML: {e}",
+                                  "delete one of the two entries" if isinstance(e, yamlio.DuplicateKeyError) else
+                                  "fix the YAML syntax; write dates as real YYYY-MM-DD dates")) from None
 
-    part = _read_csv(root / "participants.csv", probs)
-    resp = _read_csv(root / "responses.csv", probs)
-    needs_employment = any(h.is_retention for h in study.hypotheses)
-    emp = None
-    if (root / "employment.csv").exists() or needs_employment:
-        emp = _read_csv(root / "employment.csv", probs)
-    if part is None or resp is None or (emp is None and needs_employment):
-        raise CohortError(probs)        # a file could not be read at all
-    row_counts = {"participants.csv": len(part), "responses.csv": len(resp)}
-    if emp is not None:
-        row_counts["employment.csv"] = len(emp)
 
-    parsed = ts.Parsed()
-
-    # participants.csv: text pass, then the typed pass once the required columns are there
+def _check_participants(part: pd.DataFrame, study: Study, codebook: Codebook, parsed: ts.Parsed,
+                        probs: list[Problem]) -> tuple[pd.DataFrame, set[str]]:
+    """participants.csv: the text pass, then the typed pass once the required columns are there, then the plan's
+    populations. Returns the table and the participant ids (empty while ids, arms or roles are wrong)."""
     P = "participants.csv"
     part = _non_blank(part, P, probs)
     _strip(part, ("participant_id", "arm", "role", "pair_id"))
@@ -310,8 +277,12 @@ def load_cohort(root: str | Path) -> Cohort:
             ids = set(part["participant_id"])
     if ids:
         _check_populations(part, study, probs, tuple(codebook.scales))
+    return part, ids
 
-    # responses.csv
+
+def _check_responses(resp: pd.DataFrame, study: Study, codebook: Codebook, ids: set[str], parsed: ts.Parsed,
+                     probs: list[Problem]) -> pd.DataFrame:
+    """responses.csv: text pass, typed pass (items as float, ``wave`` an ordered categorical), duplicate rules."""
     R = "responses.csv"
     resp = _non_blank(resp, R, probs)
     _strip(resp, ("participant_id", "wave"))
@@ -331,27 +302,83 @@ def load_cohort(root: str | Path) -> Cohort:
         if study.duplicate_submissions in ("keep_earliest", "keep_latest"):
             probs += _undatable_duplicates(resp, study.duplicate_submissions)
         resp["wave"] = pd.Categorical(resp["wave"], categories=list(study.waves), ordered=True)
+    return resp
 
-    # employment.csv
+
+def _check_employment(emp: pd.DataFrame, ids: set[str], needs_employment: bool, parsed: ts.Parsed,
+                      probs: list[Problem]) -> pd.DataFrame:
+    """employment.csv: text pass, one row per participant (when retention needs it), dates typed."""
+    E = "employment.csv"
+    emp = _non_blank(emp, E, probs)
+    _strip(emp, ("participant_id", "exit_reason"))
+    found = ts.problems(ts.employment_text(EXIT_REASONS, parsed), emp)
+    probs += found
+    if _missing(found):
+        return emp
+    if ids:
+        missing = sorted(ids - set(emp["participant_id"]))
+        if missing and needs_employment:
+            probs.append(Problem(E, f"{len(missing)} participant(s) have no employment row (first: {missing[0]})",
+                                 "add one row per participant; leave exit_date empty for people still employed",
+                                 column="participant_id"))
+    emp["_exit_text"] = emp["exit_date"].astype(str).str.strip()
+    emp["hire_date"] = parsed["hire_date"]
+    emp["exit_date"] = parsed["exit_date"]
+    probs += ts.problems(ts.employment_typed(ids or None), emp)
+    emp = emp.drop(columns="_exit_text")
+    emp["exit_reason"] = emp["exit_reason"].replace("", None)
+    return emp
+
+
+def load_cohort(root: str | Path) -> Cohort:
+    """Load and check a cohort folder.
+
+    Parameters
+    ----------
+    root : path to the cohort folder.
+
+    Returns
+    -------
+    Cohort
+        ``participants`` (one row per participant; ``age`` and optional numeric
+        columns as float), ``responses`` (one row per participant × wave, items as
+        float with NaN for a missing answer, ``wave`` an ordered categorical),
+        ``employment`` (dates as datetime64) or ``None`` when the file is absent.
+
+    Raises
+    ------
+    CohortError
+        listing every problem, each with file, row, column and fix.
+
+    Examples
+    --------
+    >>> from rmstudy.contract.paths import find_path
+    >>> c = load_cohort(find_path("data/demo"))           # the demo cohort of a source checkout
+    >>> c.name, len(c.participants), list(c.study.waves)
+    ('demo', 600, ['pre', 'post'])
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CohortError(Problem(str(root.name or root), "cohort folder not found",
+                                  "pass the folder that holds participants.csv, responses.csv, codebook.yaml and study.yaml"))
+    codebook, study = _load_plan(root)
+    probs: list[Problem] = []
+    part = _read_csv(root / "participants.csv", probs)
+    resp = _read_csv(root / "responses.csv", probs)
+    needs_employment = any(h.is_retention for h in study.hypotheses)
+    emp = None
+    if (root / "employment.csv").exists() or needs_employment:
+        emp = _read_csv(root / "employment.csv", probs)
+    if part is None or resp is None or (emp is None and needs_employment):
+        raise CohortError(probs)        # a file could not be read at all
+    row_counts = {"participants.csv": len(part), "responses.csv": len(resp)}
     if emp is not None:
-        E = "employment.csv"
-        emp = _non_blank(emp, E, probs)
-        _strip(emp, ("participant_id", "exit_reason"))
-        found = ts.problems(ts.employment_text(EXIT_REASONS, parsed), emp)
-        probs += found
-        if not _missing(found):
-            if ids:
-                missing = sorted(ids - set(emp["participant_id"]))
-                if missing and needs_employment:
-                    probs.append(Problem(E, f"{len(missing)} participant(s) have no employment row (first: {missing[0]})",
-                                         "add one row per participant; leave exit_date empty for people still employed",
-                                         column="participant_id"))
-            emp["_exit_text"] = emp["exit_date"].astype(str).str.strip()
-            emp["hire_date"] = parsed["hire_date"]
-            emp["exit_date"] = parsed["exit_date"]
-            probs += ts.problems(ts.employment_typed(ids or None), emp)
-            emp = emp.drop(columns="_exit_text")
-            emp["exit_reason"] = emp["exit_reason"].replace("", None)
+        row_counts["employment.csv"] = len(emp)
+    parsed = ts.Parsed()
+    part, ids = _check_participants(part, study, codebook, parsed, probs)
+    resp = _check_responses(resp, study, codebook, ids, parsed, probs)
+    if emp is not None:
+        emp = _check_employment(emp, ids, needs_employment, parsed, probs)
     if probs:
         raise CohortError(probs)
     return Cohort(participants=part.reset_index(drop=True), responses=resp.reset_index(drop=True),

@@ -102,32 +102,37 @@ def _jsonable(obj):
     return obj
 
 
-def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
-    """Validate a parsed study.yaml mapping and build a :class:`Study`."""
-    raw = _jsonable(raw if isinstance(raw, dict) else {})
+def _check_version(raw: dict, file: str) -> None:
+    """Keys of a later schema_version in a plan that names an earlier one."""
     version = raw.get("schema_version")
-    if version in (1, 2):
-        newer = {"reliability_threshold": 2, "duplicate_submissions": 3}
-        later = [(k, v) for k, v in newer.items() if k in raw and v > version] + \
-            [(f"hypotheses.{i}.cluster", 2) for i, h in enumerate(raw.get("hypotheses") or [])
-             if isinstance(h, dict) and "cluster" in h and version < 2]
-        if later:
-            need = max(v for _, v in later)
-            raise CohortError(Problem(file, f"{', '.join(k for k, _ in later)} belong to study.yaml schema_version "
-                                      f"{need}, but this plan says {version}",
-                                      f"set schema_version: {need} (plans of earlier versions load unchanged under "
-                                      f"{need})", column="schema_version"))
+    if version not in (1, 2):
+        return
+    newer = {"reliability_threshold": 2, "duplicate_submissions": 3}
+    later = [(k, v) for k, v in newer.items() if k in raw and v > version] + \
+        [(f"hypotheses.{i}.cluster", 2) for i, h in enumerate(raw.get("hypotheses") or [])
+         if isinstance(h, dict) and "cluster" in h and version < 2]
+    if later:
+        need = max(v for _, v in later)
+        raise CohortError(Problem(file, f"{', '.join(k for k, _ in later)} belong to study.yaml schema_version "
+                                  f"{need}, but this plan says {version}",
+                                  f"set schema_version: {need} (plans of earlier versions load unchanged under "
+                                  f"{need})", column="schema_version"))
+
+
+def _check_schema(raw: dict, file: str) -> None:
+    """The JSON Schema of study.yaml: every violation, each naming its key."""
     validator = jsonschema.Draft202012Validator(load_schema("study"))
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
-        probs = []
-        for e in errors:
-            key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
-            probs.append(Problem(file=file, column=key, message=e.message,
-                                 fix="see docs/cohort-format.md, section 'study.yaml', for this key"))
-        raise CohortError(probs)
-    waves = tuple(raw["waves"])
-    probs = []
+        raise CohortError([Problem(file=file, column=".".join(str(p) for p in e.absolute_path) or "(top level)",
+                                   message=e.message,
+                                   fix="see docs/cohort-format.md, section 'study.yaml', for this key")
+                           for e in errors])
+
+
+def _plan_dates(raw: dict, waves: tuple[str, ...], file: str, probs: list[Problem]) -> tuple[_dt.date, _dt.date]:
+    """programme_start and censor_date as dates (raises when one is not a date); their order and the wave
+    offsets' names are checked into ``probs``."""
     dates = {}
     for key in ("programme_start", "censor_date"):
         try:
@@ -145,46 +150,65 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
     if censor <= start:
         probs.append(Problem(file, f"censor_date {censor} is not after programme_start {start}",
                              "set the censor date to the end of follow-up", column="censor_date"))
-    hyps = []
-    seen = set()
+    return start, censor
+
+
+def _survey_contrast(h: dict, col: str, waves: tuple[str, ...], codebook, file: str, probs: list[Problem]):
+    """A survey hypothesis's outcome and contrast (default: first to last wave), problems appended."""
+    contrast = tuple(h["contrast"]) if "contrast" in h else None
+    if codebook is not None and h["outcome"] not in codebook:
+        probs.append(Problem(file, f"outcome '{h['outcome']}' of {h['id']} is not a scale in codebook.yaml",
+                             f"use one of {sorted(codebook.scales)} or 'retention'", column=col + ".outcome"))
+    if contrast is None:
+        if len(waves) < 2:
+            probs.append(Problem(file, f"{h['id']} needs two waves to contrast but the plan has one",
+                                 "add a second wave", column=col))
+        contrast = (waves[0], waves[-1]) if len(waves) >= 2 else None
+    if contrast is not None:
+        bad = [w for w in contrast if w not in waves]
+        if bad:
+            probs.append(Problem(file, f"contrast of {h['id']} names unknown wave(s) {bad}",
+                                 f"use waves from {list(waves)}", column=col + ".contrast"))
+        elif waves.index(contrast[0]) >= waves.index(contrast[1]):
+            probs.append(Problem(file, f"contrast of {h['id']} must go from an earlier to a later wave",
+                                 "write the baseline wave first", column=col + ".contrast"))
+    return contrast
+
+
+def _sesoi_units(h: dict, col: str, file: str, probs: list[Problem]) -> str:
+    """The SESOI's units (hazard ratio for retention, d by default for surveys), checked against the outcome."""
+    units = h.get("sesoi_units", "hazard_ratio" if h["outcome"] == RETENTION else "d")
+    if h["outcome"] == RETENTION:
+        if units != "hazard_ratio":
+            probs.append(Problem(file, f"{h['id']} is a retention hypothesis; its SESOI must be a hazard ratio",
+                                 "set sesoi_units: hazard_ratio (e.g. sesoi: 0.9)", column=col + ".sesoi_units"))
+        if "sesoi" in h and h["sesoi"] == 1:
+            probs.append(Problem(file, f"{h['id']}: a SESOI hazard ratio of 1 gives an empty equivalence band",
+                                 "use a ratio such as 0.8 or 0.9", column=col + ".sesoi"))
+        if "contrast" in h:
+            probs.append(Problem(file, f"{h['id']} is a retention hypothesis and takes no wave contrast",
+                                 "remove 'contrast' (time runs from programme_start to censor_date)",
+                                 column=col + ".contrast"))
+    elif units == "hazard_ratio":
+        probs.append(Problem(file, f"{h['id']} is a survey hypothesis; hazard_ratio is for retention only",
+                             "use sesoi_units: d (standardised) or raw (scale points)", column=col + ".sesoi_units"))
+    return units
+
+
+def _hypotheses(raw: dict, waves: tuple[str, ...], codebook, file: str, probs: list[Problem]) -> tuple[Hypothesis, ...]:
+    """Every hypothesis of the plan, its problems appended to ``probs``."""
+    hyps, seen = [], set()
     for i, h in enumerate(raw["hypotheses"]):
         col = f"hypotheses.{i}"
         if h["id"] in seen:
             probs.append(Problem(file, f"hypothesis id '{h['id']}' is used twice", "give each hypothesis its own id", column=col))
         seen.add(h["id"])
-        contrast = tuple(h["contrast"]) if "contrast" in h else None
+        contrast = None
         if h["outcome"] != RETENTION:
-            if codebook is not None and h["outcome"] not in codebook:
-                probs.append(Problem(file, f"outcome '{h['outcome']}' of {h['id']} is not a scale in codebook.yaml",
-                                     f"use one of {sorted(codebook.scales)} or 'retention'", column=col + ".outcome"))
-            if contrast is None:
-                if len(waves) < 2:
-                    probs.append(Problem(file, f"{h['id']} needs two waves to contrast but the plan has one",
-                                         "add a second wave", column=col))
-                contrast = (waves[0], waves[-1]) if len(waves) >= 2 else None
-            if contrast is not None:
-                bad = [w for w in contrast if w not in waves]
-                if bad:
-                    probs.append(Problem(file, f"contrast of {h['id']} names unknown wave(s) {bad}",
-                                         f"use waves from {list(waves)}", column=col + ".contrast"))
-                elif waves.index(contrast[0]) >= waves.index(contrast[1]):
-                    probs.append(Problem(file, f"contrast of {h['id']} must go from an earlier to a later wave",
-                                         "write the baseline wave first", column=col + ".contrast"))
-        units = h.get("sesoi_units", "hazard_ratio" if h["outcome"] == RETENTION else "d")
-        if h["outcome"] == RETENTION:
-            if units != "hazard_ratio":
-                probs.append(Problem(file, f"{h['id']} is a retention hypothesis; its SESOI must be a hazard ratio",
-                                     "set sesoi_units: hazard_ratio (e.g. sesoi: 0.9)", column=col + ".sesoi_units"))
-            if "sesoi" in h and h["sesoi"] == 1:
-                probs.append(Problem(file, f"{h['id']}: a SESOI hazard ratio of 1 gives an empty equivalence band",
-                                     "use a ratio such as 0.8 or 0.9", column=col + ".sesoi"))
-            if "contrast" in h:
-                probs.append(Problem(file, f"{h['id']} is a retention hypothesis and takes no wave contrast",
-                                     "remove 'contrast' (time runs from programme_start to censor_date)",
-                                     column=col + ".contrast"))
-        elif units == "hazard_ratio":
-            probs.append(Problem(file, f"{h['id']} is a survey hypothesis; hazard_ratio is for retention only",
-                                 "use sesoi_units: d (standardised) or raw (scale points)", column=col + ".sesoi_units"))
+            contrast = _survey_contrast(h, col, waves, codebook, file, probs)
+        elif "contrast" in h:
+            contrast = tuple(h["contrast"])
+        units = _sesoi_units(h, col, file, probs)
         hyps.append(Hypothesis(
             id=h["id"], label=h["label"], outcome=h["outcome"], direction=h["direction"], family=h["family"],
             population=dict(h.get("population", {})), contrast=contrast, sesoi=h.get("sesoi"),
@@ -192,10 +216,41 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
             covariates=tuple(h.get("covariates", [])), moderators=tuple(h.get("moderators", [])),
             cluster=h.get("cluster"),
         ))
+    return tuple(hyps)
+
+
+def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
+    """Validate a parsed study.yaml mapping and build a :class:`Study`.
+
+    Checks, in order: keys of a later ``schema_version``, the JSON Schema, that the dates are dates, then
+    together the dates' order and every hypothesis (outcome in the codebook, contrast of known waves in order,
+    SESOI units fitting the outcome).
+
+    Raises
+    ------
+    CohortError
+        every problem of the first failing step, each naming its key (``column``) and a fix.
+
+    Examples
+    --------
+    >>> s = parse_study({"schema_version": 3, "name": "x", "programme_start": "2025-01-06",
+    ...                  "censor_date": "2026-01-06", "waves": ["pre", "post"],
+    ...                  "hypotheses": [{"id": "H1", "label": "L", "outcome": "wellbeing",
+    ...                                  "direction": "increase", "family": "primary"}]})
+    >>> s.hypotheses[0].contrast, s.hypotheses[0].sesoi_units, s.alpha
+    (('pre', 'post'), 'd', 0.05)
+    """
+    raw = _jsonable(raw if isinstance(raw, dict) else {})
+    _check_version(raw, file)
+    _check_schema(raw, file)
+    waves = tuple(raw["waves"])
+    probs: list[Problem] = []
+    start, censor = _plan_dates(raw, waves, file, probs)
+    hypotheses = _hypotheses(raw, waves, codebook, file, probs)
     if probs:
         raise CohortError(probs)
     return Study(
-        name=raw["name"], programme_start=start, censor_date=censor, waves=waves, hypotheses=tuple(hyps),
+        name=raw["name"], programme_start=start, censor_date=censor, waves=waves, hypotheses=hypotheses,
         alpha=float(raw.get("alpha", 0.05)), anonymity_threshold=int(raw.get("anonymity_threshold", 5)),
         low_response_rate=float(raw.get("low_response_rate", 0.6)),
         reliability_threshold=float(raw.get("reliability_threshold", 0.70)),

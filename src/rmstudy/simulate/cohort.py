@@ -25,13 +25,13 @@ from __future__ import annotations
 __all__ = ["simulate_cohort", "simulate_retention", "DEMO_SCALES", "DEMO_EFFECTS", "write_demo"]
 
 import datetime as _dt
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rmstudy.contract.cohort import save_cohort
+from rmstudy.contract.jsonio import write_json
 
 DEMO_SEED = 20260105
 START = _dt.date(2025, 1, 6)
@@ -254,21 +254,8 @@ def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_eff
             truth_scales[name] = {"kind": kind, "loadings": lam.tolist(), "reverse": rev}
 
 
-def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors: int = 150,
-                    n_control_seniors: int = 150, effects: dict | None = None, retention: dict | None = None,
-                    rho: float = 0.65, trend: float = 0.05, dropout: float = 0.15, item_missing: float = 0.03,
-                    scales: dict | None = None, truth_mc: int = 200_000, extra_scales: dict | None = None,
-                    extra_effects: dict | None = None):
-    """Simulate a cohort; return ``(tables, truth)``.
-
-    ``tables`` holds ``participants``, ``responses``, ``employment`` DataFrames and
-    the ``codebook`` and ``study`` mappings, ready for :func:`rmstudy.contract.cohort.save_cohort`.
-    ``truth`` is a JSON-able dict of everything planted.
-    """
-    rng = np.random.default_rng(seed)
-    scales = DEMO_SCALES if scales is None else scales
-    effects = DEMO_EFFECTS if effects is None else effects
-    retention = DEMO_RETENTION if retention is None else retention
+def _participants(rng, n_pairs: int, n_control_juniors: int, n_control_seniors: int) -> pd.DataFrame:
+    """participants.csv: programme pairs (junior + senior), then control juniors and seniors; ids shuffled."""
     n_prog = 2 * n_pairs
     n = n_prog + n_control_juniors + n_control_seniors
     arm = np.array(["program"] * n_prog + ["control"] * (n_control_juniors + n_control_seniors))
@@ -285,14 +272,16 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
     gender = rng.choice(np.array(["woman", "man", "another"]), n, p=[0.48, 0.49, 0.03])
     sessions = np.where(arm == "program", rng.binomial(12, 0.8, n), 0).astype(float)
     sessions[arm == "control"] = np.nan
-    participants = pd.DataFrame({"participant_id": pid, "arm": arm, "role": role, "pair_id": pair, "age": age,
-                                 "department": dept, "gender": gender, "tenure_years": tenure,
-                                 "sessions_attended": sessions})
+    return pd.DataFrame({"participant_id": pid, "arm": arm, "role": role, "pair_id": pair, "age": age,
+                         "department": dept, "gender": gender, "tenure_years": tenure,
+                         "sessions_attended": sessions})
 
-    # --- employment ---------------------------------------------------------------
-    horizon = 365
-    censor = START + _dt.timedelta(days=horizon)
-    hire = np.array([START - _dt.timedelta(days=int(round(t * 365.25)) + 1) for t in tenure])
+
+def _employment(rng, P: pd.DataFrame, retention: dict, horizon: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """employment.csv (hire dates from tenure; competing voluntary and involuntary exits) and each exit day
+    counted from the programme start."""
+    n, role, arm = len(P), P["role"].to_numpy(), P["arm"].to_numpy()
+    hire = np.array([START - _dt.timedelta(days=int(round(t * 365.25)) + 1) for t in P["tenure_years"]])
     h_vol = np.array([-np.log(1 - retention["exit_12m"][r]) / horizon for r in role])
     hr = np.array([retention["hazard_ratio"][r] if a == "program" else 1.0 for r, a in zip(role, arm)])
     h_inv = -np.log(1 - retention["involuntary_12m"]) / horizon
@@ -305,16 +294,32 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
     left = t_exit <= horizon
     exit_date = np.array([START + _dt.timedelta(days=int(t)) if lft else None for t, lft in zip(t_exit, left)], dtype=object)
     reason[~left] = ""
-    employment = pd.DataFrame({"participant_id": pid, "hire_date": pd.to_datetime(hire),
+    employment = pd.DataFrame({"participant_id": P["participant_id"].to_numpy(), "hire_date": pd.to_datetime(hire),
                                "exit_date": pd.to_datetime(pd.Series(exit_date)), "exit_reason": reason})
+    return employment, t_exit
 
-    # --- surveys --------------------------------------------------------------------
-    waves = ["pre", "post"]
-    post_day = 182
-    codebook = {"scales": {}}
-    truth_scales = {}
-    latent = {}
-    item_cols = {}
+
+def _codebook_entry(spec: dict, codes: list[str], rev: list[str]) -> dict:
+    """codebook.yaml's entry for one simulated scale."""
+    entry = {"label": spec["label"], "citation": spec["citation"], "min": spec["min"], "max": spec["max"],
+             "items": codes, "reverse": rev, "min_answered": spec.get("min_answered", 0.8),
+             "anchors": {int(a): t for a, t in spec["anchors"].items()}}
+    if spec.get("higher_is"):
+        entry["higher_is"] = spec["higher_is"]
+    if spec.get("favourable"):
+        entry["favourable"] = spec["favourable"]
+    if spec.get("subscales"):
+        entry["subscales"] = {s: [codes[i - 1] for i in idx] for s, idx in spec["subscales"].items()}
+    return entry
+
+
+def _survey_scales(rng, P: pd.DataFrame, scales: dict, effects: dict, rho: float, trend: float, truth_mc: int,
+                   seed: int) -> tuple[dict, dict, dict, dict]:
+    """Per scale: latent pre/post traits, the item answers (reverse-keyed items stored reversed), the codebook
+    entry and the planted truth. Returns ``(codebook, truth_scales, latent_pre, item_cols)``."""
+    n, role, arm = len(P), P["role"].to_numpy(), P["arm"].to_numpy()
+    codebook: dict = {"scales": {}}
+    truth_scales, latent, item_cols = {}, {}, {}
     for k, (name, spec) in enumerate(scales.items()):
         lam = _loadings(spec, rng)
         codes = _item_codes(name, spec)
@@ -326,30 +331,26 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
         latent[name] = pre
         ans = {w: _answers(eta, spec, lam, rng) for w, eta in (("pre", pre), ("post", post))}
         rev = [codes[i - 1] for i in spec["reverse_idx"]]
-        for w in waves:
+        for w in ("pre", "post"):
             for j, c in enumerate(codes):
                 if c in rev:
                     ans[w][:, j] = spec["min"] + spec["max"] - ans[w][:, j]
         item_cols[name] = (codes, ans)
-        entry = {"label": spec["label"], "citation": spec["citation"], "min": spec["min"], "max": spec["max"],
-                 "items": codes, "reverse": rev, "min_answered": spec.get("min_answered", 0.8),
-                 "anchors": {int(a): t for a, t in spec["anchors"].items()}}
-        if spec.get("higher_is"):
-            entry["higher_is"] = spec["higher_is"]
-        if spec.get("favourable"):
-            entry["favourable"] = spec["favourable"]
-        if spec.get("subscales"):
-            entry["subscales"] = {s: [codes[i - 1] for i in idx] for s, idx in spec["subscales"].items()}
-        codebook["scales"][name] = entry
+        codebook["scales"][name] = _codebook_entry(spec, codes, rev)
         raw = {}
         for r in eff["roles"]:
             mu_r = spec["mu"][r]
             raw[r] = round(_raw_effect(spec, lam, eff["d"], mu_r, rho, trend, truth_mc, seed + 1000 + k), 6)
         truth_scales[name] = {"d_latent": eff["d"], "roles": eff["roles"], "loadings": lam.tolist(),
                               "raw_effect": raw, "reverse": rev}
+    return codebook, truth_scales, latent, item_cols
 
-    # response pattern: everyone answers pre (the baseline survey was a condition of enrolment);
-    # post is missing for those who left before day 182 and, MAR on baseline engagement, for ~dropout more
+
+def _responses(rng, pid, latent: dict, item_cols: dict, scales: dict, t_exit, dropout: float, item_missing: float,
+               post_day: int) -> pd.DataFrame:
+    """responses.csv: everyone answers pre (the baseline survey was a condition of enrolment); post is missing for
+    those who left before ``post_day`` and, MAR on baseline engagement, for ~``dropout`` more."""
+    n = len(pid)
     pre_eng = latent[next(iter(scales))] if "engagement" not in latent else latent["engagement"]
     logit = np.log(dropout / (1 - dropout)) - 0.5 * pre_eng
     drop = rng.random(n) < 1 / (1 + np.exp(-logit))
@@ -367,21 +368,24 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
             for j, c in enumerate(codes):
                 df[c] = block[:, j]
         rows.append(df[mask])
-    responses = pd.concat(rows, ignore_index=True)
-    if extra_scales is None:          # the demo's secondary outcomes and moderators, only with the demo's instruments
-        extra_scales = DEMO_EXTRA_SCALES if scales is DEMO_SCALES else {}
-    extra_effects = DEMO_EXTRA_EFFECTS if extra_effects is None else extra_effects
-    if extra_scales:
-        _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_effects, seed, pid, arm, role, pair,
-                          sessions, rho, trend, item_missing, truth_mc)
+    return pd.concat(rows, ignore_index=True)
+
+
+def _in_id_order(participants: pd.DataFrame, responses: pd.DataFrame, employment: pd.DataFrame):
+    """The tables sorted as the files list them: participants and employment by id, responses by wave then id."""
     responses["_o"] = responses["participant_id"].str[1:].astype(int)
     responses = responses.sort_values(["wave", "_o"], ascending=[False, True]).drop(columns="_o").reset_index(drop=True)
     participants["_o"] = participants["participant_id"].str[1:].astype(int)
     order_p = participants["_o"].argsort(kind="stable")
     participants = participants.iloc[order_p].drop(columns="_o").reset_index(drop=True)
     employment = employment.iloc[order_p].reset_index(drop=True)
+    return participants, responses, employment
 
-    study = {
+
+def _demo_plan(seed: int, n: int, n_prog: int, censor: _dt.date, waves: list[str], post_day: int,
+               extra_scales: dict) -> dict:
+    """study.yaml of a simulated cohort: the demo's hypotheses (H4–H6 only with the demo's extra scales)."""
+    return {
         "schema_version": 2,
         "name": "Demo reverse-mentoring cohort (synthetic)",
         "description": "Synthetic cohort made by `rmstudy simulate` for the demo and the tests. Not real people.",
@@ -434,6 +438,42 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
              "moderators": ["relationship_quality"], "cluster": "department"},
         ] if extra_scales else []),
     }
+
+
+def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors: int = 150,
+                    n_control_seniors: int = 150, effects: dict | None = None, retention: dict | None = None,
+                    rho: float = 0.65, trend: float = 0.05, dropout: float = 0.15, item_missing: float = 0.03,
+                    scales: dict | None = None, truth_mc: int = 200_000, extra_scales: dict | None = None,
+                    extra_effects: dict | None = None):
+    """Simulate a cohort; return ``(tables, truth)``.
+
+    ``tables`` holds ``participants``, ``responses``, ``employment`` DataFrames and
+    the ``codebook`` and ``study`` mappings, ready for :func:`rmstudy.contract.cohort.save_cohort`.
+    ``truth`` is a JSON-able dict of everything planted. One random stream, drawn in a fixed order
+    (participants, employment, scales, responses, extra scales), so a seed gives the same cohort.
+    """
+    rng = np.random.default_rng(seed)
+    scales = DEMO_SCALES if scales is None else scales
+    effects = DEMO_EFFECTS if effects is None else effects
+    retention = DEMO_RETENTION if retention is None else retention
+    horizon, post_day, waves = 365, 182, ["pre", "post"]
+    participants = _participants(rng, n_pairs, n_control_juniors, n_control_seniors)
+    employment, t_exit = _employment(rng, participants, retention, horizon)
+    codebook, truth_scales, latent, item_cols = _survey_scales(rng, participants, scales, effects, rho, trend,
+                                                               truth_mc, seed)
+    pid = participants["participant_id"].to_numpy()
+    responses = _responses(rng, pid, latent, item_cols, scales, t_exit, dropout, item_missing, post_day)
+    if extra_scales is None:          # the demo's secondary outcomes and moderators, only with the demo's instruments
+        extra_scales = DEMO_EXTRA_SCALES if scales is DEMO_SCALES else {}
+    extra_effects = DEMO_EXTRA_EFFECTS if extra_effects is None else extra_effects
+    if extra_scales:
+        _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_effects, seed, pid,
+                          participants["arm"].to_numpy(), participants["role"].to_numpy(),
+                          participants["pair_id"].to_numpy(), participants["sessions_attended"].to_numpy(), rho,
+                          trend, item_missing, truth_mc)
+    participants, responses, employment = _in_id_order(participants, responses, employment)
+    study = _demo_plan(seed, len(participants), 2 * n_pairs, START + _dt.timedelta(days=horizon), waves, post_day,
+                       extra_scales)
     truth = {"seed": int(seed), "design": {"n_pairs": n_pairs, "n_control_juniors": n_control_juniors,
                                            "n_control_seniors": n_control_seniors, "rho": rho, "trend": trend,
                                            "dropout": dropout, "item_missing": item_missing},
@@ -453,7 +493,5 @@ def write_demo(out: str | Path, seed: int = DEMO_SEED, **kwargs) -> Path:
     out = Path(out)
     tables, truth = simulate_cohort(seed=seed, **kwargs)
     save_cohort(out, tables["participants"], tables["responses"], tables["employment"], tables["codebook"], tables["study"])
-    with open(out / "truth.json", "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(truth, fh, indent=2, sort_keys=True)
-        fh.write("\n")
+    write_json(truth, out / "truth.json", sort_keys=True)
     return out
