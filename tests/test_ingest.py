@@ -28,7 +28,7 @@ from rmstudy.ingest.core import ingest, looks_like_identifier, pseudonym
 from conftest import ROOT
 
 FIX = ROOT / "tests" / "fixtures" / "ingest"
-KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+KEY = "2f6258b591043f94100c1151ecc845bb16ec1ca9969c2c78ec657d01d0269c8f"      # secrets.token_hex(32)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -391,10 +391,53 @@ def test_missing_key_for_pseudonymisation(raw, monkeypatch):
 
 
 def test_short_key_is_refused(raw, monkeypatch):
-    monkeypatch.setenv("MY_KEY", "secret")
-    _mapping(raw, lambda m: m.update(pseudonymise=True, key_env="MY_KEY"))
+    monkeypatch.setenv("RMSTUDY_MY_KEY", "secret")
+    _mapping(raw, lambda m: m.update(pseudonymise=True, key_env="RMSTUDY_MY_KEY"))
     p = _one(_problems(raw), file="mapping.yaml", column="key_env")
-    assert "has 6 characters" in p.message
+    assert "is not hexadecimal" in p.message and "secret" not in p.message and "secrets.token_hex(32)" in p.fix
+    monkeypatch.setenv("RMSTUDY_MY_KEY", KEY[:32])                    # 128 bits: the old minimum
+    p = _one(_problems(raw), file="mapping.yaml", column="key_env")
+    assert "has 32 hexadecimal characters (128 bits), fewer than 64 (256 bits)" in p.message
+
+
+@pytest.mark.parametrize("weak, why", [
+    ("0f1e2d3c4b5a69788796a5b4c3d2e1f0" * 2, "repeats a block of 32 characters"),   # this suite's key until #11
+    ("0123456789abcdef" * 4, "repeats a block of 16 characters"),
+    ("a" * 64, "one character, 'a', repeated"),
+    ("20240101" * 8, "repeats a block of 8 characters"),
+    ("0123456789" + KEY[10:], "run of 10 or more consecutive characters"),
+    ("1234567890" * 6 + "1234", "only digits"),
+    ("deadbeefcafebabe" + "deadbeef" * 6, "only letters"),
+    ("abcdefabcdefabcdeffedcbafedcba" + "0123" * 8 + "ab", "repeats short sequences"),
+])
+def test_weak_keys_are_refused(raw, monkeypatch, weak, why):
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", weak)
+    _mapping(raw, lambda m: m.update(pseudonymise=True))
+    p = _one(_problems(raw), file="mapping.yaml", column="key_env")
+    assert "key from the environment variable RMSTUDY_PSEUDONYM_KEY is refused" in p.message and why in p.message
+    assert weak not in p.message and weak not in p.fix
+    assert not (raw.parent / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["PATH", "HOME", "USER", "MY_KEY", "rmstudy_key", "RMSTUDY_"])
+def test_key_env_must_name_an_rmstudy_variable(raw, monkeypatch, name):
+    """key_env: PATH used to work: an ordinary variable's value is known to others, not a secret."""
+    monkeypatch.setenv(name, KEY)
+    _mapping(raw, lambda m: m.update(pseudonymise=True, key_env=name))
+    p = _one(_problems(raw), file="mapping.yaml", column="key_env")
+    assert p.message.startswith(f"'{name}' is not a variable of rmstudy") and "RMSTUDY_" in p.message
+
+
+def test_the_report_holds_nothing_computed_from_the_key(raw, tmp_path, monkeypatch):
+    import hashlib
+    import hmac
+
+    monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
+    _mapping(raw, lambda m: m.update(pseudonymise=True))
+    report = _ingest(raw, tmp_path / "out")
+    text = (tmp_path / "out" / "ingest_report.json").read_text()
+    old_check = hmac.new(KEY.encode(), b"rmstudy key check", hashlib.sha256).hexdigest()
+    assert "pseudonym_key_check" not in report and KEY not in text and old_check[:8] not in text
 
 
 def test_key_file_inside_output_folder_is_refused(raw, tmp_path):
@@ -427,7 +470,7 @@ def test_key_file_outside_gives_the_same_pseudonyms_as_the_environment(raw, tmp_
     _mapping(raw, lambda m: m.pop("key_file"))
     monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
     by_env = _ingest(raw, tmp_path / "b")
-    assert by_file["warnings"] == [] and by_file["pseudonym_key_check"] == by_env["pseudonym_key_check"]
+    assert by_file["warnings"] == [] and "pseudonym_key_check" not in by_file
     assert (tmp_path / "a" / "participants.csv").read_text() == (tmp_path / "b" / "participants.csv").read_text()
     assert pseudonym(KEY, "E101") in (tmp_path / "a" / "participants.csv").read_text()
 
@@ -1373,7 +1416,6 @@ def test_key_file_with_a_byte_order_mark_gives_the_key_of_the_environment(raw, t
     _mapping(raw, lambda m: m.pop("key_file"))
     monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
     by_env = _ingest(raw, tmp_path / "b")
-    assert by_file["pseudonym_key_check"] == by_env["pseudonym_key_check"]
     assert (tmp_path / "a" / "participants.csv").read_text() == (tmp_path / "b" / "participants.csv").read_text()
 
 

@@ -47,8 +47,6 @@ from __future__ import annotations
 
 __all__ = ["ingest", "looks_like_identifier", "pseudonym", "DEFAULT_KEY_ENV", "REPORT_NAME"]
 
-import hashlib
-import hmac
 from pathlib import Path
 
 import yaml
@@ -141,8 +139,7 @@ def ingest(mapping_path: str | Path, out_dir: str | Path) -> dict:
     written = write_outputs(out_dir, part, resp, employment, sources, warnings)
 
     # 4. the report, with the cohort's own check of what was written
-    check = None if key is None else hmac.new(key.encode("utf-8"), b"rmstudy key check", hashlib.sha256).hexdigest()[:8]
-    report = build_report(raw, m, out_dir, written, inputs, warnings, part, resp, employment, source, check,
+    report = build_report(raw, m, out_dir, written, inputs, warnings, part, resp, employment, source,
                           {k: _display(raw[k]) for k in ("codebook", "study")})
     write_report(report, out_dir)
     return report

@@ -20,7 +20,7 @@ REPORT_NAME = "ingest_report.json"
 
 def build_report(raw: dict, m: str, out_dir: Path, written: list[str], inputs: list[dict], warnings: list[str],
                  part: pd.DataFrame, resp: pd.DataFrame, employment: pd.DataFrame | None, key_source: str | None,
-                 key_check: str | None, shown_paths: dict[str, str]) -> dict:
+                 shown_paths: dict[str, str]) -> dict:
     """The report of one ingest (docs/ingest.md, "The report"), the cohort check of the written folder included.
 
     Parameters
@@ -40,9 +40,8 @@ def build_report(raw: dict, m: str, out_dir: Path, written: list[str], inputs: l
     part, resp, employment : DataFrame
         The cohort tables as written (employment None when not mapped).
     key_source : str or None
-        Where the pseudonymisation key came from (None without pseudonymisation).
-    key_check : str or None
-        The key check written as ``pseudonym_key_check`` (None without pseudonymisation).
+        Where the pseudonymisation key came from (None without pseudonymisation). Nothing computed from the key is
+        written: any such value would let someone holding the report test guessed keys offline.
     shown_paths : dict
         ``codebook`` and ``study`` paths as shown in the report (relative paths only).
     """
@@ -56,8 +55,6 @@ def build_report(raw: dict, m: str, out_dir: Path, written: list[str], inputs: l
         "written_sha256": {name: file_sha256(out_dir / name) for name in written if name.endswith(".csv")},
         "pseudonymised": bool(raw["pseudonymise"]),
         "pseudonym_key_source": key_source,
-        # lets two runs confirm they used the same key without revealing it
-        "pseudonym_key_check": key_check,
         "inputs": inputs,
         "participants": len(part),
         "response_rows": len(resp),
