@@ -106,7 +106,6 @@ def test_omega_h_only_for_scales_with_three_subscales(demo_psy):
 
 
 def test_rci_counts_cover_completers(demo_psy, demo_cohort, demo_scores):
-    h = demo_cohort.study.hypothesis("H1a")
     juniors = demo_cohort.participants[demo_cohort.participants["role"] == "junior"]["participant_id"]
     wide = demo_scores[demo_scores["participant_id"].isin(juniors)].pivot(index="participant_id", columns="wave",
                                                                              values="bias_older")

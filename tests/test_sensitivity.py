@@ -104,8 +104,6 @@ def test_later_contrast_uses_its_own_baseline(demo_cohort, demo_scores):
 
     d = pd.read_csv(ROOT / "tests" / "fixtures" / "lmm" / "three_wave.csv")
     d["wave"] = pd.Categorical(d["wave"], ["pre", "post", "follow_up"], ordered=True)
-    tab = rm.mixed_model(d, "score", between_ref="control").set_index("term")
-
     class H:
         contrast = ("post", "follow_up")
         covariates = ()

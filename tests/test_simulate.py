@@ -1,6 +1,5 @@
 """The simulator: the demo regenerates byte for byte, and planted effects are recovered."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -98,7 +97,6 @@ def test_ci_coverage_of_the_difference_in_change():
     """Over 1,000 simulated cohorts the 95% CI of H1a covers the planted raw effect at a rate inside the
     binomial acceptance band at alpha = .001."""
     from scipy import stats
-    from rmstudy.analysis.hypotheses import select_population
     from rmstudy.stats.models.mixed import mixed_model
     from rmstudy.contract.codebook import parse_codebook
     from rmstudy.stats.scoring import score_scales, long_scores

@@ -4,7 +4,7 @@
 modules on first use, so a report notebook does not pay for statsmodels.
 """
 
-from rmstudy._version import __version__
+from rmstudy._version import __version__ as __version__
 
 import importlib
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 __all__ = ["Cohort", "load_cohort", "analysis_cohort", "apply_run_exclusions", "save_cohort", "select_population", "REASON_AFTER_EXIT", "REASON_DUPLICATE", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
 
-import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +133,13 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
         probs.extend(bad)
         return None
     # blank lines are kept as rows so that row numbers match what a spreadsheet or editor shows
-    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.ParserError as e:  # e.g. a quote opened in the header that never closes (issue #17 fuzzing)
+        probs.append(Problem(name, f"the file cannot be read as a table ({str(e).strip()})",
+                             "check row 1 for a stray quote character (\"), or export the table again as "
+                             "'CSV UTF-8'", row=1))
+        return None
     df.columns = [c.strip() for c in df.columns]
     return df.fillna("")
 

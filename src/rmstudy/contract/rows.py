@@ -35,7 +35,7 @@ def spreadsheet_row(index, header_rows: int = HEADER_ROWS):
     >>> spreadsheet_row(np.array([0, 3])).tolist()
     [2, 5]
     """
-    if hasattr(index, "__array__") and getattr(index, "ndim", 0):
+    if getattr(index, "ndim", 0) > 0:
         return index + header_rows + 1
     return int(index) + header_rows + 1
 
@@ -50,6 +50,6 @@ def data_index(row, header_rows: int = HEADER_ROWS):
     >>> data_index(spreadsheet_row(41))
     41
     """
-    if hasattr(row, "__array__") and getattr(row, "ndim", 0):
+    if getattr(row, "ndim", 0) > 0:
         return row - header_rows - 1
     return int(row) - header_rows - 1

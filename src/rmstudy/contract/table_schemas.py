@@ -40,7 +40,7 @@ _FIRST_DAY, _LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
 class Rule:
     """How a failed check reads: ``message(df, index, value)`` and ``fix``; ``column`` overrides the column named."""
 
-    message: Callable[[pd.DataFrame, int, object], str]
+    message: Callable[..., str]      # (df, index or None for a whole column, value) -> text
     fix: str
     column: str | None = None
 

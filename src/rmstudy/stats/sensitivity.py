@@ -155,6 +155,6 @@ def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants:
     sig = lambda x: x["p_value"] < alpha  # noqa: E731
     if np.sign(anc["estimate"]) != np.sign(primary["estimate"]) or sig(anc) != sig(primary):
         lords = ("The ANCOVA and the change model disagree (Lord's paradox). With self-selected groups that differ at "
-                 f"baseline, ANCOVA asks whether people with the same baseline end up differently; the change model "
-                 f"asks whether the groups changed differently. The preregistered change model is the primary answer.")
+                 "baseline, ANCOVA asks whether people with the same baseline end up differently; the change model "
+                 "asks whether the groups changed differently. The preregistered change model is the primary answer.")
     return {"rows": rows, "bayes": bayes_factor_change(w), "lords_paradox": lords}

@@ -29,6 +29,7 @@ from scipy import optimize, stats
 
 from rmstudy.contract.coding import covariate_columns
 from rmstudy.errors import ModelError
+from rmstudy.stats.models.nested import NestedInterceptFit, fit_nested_intercepts
 
 _LOG2PI = np.log(2 * np.pi)
 
@@ -324,9 +325,8 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
         d = d.assign(**{cluster: d[cluster].astype(object).where(~empty, "subject:" + d[subject].astype(str))})
     d = d.dropna(subset=cols)
     X, terms, _, _ = design_arm_wave(d, within, between, between_ref, covariates)
+    fit: RandomInterceptFit | NestedInterceptFit
     if cluster:
-        from rmstudy.stats.models.nested import fit_nested_intercepts
-
         fit = fit_nested_intercepts(d[dv].to_numpy(float), X, d[subject].to_numpy(), d[cluster].to_numpy(), terms)
     else:
         fit = fit_random_intercept(d[dv].to_numpy(float), X, d[subject].to_numpy(), terms)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from rmstudy.errors import ModelError
+from rmstudy.errors import InvariantError, ModelError
 
 _LOG2PI = np.log(2 * np.pi)
 
@@ -171,6 +171,8 @@ def fit_nested_intercepts(y, X, inner, outer, terms=None) -> NestedInterceptFit:
                                 bounds=[(0, None), (0, None)], options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
         if best is None or res.fun < best.fun:
             best = res
+    if best is None:                          # the loop above always runs: an invariant, not an input check
+        raise InvariantError("fit_nested_intercepts: no optimiser start was tried")
     th = best.x
     crit, beta, (A, r) = _profiled(th, q)
     s = r / (q["N"] - q["p"])
