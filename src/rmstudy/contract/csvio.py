@@ -1,17 +1,27 @@
-"""Bounded reading of CSV files: a line longer than a limit is found by streaming the file in 1 MB chunks, before a
-parser holds the file in memory.
+"""Bounded reading of CSV files, and text cells made safe to open in a spreadsheet.
+
+Reading: a line longer than a limit is found by streaming the file in 1 MB chunks, before a parser holds the file
+in memory.
 
 Without it, a file with a 1 GB line (no line break: a binary, or a table saved without row ends) took 7.4 GB of
 memory to read and was reported as a stray quote. Every CSV rmstudy reads goes through :func:`long_line_problem`
 first: cohort tables (``participants.csv``, ``responses.csv``, ``employment.csv``) with a limit of
 :data:`COHORT_LINE_LIMIT` (1 MiB: a cohort row holds ids, codes, numbers and dates), raw survey exports and HR
 extracts read by ``rmstudy ingest`` with :data:`EXPORT_LINE_LIMIT` (64 MiB: a free-text answer may be long).
+
+Writing: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula by
+Excel, LibreOffice and Google Sheets when the CSV is opened (``=HYPERLINK(...)`` sends data away, ``=cmd|...``
+starts programs). :func:`neutralise_text_columns` puts a single quote before such text (the spreadsheet shows the
+text as written), leaving numbers alone: ``-3`` in a numeric column, and a text cell that is a plain number such as
+``-3`` or ``+44``, stay as they are, since a spreadsheet reads them as numbers, not formulas.
 """
 
 from __future__ import annotations
 
-__all__ = ["first_long_line", "long_line_problem", "COHORT_LINE_LIMIT", "EXPORT_LINE_LIMIT"]
+__all__ = ["first_long_line", "long_line_problem", "neutralise_formula", "neutralise_text_columns",
+           "COHORT_LINE_LIMIT", "EXPORT_LINE_LIMIT", "FORMULA_STARTS"]
 
+import re
 from pathlib import Path
 
 from rmstudy.errors import Problem
@@ -21,6 +31,9 @@ COHORT_LINE_LIMIT = 1 << 20
 #: longest line of a raw export read by ingest, in bytes (64 MiB; a cell may hold up to 50 MB of text)
 EXPORT_LINE_LIMIT = 64 << 20
 _CHUNK = 1 << 20
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
 
 
 def first_long_line(path: str | Path, limit: int, chunk: int = _CHUNK) -> int | None:
@@ -90,3 +103,41 @@ def long_line_problem(path: str | Path, file: str, limit: int = COHORT_LINE_LIMI
                    "check that this is the right file, saved as CSV with one row per line (a binary file, or a table "
                    "saved without line breaks, is read as one endless row); export the table again as CSV UTF-8",
                    row=n)
+
+
+def neutralise_formula(text):
+    """Text as written to a CSV that people open in a spreadsheet: ``'`` put before text a spreadsheet would run as a
+    formula. Anything that is not text, a plain number, and a single character are returned unchanged.
+
+    Examples
+    --------
+    >>> [neutralise_formula(v) for v in ["=SUM(A1:A9)", "@SUM(A1)", "+1 555", "-3", "-", "Sales", 4.0]]
+    ["'=SUM(A1:A9)", "'@SUM(A1)", "'+1 555", '-3', '-', 'Sales', 4.0]
+    """
+    if (isinstance(text, str) and len(text) > 1 and text.startswith(FORMULA_STARTS)
+            and not _PLAIN_NUMBER.fullmatch(text)):
+        return "'" + text
+    return text
+
+
+def neutralise_text_columns(df):
+    """A copy of a table with every text cell passed through :func:`neutralise_formula`, and how many changed.
+
+    Only columns of object or string dtype are looked at: numbers (negative ones included) and dates stay as they
+    are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out, n = neutralise_text_columns(pd.DataFrame({"dept": ["=1+2", "Sales"], "age": [-3.0, 40.0]}))
+    >>> out["dept"].tolist(), out["age"].tolist(), n
+    (["'=1+2", 'Sales'], [-3.0, 40.0], 1)
+    """
+    out = df.copy()
+    changed = 0
+    for c in out.columns:
+        if out[c].dtype == object or str(out[c].dtype).startswith("string"):
+            new = out[c].map(neutralise_formula)
+            changed += int((new.astype(object) != out[c].astype(object)).sum())
+            out[c] = new
+    return out, changed

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rmstudy.contract.cohort import write_table
+from rmstudy.contract.csvio import neutralise_text_columns
 from rmstudy.errors import CohortError, InvariantError, Problem
 from rmstudy.ingest.columns import Context
 from rmstudy.ingest.fields import HR_EMPLOYMENT, HR_NUMERIC, HR_REQUIRED
@@ -105,15 +106,28 @@ def _submission_order(responses: list[dict], ids: list[str]) -> list[int]:
 
 
 def write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employment: pd.DataFrame | None,
-                   sources: dict[str, Path], warnings: list[str]) -> list[str]:
-    """Write the cohort files (codebook.yaml and study.yaml byte for byte); returns the names written."""
+                  sources: dict[str, Path], warnings: list[str]) -> list[str]:
+    """Write the cohort files (codebook.yaml and study.yaml byte for byte); returns the names written.
+
+    Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return, and not a plain number) are written with a leading ``'`` (:func:`rmstudy.contract.csvio.
+    neutralise_text_columns`), and a warning counts them per file; numbers, negative ones included, are untouched.
+    """
     copies = {f"{key}.yaml": sources[key].read_bytes() for key in ("codebook", "study")}   # before any write
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_table(part, out_dir / "participants.csv")
-    write_table(resp, out_dir / "responses.csv")
+    neutralised: dict[str, int] = {}
+
+    def write(df: pd.DataFrame, name: str) -> None:
+        safe, n = neutralise_text_columns(df)
+        write_table(safe, out_dir / name)
+        if n:
+            neutralised[name] = n
+
+    write(part, "participants.csv")
+    write(resp, "responses.csv")
     written = ["participants.csv", "responses.csv"]
     if employment is not None:
-        write_table(employment, out_dir / "employment.csv")
+        write(employment, "employment.csv")
         written.append("employment.csv")
     elif (out_dir / "employment.csv").exists():
         (out_dir / "employment.csv").unlink()
@@ -121,6 +135,11 @@ def write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employm
     for name, data in copies.items():
         (out_dir / name).write_bytes(data)
         written.append(name)
+    if neutralised:
+        where = ", ".join(f"{name}: {n}" for name, n in neutralised.items())
+        warnings.append(f"text cells starting with =, +, -, @, a tab or a line break were written with a leading ' "
+                        f"so that a spreadsheet shows them as text instead of running them as formulas ({where}); "
+                        "a population filter in study.yaml must name such a value with the ' too")
     return written
 
 
