@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.rmstudy-installed
+AUDIT   = $(VENV)/audit-tools
 
-.PHONY: all demo test test-fast lab bench help clean-venv browser-deps
+.PHONY: all demo test test-fast lab bench audit help clean-venv browser-deps
 
 all: demo ## (default) run the demo cohort into reports/demo
 
@@ -33,6 +34,10 @@ lab: $(STAMP) ## add JupyterLab (kept out of the run environment) and start it
 
 bench: $(STAMP) ## time the demo run against the import floor
 	$(BIN)/python benchmarks/run_demo.py
+
+audit: $(STAMP) ## check requirements.lock for known vulnerabilities: pip-audit, or the stored advisory list (tools/advisories.json) where its service cannot be reached
+	test -x $(AUDIT)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT) && $(AUDIT)/bin/python -m pip install --quiet -r tools/audit-requirements.lock; } || echo "audit: pip-audit could not be installed; the stored advisory list is used"
+	$(BIN)/python tools/audit.py $$(test -x $(AUDIT)/bin/pip-audit && echo --pip-audit $(AUDIT)/bin/pip-audit)
 
 clean-venv: ## remove the environment
 	rm -rf $(VENV)
