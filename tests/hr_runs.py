@@ -3,7 +3,7 @@
 Each cohort is run once per test process (cached), into a temporary folder removed at exit; the HR folder is
 then (re)written with ``rmstudy.report.hr.write_hr_folder`` so these tests do not depend on how the pipeline
 calls it. ``hostile_cohort`` is the demo with a payload catalogue in every text field of study.yaml and
-codebook.yaml, a folder name holding markup, and hypotheses on a 3-person department and a 2-person age band.
+codebook.yaml, a folder name holding markup, and hypotheses on a 4-person department and a 2-person age band.
 """
 
 from __future__ import annotations
@@ -49,12 +49,15 @@ def hostile_cohort() -> Path:
         return d
     shutil.copytree(DEMO, d)
     P = pd.read_csv(d / "participants.csv", dtype=str, keep_default_na=False)
-    legal = list(P.index[(P["arm"] == "program") & (P["role"] == "junior")][:2]) + \
-        list(P.index[(P["arm"] == "control") & (P["role"] == "junior")][:1])
-    P.loc[legal, "department"] = "Legal"
+    R = pd.read_csv(d / "responses.csv", dtype=str, keep_default_na=False)
+    both = set(R.loc[R["wave"] == "pre", "participant_id"]) & set(R.loc[R["wave"] == "post", "participant_id"])
+    pick = lambda arm, role, n: list(P.index[(P["arm"] == arm) & (P["role"] == role) & P["participant_id"].isin(both)][:n])
+    # a 4-person department (2 + 2: each arm's baseline SD defined, so the analysis runs) ...
+    P.loc[pick("program", "junior", 2) + pick("control", "junior", 2), "department"] = "Legal"
+    # ... and a 2-person age band (two programme seniors given an age nobody else has)
+    young = 1 + int(pd.to_numeric(P["age"]).max())
+    P.loc[pick("program", "senior", 2), "age"] = str(young)
     P.to_csv(d / "participants.csv", index=False)
-    counts = pd.to_numeric(P["age"]).value_counts()
-    band = [a for a in sorted(counts.index) if counts[a] == 2][:1] or [sorted(counts.index)[0]]
     plan = yaml.safe_load((d / "study.yaml").read_text(encoding="utf-8"))
     plan["name"] = "Study " + MARK
     plan["comparison_group"] = "Peers " + MARK
@@ -66,10 +69,9 @@ def hostile_cohort() -> Path:
     eng = next(h for h in plan["hypotheses"] if h["outcome"] == "engagement")
     plan["hypotheses"].append({**eng, "id": "L1", "family": "exploratory", "population": {"department": "Legal"},
                                "label": "Legal " + MARK, "question": "Did Legal staff engage more? " + MARK})
-    young = float(band[0])
     plan["hypotheses"].append({**eng, "id": "A9", "family": "exploratory",
                                "population": {"age": {"min": young, "max": young}},
-                               "label": "Age band", "question": "Did the youngest engage more? " + MARK})
+                               "label": "Age band", "question": "Did the oldest engage more? " + MARK})
     plan = json.loads(json.dumps(plan))            # no shared objects: safe_dump would write YAML anchors
     (d / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
     cb = yaml.safe_load((d / "codebook.yaml").read_text(encoding="utf-8"))

@@ -118,7 +118,8 @@ def save(fig_or_ax, out_dir, name: str, close: bool = False) -> Path:
     d = Path(out_dir) / "figures"
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{name}.png"
-    fig.savefig(path, metadata={"Software": None})      # fixed margins (set_style): one draw, no tight bbox pass
+    # fixed margins (set_style): one draw, no tight bbox pass; 300 dpi, as journals ask of raster figures
+    fig.savefig(path, dpi=300, metadata={"Software": None})
     if close:
         plt.close(fig)
     return path
@@ -274,8 +275,9 @@ def plot_retention(cells: list[dict], horizons_label: dict, ax=None):
             ax.plot([100 * c["ci_low"], 100 * c["ci_high"]], [yi, yi], color=ARM_COLOURS[g], lw=2)
             ax.plot([v], [yi], "o" if g == "program" else "s", color=ARM_COLOURS[g], ms=7)
         else:
-            ax.text(2, yi, "not shown (small group)", va="center", fontsize=8, color="#444444")
+            ax.text(3, yi, "not shown (small group)", va="center", fontsize=8, color="#444444")
     ax.set_yticks(y, [f"{ARM_LABELS[g]}, {horizons_label[h]}" for h, g in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Had not resigned (%)")
     ax.tick_params(axis="y", length=0)

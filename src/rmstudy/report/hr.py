@@ -258,7 +258,9 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
                        f"{narrative.verdict(r['decision'])}")
         figures.plot_effects(items, "Rate of resigning, programme ÷ comparison group (log scale)\n← fewer "
                              "resignations in the programme · more →", ax=axes[-1], log=True)
-    fig.subplots_adjust(left=0.38, right=0.97, top=0.97, bottom=0.12 if len(heights) == 1 else 0.09, hspace=0.75)
+    total = sum(heights) + 0.2
+    fig.subplots_adjust(left=0.38, right=0.97, top=1 - 0.15 / total, bottom=0.85 / total,
+                        hspace=1.1 / (total / len(heights)))
     svg = figures.to_svg(fig, "effects")
     caption = ("Every result at a glance. Dots: the estimate; thin line: 95% range; thick line: the "
                f"{round(100 * (1 - 2 * alpha))}% range used to judge 'no meaningful change'; grey band: changes the "
@@ -457,7 +459,7 @@ def build_report(results: dict, study, codebook) -> dict:
                           "caveat": narrative.causal_caveat(assignment, short=True) if f["caveat"] else None})
     plt.close("all")
     part = participation(results, study, k)
-    data.append({"kind": "count_table", "name": "who took part", "mask": part["mask"]})
+    data.append({"kind": "count_table", "name": "who took part", "mask": part["mask"], "totals": part["totals"]})
     cohort_size = sum(int(r["enrolled"]) for r in (results.get("descriptives") or {}).get("response_rates") or []
                       if r["wave"] == study.waves[0])
     suppressed = [f for f in findings if not f["shown"]]

@@ -187,8 +187,8 @@ def survey_answer(row: dict, scale) -> str:
                 f"{size_in_words(d)}. There was no comparison group, so this change cannot be attributed to the "
                 "programme: it may have happened anyway.")
     if fmt(est) == fmt(0) or abs(d) < 0.05:
-        return (f"In the programme, {what} changed about as much as in the comparison group "
-                f"(a difference of {fmt_signed(est)} {_points(est)} {on}).")
+        return (f"In the programme, {what} changed about as much as in the comparison group: a difference of "
+                f"{fmt_signed(est)} {_points(est)} {on}.")
     moved = "rose" if est > 0 else "fell"
     return (f"In the programme, {what} {moved} by {fmt(abs(est))} {_points(est)} more than in the comparison "
             f"group, {on}: {size_in_words(d)}.")
