@@ -141,6 +141,14 @@ def main(argv=None) -> int:
     g.add_argument("mapping", help="the mapping YAML")
     g.add_argument("--out", required=True, help="cohort folder to write, e.g. data/my-cohort")
     g.set_defaults(fn=_ingest)
+    x = sub.add_parser("reproduce", help="check a run's input hashes and versions, rerun it and compare results.json "
+                                         "(exit 0 only when identical apart from 'created')")
+    x.add_argument("run_dir", help="the folder of a finished `rmstudy run`")
+    x.add_argument("--cohort", help="the cohort folder to check and rerun (default: the one the run names)")
+    x.add_argument("--out", help="keep the rerun's folder here (default: a scratch folder, deleted)")
+    x.add_argument("--rerun-anyway", action="store_true", help="rerun even when an input's hash differs")
+    from rmstudy.run.reproduce import cli as _reproduce     # light: the rerun's imports wait until it runs
+    x.set_defaults(fn=_reproduce)
     a = p.parse_args(argv)
     from rmstudy.errors import CohortError
     from rmstudy.run.pipeline import NotebookFailed

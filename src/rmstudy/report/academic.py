@@ -501,7 +501,7 @@ def figure_style():
     return {"figure.dpi": 100, "savefig.dpi": 300, "font.family": "DejaVu Sans", "font.size": 9,
             "axes.titlesize": 10, "axes.titleweight": "bold", "axes.labelsize": 9, "axes.spines.top": False,
             "axes.spines.right": False, "axes.linewidth": 0.8, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
-            "legend.fontsize": 8.5, "legend.frameon": False, "svg.fonttype": "path", "svg.hashsalt": "rmstudy",
+            "legend.fontsize": 8.5, "legend.frameon": False, "svg.fonttype": "none", "svg.hashsalt": "rmstudy",
             "lines.linewidth": 1.8}
 
 
@@ -667,7 +667,7 @@ def population_baselines(cohort, scores: pd.DataFrame) -> list[dict]:
     import dataclasses
 
     from rmstudy.checks.quality import baseline_table as _baseline
-    from rmstudy.checks.quality import _smd
+    from rmstudy.checks.quality import standardised_mean_difference as _smd
     from rmstudy.contract.cohort import select_population
 
     out = []
@@ -851,7 +851,7 @@ def moderation_statement(res: dict) -> str:
     return (f"All {n} moderation and dose–response tests below are <b>exploratory</b>: their p-values are "
             f"<b>not adjusted</b> for multiplicity (the plan's Holm and Benjamini–Hochberg corrections cover the "
             f"hypotheses, not their moderators). With {n} tests at α = .05, about {0.05 * n:.1f} would fall below .05 by "
-            f"chance alone when no moderation exists; {small} did. None is reported as a finding, and the HR report "
+            f"chance alone when no moderation exists; {small} did. No moderator result is reported as a finding, and the HR report "
             f"shows a moderator only past a Bonferroni bar over the plan's moderators.")
 
 

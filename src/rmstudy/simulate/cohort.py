@@ -382,6 +382,13 @@ def _in_id_order(participants: pd.DataFrame, responses: pd.DataFrame, employment
     return participants, responses, employment
 
 
+def _not_enrolled(program: int, control: int) -> list[dict]:
+    """Reasons for non-enrolment of the simulated invitees (the counts add up to invited minus enrolled)."""
+    return [{"reason": "no time during the programme's months", "program": program // 2, "control": control // 2},
+            {"reason": "did not answer the invitation", "program": program - program // 2,
+             "control": control - control // 2}]
+
+
 def _demo_plan(seed: int, n: int, n_prog: int, censor: _dt.date, waves: list[str], post_day: int,
                extra_scales: dict) -> dict:
     """study.yaml of a simulated cohort: the demo's hypotheses (H4–H6 only with the demo's extra scales)."""
@@ -396,7 +403,18 @@ def _demo_plan(seed: int, n: int, n_prog: int, censor: _dt.date, waves: list[str
         "seed": int(seed),
         "comparison_group": "Juniors and seniors from the same departments who were invited but did not join the programme "
                             "this year; they answered the same surveys at the same times.",
-        "flow": {"invited": {"program": int(round(n_prog * 1.12)), "control": int(round((n - n_prog) * 1.25))}},
+        "programme": {
+            "description": "Junior employees mentored senior leaders one to one: on digital tools and social media, and "
+                           "on how younger colleagues experience the workplace; each pair agreed its goals at the first "
+                           "meeting.",
+            "session_format": "one-to-one meetings, in person or by video",
+            "session_length_minutes": 60, "sessions_planned": 12, "duration_weeks": 26,
+            "matching": "HR paired each volunteer senior with a volunteer junior from another department, with no "
+                        "reporting line between them; the senior's stated interests guided the choice.",
+        },
+        "flow": {"invited": {"program": int(round(n_prog * 1.12)), "control": int(round((n - n_prog) * 1.25))},
+                 "not_enrolled_reasons": _not_enrolled(int(round(n_prog * 1.12)) - n_prog,
+                                                       int(round((n - n_prog) * 1.25)) - (n - n_prog))},
         "retention": {"horizons_days": [182, 365]},
         "hypotheses": [
             {"id": "H1a", "label": "Juniors' bias about older workers falls more in the programme than in the comparison group",

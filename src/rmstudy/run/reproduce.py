@@ -1,0 +1,222 @@
+"""`rmstudy reproduce RUN_DIR [--cohort DIR]`: check a run's inputs and versions, rerun it, compare results.json.
+
+Steps, each reported in plain words:
+
+1. read the run's results.json (and manifest.json when present): the input files' SHA-256, the plan's
+   SHA-256, the package versions and the paths the run was given;
+2. hash the cohort's files now (the folder the run names, or ``--cohort``) and name every file whose hash
+   differs, is missing or is new; compare the plan hash and the package versions (naming each that differs);
+3. rerun: the cohort is copied into a scratch folder laid out like the original working directory, and the
+   run starts from there, so the relative paths results.json records are the same strings as before;
+4. compare the new results.json with the old one field by field; every difference is listed by its path
+   (``hypotheses[2].estimate``). ``created`` is the only field allowed to differ.
+
+Exit 0 only when the results are identical apart from ``created``. When an input's hash differs, the run is
+not repeated (the data are not the data that produced the results) unless ``rerun_anyway`` is set.
+"""
+
+from __future__ import annotations
+
+__all__ = ["reproduce", "compare_results", "check_inputs", "check_versions", "ReproduceReport", "cli"]
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rmstudy.contract.provenance import environment, file_sha256
+
+IGNORED = ("created",)
+
+
+@dataclass
+class ReproduceReport:
+    """What reproduce found; ``lines`` is what the CLI prints, ``exit_code`` 0 only when identical."""
+    inputs: list = field(default_factory=list)        # (file, problem) for each input that differs
+    plan: str | None = None                           # a sentence when the plan hash differs
+    versions: list = field(default_factory=list)      # (package, then, now)
+    differences: list = field(default_factory=list)   # (path, then, now) of results.json
+    rerun: bool = False
+    identical: bool = False
+    lines: list = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.identical else 1
+
+
+def _short(v) -> str:
+    s = json.dumps(v, ensure_ascii=False, default=str)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def compare_results(old: dict, new: dict, ignore=IGNORED) -> list[tuple[str, object, object]]:
+    """Every field of two results.json mappings that differs, as ``(path, old, new)``; top-level keys in
+    ``ignore`` are skipped. Numbers compare exactly (a rerun of the same inputs gives the same bits)."""
+    out: list = []
+
+    def walk(a, b, path):
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in list(a) + [k for k in b if k not in a]:
+                if not path and k in ignore:
+                    continue
+                p = f"{path}.{k}" if path else str(k)
+                if k not in a:
+                    out.append((p, "(absent)", b[k]))
+                elif k not in b:
+                    out.append((p, a[k], "(absent)"))
+                else:
+                    walk(a[k], b[k], p)
+        elif isinstance(a, list) and isinstance(b, list):
+            for i in range(max(len(a), len(b))):
+                p = f"{path}[{i}]"
+                if i >= len(a):
+                    out.append((p, "(absent)", b[i]))
+                elif i >= len(b):
+                    out.append((p, a[i], "(absent)"))
+                else:
+                    walk(a[i], b[i], p)
+        elif a != b or type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
+            out.append((path, a, b))
+
+    walk(old, new, "")
+    return out
+
+
+def check_inputs(recorded: dict, cohort_dir: Path) -> list[tuple[str, str]]:
+    """Files whose SHA-256 now differs from the run's record: ``(file, 'hash differs' | 'missing' | 'new file')``."""
+    from rmstudy.contract.cohort import COHORT_FILES
+
+    out = []
+    for name, sha in recorded.items():
+        p = cohort_dir / name
+        if not p.is_file():
+            out.append((name, "missing"))
+        elif file_sha256(p) != sha:
+            out.append((name, "hash differs"))
+    for name in COHORT_FILES:
+        if name not in recorded and (cohort_dir / name).is_file():
+            out.append((name, "new file (the run did not have it)"))
+    return out
+
+
+def check_versions(recorded: dict, now: dict | None = None) -> list[tuple[str, str, str]]:
+    """Python and package versions that differ between the run's record and this environment."""
+    now = now or environment()
+    out = []
+    if recorded.get("python") != now.get("python"):
+        out.append(("python", recorded.get("python"), now.get("python")))
+    then_p, now_p = recorded.get("packages", {}), now.get("packages", {})
+    for k in sorted(set(then_p) | set(now_p)):
+        if then_p.get(k) != now_p.get(k):
+            out.append((k, then_p.get(k, "(not recorded)"), now_p.get(k, "(not recorded)")))
+    return out
+
+
+def _mirror_root(*rels: str) -> int:
+    """How many folder levels a scratch root needs so that every relative path stays inside it."""
+    depth = 0
+    for r in rels:
+        parts = Path(os.path.normpath(r)).parts
+        depth = max(depth, sum(1 for p in parts if p == ".."))
+    return depth
+
+
+def reproduce(run_dir: str | Path, cohort_dir: str | Path | None = None, out: str | Path | None = None,
+              rerun_anyway: bool = False, progress: bool = False) -> ReproduceReport:
+    """Check a run's inputs and versions, rerun it and compare results.json (see the module docstring).
+
+    ``cohort_dir``: the cohort folder to check and rerun (default: the one the run names, relative to the
+    working directory). ``out``: keep the rerun's folder there (default: a scratch folder, deleted).
+    Raises FileNotFoundError (one line naming the path and the fix) when the run or the cohort is not found."""
+    from rmstudy.run.pipeline import run
+
+    run_dir = Path(run_dir)
+    res_path = run_dir / "results.json"
+    if not res_path.is_file():
+        raise FileNotFoundError(f"{res_path}: no results.json; give the folder of a finished `rmstudy run`")
+    old = json.loads(res_path.read_text(encoding="utf-8"))
+    manifest = {}
+    if (run_dir / "manifest.json").is_file():
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    params = old.get("parameters") or manifest.get("parameters") or {}
+    cohort = Path(cohort_dir) if cohort_dir is not None else Path(params.get("cohort_dir", ""))
+    if not cohort.is_dir():
+        raise FileNotFoundError(f"{cohort}: the cohort folder of this run is not there; pass --cohort DIR")
+    rep = ReproduceReport()
+    say = rep.lines.append
+    say(f"run {run_dir}: cohort {old.get('cohort')}, created {old.get('created')}, rmstudy {old.get('rmstudy_version')}")
+    rep.inputs = check_inputs(old.get("inputs", {}), cohort)
+    for name, what in rep.inputs:
+        say(f"  input {cohort / name}: {what}")
+    if not rep.inputs:
+        say(f"  inputs: the {len(old.get('inputs', {}))} files in {cohort} have the recorded SHA-256")
+    plan = cohort / "study.yaml"
+    if plan.is_file() and file_sha256(plan) != old.get("plan_sha256"):
+        rep.plan = f"  plan: study.yaml's SHA-256 differs from the run's plan_sha256 ({old.get('plan_sha256', '')[:12]}...)"
+        say(rep.plan)
+    rep.versions = check_versions(old.get("environment") or manifest.get("environment") or {})
+    for name, then, now in rep.versions:
+        say(f"  version: {name} was {then}, is {now}")
+    if not rep.versions:
+        say("  versions: python and every recorded package are the versions the run used")
+    if rep.inputs and not rerun_anyway:
+        say("not rerun: the inputs are not the ones that produced these results (restore them, or pass "
+            "--rerun-anyway to see what changes)")
+        return rep
+
+    cohort_rel = params.get("cohort_dir") or cohort.name
+    out_rel = params.get("out_dir") or run_dir.name
+    scratch = Path(tempfile.mkdtemp(prefix="rmstudy-reproduce-"))
+    try:
+        base = scratch.joinpath(*[f"d{i}" for i in range(_mirror_root(cohort_rel, out_rel))] or ["."])
+        base.mkdir(parents=True, exist_ok=True)
+        new_cohort = Path(os.path.normpath(base / cohort_rel))
+        new_out = Path(os.path.normpath(base / out_rel))
+        shutil.copytree(cohort, new_cohort)
+        if new_out.exists():                       # the run folder inside the cohort's copy (unusual): start clean
+            shutil.rmtree(new_out)
+        say(f"rerunning rmstudy run {cohort_rel} --out {out_rel} (in a scratch copy laid out like the original)")
+        here = Path.cwd()
+        os.chdir(base)
+        try:
+            run(os.path.relpath(new_cohort, base), os.path.relpath(new_out, base), progress=progress)
+        finally:
+            os.chdir(here)
+        rep.rerun = True
+        new = json.loads((new_out / "results.json").read_text(encoding="utf-8"))
+        rep.differences = compare_results(old, new)
+        if out is not None:
+            dest = Path(out)
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(new_out, dest)
+            say(f"  the rerun is kept in {dest}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if rep.differences:
+        say(f"results.json differs in {len(rep.differences)} field(s) (besides created):")
+        for path, a, b in rep.differences[:25]:
+            say(f"  {path}: {_short(a)} -> {_short(b)}")
+        if len(rep.differences) > 25:
+            say(f"  ... and {len(rep.differences) - 25} more")
+    else:
+        rep.identical = True
+        say("results.json is identical apart from created: the run is reproduced")
+    return rep
+
+
+def cli(a) -> int:
+    """``rmstudy reproduce``: print what :func:`reproduce` found; exit 0 only when identical, 2 when the run or the
+    cohort is not found."""
+    import sys
+
+    try:
+        rep = reproduce(a.run_dir, cohort_dir=a.cohort, out=a.out, rerun_anyway=a.rerun_anyway, progress=True)
+    except FileNotFoundError as e:
+        print(f"rmstudy: {e}", file=sys.stderr)
+        return 2
+    print("\n".join(rep.lines))
+    return rep.exit_code
