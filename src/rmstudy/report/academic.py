@@ -1269,11 +1269,6 @@ def section_retention(doc: AcademicDoc, res: dict, study, figures_dir=None) -> s
     out = doc.heading("retention")
     for j, (hid, d) in enumerate(res["retention"].items(), 1):
         out += doc.subheading("retention", j, hid, f"ret-{hypothesis_anchor(hid)}")
-        fam = [s for s in res["hypotheses"] if s["id"] != hid and s["id"].startswith(hid) and s["outcome"] != "retention"]
-        if fam:
-            out += _p("Survey outcomes of the same claim (full rows above): " + "; ".join(
-                f"{esc(s['id'])} ({esc(s['outcome'])}): b = {fmt_num(s['estimate'], 3)} "
-                f"{fmt_ci(s['ci_low'], s['ci_high'], 3)}, {esc(s['decision'])}" for s in fam) + ".")
         fig = Path(figures_dir) / f"km_{hid}.png" if figures_dir is not None else None
         if fig is not None and fig.exists():
             out += doc.image(fig, f"Kaplan–Meier estimate of remaining (not having left voluntarily) by arm for "
