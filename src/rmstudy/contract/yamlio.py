@@ -15,7 +15,9 @@ A hostile or broken file is refused before it can cost time or memory, with an :
   aliases ("billion laughs") make a file of a few hundred bytes expand to gigabytes;
 * more than :data:`MAX_DEPTH` (50) levels of nesting (deeper nesting would end in a ``RecursionError``), or more
   than :data:`MAX_NODES` (200,000) values;
-* bytes that are not UTF-8 text.
+* bytes that are not UTF-8 text;
+* an empty file, or one of comments only (unless the caller allows it): a plan or codebook is never empty, and
+  reading one as "nothing" would give a page of "required" messages instead of one line.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class DuplicateKeyError(RmstudyError, yaml.YAMLError):
 
 
 class UnsafeYamlError(CohortError):
-    """A YAML file refused before it is read: too large, too deep, too many values, anchors or aliases, not UTF-8."""
+    """A YAML file refused by this module's limits: too large, too deep, too many values, anchors or aliases, not
+    UTF-8, or empty."""
 
 
 def _refuse(file: str, message: str, fix: str) -> UnsafeYamlError:
@@ -159,7 +162,7 @@ def _bounded_text(stream, file: str) -> str:
     return text
 
 
-def load(stream, file: str | None = None):
+def load(stream, file: str | None = None, allow_empty: bool = False):
     """``yaml.safe_load`` with the limits of this module, refusing a key written twice in one mapping.
 
     Parameters
@@ -168,11 +171,14 @@ def load(stream, file: str | None = None):
         An open file (text or binary) or the YAML text.
     file : str, optional
         The name shown in problems (default: the name of the open file).
+    allow_empty : bool
+        Return None for an empty file (or one of comments only) instead of refusing it.
 
     Raises
     ------
     UnsafeYamlError
-        A file over 1 MB, anchors or aliases, more than 50 levels of nesting or 200,000 values, not UTF-8.
+        A file over 1 MB, anchors or aliases, more than 50 levels of nesting or 200,000 values, not UTF-8, or
+        an empty file (unless ``allow_empty``).
     DuplicateKeyError
         A key written twice in one mapping.
     yaml.YAMLError
@@ -193,9 +199,13 @@ def load(stream, file: str | None = None):
     _check_events(text, name)
     loader = _Loader(_NamedText(text, name))
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
     finally:
         loader.dispose()
+    if data is None and not allow_empty:
+        raise _refuse(name, "the file is empty (or holds only comments)",
+                      "write its content: docs/cohort-format.md describes codebook.yaml and study.yaml")
+    return data
 
 
 def text_problems(spec: dict, keys, file: str, where: str, maps=()) -> list[Problem]:

@@ -29,7 +29,7 @@ def load_mapping(path: Path, file: str, probs: list[Problem]):
     """The mapping as read (None, with a problem, when it cannot be read). A key written twice is refused."""
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            raw = yamlio.load(fh)
+            raw = yamlio.load(fh, allow_empty=True)     # an empty mapping gets its own message below
     except FileNotFoundError:
         probs.append(Problem(file, "file is missing", "check the path"))
         return None
