@@ -169,6 +169,14 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
+    """Read and check a codebook.yaml (:func:`parse_codebook`); a YAML error names the file, not its path.
+
+    Examples
+    --------
+    >>> cb = load_codebook("data/demo/codebook.yaml")
+    >>> len(cb.scales), len(cb.items)
+    (9, 65)
+    """
     path = Path(path)
     with open(path, encoding="utf-8") as fh:
         try:

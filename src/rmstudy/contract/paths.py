@@ -10,7 +10,15 @@ from pathlib import Path
 def find_path(p: str) -> Path:
     """Return ``p`` as given when it exists relative to the working directory;
     else the first match relative to a parent folder (a notebook opened in
-    notebooks/ still finds ``data/demo``); else ``p`` unchanged (for outputs)."""
+    notebooks/ still finds ``data/demo``); else ``p`` unchanged (for outputs).
+
+    Examples
+    --------
+    >>> find_path("data/demo").name                  # from the project folder or any folder below it
+    'demo'
+    >>> str(find_path("no/such/folder"))
+    'no/such/folder'
+    """
     path = Path(p)
     if path.is_absolute() or path.exists():
         return path

@@ -14,6 +14,16 @@ PACKAGES = ("rmstudy", "numpy", "scipy", "pandas", "statsmodels", "pingouin", "m
 
 
 def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as a hex string (read in 1 MB pieces).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = p.write_bytes(b"abc")
+    >>> file_sha256(p)[:16]
+    'ba7816bf8f01cfea'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

@@ -262,6 +262,14 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
 
 
 def load_study(path: str | Path, codebook=None) -> Study:
+    """Read and check a study.yaml (:func:`parse_study`), against ``codebook`` when given.
+
+    Examples
+    --------
+    >>> s = load_study("data/demo/study.yaml")
+    >>> len(s.hypotheses), s.alpha, s.waves
+    (8, 0.05, ('pre', 'post'))
+    """
     path = Path(path)
     with open(path, encoding="utf-8") as fh:
         try:

@@ -17,7 +17,16 @@ from rmstudy.errors import ResultsError
 
 
 def decide(estimate: float, p_adjusted: float, tost_p_value: float | None, alpha: float, expected_sign: int) -> str:
-    """DESIGN.md's decision rule."""
+    """DESIGN.md's decision rule: ``supported`` (adjusted p below alpha in the expected direction), ``opposite``
+    (below alpha against it), ``equivalent`` (TOST p below alpha) or ``inconclusive``.
+
+    Examples
+    --------
+    >>> decide(0.4, 0.01, None, 0.05, 1), decide(-0.4, 0.01, None, 0.05, 1)
+    ('supported', 'opposite')
+    >>> decide(0.02, 0.6, 0.01, 0.05, 1), decide(0.2, 0.3, None, 0.05, 1)
+    ('equivalent', 'inconclusive')
+    """
     if p_adjusted < alpha:
         return "supported" if np.sign(estimate) == expected_sign else "opposite"
     if tost_p_value is not None and tost_p_value < alpha:

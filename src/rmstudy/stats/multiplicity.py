@@ -13,7 +13,13 @@ import numpy as np
 
 
 def holm(p) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values, as ``p.adjust(p, "holm")``."""
+    """Holm (1979) step-down adjusted p-values, as ``p.adjust(p, "holm")``.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
     p = np.asarray(p, dtype=float)
     m = p.size
     order = np.argsort(p, kind="stable")
@@ -24,7 +30,13 @@ def holm(p) -> np.ndarray:
 
 
 def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini–Hochberg (1995) step-up adjusted p-values, as ``p.adjust(p, "BH")``."""
+    """Benjamini–Hochberg (1995) step-up adjusted p-values, as ``p.adjust(p, "BH")``.
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
     p = np.asarray(p, dtype=float)
     m = p.size
     order = np.argsort(p, kind="stable")[::-1]

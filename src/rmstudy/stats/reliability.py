@@ -28,6 +28,13 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> dict:
     ``alpha`` (raw, from the pairwise covariance matrix), ``alpha_std``
     (from that matrix rescaled to correlations, as ``psych::alpha``), ``average_r`` and the Feldt
     (1965) confidence interval ``alpha_ci_low``/``alpha_ci_high``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"q1": [1, 2, 3, 4, 5, 3], "q2": [2, 2, 3, 5, 4, 3], "q3": [1, 3, 3, 4, 5, 2]}, dtype=float)
+    >>> a = cronbach_alpha(X)
+    >>> a["n"], a["k"], round(a["alpha"], 3), round(a["alpha_ci_low"], 3)
+    (6, 3, 0.932, 0.711)
     """
     x = items.dropna(how="all")
     k = x.shape[1]

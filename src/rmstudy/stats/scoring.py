@@ -16,7 +16,18 @@ from rmstudy.contract.codebook import Codebook
 
 
 def reverse_key(responses: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """Return a copy of ``responses`` with every reverse-keyed item recoded."""
+    """Return a copy of ``responses`` with every reverse-keyed item recoded (min + max − x).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rmstudy.contract.codebook import parse_codebook
+    >>> cb = parse_codebook({"scales": {"s": {"items": ["q1", "q2", "q3"], "min": 1, "max": 5, "reverse": ["q3"]}}})
+    >>> R = pd.DataFrame({"participant_id": ["a", "b"], "wave": ["pre", "pre"],
+    ...                   "q1": [4.0, 2.0], "q2": [5.0, np.nan], "q3": [2.0, np.nan]})
+    >>> reverse_key(R, cb)["q3"].tolist()
+    [4.0, nan]
+    """
     out = responses.copy()
     for s in codebook.scales.values():
         for item in s.reverse:
@@ -46,6 +57,17 @@ def score_scales(responses: pd.DataFrame, codebook: Codebook, keys=("participant
           stays on the full scale's range when an item is missing);
         * ``<scale>__answered``: number of answered items;
         * ``<scale>.<subscale>``: the same mean rule within each subscale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rmstudy.contract.codebook import parse_codebook
+    >>> cb = parse_codebook({"scales": {"s": {"items": ["q1", "q2", "q3"], "min": 1, "max": 5, "reverse": ["q3"]}}})
+    >>> R = pd.DataFrame({"participant_id": ["a", "b"], "wave": ["pre", "pre"],
+    ...                   "q1": [4.0, 2.0], "q2": [5.0, np.nan], "q3": [2.0, np.nan]})
+    >>> out = score_scales(R, cb)                    # b answered 1 of 3 items: below the default 80 %
+    >>> out["s"].round(3).tolist(), out["s__answered"].tolist()
+    ([4.333, nan], [3, 1])
     """
     keyed = reverse_key(responses, codebook)
     out = responses[list(keys)].copy()

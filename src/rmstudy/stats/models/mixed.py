@@ -317,6 +317,19 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     Rows with a missing ``dv`` are dropped (all available data: subjects with
     one wave stay in the model), which is what ``lmer`` does with its default
     ``na.action``. Matches ``lmerTest::lmer`` (REML) - see tests/reference/.
+
+    Examples
+    --------
+    >>> from rmstudy.contract.cohort import load_cohort
+    >>> from rmstudy.stats.scoring import long_scores, score_scales
+    >>> c = load_cohort("data/demo")
+    >>> scale = next(iter(c.codebook.scales))                 # the demo's first scale
+    >>> long = long_scores(score_scales(c.responses, c.codebook), c.participants, scale)
+    >>> tab = mixed_model(long, "score", between_ref="control")
+    >>> list(tab["term"])
+    ['Intercept', 'arm[program]', 'wave[post]', 'arm[program]:wave[post]']
+    >>> tab.set_index("term").loc["arm[program]:wave[post]", ["estimate", "se", "df"]].round(2).tolist()
+    [-0.07, 0.06, 486.05]
     """
     cols = [dv, subject, within] + ([between] if between else []) + list(covariates) + ([cluster] if cluster else [])
     d = data.loc[data[dv].notna(), cols]
