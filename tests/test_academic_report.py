@@ -137,7 +137,18 @@ def _read(run_dir: Path):
 
 
 def _text(soup) -> str:
+    """The page's text with a space between elements (for patterns)."""
     return re.sub(r"\s+", " ", soup.get_text(" "))
+
+
+def _prose(soup) -> str:
+    """The page's text as read ("<i>t</i>(238.5)" is "t(238.5)"), for whole sentences."""
+    return re.sub(r"\s+", " ", soup.get_text(""))
+
+
+COUNT_HEADERS = {"n", "Programme", "Comparison", "Total", "Rows in", "Included", "Excluded", "Enrolled",
+                 "Completers", "Dropouts", "Count", "At risk", "Exits by then", "Events", "Improved", "Unchanged",
+                 "Worsened", "Programme n", "Comparison n"}
 
 
 @pytest.fixture(params=["demo", "other"])
@@ -199,9 +210,13 @@ def test_number_formats_are_apa(report):
     assert not re.search(r"\bp\s*[=<>]\s*0\.\d", text)              # p without a leading zero
     assert not re.search(r"\b0\.0000\b|\bnan\b|\bNone\b", text)
     assert not re.search(r"BF\s*10\s*=\s*\d{4,}", text)              # large Bayes factors as "> 100"
-    for td in soup.find_all("td"):
-        cell = td.get_text()
-        assert not re.fullmatch(r"\d+\.0", cell), cell                 # counts print as integers
+    for table in soup.find_all("table"):                               # counts print as integers
+        heads = [th.get_text() for th in table.find_all("th")]
+        for tr in table.find_all("tr")[1:]:
+            for h, td in zip(heads, tr.find_all("td")):
+                if h in COUNT_HEADERS or h.endswith(": n"):
+                    assert re.fullmatch(r"\d+|–|not recorded|\d+(\.\d)?% \(\d+\)|[\d.−]+ \([\d.]+\), n = \d+", td.get_text()), \
+                        (h, td.get_text())
     assert not re.search(r"t\(\d+\.\d{2,}\)", text)                    # df with one decimal
 
 
@@ -230,7 +245,7 @@ def test_guideline_is_trend_for_these_nonrandomised_cohorts(report):
 
 def test_result_sentences_and_e_values_match_results(report):
     _, _, res, _, soup = report
-    text = _text(soup)
+    text = _prose(soup)
     for r in res["hypotheses"]:
         if r["outcome"] == "retention":
             assert f"HR = {A.fmt_num(r['effect_size']['value'])}, 95% CI " \
@@ -310,16 +325,45 @@ def test_methods_references_and_reproduce_command(report):
     assert f"SHA-256 {res['plan_sha256'][:12]}" in text
 
 
-def test_demo_programme_description_or_its_absence(report):
-    name, _, _, _, soup = report
-    text = _text(soup)
-    assert "Programme." in text and "Matching." in text and "Survey dates per wave" in text
+def test_programme_comparison_dates_and_reasons_from_the_plan(report):
+    import yaml
+
+    name, _, res, _, soup = report
+    text = _prose(soup)
+    cohort = DEMO if name == "demo" else OTHER
+    plan = yaml.safe_load((cohort / "study.yaml").read_text(encoding="utf-8"))
+    prog = plan.get("programme") or {}
+    if prog.get("description"):
+        assert "Programme. " + prog["description"] in text
+        assert "Matching. " + prog["matching"] in text
+        assert f"each lasting about {prog['session_length_minutes']:g} minutes" in text
+    else:
+        assert "Programme. Not described in study.yaml (add programme.description)." in text
+    assert "Comparison group. " + plan["comparison_group"] in text
+    for r in (plan.get("flow") or {}).get("not_enrolled_reasons") or []:
+        assert f"{r['reason']} (programme {r['program']}, comparison {r['control']})" in text
+    dates = next(f for f in soup.find_all("figure", class_="apa-table") if "Survey dates" in f.get_text())
+    for w in plan["waves"]:
+        assert dates.find("td", string=w) is not None
 
 
 def test_pdf_has_bookmarks(report):
-    _, run_dir, _, _, _ = report
+    import zlib
+
+    _, run_dir, _, _, soup = report
     pdf = (run_dir / "academic_report.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and b"/Outlines" in pdf
+    assert pdf.startswith(b"%PDF")
+    text = pdf
+    for m in re.finditer(rb"stream\r?\n", pdf):                       # object streams are compressed
+        try:
+            text += zlib.decompressobj().decompress(pdf[m.end():m.end() + 4_000_000])
+        except zlib.error:
+            continue
+    assert b"/Outlines" in text
+    for h in soup.find_all("h2"):
+        title = h.get_text().replace("(", "\\(").replace(")", "\\)")
+        if title.isascii():
+            assert f"/Title ({title})".encode() in text, title
 
 
 # ------------------------------------------------------------------------------------------- reproduce
