@@ -1,0 +1,209 @@
+"""Pool grouped study effects into ``pooled.json`` (public contract; docs/pooling.md).
+
+Per group (hypothesis): the meta-analysis with the chosen method and test (``rmstudy.stats.meta``), the other test
+beside it, each study's weight, leave-one-out and cumulative meta-analyses. A group needs two studies; one with a
+single study is listed in ``not_pooled``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["pool_effects", "pool_sources", "validate_pooled", "write_pooled", "POOLED_SCHEMA_VERSION"]
+
+import datetime as _dt
+import json
+import math
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+
+from rmstudy._version import __version__
+from rmstudy.contract.provenance import file_sha256
+from rmstudy.contract.study import load_schema
+from rmstudy.errors import Problem
+from rmstudy.pool.compare import MEASURES, group_effects
+from rmstudy.pool.sources import PoolError, StudyEffect, read_effects_csv, read_run
+from rmstudy.stats.meta import cumulative, leave_one_out, meta_analysis
+
+POOLED_SCHEMA_VERSION = 1
+_FIT_KEYS = ("k", "method", "test", "estimate", "se", "statistic", "df", "p_value", "ci_low", "ci_high", "tau2",
+             "se_tau2", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2", "h2_ci_low",
+             "h2_ci_high", "q", "q_df", "q_p", "pi_low", "pi_high", "pi_df", "pi_type", "s2w", "iterations")
+_OTHER_KEYS = ("test", "se", "statistic", "df", "p_value", "ci_low", "ci_high", "pi_low", "pi_high", "pi_df")
+
+
+def _records(df) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")]
+
+
+def _order_key(e: StudyEffect):
+    return str(e.order) if e.order is not None else None
+
+
+def pool_effects(effects: list[StudyEffect], method: str = "REML", test: str | None = None, level: float = 0.95,
+                 pi_type: str = "default", match: str = "id", scale: str = "auto", source: str = "runs",
+                 inputs: list | None = None, created: str | None = None, control: dict | None = None) -> dict:
+    """Group, check and pool study effects; returns the pooled.json mapping (validated against its schema).
+
+    Parameters
+    ----------
+    effects : study effects (:mod:`rmstudy.pool.sources`).
+    method : ``REML`` (default), ``DL`` or ``FE``.
+    test : ``knha`` (default) or ``z``; the other one is reported beside it (``other_test``). ``None`` means
+        ``knha``, or ``z`` for ``FE`` (Knapp–Hartung is not meant for a fixed-effect model).
+    level : confidence level of every interval.
+    pi_type : prediction interval, ``default`` (metafor's) or ``riley`` (t, k − 2 df).
+    match : group by hypothesis ``id`` or by ``outcome`` (and population).
+    scale : ``auto``, ``raw`` or ``d`` (:mod:`rmstudy.pool.compare`).
+    source, inputs, created : recorded as they are (``created`` defaults to now, UTC).
+    """
+    if test is None:
+        test = "z" if method == "FE" else "knha"
+    other = "z" if test == "knha" else "knha"
+    groups, excluded = group_effects(effects, match=match, scale=scale)
+    hyps, not_pooled = [], []
+    opts = {"method": method, "level": level, "control": control}
+    for g in groups:
+        if len(g.effects) < 2:
+            not_pooled.append({"hypothesis": g.key, "k": len(g.effects), "study": g.first.study,
+                               "reason": "only one study: nothing to pool"})
+        else:
+            hyps.append(_pool_group(g, test, other, pi_type, opts))
+    pooled = {
+        "schema_version": POOLED_SCHEMA_VERSION,
+        "rmstudy_version": __version__,
+        "created": created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": source,
+        "inputs": inputs or [],
+        "parameters": {"method": method, "test": test, "other_test": other, "level": level, "pi_type": pi_type,
+                       "match": match, "scale": scale},
+        "hypotheses": hyps,
+        "excluded": excluded,
+        "not_pooled": not_pooled,
+        "lmm_cross_check": None,
+    }
+    pooled = to_jsonable(pooled)
+    validate_pooled(pooled)
+    return pooled
+
+
+def to_jsonable(obj):
+    """numpy values to plain JSON types; NaN and infinities to ``None``."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def _pool_group(g, test: str, other: str, pi_type: str, opts: dict) -> dict:
+    """One pooled.json ``hypotheses`` entry: the fit, the other test, the studies, leave-one-out, cumulative."""
+    level = opts["level"]
+    yi, sei = np.asarray(g.yi, float), np.asarray(g.sei, float)
+    fit = meta_analysis(yi, sei=sei, test=test, pi_type=pi_type, **opts)
+    alt = meta_analysis(yi, sei=sei, test=other, pi_type=pi_type, tau2_ci=False, **opts)
+    crit = float(_z(level))
+    labels = [e.study for e in g.effects]
+    orders = [_order_key(e) for e in g.effects]
+    dated = all(o is not None for o in orders)
+    studies = [{
+        "study": e.study, "estimate": float(y), "se": float(s), "ci_low": float(y - crit * s),
+        "ci_high": float(y + crit * s), "weight": float(w), "order": _order_key(e), "source": e.source,
+        "origin": e.origin, "n_program": e.n_program, "n_control": e.n_control,
+        "anonymity_threshold": e.anonymity_threshold, "inputs_sha256": e.inputs_sha256,
+        "plan_sha256": e.plan_sha256, "contrast": e.contrast, "notes": list(dict.fromkeys(e.notes)),
+    } for e, y, s, w in zip(g.effects, yi, sei, fit["weights"])]
+    loo = leave_one_out(yi, sei=sei, study=labels, test=test, **opts)
+    cum = cumulative(yi, sei=sei, study=labels, order=orders if dated else None, test=test, **opts)
+    f = g.first
+    notes = list(fit["notes"]) + g.notes
+    if not dated:
+        notes.append("not every study has a date or year: the cumulative meta-analysis follows the input order")
+    contrasts = {tuple(e.contrast) for e in g.effects if e.contrast}
+    if len(contrasts) > 1:
+        notes.append("the studies contrast differently named waves: " + "; ".join(" to ".join(c) for c in
+                     sorted(contrasts)) + " (check that they are the same points in the programme)")
+    hr = None
+    if g.measure == "log_hazard_ratio":
+        hr = {key: math.exp(fit[key]) if fit[key] is not None and math.isfinite(fit[key]) else None
+              for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
+    return {
+        "hypothesis": g.key, "question": f.question or None, "label": f.label or None, "outcome": f.outcome,
+        "population": f.population, "direction": f.direction, "design": f.design,
+        "measure": g.measure, "units": MEASURES[g.measure], "scale_reason": g.scale_reason,
+        **{key: fit[key] for key in _FIT_KEYS}, "level": level,
+        "other_test": {key: alt[key] for key in _OTHER_KEYS}, "hazard_ratio": hr, "studies": studies,
+        "leave_one_out": _records(loo), "cumulative": _records(cum),
+        "cumulative_order": "date" if dated else "input order", "notes": notes,
+    }
+
+
+def _z(level: float) -> float:
+    from scipy import stats
+
+    return stats.norm.isf((1 - level) / 2)
+
+
+def validate_pooled(pooled: dict) -> None:
+    """Raise ``jsonschema.ValidationError`` when a pooled.json mapping does not meet its schema."""
+    jsonschema.Draft202012Validator(load_schema("pooled")).validate(pooled)
+
+
+def write_pooled(pooled: dict, out_dir: str | Path) -> Path:
+    """Write ``<out_dir>/pooled.json`` (UTF-8, indent 2, newline at the end; written whole, then renamed)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "pooled.json"
+    tmp = path.with_suffix(".json.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(pooled, fh, indent=2, ensure_ascii=False, allow_nan=False)
+        fh.write("\n")
+    tmp.replace(path)
+    return path
+
+
+def pool_sources(run_dirs=(), effects: str | Path | None = None, registry: str | Path | None = None,
+                 **kwargs) -> dict:
+    """Read run folders, an effects CSV and/or a registry CSV, and pool them (:func:`pool_effects`).
+
+    Raises :class:`~rmstudy.pool.sources.PoolError` naming every unreadable input."""
+    from rmstudy.pool.registry import read_registry
+
+    all_effects: list[StudyEffect] = []
+    inputs: list[dict] = []
+    problems: list[Problem] = []
+    kinds = []
+    for d in run_dirs or ():
+        try:
+            es, info = read_run(d)
+        except PoolError as e:
+            problems += e.problems
+            continue
+        all_effects += es
+        inputs.append(info)
+        kinds.append("runs")
+    for path, kind, reader in ((effects, "effects", read_effects_csv), (registry, "registry", read_registry)):
+        if path is None:
+            continue
+        try:
+            es = reader(path)
+        except PoolError as e:
+            problems += e.problems
+            continue
+        all_effects += es
+        inputs.append({"kind": kind, "path": str(path), "sha256": file_sha256(path), "rows": len(es)})
+        kinds.append(kind)
+    if problems:
+        raise PoolError(problems)
+    if not all_effects:
+        raise PoolError(Problem("rmstudy pool", "no study effects were given",
+                                "give run folders, --effects CSV or --registry CSV"))
+    source = "+".join(dict.fromkeys(kinds))
+    return pool_effects(all_effects, source=source, inputs=inputs, **kwargs)
