@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.rmstudy-installed
 AUDIT   = $(VENV)/audit-tools
 
-.PHONY: all demo test test-fast lab bench audit help clean-venv browser-deps
+.PHONY: all demo test test-fast lab bench audit mutation help clean-venv browser-deps
 
 all: demo ## (default) run the demo cohort into reports/demo
 
@@ -34,6 +34,9 @@ lab: $(STAMP) ## add JupyterLab (kept out of the run environment) and start it
 
 bench: $(STAMP) ## time the demo run against the import floor
 	$(BIN)/python benchmarks/run_demo.py
+
+mutation: $(STAMP) ## mutation testing (mutmut) of decisions, multiplicity, privacy (CI's gate), effects, TOST, scoring, reliability, models, narrative; writes benchmarks/mutation.md
+	$(BIN)/python tools/mutation.py all --table benchmarks/mutation.md --json benchmarks/out/mutation.json
 
 audit: $(STAMP) ## check requirements.lock for known vulnerabilities: pip-audit, or the stored advisory list (tools/advisories.json) where its service cannot be reached
 	test -x $(AUDIT)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT) && $(AUDIT)/bin/python -m pip install --quiet -r tools/audit-requirements.lock; } || echo "audit: pip-audit could not be installed; the stored advisory list is used"

@@ -27,3 +27,27 @@ def demo_scores(demo_cohort):
 
 def load_ref(name: str) -> dict:
     return json.loads((REF / name).read_text(encoding="utf-8"))
+
+
+# Hypothesis profiles (property tests: tests/test_properties_*.py). "mutation": tools/mutation.py runs the tests
+# against each mutant with a fixed draw, so whether a mutant is killed does not depend on luck.
+try:
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("default", settings(deadline=None))
+    settings.register_profile("mutation", settings(deadline=None, derandomize=True, database=None, max_examples=25,
+                                                   suppress_health_check=[HealthCheck.too_slow]))
+    settings.load_profile(os.environ.get("RMSTUDY_HYPOTHESIS_PROFILE", "default"))
+except ImportError:  # pragma: no cover - hypothesis is in requirements.lock
+    pass
+
+
+def examples(n: int) -> int:
+    """max_examples for a property test: n, or a quarter of it (at least 10) when run against mutants; times
+    RMSTUDY_PROPERTY_SCALE when set (a longer hunt: RMSTUDY_PROPERTY_SCALE=20 pytest tests/test_properties_*.py)."""
+    import os
+
+    n = round(n * float(os.environ.get("RMSTUDY_PROPERTY_SCALE", "1")))
+    return max(10, n // 4) if os.environ.get("RMSTUDY_HYPOTHESIS_PROFILE") == "mutation" else n

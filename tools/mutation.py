@@ -1,0 +1,310 @@
+"""Mutation testing (mutmut 3) of the code that decides what a reader sees or what a number is.
+
+    python tools/mutation.py core            # decisions, multiplicity, privacy (the CI gate; ~minutes)
+    python tools/mutation.py all             # core + effects, TOST, scoring, reliability, models, narrative
+    python tools/mutation.py privacy tost    # any named modules
+    options: --table FILE (write the markdown table there; `make mutation` writes benchmarks/mutation.md)
+             --json FILE (per-module figures and every survivor with its diff; `make mutation`: benchmarks/out/)
+             --keep (leave the scratch folders, to look at a mutant with `mutmut show NAME` there)
+
+How it runs. mutmut reads its settings from the folder it runs in and mutates a copy of ``src/`` in
+``mutants/``; it runs each mutant against the tests that call the mutated function (it records which tests call
+which function in one run of the selected tests first). So each module runs in a scratch folder of its own, with
+a ``[tool.mutmut]`` section that mutates that one file and selects only that module's test files: a mutant of
+``decide`` is never tried against the papermill pipeline. Hypothesis runs with the ``mutation`` profile
+(tests/conftest.py: derandomised, no example database), so a kill does not depend on the draw.
+
+A survivor is either killed by a new test or listed, with the reason it is equivalent (no input can tell it from
+the original), in ``benchmarks/mutation_equivalent.toml``; mutants are matched there by module, function and the
+changed line (``-`` original, ``+`` mutant), not by mutmut's number, so an entry stays valid while the function
+is edited elsewhere and goes stale (and the survivor counts again) when the line itself changes.
+
+Exit status 1 when a module misses its goal: every non-equivalent mutant killed in decisions, multiplicity and
+privacy; at least 90 % elsewhere. A timeout counts as killed (the mutant loops or slows the tests 15-fold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT_FILE = ROOT / "benchmarks" / "mutation_equivalent.toml"
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    source: str                      # path of the file to mutate, from the repository root
+    tests: tuple[str, ...]           # the test files run against its mutants
+    goal: float                      # % of non-equivalent mutants killed
+    functions: tuple[str, ...] = ()  # only these functions of the file (empty: all of them)
+    core: bool = False
+    data: bool = False               # the tests read data/demo
+
+
+CORE_GOAL, OTHER_GOAL = 100.0, 90.0
+MODULES = {m.name: m for m in [
+    Module("decisions", "src/rmstudy/stats/decisions.py",
+           ("tests/test_decisions.py", "tests/test_properties_decisions.py"), CORE_GOAL, core=True),
+    Module("multiplicity", "src/rmstudy/stats/multiplicity.py",
+           ("tests/test_multiplicity.py", "tests/test_properties_decisions.py"), CORE_GOAL, core=True),
+    Module("privacy", "src/rmstudy/report/privacy.py",
+           ("tests/test_privacy.py", "tests/test_privacy_rules.py", "tests/test_properties_suppression.py"), CORE_GOAL,
+           core=True),
+    Module("effects", "src/rmstudy/stats/effects.py",
+           ("tests/test_analysis.py", "tests/test_effects_reference.py"), OTHER_GOAL,
+           data=True),
+    Module("tost", "src/rmstudy/analysis/hypotheses.py",
+           ("tests/test_decisions.py", "tests/test_analysis.py", "tests/test_effects_reference.py"), OTHER_GOAL,
+           functions=("tost_p",), data=True),
+    Module("scoring", "src/rmstudy/stats/scoring.py",
+           ("tests/test_scoring.py",), OTHER_GOAL, data=True),
+    Module("reliability", "src/rmstudy/stats/reliability.py",
+           ("tests/test_reliability.py", "tests/test_psychometrics.py"), OTHER_GOAL,
+           data=True),
+    Module("models.mixed", "src/rmstudy/stats/models/mixed.py",
+           ("tests/test_mixed.py", "tests/test_lmm_fixtures.py", "tests/test_properties_estimators.py"), OTHER_GOAL,
+           data=True),
+    Module("models.nested", "src/rmstudy/stats/models/nested.py",
+           ("tests/test_lmm_fixtures.py", "tests/test_mixed.py"), OTHER_GOAL, data=True),
+    Module("models.survival", "src/rmstudy/stats/models/survival.py",
+           ("tests/test_survival.py", "tests/test_survival_reference.py"), OTHER_GOAL,
+           data=True),
+    Module("narrative", "src/rmstudy/report/narrative.py",
+           ("tests/test_narrative.py",), OTHER_GOAL),
+]}
+CORE = [n for n, m in MODULES.items() if m.core]
+
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+@dataclass
+class Result:
+    module: Module
+    counts: dict[str, int] = field(default_factory=dict)
+    survivors: list[dict] = field(default_factory=list)      # not listed as equivalent
+    equivalent: list[dict] = field(default_factory=list)     # survivors listed as equivalent
+    seconds: float = 0.0
+    error: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def killed(self) -> int:
+        return sum(v for k, v in self.counts.items() if k in KILLED)
+
+    @property
+    def score(self) -> float:
+        denom = self.total - len(self.equivalent)
+        return 100.0 * self.killed / denom if denom else 100.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.total > 0 and self.score >= self.module.goal - 1e-9
+
+
+def _present(paths) -> list[str]:
+    return [p for p in paths if (ROOT / p).exists()]
+
+
+def _mutmut_section(m: Module) -> str:
+    tests = _present(m.tests)
+    if not tests:
+        raise SystemExit(f"{m.name}: none of its test files exist: {m.tests}")
+    lines = [
+        "[tool.mutmut]",
+        'source_paths = ["src"]',
+        f"only_mutate = [{json.dumps(m.source)}]",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        'pytest_add_cli_args = ["-p", "no:cacheprovider"]',   # nothing written into the scratch copy
+        "use_git_change_detection = false",
+        "track_dependencies = false",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _prepare(m: Module, work: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".hypothesis", ".pytest_cache")
+    shutil.copytree(ROOT / "src", work / "src", ignore=ignore)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    if m.data:
+        shutil.copytree(ROOT / "data" / "demo", work / "data" / "demo", ignore=ignore)
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)   # ours replaces any in the repository
+    (work / "pyproject.toml").write_text(text + "\n" + _mutmut_section(m), encoding="utf-8")
+
+
+def _mutant_globs(m: Module) -> list[str]:
+    mod = m.source[len("src/"):-len(".py")].replace("/", ".")
+    return [f"{mod}.x_{f}__mutmut_*" for f in m.functions]
+
+
+_READ_RESULTS = r"""
+import json, sys
+from mutmut.__main__ import walk_mutatable_files, SourceFileMutationData
+from mutmut.stats import status_by_exit_code
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+out = []
+for path in walk_mutatable_files():
+    m = SourceFileMutationData(path=path)
+    m.load()
+    for k, v in m.exit_code_by_key.items():
+        st = status_by_exit_code[v]
+        out.append({"name": k, "status": st,
+                    "diff": get_diff_for_mutant(k, path=path) if st not in ("killed", "timeout") else ""})
+json.dump(out, sys.stdout)
+"""
+
+
+def _changed_lines(diff: str) -> tuple[list[str], list[str]]:
+    minus = [l[1:].strip() for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
+    plus = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    return minus, plus
+
+
+def load_equivalents() -> list[dict]:
+    if not EQUIVALENT_FILE.exists():
+        return []
+    return tomllib.loads(EQUIVALENT_FILE.read_text(encoding="utf-8")).get("equivalent", [])
+
+
+def _function_of(mutant: str) -> str:
+    return mutant.partition("__mutmut_")[0].rpartition(".")[2].removeprefix("x_")
+
+
+def is_equivalent(module: str, mutant: dict, equivalents: list[dict]) -> dict | None:
+    minus, plus = _changed_lines(mutant["diff"])
+    for e in equivalents:
+        if e["module"] == module and e["function"] == _function_of(mutant["name"]) \
+                and [e["original"].strip()] == minus and [e["mutant"].strip()] == plus:
+            return e
+    return None
+
+
+def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = None) -> Result:
+    equivalents = load_equivalents() if equivalents is None else equivalents
+    res = Result(m)
+    t0 = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix=f"rmstudy-mutation-{m.name}-"))
+    try:
+        _prepare(m, work)
+        env = {**os.environ, "RMSTUDY_HYPOTHESIS_PROFILE": "mutation", "PYTHONDONTWRITEBYTECODE": "1",
+               "MPLBACKEND": "Agg"}
+        env.pop("PYTHONPATH", None)
+        mutmut = [sys.executable, "-m", "mutmut"]
+        proc = subprocess.run(mutmut + ["run"] + _mutant_globs(m), cwd=work, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        log = proc.stdout
+        (work / "mutmut-run.log").write_text(log, encoding="utf-8")
+        if proc.returncode != 0:
+            res.error = f"mutmut run exited {proc.returncode}: " + "\n".join(log.strip().splitlines()[-25:])
+            return res
+        read = subprocess.run([sys.executable, "-c", _READ_RESULTS], cwd=work, env=env, text=True,
+                              capture_output=True)
+        if read.returncode != 0:
+            res.error = "reading mutmut's results failed: " + read.stderr[-2000:]
+            return res
+        mutants = json.loads(read.stdout)
+        if m.functions:
+            wanted = {f"x_{f}" for f in m.functions}
+            mutants = [x for x in mutants if x["name"].partition("__mutmut_")[0].rpartition(".")[2] in wanted]
+        for x in mutants:
+            res.counts[x["status"]] = res.counts.get(x["status"], 0) + 1
+            if x["status"] in KILLED:
+                continue
+            e = is_equivalent(m.name, x, equivalents)
+            entry = {"name": x["name"], "status": x["status"], "diff": x["diff"]}
+            if e is not None and x["status"] == "survived":
+                res.equivalent.append({**entry, "reason": e["reason"]})
+            else:
+                res.survivors.append(entry)
+        if not mutants:
+            res.error = "no mutants were generated"
+    finally:
+        res.seconds = time.monotonic() - t0
+        if keep:
+            print(f"[{m.name}] scratch folder kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
+def table(results: list[Result]) -> str:
+    head = ("| module | file | mutants | killed | survived | equivalent (listed) | no tests | killed of non-equivalent "
+            "| goal | met | seconds |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    rows = []
+    for r in results:
+        m = r.module
+        fn = f" ({', '.join(m.functions)})" if m.functions else ""
+        survived = r.counts.get("survived", 0) - len(r.equivalent)
+        rows.append(f"| {m.name} | `{m.source.removeprefix('src/rmstudy/')}`{fn} | {r.total} | {r.killed} | {survived} "
+                    f"| {len(r.equivalent)} | {r.counts.get('no tests', 0)} | {r.score:.1f} % | "
+                    f"{'100 %' if m.goal >= 100 else f'≥ {m.goal:.0f} %'} | {'yes' if r.ok else 'NO'} "
+                    f"| {r.seconds:.0f} |")
+    return head + "\n" + "\n".join(rows) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("modules", nargs="*", default=["core"], help="core, all, or module names: " + ", ".join(MODULES))
+    ap.add_argument("--table", type=Path, help="write the markdown table to this file")
+    ap.add_argument("--json", type=Path, help="write per-module figures and the survivors as JSON")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folders (for `mutmut browse` there)")
+    a = ap.parse_args(argv)
+    names: list[str] = []
+    for n in a.modules:
+        names += CORE if n == "core" else list(MODULES) if n == "all" else [n]
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        ap.error(f"unknown module(s) {unknown}; known: {list(MODULES)}")
+    equivalents = load_equivalents()
+    results = []
+    for n in dict.fromkeys(names):
+        print(f"[{n}] mutating {MODULES[n].source} ...", file=sys.stderr, flush=True)
+        r = run_module(MODULES[n], keep=a.keep, equivalents=equivalents)
+        results.append(r)
+        print(f"[{n}] {r.total} mutants, {r.killed} killed, {len(r.survivors)} not killed, "
+              f"{len(r.equivalent)} equivalent, {r.seconds:.0f} s" + (f"\n  ERROR {r.error}" if r.error else ""),
+              file=sys.stderr, flush=True)
+        for s in r.survivors:
+            print(f"  {s['status']}: {s['name']}\n    " + "\n    ".join(s["diff"].splitlines()[2:]), file=sys.stderr)
+    text = table(results)
+    print(text)
+    if a.table:
+        a.table.write_text(
+            "# Mutation testing: latest table\n\nWritten by `make mutation` (`python tools/mutation.py all --table "
+            "benchmarks/mutation.md`); mutmut " + _mutmut_version() + ". Survivors that no input can tell from the "
+            "original are listed with their reason in `mutation_equivalent.toml`; every other survivor fails the "
+            "goal. Timeouts count as killed. Goal: every non-equivalent mutant killed in decisions, multiplicity and "
+            "privacy (CI runs these three: `tests/test_mutation_gate.py`); at least 90 % elsewhere.\n\n" + text,
+            encoding="utf-8")
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps([{"module": r.module.name, "counts": r.counts, "score": r.score,
+                                       "goal": r.module.goal, "ok": r.ok, "seconds": round(r.seconds, 1),
+                                       "error": r.error, "survivors": r.survivors, "equivalent": r.equivalent}
+                                      for r in results], indent=1), encoding="utf-8")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _mutmut_version() -> str:
+    from importlib.metadata import version
+
+    return version("mutmut")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
