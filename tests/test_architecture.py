@@ -208,3 +208,11 @@ def test_every_error_class_of_the_package_has_the_common_root():
                 if not issubclass(cls, RmstudyError):
                     loose.append(f"{m}.{node.name}")
     assert not loose, f"error classes outside the RmstudyError tree: {loose}"
+
+
+def test_statistics_take_arrays_and_frames_not_a_cohort():
+    """rmstudy.stats holds pure estimators: a function that needs the whole cohort (plan, codebook, tables)
+    belongs to the analysis layer."""
+    found = [f"{m}.{name}" for m, tree in TREES.items() if m.startswith("rmstudy.stats")
+             for name, node in _functions(tree) if any(a.arg == "cohort" for a in node.args.args)]
+    assert not found, found

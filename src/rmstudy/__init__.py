@@ -16,7 +16,8 @@ _EXPORTS = {
     "contract.population": ["select_population"],
     "stats.scoring": ["reverse_key", "score_scales", "long_scores"],
     "stats.reliability": ["cronbach_alpha", "omega_total", "reliability_table", "item_statistics", "omega_hierarchical",
-                    "reliability_flags", "reliable_change", "percent_favourable", "item_distributions", "psychometrics"],
+                    "reliability_flags", "reliable_change", "percent_favourable", "item_distributions"],
+    "analysis.measurement": ["psychometrics"],
     "stats.models.mixed": ["fit_random_intercept", "mixed_model", "conditional_residuals", "design_arm_wave"],
     "stats.models.survival": ["retention_data", "cox_ph", "km_horizons"],
     "stats.effects": ["d_ppc2", "pooled_baseline_sd"],
@@ -32,7 +33,8 @@ _EXPORTS = {
     "simulate.cohort": ["simulate_cohort", "write_demo"],
     "contract.paths": ["find_path"],
     "stats.sensitivity": ["sensitivity_analyses"],
-    "stats.moderation": ["moderator_values", "partner_values", "moderation_analysis", "moderation_for_hypothesis"],
+    "stats.moderation": ["partner_values", "moderation_analysis"],
+    "analysis.moderators": ["moderator_values", "moderation_for_hypothesis"],
     "stats.models.nested": ["fit_nested_intercepts"],
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}

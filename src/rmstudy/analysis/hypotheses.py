@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rmstudy.analysis.moderators import moderation_for_hypothesis
 from rmstudy.analysis.rows import HypothesisRow
 from rmstudy.contract.coding import ARMS, CONTROL, TREATED
 from rmstudy.contract.cohort import Cohort
@@ -30,7 +31,6 @@ from rmstudy.stats.effects import d_per_raw, d_ppc2, pooled_baseline_sd, sesoi_b
 from rmstudy.stats.models.mixed import RandomInterceptFit, conditional_residuals, design_arm_wave, mixed_model
 from rmstudy.stats.models.survival import (cox_model, cox_ph, cox_zph, cumulative_incidence, km_horizons, logrank,
                                            retention_data)
-from rmstudy.stats.moderation import moderation_for_hypothesis
 from rmstudy.stats.scoring import long_scores
 from rmstudy.stats.sensitivity import sensitivity_analyses
 

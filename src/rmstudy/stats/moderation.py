@@ -18,25 +18,12 @@ Both use the REML fitter of :mod:`rmstudy.stats.models.mixed` with Satterthwaite
 
 from __future__ import annotations
 
-__all__ = ["moderator_values", "partner_values", "moderation_analysis", "moderation_for_hypothesis"]
+__all__ = ["partner_values", "moderation_analysis"]
 
 import numpy as np
 import pandas as pd
 
 from rmstudy.stats.models.mixed import design_arm_wave, fit_random_intercept
-
-
-def moderator_values(cohort, scores: pd.DataFrame, name: str, base_wave: str) -> tuple[pd.Series, str]:
-    """The moderator per participant and where it comes from."""
-    if name in cohort.codebook:
-        for w in cohort.study.waves[cohort.study.waves.index(base_wave):]:
-            v = scores.loc[scores["wave"] == w].set_index("participant_id")[name]
-            if v.notna().any():
-                src = f"{name} score at {w}" + ("" if w == base_wave else " (measured after baseline: read as a dose)")
-                return v.dropna(), src
-        return pd.Series(dtype=float), f"{name}: never answered"
-    v = pd.to_numeric(cohort.participants.set_index("participant_id")[name], errors="coerce")
-    return v.dropna(), f"participants.csv column {name}"
 
 
 def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
@@ -96,18 +83,3 @@ def moderation_analysis(analysed: pd.DataFrame, h, values: pd.Series, name: str,
             "per_sd": {k: inter[k] * sd for k in ("estimate", "ci_low", "ci_high")},
             "slopes": slopes, "curve": curve,
             "note": f"the interaction is the change in {what} per unit of {name}"}
-
-
-def moderation_for_hypothesis(cohort, scores: pd.DataFrame, analysed: pd.DataFrame, h, alpha: float = 0.05) -> list[dict]:
-    """Every moderator the plan names for one survey hypothesis: its moderation (or dose-response) model
-    and, for a moderator measured in both arms, the pair partner's baseline value within the programme
-    (exploratory)."""
-    results = []
-    for name in h.moderators:
-        values, source = moderator_values(cohort, scores, name, h.contrast[0])
-        res = moderation_analysis(analysed, h, values, name, source, alpha=alpha)
-        results.append(res)
-        if res.get("kind") == "moderation":
-            results.append(moderation_analysis(analysed, h, partner_values(cohort.participants, values),
-                                               f"partner_{name}", f"pair partner's {source} (exploratory)", alpha=alpha))
-    return results

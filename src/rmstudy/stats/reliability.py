@@ -16,7 +16,6 @@ import pandas as pd
 from scipy import optimize, stats
 
 from rmstudy.contract.codebook import Codebook
-from rmstudy.contract.population import select_population
 from rmstudy.stats.scoring import reverse_key
 from rmstudy.errors import ModelError
 
@@ -366,66 +365,3 @@ def item_distributions(responses: pd.DataFrame, codebook: Codebook, by: str = "w
                 rows.append({"scale": s.name, "item": item, by: str(level), "option": None,
                              "count": int(g[item].isna().sum())})
     return pd.DataFrame(rows)
-
-
-def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) -> dict:
-    """Everything the reports need about measurement, from the codebook alone.
-
-    Returns ``reliability`` (rows per scale × wave × role, with omega_h where a
-    scale has three or more subscales), ``items`` (item statistics per cell),
-    ``flags``, ``rci`` (reliable-change counts per arm for each survey
-    hypothesis), ``favourable`` (% favourable by scale × wave × arm),
-    ``favourable_by_hypothesis`` (the same in each hypothesis's population) and
-    ``distributions`` (answers per item × wave × option).
-    """
-    threshold = cohort.study.reliability_threshold if threshold is None else threshold
-    waves = cohort.study.waves
-    P = cohort.participants
-    table = reliability_table(cohort.responses, P, cohort.codebook, waves)
-    keyed = reverse_key(cohort.responses, cohort.codebook).merge(P[["participant_id", "role"]], on="participant_id")
-    items, omega_h, heywood = {}, [], []
-    for s in cohort.codebook.scales.values():
-        for w in waves:
-            at = keyed[keyed["wave"] == w]
-            for g in sorted(P["role"].unique()) + ["all"]:
-                sub = at if g == "all" else at[at["role"] == g]
-                x = sub[list(s.items)].dropna(how="all")
-                if len(x) >= 3 and s.n_items >= 3:
-                    items[(s.name, str(w), g)] = item_statistics(x)
-                oh = None
-                if len(s.subscales) >= 3 and len(x) > s.n_items:
-                    res = omega_hierarchical(x, len(s.subscales))
-                    oh = res["omega_h"]
-                    if res["heywood"]:
-                        heywood.append({"flag": "omega_h_heywood", "scale": s.name, "wave": str(w), "role": g,
-                                        "item": None, "value": oh,
-                                        "message": f"omega_h of {s.name} at {w} ({g}) rests on a Heywood case: the "
-                                                   f"{len(s.subscales)} subscale factors are not identified in these data "
-                                                   "(are the subscales distinct?), so omega_h is not trustworthy"})
-                omega_h.append(oh)
-    table["omega_h"] = omega_h
-    table["missing_policy"] = "pairwise covariances (psych::alpha)"
-    table["ci_method"] = "Feldt (1965), n = rows with an answer"
-    flags = reliability_flags(table, items, threshold=threshold) + heywood
-    rci, favourable_h = {}, {}
-    for h in cohort.study.hypotheses:
-        if h.is_retention or h.contrast is None:
-            continue
-        pop = select_population(P, h.population, h.id)
-        in_pop = cohort.responses["participant_id"].isin(pop["participant_id"])
-        fav = percent_favourable(cohort.responses[in_pop], pop, cohort.codebook, scales=[h.outcome])
-        favourable_h[h.id] = fav.to_dict(orient="records")
-        scale = cohort.codebook[h.outcome]
-        base = keyed[(keyed["wave"] == h.contrast[0]) & keyed["participant_id"].isin(pop["participant_id"])]
-        rxx = cronbach_alpha(base[list(scale.items)])["alpha"]
-        if not np.isfinite(rxx):
-            continue
-        _, summary = reliable_change(scores, pop, h.outcome, h.contrast, rxx, h.direction)
-        if summary:
-            rci[h.id] = summary
-    item_rows = [{"scale": k[0], "wave": k[1], "role": k[2], **r} for k, t in items.items()
-                 for r in t.to_dict(orient="records")]
-    return {"reliability": table, "items": pd.DataFrame(item_rows), "flags": flags, "rci": rci,
-            "favourable": percent_favourable(cohort.responses, P, cohort.codebook), "favourable_by_hypothesis": favourable_h,
-            "distributions": item_distributions(cohort.responses, cohort.codebook),
-            "threshold": threshold}
