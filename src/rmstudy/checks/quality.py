@@ -154,9 +154,6 @@ def standardised_mean_difference(a: pd.Series, b: pd.Series) -> float:
     return float((a.mean() - b.mean()) / sd) if sd > 0 else np.nan
 
 
-_smd = standardised_mean_difference      # the old private name, until rmstudy.report.academic imports the public one
-
-
 def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
     """Baseline characteristics by arm with standardised mean differences
     (programme minus control over the average of the two variances)."""
