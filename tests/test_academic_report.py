@@ -389,3 +389,14 @@ def test_reproduce_reruns_the_demo_identically(demo_run):
     rep = reproduce(demo_run)
     assert rep.rerun and not rep.inputs and not rep.differences, rep.lines
     assert rep.identical and rep.exit_code == 0
+
+
+def test_uptake_sentence_counts_sessions_of_the_programme_arm_only():
+    import pandas as pd
+
+    p = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 2, "sessions_attended": [12, 10, "", 12, 0, 0]})
+    study = SimpleNamespace(raw={"programme": {"sessions_planned": 12}})
+    s = A.uptake_sentence(p, study)
+    assert "M = 11.33 sessions (SD = 1.15; median 12, range 10–12; n = 3 of 4 with a recorded count)" in s
+    assert "67% attended all 12 planned sessions" in s
+    assert A.uptake_sentence(p.drop(columns="sessions_attended"), study) == ""

@@ -1035,8 +1035,26 @@ def section_plan(doc: AcademicDoc, res: dict, study) -> str:
                  "family, Benjamini–Hochberg within the secondary family, no adjustment for exploratory hypotheses."))
 
 
-def section_design(doc: AcademicDoc, res: dict, study, responses: pd.DataFrame | None = None) -> str:
-    out = doc.heading("design") + _p(*design_paragraphs(study, res))
+def uptake_sentence(participants: pd.DataFrame | None, study) -> str:
+    """Dose delivered (TREND item 4, CONSORT-SPI 5): sessions attended by programme participants, beside the
+    sessions planned when the plan gives them. Empty when participants.csv has no ``sessions_attended``."""
+    if participants is None or "sessions_attended" not in participants:
+        return ""
+    x = pd.to_numeric(participants.loc[participants["arm"] == "program", "sessions_attended"], errors="coerce").dropna()
+    if x.empty:
+        return ""
+    planned = ((getattr(study, "raw", None) or {}).get("programme") or {}).get("sessions_planned")
+    share = (f"; {100 * (x >= planned).mean():.0f}% attended all {int(planned)} planned sessions"
+             if planned else "")
+    n_prog = int((participants["arm"] == "program").sum())
+    return (f"<b>Uptake.</b> Programme participants attended M = {fmt_num(x.mean())} sessions (SD = "
+            f"{fmt_num(x.std(ddof=1))}; median {x.median():g}, range {x.min():g}–{x.max():g}; n = {len(x)} of "
+            f"{n_prog} with a recorded count){share}.")
+
+
+def section_design(doc: AcademicDoc, res: dict, study, responses: pd.DataFrame | None = None,
+                   participants: pd.DataFrame | None = None) -> str:
+    out = doc.heading("design") + _p(*design_paragraphs(study, res), uptake_sentence(participants, study))
     if responses is not None:
         dates = fielded_dates(responses, study.waves, (study.raw or {}).get("wave_offsets_days"),
                               study.programme_start)
@@ -1061,8 +1079,12 @@ def section_flow(doc: AcademicDoc, res: dict, study, warnings: list | None = Non
                       f"Participant flow by arm ({esc(guideline(study)['name'])} style), from the run's row ledger. "
                       "Losses between stages are given beside the arrows; 'analysed' counts everyone with at least one "
                       "scored response, since the mixed models keep dropouts.")
-    out += doc.table(flow_table(res, study), "Participant flow by arm",
-                     note="Counts are people. 'Not recorded': study.yaml gives no invited count (flow.invited).")
+    ft = flow_table(res, study)
+    missing = (ft == "not recorded").to_numpy().any()
+    out += doc.table(ft, "Participant flow by arm",
+                     note="Counts are people." + (" 'Not recorded': study.yaml gives no invited count "
+                                                  "(flow.invited), so neither the losses before enrolment nor a "
+                                                  "total can be given." if missing else ""))
     ex = pd.DataFrame([{"Analysis": e["analysis"], "Reason": e["reason"], "Programme": fmt_count(e["program"]),
                         "Comparison": fmt_count(e["control"])} for e in flow["exclusions"]])
     if not ex.empty:

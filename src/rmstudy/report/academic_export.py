@@ -85,8 +85,11 @@ def collect_html(executed: Path) -> str:
 def export_academic(executed: Path, html_dest: Path, pdf_dest: Path | None = None, title: str = "Academic report"):
     """Write the academic report as one offline HTML file and, when ``pdf_dest`` is given, an A4 PDF with
     bookmarks. Returns the paths written."""
+    from rmstudy.report.export import CSP        # forbids every fetch but embedded data: images and fonts
+
     body = collect_html(executed)
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{html.escape(CSP)}\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
             f"<style>{ACADEMIC_CSS}</style></head><body>\n{body}\n</body></html>\n")
     Path(html_dest).write_text(page, encoding="utf-8")
