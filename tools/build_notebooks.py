@@ -202,52 +202,6 @@ if "power" in sections:
 ]
 
 
-# --- 00_planning: power curves and sample sizes (rmstudy.planning); run by hand or papermill, not by `rmstudy run`
-PARAMS_OF["00_planning"] = \
-    """planning_file: str = ""  # PLANNING.yaml (docs/planning.md); empty: the minimal example plan
-from_run: str = ""  # a finished run folder: also the sample size per inconclusive hypothesis and each MDE
-out_dir: str = "reports/planning"  # power.json, power_curves.png (and power_from_run.json) are written here
-n_per_arm: str = "100,150,200,300,400"  # participants per arm for the curves, comma-separated; empty: the plan's own
-n_sims: int = 1000  # simulated cohorts per sample size
-seed: int = 1  # seed: the same seed gives the same numbers
-jobs: int = 1  # processes (the numbers do not depend on it)"""
-
-NB["00_planning"] = [
-    ("md", "# Planning the next cohort: power by simulation\n"
-           "Each simulated cohort is analysed as a run analyses a real one (primary LMM with Satterthwaite df, Cox PH "
-           "for retention, the plan's multiplicity rule and decision rule), so power is the probability that the "
-           "decision says *supported*. Intervals are Monte-Carlo 95% intervals. docs/planning.md explains every "
-           "input."),
-    ("code", """from dataclasses import replace
-import rmstudy as rm
-from rmstudy import planning
-from rmstudy.planning import spec
-from IPython.display import Markdown, display
-
-out = rm.find_path(out_dir)
-out.mkdir(parents=True, exist_ok=True)
-if from_run:
-    plan, sources = planning.plan_from_run(rm.find_path(from_run), n_sims=n_sims, seed=seed)
-else:
-    plan = planning.load_plan(rm.find_path(planning_file)) if planning_file else planning.parse_plan(spec.EXAMPLE)
-sizes = tuple(int(s) for s in n_per_arm.split(",") if s.strip()) or plan.n_per_arm
-plan = replace(plan, n_sims=n_sims, seed=seed, n_per_arm=sizes)
-display(Markdown(f"**{plan.name}**: {len(plan.hypotheses)} hypothesis(es), {n_sims} simulations per size, seed {seed}."))"""),
-    ("md", "## Power curves per hypothesis"),
-    ("code", """res = planning.simulate_power(plan, jobs=jobs)
-display(planning.curve_table(res))
-ax = planning.plot_power_curves(res)
-ax.figure.savefig(out / "power_curves.png", dpi=150, bbox_inches="tight")
-planning.write_json(res, out / "power.json")"""),
-    ("md", "## The finished run: sample size for each inconclusive hypothesis and the minimum detectable effects\n"
-           "Only with `from_run`."),
-    ("code", """if from_run:
-    run_res = planning.power_from_run(rm.find_path(from_run), n_sims=n_sims, seed=seed, jobs=jobs)
-    print("\\n".join(planning.summary_lines(run_res)))
-    planning.write_json(run_res, out / "power_from_run.json")
-else:
-    display(Markdown("No run given (`from_run`): the curves above are the whole answer."))"""),
-]
 
 
 def build():
