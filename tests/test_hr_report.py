@@ -473,3 +473,31 @@ def test_validate_warns_about_hypotheses_below_the_threshold():
     assert any(m.startswith("the population of L1 ") for m in msgs), msgs
     assert any(m.startswith("the population of A9 ") for m in msgs), msgs
     assert not any(m.startswith("the population of H2 ") for m in msgs)
+
+
+def test_moderators_to_show_planned_clear_and_large_enough():
+    def m(name, p, n=40, source="plan", estimable=True):
+        return {"moderator": name, "source": source, "estimable": estimable, "n_participants": n, "kind": "moderation",
+                "interaction": {"p_value": p, "estimate": 0.2}}
+
+    mods = [m("openness", 0.01), m("tenure", 0.04), m("partner_openness", 0.001, source="exploratory: partner"),
+            m("dose", 0.001, n=4), m("x", 0.001, estimable=False)]
+    # Bonferroni over the 3 planned, estimable moderators: .05 / 3; the 4-person one is never shown
+    assert [x["moderator"] for x in hr.moderators_to_show(mods, 0.05, K)] == ["openness"]
+    assert hr.moderators_to_show([], 0.05, K) == []
+
+
+def test_next_steps_speak_to_managers():
+    rows = [_row("K1", decision="supported"), _row("W1", decision="opposite"), _row("E1", decision="equivalent"),
+            _row("O1", decision="inconclusive"), _row("O2", decision="inconclusive"), _row("H1", decision="supported"),
+            _row("X1", family="exploratory", decision="supported")]
+    questions = {r["id"]: f"Question about {r['id'].lower()}" for r in rows}
+    power = {"O1": {"n_factor_for_sesoi": 2.31}, "O2": {"n_factor_for_sesoi": 40.0}}
+    steps = hr.next_steps(rows, power, {"H1": "small"}, questions, 600)
+    text = " ".join(steps)
+    assert steps[0].startswith("Keep:") and "question about k1" in text.lower() and "question about h1" not in text.lower()
+    assert any(s.startswith("Look into:") for s in steps) and any(s.startswith("Do not expect") for s in steps)
+    assert "2.3 times this one (roughly 1390 people" in text            # 2.31 x 600 = 1386, rounded up to tens
+    assert "more than ten times this cohort" in text and "pool several cohorts" in text
+    assert "question about x1" not in text.lower()                      # exploratory results are not acted on
+    assert not re.search(r"\b(K1|W1|E1|O1|O2|H1|X1)\b", text) and "power" not in text.lower()
