@@ -202,8 +202,6 @@ if "power" in sections:
 ]
 
 
-
-
 def build():
     for name, cells in NB.items():
         nb = new_notebook()
