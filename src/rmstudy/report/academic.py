@@ -32,9 +32,13 @@ __all__ = ["GUIDELINES", "REFERENCES", "assignment", "guideline", "esc", "fmt_nu
            "population_label", "population_baselines", "attrition_table", "attrition_paragraphs",
            "hypothesis_table", "result_sentence", "e_value", "e_value_sentence", "model_sentence",
            "moderation_statement", "moderation_table", "ph_sentence", "methods_paragraph", "references_html",
-           "reproduce_command", "figure_style", "means_figure", "slopes_figure", "SMD_FLAG"]
+           "reproduce_command", "figure_style", "means_figure", "slopes_figure", "SMD_FLAG", "uptake_sentence",
+           "title_block", "subsections", "hypothesis_anchor", "reliability_table", "item_table", "section_plan",
+           "section_design", "section_flow", "section_baseline", "section_attrition", "section_measurement",
+           "section_descriptives", "section_results", "section_sensitivity", "section_moderation",
+           "section_retention", "section_assumptions", "section_power", "section_methods",
+           "section_reproducibility", "section_references", "section_appendix"]
 
-import html
 import io
 import json
 import math
