@@ -523,7 +523,7 @@ def xlsx_named_csv(file: str) -> Callable[[Path], None]:
 
 def pseudonymised_with_key_file(d: Path) -> None:
     """pseudonymise: true with a key file next to the mapping (outside the output folder and any repository)."""
-    (d / "pseudonym.key").write_text("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\n")
+    (d / "pseudonym.key").write_text("2f6258b591043f94100c1151ecc845bb16ec1ca9969c2c78ec657d01d0269c8f\n")   # token_hex(32)
     (d / "pseudonym.key").chmod(0o600)
     mapping(lambda m: m.update(pseudonymise=True, key_file="pseudonym.key"))(d)
 
