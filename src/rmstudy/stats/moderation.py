@@ -27,7 +27,14 @@ from rmstudy.stats.models.mixed import design_arm_wave, fit_random_intercept
 
 
 def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
-    """Each programme participant's pair partner's moderator value (controls have no partner)."""
+    """Each programme participant's pair partner's moderator value (controls have no partner).
+
+    Examples
+    --------
+    >>> P = pd.DataFrame({"participant_id": ["a", "b", "c"], "pair_id": ["R1", "R1", ""]})
+    >>> partner_values(P, pd.Series({"a": 1.0, "b": 2.0, "c": 3.0})).to_dict()
+    {'a': 2.0, 'b': 1.0}
+    """
     p = participants.loc[participants["pair_id"].astype(str).str.strip() != "", ["participant_id", "pair_id"]]
     both = p.merge(p, on="pair_id", suffixes=("", "_partner"))
     both = both[both["participant_id"] != both["participant_id_partner"]]

@@ -63,7 +63,14 @@ def _feldt(alpha: float, n: int, k: int, ci: float) -> tuple[float, float]:
 
 def omega_total(items: pd.DataFrame) -> float:
     """McDonald's omega total from a one-factor minres (ULS) solution on the
-    pairwise correlation matrix: 1 - sum(uniquenesses) / sum(R)."""
+    pairwise correlation matrix: 1 - sum(uniquenesses) / sum(R).
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"q1": [1, 2, 3, 4, 5, 3], "q2": [2, 2, 3, 5, 4, 3], "q3": [1, 3, 3, 4, 5, 2]}, dtype=float)
+    >>> round(omega_total(X), 3)
+    0.938
+    """
     R = items.dropna(how="all").corr().to_numpy()
     k = R.shape[0]
     if k < 3 or not np.all(np.isfinite(R)):
@@ -237,7 +244,13 @@ def omega_hierarchical(items: pd.DataFrame, nfactors: int) -> dict:
 
 def feldt_compare(a1: float, n1: int, a2: float, n2: int) -> float:
     """Two-sided p of Feldt's (1969) test that two independent alphas are equal:
-    W = (1 - a1) / (1 - a2) ~ F(n1 - 1, n2 - 1)."""
+    W = (1 - a1) / (1 - a2) ~ F(n1 - 1, n2 - 1).
+
+    Examples
+    --------
+    >>> round(feldt_compare(0.9, 100, 0.8, 100), 4)
+    0.0007
+    """
     w = (1 - a1) / (1 - a2)
     p = stats.f.cdf(w, n1 - 1, n2 - 1)
     return float(2 * min(p, 1 - p))

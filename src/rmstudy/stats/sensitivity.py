@@ -37,7 +37,15 @@ def _interaction(tab: pd.DataFrame, base: str, later: str) -> dict:
 
 
 def completers(data: pd.DataFrame, base: str, later: str) -> pd.DataFrame:
-    """Rows of participants scored at both contrast waves, restricted to those two waves."""
+    """Rows of participants scored at both contrast waves, restricted to those two waves.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"participant_id": list("aabbc"), "wave": ["pre", "post", "pre", "post", "pre"],
+    ...                      "score": [1.0, 2.0, 2.0, None, 3.0]})
+    >>> completers(long, "pre", "post")["participant_id"].tolist()
+    ['a', 'a']
+    """
     two = data[data["wave"].isin([base, later])].dropna(subset=["score"])
     both = two.groupby("participant_id")["wave"].nunique()
     return two[two["participant_id"].isin(both[both == 2].index)]

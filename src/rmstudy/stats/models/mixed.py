@@ -260,7 +260,18 @@ def design_arm_wave(data: pd.DataFrame, within: str = "wave", between: str | Non
 
     Reference levels: the first level of an ordered/categorical ``within`` (the
     first wave) and ``between_ref`` (default: first level; for ``arm`` pass
-    'control'). Returns X, term names, within levels and between levels.
+    'control'). Returns X, term names, within levels and between levels. Covariates are coded by
+    :func:`rmstudy.contract.coding.covariate_columns`.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["control", "control", "program", "program"],
+    ...                   "wave": pd.Categorical(["pre", "post"] * 2, ["pre", "post"], ordered=True)})
+    >>> X, terms, waves, arms = design_arm_wave(d, between_ref="control")
+    >>> terms
+    ['Intercept', 'arm[program]', 'wave[post]', 'arm[program]:wave[post]']
+    >>> X[3].tolist(), waves, arms
+    ([1.0, 1.0, 1.0, 1.0], ['pre', 'post'], ['control', 'program'])
     """
     w_levels = _levels(data[within])
     cols, terms = [np.ones(len(data))], ["Intercept"]

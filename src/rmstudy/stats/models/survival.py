@@ -126,6 +126,14 @@ def covariate_matrix(data: pd.DataFrame, covariates=(), arm_level: str = "progra
     against their first level in sorted order (R's factor default), named
     ``<column><level>`` as R names them. Returns X, column names and the
     columns of each term (R's ``assign``), for the per-term PH test.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["program", "control", "program"], "dept": ["HR", "Sales", "Sales"],
+    ...                   "age": [30.0, 40.0, 50.0]})
+    >>> X, names, assign = covariate_matrix(d, ["age", "dept"])
+    >>> names, assign, X[:, 0].tolist()
+    (['armprogram', 'age', 'deptSales'], [[0], [1], [2]], [1.0, 0.0, 1.0])
     """
     cov_cols, cov_names, term_of = covariate_columns(data, covariates, style="r")
     assign = [[0]] + [[1 + j for j, t in enumerate(term_of) if t == k] for k in range(len(covariates))]
