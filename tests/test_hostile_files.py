@@ -307,3 +307,32 @@ def test_the_cli_shows_one_line_for_a_1_gb_raw_line(raw, tmp_path):
         assert "ingest stopped; nothing was written" in p.stderr and line
     finally:
         path.unlink()
+
+
+# ----------------------------------------------------------------------------------------------------- XLSX
+
+def test_an_xlsx_zip_bomb(raw, tmp_path):
+    """A workbook of about a megabyte whose sheet unpacks to 1 GiB: refused from the zip directory."""
+    import zipfile
+
+    m = yaml.safe_load((raw / "mapping.yaml").read_text())
+    m["surveys"][1]["file"] = "post.xlsx"
+    (raw / "mapping.yaml").write_text(yaml.safe_dump(m, sort_keys=False))
+    with zipfile.ZipFile(raw / "post.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
+            block = b"<row>" + b" " * ((1 << 20) - 11) + b"</row>"
+            for _ in range(1024):
+                fh.write(block)
+    assert (raw / "post.xlsx").stat().st_size < 20 << 20
+    _refused(_ingest(raw / "mapping.yaml", tmp_path / "out"), "post.xlsx", "the workbook unpacks to 1,073,",
+             "more than the 536,870,912")
+
+
+def test_binary_garbage_named_xlsx(raw, tmp_path):
+    m = yaml.safe_load((raw / "mapping.yaml").read_text())
+    m["hr"]["file"] = "hr.xlsx"
+    (raw / "mapping.yaml").write_text(yaml.safe_dump(m, sort_keys=False))
+    (raw / "hr.xlsx").write_bytes(bytes(random.Random(3).randrange(256) for _ in range(65536)))
+    _refused(_ingest(raw / "mapping.yaml", tmp_path / "out"), "hr.xlsx", "cannot be read as an XLSX workbook")

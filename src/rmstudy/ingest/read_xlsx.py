@@ -34,6 +34,9 @@ def read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem], 
         probs.append(Problem(file, "reading XLSX needs the openpyxl package",
                              "install it (pip install openpyxl==3.1.5), or save the sheet as CSV UTF-8"))
         return None
+    if (too_big := _unpacked_problem(path, file)) is not None:
+        probs.append(too_big)
+        return None
     try:
         wb = openpyxl.load_workbook(path, data_only=True)
     except Exception as e:                   # not a valid workbook (zip or XML errors)
@@ -75,6 +78,28 @@ def read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem], 
     hidden = {r for r, dim in ws.row_dimensions.items() if dim.hidden and r <= len(rows)}
     return RawRead([(i + 1, row[:width]) for i, row in enumerate(rows)], merged=merged, unsaved=unsaved,
                  epoch=wb.epoch, hidden=hidden)
+
+
+#: most bytes the parts of a workbook may unpack to; openpyxl holds a sheet's cells, several times its XML, in memory
+MAX_UNPACKED = 512 << 20
+
+
+def _unpacked_problem(path: Path, file: str) -> Problem | None:
+    """A workbook whose parts unpack to more than :data:`MAX_UNPACKED` bytes (a "zip bomb": a few kilobytes that
+    unpack to gigabytes), found from the zip directory before anything is unpacked. A file that is not a zip
+    archive is left to openpyxl, which says so."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            size = sum(i.file_size for i in z.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return None
+    if size <= MAX_UNPACKED:
+        return None
+    return Problem(file, f"the workbook unpacks to {size:,} bytes, more than the {MAX_UNPACKED:,} (512 MB) rmstudy "
+                   "reads", "check that this is the right file; export a large table as CSV UTF-8, which is read "
+                   "row by row without this limit")
 
 
 def _has_formulas(path: Path) -> bool:
