@@ -32,12 +32,26 @@ def file_sha256(path: str | Path) -> str:
 
 
 def input_hashes(root: str | Path, names) -> dict:
-    """Cohort-relative file name -> SHA-256, for the files that exist."""
+    """Cohort-relative file name -> SHA-256, for the files that exist.
+
+    Examples
+    --------
+    >>> sorted(input_hashes("data/demo", ["study.yaml", "codebook.yaml", "no_such_file.csv"]))
+    ['codebook.yaml', 'study.yaml']
+    """
     root = Path(root)
     return {n: file_sha256(root / n) for n in names if (root / n).exists()}
 
 
 def environment() -> dict:
+    """The Python version and the version of each package in :data:`PACKAGES` ("not installed" when absent).
+
+    Examples
+    --------
+    >>> env = environment()
+    >>> sorted(env), env["packages"]["rmstudy"] != "not installed"
+    (['packages', 'python'], True)
+    """
     pk = {}
     for p in PACKAGES:
         try:
