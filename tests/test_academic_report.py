@@ -400,3 +400,20 @@ def test_uptake_sentence_counts_sessions_of_the_programme_arm_only():
     assert "M = 11.33 sessions (SD = 1.15; median 12, range 10–12; n = 3 of 4 with a recorded count)" in s
     assert "67% attended all 12 planned sessions" in s
     assert A.uptake_sentence(p.drop(columns="sessions_attended"), study) == ""
+
+
+def test_single_arm_design_attrition_and_references():
+    import datetime as dt
+
+    res = {"hypotheses": [{"design": "single_arm", "family": "primary", "outcome": "x"}], "rmstudy_version": "0.1.0",
+           "attrition": {"table": [{"arm": "program", "enrolled": 10, "dropout_rate": 0.2},
+                                   {"arm": "control", "enrolled": 0, "dropout_rate": None}],
+                         "test": None, "baseline_by_completion": [], "last_wave": "post"}}
+    study = SimpleNamespace(raw={}, waves=("pre", "post"), programme_start=dt.date(2025, 1, 6),
+                            censor_date=dt.date(2026, 1, 6), comparison_group="Colleagues")
+    text = " ".join(A.design_paragraphs(study, res))
+    assert "single-arm pre/post design" in text and "<b>Comparison group.</b> None" in text
+    assert "Colleagues" not in text
+    assert A.attrition_paragraphs(res)[0] == ("Dropout (no response at post) was 20% in the programme; with one arm "
+                                              "(or one wave) there is no test of differential attrition.")
+    assert "VanderWeele" not in A.references_html(res, study)        # no E-value without a comparison group

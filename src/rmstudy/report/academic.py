@@ -506,7 +506,7 @@ def figure_style():
             "axes.titlesize": 10, "axes.titleweight": "bold", "axes.labelsize": 9, "axes.spines.top": False,
             "axes.spines.right": False, "axes.linewidth": 0.8, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
             "legend.fontsize": 8.5, "legend.frameon": False, "svg.fonttype": "none", "svg.hashsalt": "rmstudy",
-            "lines.linewidth": 1.8}
+            "lines.linewidth": 1.8, "text.parse_math": False}       # a '$' in a label is text, not mathtext
 
 
 @contextmanager
@@ -723,6 +723,11 @@ def attrition_paragraphs(res: dict, codebook=None) -> list[str]:
         out.append(f"Dropout (no response at {esc(last)}) was {_pct(rates['program']['dropout_rate'])} in the programme "
                    f"and {_pct(rates['control']['dropout_rate'])} in the comparison group; {esc(t['test'])}, "
                    f"χ²({t['df']}) = {t['chi2']:.2f}, {fmt_p_eq(t['p_value'])}.")
+    else:
+        shown = [f"{_pct(r['dropout_rate'])} in the {'programme' if a == 'program' else 'comparison group'}"
+                 for a, r in rates.items() if r.get("enrolled")]
+        out.append(f"Dropout (no response at {esc(last)}) was " + " and ".join(shown) +
+                   "; with one arm (or one wave) there is no test of differential attrition.")
     big = [b for b in att["baseline_by_completion"] if not _missing(b.get("smd")) and abs(b["smd"]) > SMD_FLAG]
     if big:
         by_scale: dict[str, list] = {}
@@ -944,9 +949,11 @@ def references_html(res: dict, study) -> str:
     keys = list(_CITED[assignment(study)]) + ["rmstudy", "statsmodels", "papermill", "feldt", "mcdonald", "psych",
                                               "jacobson", "holm", "bh", "lakens", "rouder", "little_rubin", "austin"]
     if any(r["outcome"] != "retention" for r in res["hypotheses"]):
-        keys += ["lme4", "lmertest", "satterthwaite", "morris", "evalue"]
+        keys += ["lme4", "lmertest", "satterthwaite", "morris"]
+    if any(r["family"] == "primary" and r.get("design") != "single_arm" for r in res["hypotheses"]):
+        keys.append("evalue")
     if res.get("retention"):
-        keys += ["cox", "efron", "kaplan_meier", "grambsch", "survival", "aalen_johansen", "evalue"]
+        keys += ["cox", "efron", "kaplan_meier", "grambsch", "survival", "aalen_johansen"]
     if any(res.get("moderation", {}).values()):
         keys.append("aiken_west")
     seen = []
