@@ -42,6 +42,7 @@ __all__ = ["GUIDELINES", "REFERENCES", "assignment", "guideline", "esc", "fmt_nu
 import io
 import json
 import math
+import textwrap
 from contextlib import contextmanager
 
 import numpy as np
@@ -610,7 +611,7 @@ def descriptives_table(res: dict, codebook, waves) -> pd.DataFrame:
             continue
         d = pd.DataFrame(cm)
         for w in waves:
-            row = {"Hypothesis": r["id"], "Outcome": _outcome_label(codebook, r["outcome"]),
+            row = {"Hypothesis": r["id"], "Outcome": _outcome_label(codebook, r["outcome"]).split(" (")[0],
                    "Population": population_label(r.get("population")), "Wave": w}
             for a in ARMS:
                 c = d[(d["arm"] == a) & (d["wave"] == w)]
@@ -980,8 +981,9 @@ def means_figure(cell_means: list[dict], waves, title: str, ylabel: str):
 
     with _style():
         fig, ax = plt.subplots(figsize=(5.2, 3.0))
+        title = textwrap.fill(title, 60)
         plot_means(pd.DataFrame(cell_means), waves, title, ylabel, ax=ax)
-        fig.subplots_adjust(left=0.13, right=0.97, top=0.88, bottom=0.17)
+        fig.subplots_adjust(left=0.13, right=0.97, top=0.82 if "\n" in title else 0.88, bottom=0.17)
     return fig
 
 
@@ -992,8 +994,9 @@ def slopes_figure(m: dict, title: str):
 
     with _style():
         fig, ax = plt.subplots(figsize=(5.2, 3.0))
+        title = textwrap.fill(title, 60)
         plot_simple_slopes(m, title, ax=ax)
-        fig.subplots_adjust(left=0.14, right=0.97, top=0.88, bottom=0.17)
+        fig.subplots_adjust(left=0.14, right=0.97, top=0.82 if "\n" in title else 0.88, bottom=0.17)
     return fig
 
 
@@ -1146,7 +1149,7 @@ def section_baseline(doc: AcademicDoc, res: dict, codebook, baselines: list[dict
         note = ("† |SMD| > 0.1: " + "; ".join(esc(f) for f in flagged) + "." if flagged else
                 "No characteristic differs by more than 0.1 SD.")
         out += doc.table(t, f"Baseline characteristics by arm: {b['label']} (hypotheses {', '.join(b['hypotheses'])})",
-                         note=note)
+                         note=note, wrap=("Characteristic",))
     return out
 
 
@@ -1199,7 +1202,7 @@ def section_measurement(doc: AcademicDoc, res: dict) -> str:
 def section_descriptives(doc: AcademicDoc, res: dict, study, codebook) -> str:
     t = descriptives_table(res, codebook, study.waves)
     return doc.heading("descriptives") + (doc.table(
-        t, "Observed means, standard deviations and n by arm and wave",
+        t, "Observed means, standard deviations and n by arm and wave", wrap=("Outcome",),
         note="Each outcome in the population its hypothesis analyses; scored responses only.") if not t.empty
         else _p("No survey outcome in this plan."))
 
