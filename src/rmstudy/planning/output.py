@@ -1,0 +1,56 @@
+"""Writing a power result: JSON (numpy numbers as plain numbers, written atomically) and a short text summary."""
+
+from __future__ import annotations
+
+__all__ = ["write_json", "summary_lines"]
+
+import json
+from pathlib import Path
+
+
+def _default(o):
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON-able: {type(o).__name__}")
+
+
+def write_json(out: dict, path: str | Path) -> None:
+    """Write a power result as UTF-8 JSON (numpy numbers as plain numbers), atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(out, indent=2, default=_default, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def summary_lines(out: dict) -> list[str]:
+    """A short plain-text table of a power result."""
+    lines = []
+    for r in out["power"]:
+        extra = f"; analytic {r['analytic_power']:.3f}" if r.get("analytic_power") is not None else ""
+        t1 = f"; type I error {r['type_i_error']:.3f}" if r.get("type_i_error") is not None else ""
+        lines.append(f"  {r['hypothesis']:<6} n/arm {r['n_per_arm']:>6}  power {r['power']:.3f} "
+                     f"(MC SE {r['mc_se']:.3f}{extra}{t1})  {r['seconds']:.2f} s")
+    for s in out.get("sample_size", []):
+        if s["n_per_arm"] is None:
+            lines.append(f"  {s['hypothesis']:<6} sample size: {s['note']}")
+        else:
+            lines.append(f"  {s['hypothesis']:<6} {s['target_power']:.0%} power at {s['n_per_arm']} per arm "
+                         f"(95% MC interval {s['n_per_arm_ci_low']}-{s['n_per_arm_ci_high']}; simulated power there "
+                         f"{s['power_at_n']:.3f})")
+    for m in out.get("mde", []):
+        if m.get("note"):
+            lines.append(f"  {m['hypothesis']:<6} minimum detectable effect at {m['n_per_arm']} per arm: {m['note']}")
+        elif m.get("mde_d") is not None:
+            lines.append(f"  {m['hypothesis']:<6} minimum detectable effect at {m['n_per_arm']} per arm: d = "
+                         f"{m['mde_d']:.3f} ({m['mde_d_ci_low']:.3f}-{m['mde_d_ci_high']:.3f})")
+        elif m.get("mde_hazard_ratio") is not None:
+            lines.append(f"  {m['hypothesis']:<6} minimum detectable effect at {m['n_per_arm']} per arm: hazard ratio "
+                         f"{m['mde_hazard_ratio']:.3f} ({m['mde_hazard_ratio_ci_low']:.3f}-"
+                         f"{m['mde_hazard_ratio_ci_high']:.3f})")
+    return lines
