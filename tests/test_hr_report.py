@@ -11,7 +11,6 @@ import re
 from itertools import combinations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from rmstudy.contract.codebook import parse_codebook

@@ -3,7 +3,6 @@ and a dyad fixture (tests/reference/make_lmm_reference.R)."""
 
 import numpy as np
 import pandas as pd
-import pytest
 from numpy.testing import assert_allclose
 
 import rmstudy as rm

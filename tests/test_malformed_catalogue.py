@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable

@@ -1,6 +1,5 @@
 """Suppression: primary below k, secondary so nothing is recoverable by subtraction."""
 
-import itertools
 
 import numpy as np
 import pandas as pd

@@ -105,7 +105,7 @@ def _walk_events(text: str, file: str) -> None:
             depth -= 1
 
 
-class _Loader(_BASE):
+class _Loader(_BASE):  # type: ignore[valid-type,misc]  # CSafeLoader when libyaml is there, else SafeLoader
     """The safe loader that refuses a key written twice in one mapping."""
 
     def construct_mapping(self, node, deep=False):

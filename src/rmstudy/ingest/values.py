@@ -209,7 +209,7 @@ def date_problem(file: str, raw, fmt: str | None, row: int, column: str, *, exce
     if fmt:
         example = _dt.date(2025, 1, 6).strftime(fmt)
         return Problem(file, f"'{shown}' is not a date in the form {fmt} (e.g. {example}) or YYYY-MM-DD",
-                       f"correct the date, or set date_format: in the mapping to the form the file uses",
+                       "correct the date, or set date_format: in the mapping to the form the file uses",
                        row=row, column=column)
     return Problem(file, f"'{shown}' is not a date in YYYY-MM-DD form",
                    "correct the date, or set date_format: in the mapping (e.g. \"%d/%m/%Y\")", row=row, column=column)

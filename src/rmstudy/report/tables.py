@@ -36,7 +36,7 @@ def hypothesis_table(rows: list[dict]) -> pd.DataFrame:
         out.append({"Hypothesis": r["id"], "Outcome": r["outcome"], "Family": r["family"],
                     "Estimate": num(r["estimate"], 3), "SE": num(r["se"], 3), "df": num(r["df"], 1),
                     "95% CI": ci(r["ci_low"], r["ci_high"], 3), "p": apa_p(r["p_value"]),
-                    f"p adj.": f"{apa_p(r['p_adjusted'])} ({r.get('adjustment', '')})",
+                    "p adj.": f"{apa_p(r['p_adjusted'])} ({r.get('adjustment', '')})",
                     "Effect size": f"{es['name']} = {num(es['value'])} {ci(es['ci_low'], es['ci_high'])}",
                     "TOST p": apa_p(r.get("tost_p")), "Decision": r["decision"]})
     return pd.DataFrame(out)
