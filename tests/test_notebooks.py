@@ -12,8 +12,8 @@ from conftest import ROOT
 NBS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_the_five_notebooks():
-    assert [p.stem for p in NBS] == ["01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention",
+def test_there_are_the_seven_notebooks():
+    assert [p.stem for p in NBS] == ["00_planning", "01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention",
                                      "05_hr_report", "06_academic_report"]
 
 
