@@ -939,7 +939,7 @@ def test_raw_exports_to_reports_with_two_commands(tmp_path):
     academic = (tmp_path / "reports" / "academic_report.html").read_text()
     assert "Raw exports brought in with" in academic and "pre_qualtrics.csv" in academic
     assert res["inputs"]["ingest_report.json"] in academic          # hashed like every other input
-    hr = (tmp_path / "reports" / "hr_report.html").read_text()
+    hr = (tmp_path / "reports" / "hr" / "hr_report.html").read_text()
     assert "pre_qualtrics" not in hr and "@example.org" not in hr and str(tmp_path) not in hr
 
 

@@ -187,12 +187,12 @@ def test_outputs_hold_only_relative_paths(pipeline_run):
     assert man["cohort_dir"] == "other_cohort" and man["out_dir"] == "run"
     assert man["command"] == "rmstudy run other_cohort --out run"
     assert not any(Path(p).is_absolute() for p in man["outputs"])
-    assert {"results.json", "hr_report.html", "academic_report.html"} <= set(man["outputs"])
+    assert {"results.json", "hr/hr_report.html", "hr/hr_report.pdf", "academic_report.html"} <= set(man["outputs"])
     # the run analysed the fixture's exact bytes
     assert res["inputs"] == {n: hashlib.sha256((FIXTURE / n).read_bytes()).hexdigest()
                              for n in COHORT_FILES if (FIXTURE / n).exists()}
     forbidden = {str(work), str(work.resolve()), str(REPO), str(REPO.resolve())}
-    for name in ("results.json", "manifest.json", "hr_report.html", "academic_report.html"):
+    for name in ("results.json", "manifest.json", "hr/hr_report.html", "academic_report.html"):
         text = (out / name).read_text(encoding="utf-8")
         for f in forbidden:
             assert f not in text, f"{name} contains the absolute path {f}"
@@ -207,7 +207,7 @@ def test_hr_report_names_nobody_and_suppresses_the_small_group(pipeline_run, coh
     # the fixture is built so that suppression MUST happen
     assert sizes[("control", "senior")] == 5 and sizes.min() < k
 
-    html = (pipeline_run["out"] / "hr_report.html").read_text(encoding="utf-8")
+    html = (pipeline_run["out"] / "hr" / "hr_report.html").read_text(encoding="utf-8")
     text = _visible_text(html)
     leaked = [pid for pid in P["participant_id"] if re.search(rf"\b{re.escape(pid)}\b", text)]
     assert not leaked, leaked[:5]
@@ -235,7 +235,7 @@ def test_small_retention_groups_get_no_rate_and_no_curve(pipeline_run, cohort):
     km = res["retention"]["R1"]["km"]
     small = [r for r in km if r["n"] < k or r["events_by_horizon"] < k]
     assert small, "the fixture must contain a retention group below the threshold"
-    html = (pipeline_run["out"] / "hr_report.html").read_text(encoding="utf-8")
+    html = (pipeline_run["out"] / "hr" / "hr_report.html").read_text(encoding="utf-8")
     start = html.index("Keeping younger talent")
     section = html[start:html.index("What this does and does not mean", start)]
     assert "<img" not in section                     # no chart, so no step that could date one person's exit

@@ -36,11 +36,75 @@ def demo_run(tmp_path_factory):
 
 def test_outputs_exist(demo_run):
     out, _ = demo_run
-    for f in ("results.json", "hr_report.html", "academic_report.html", "manifest.json"):
+    for f in ("results.json", "hr/hr_report.html", "hr/hr_report.pdf", "academic_report.html", "manifest.json"):
         assert (out / f).stat().st_size > 1000
     assert sorted(p.name for p in (out / "notebooks").glob("*.ipynb")) == [
         f"{n}.ipynb" for n in ("01_data_quality", "02_psychometrics", "03_survey_hypotheses", "04_retention",
                                "05_hr_report", "06_academic_report")]
+
+
+def test_hr_folder_holds_only_what_hr_receives(demo_run):
+    """OUT/hr/ is what goes to HR: its report as HTML and PDF and that report's figures, nothing else; the
+    analyst's files (validation.json with pseudonymous ids, notebooks, records, results, inputs) stay outside."""
+    out, _ = demo_run
+    hr = sorted(p.relative_to(out / "hr").as_posix() for p in (out / "hr").rglob("*") if p.is_file())
+    assert {"hr_report.html", "hr_report.pdf"} <= set(hr)
+    assert all(n in ("hr_report.html", "hr_report.pdf") or n.endswith((".png", ".svg")) for n in hr), hr
+    for name in ("validation.json", "results.json", "manifest.json", "academic_report.html", "notebooks", "records",
+                 "inputs"):
+        assert (out / name).exists() and not (out / "hr" / name).exists(), name
+    for f in (out / "hr").rglob("*"):
+        if f.is_file() and f.suffix in (".html", ".svg"):
+            assert not PID.search(_without_images(f.read_text(encoding="utf-8"))), f.name
+
+
+def test_run_analyses_a_snapshot_of_its_inputs_and_lists_every_file_in_the_manifest(demo_run):
+    """The cohort files are copied into OUT/inputs/<cohort>/ at validation and every notebook reads that copy;
+    the manifest, written last, names every other file of the run with its SHA-256."""
+    import hashlib
+
+    out, res = demo_run
+    snap = out / "inputs" / "demo"
+    assert sorted(p.name for p in snap.iterdir()) == sorted(res["inputs"])
+    for name, sha in res["inputs"].items():
+        assert hashlib.sha256((snap / name).read_bytes()).hexdigest() == sha
+        assert (snap / name).read_bytes() == (DEMO / name).read_bytes()
+    man = json.loads((out / "manifest.json").read_text())
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(man["outputs"]) == files
+    for name, sha in man["outputs"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == sha, name
+    assert len(man["run_id"]) == 32 and man["created"] == res["created"] and man["inputs"] == res["inputs"]
+    params = json.loads((out / "notebooks" / "01_data_quality.ipynb").read_text())["metadata"]["papermill"]
+    assert params["parameters"]["cohort_dir"].endswith(f"{out.name}/inputs/demo")
+
+
+def test_nothing_of_the_build_folder_is_left_or_named(demo_run):
+    """No build or scratch folder beside --out, no kernel connection file, and no output names the build folder
+    (the executed notebooks' parameters name --out, where the notebooks now are)."""
+    out, _ = demo_run
+    assert _leftovers(out.parent) == []
+    for f in out.rglob("*"):
+        if f.is_file() and f.suffix in (".json", ".ipynb", ".html"):
+            assert ".rmstudy-" not in f.read_text(encoding="utf-8"), f
+    assert not list(out.rglob("kernel-*.json"))
+
+
+def test_kernel_pool_keeps_its_own_bookkeeping(tmp_path):
+    """The pool records which kernel has run a notebook itself (no attribute set on jupyter_client objects), and
+    writes the connection files where it is told, removing them at shutdown."""
+    from rmstudy.run.kernels import KernelPool
+
+    pool = KernelPool(1, tmp_path / "k")
+    try:
+        assert [p.name for p in (tmp_path / "k").iterdir()] == ["kernel-0.json"]
+        km, used = pool.acquire()
+        assert not used and not [a for a in vars(km) if "rmstudy" in a]
+        pool.release(km)
+        assert pool.acquire() == (km, True)
+    finally:
+        pool.shutdown()
+    assert list((tmp_path / "k").iterdir()) == []
 
 
 def test_run_writes_its_validation_report_with_the_same_ledger(demo_run):
@@ -137,15 +201,19 @@ def test_flow_ledger_reconciles(demo_run, demo_cohort):
 PID = re.compile(r"\bP\d{4}\b")
 
 
+def _without_images(html: str) -> str:
+    """HTML without embedded base64 data (whose letters may spell an id by chance)."""
+    return re.sub(r"base64,[A-Za-z0-9+/=\s]+", "", html)
+
+
 def test_hr_report_is_private_and_codeless(demo_run):
     out, res = demo_run
-    html = (out / "hr_report.html").read_text()
-    assert not PID.search(html), "a participant id leaked into the HR report"
+    html = (out / "hr" / "hr_report.html").read_text()
+    assert not PID.search(_without_images(html)), "a participant id leaked into the HR report"
     for forbidden in ("import rmstudy", "rm.load_results", "cohort_dir", "out_dir =", "injected-parameters",
                       str(ROOT), str(out.resolve()), "In&nbsp;[", "Traceback"):
         assert forbidden not in html, forbidden
     assert "The answer first" in html and "Privacy" in html
-    assert "Beside actual exits" in html          # turnover intention (H3b) reported beside retention (H3)
     assert "too uncertain to say" in html or "clear improvement" in html
 
 
@@ -155,8 +223,8 @@ def test_academic_report_carries_provenance(demo_run):
     assert res["plan_sha256"] in html
     for sha in res["inputs"].values():
         assert sha in html
-    for section in ("Participant flow", "Baseline table", "Attrition", "Measurement", "Primary results",
-                    "Sensitivity analyses", "Moderation and dose-response", "Retention", "Assumption checks",
+    for section in ("Participant flow", "Baseline characteristics", "Attrition", "Measurement", "Primary results",
+                    "Sensitivity analyses", "Moderation and dose", "Retention", "Assumption checks",
                     "Reproducibility"):
         assert section in html, section
     assert res["environment"]["packages"]["statsmodels"] in html
@@ -165,7 +233,8 @@ def test_academic_report_carries_provenance(demo_run):
     for check in {w["check"] for w in warnings}:
         n = sum(w["check"] == check for w in warnings)
         assert re.search(rf"<td>{check}</td>\s*<td>{n}</td>", html), (check, n)
-    assert str(ROOT) not in html and not PID.search(html)
+    assert str(ROOT) not in html
+    assert not PID.search(_without_images(html))
     manifest = json.loads((out / "manifest.json").read_text())
     assert not any(os.path.isabs(v) for v in (manifest["cohort_dir"], manifest["out_dir"]))
     assert str(ROOT) not in (out / "manifest.json").read_text()
@@ -175,6 +244,8 @@ def test_academic_report_carries_provenance(demo_run):
 
 def test_rerun_is_identical_apart_from_created(demo_run, tmp_path):
     out, res = demo_run
+    before = json.loads((out / "manifest.json").read_text())
+    (out / "figures" / "stale.png").write_bytes(b"an earlier run's figure")
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
@@ -187,9 +258,13 @@ def test_rerun_is_identical_apart_from_created(demo_run, tmp_path):
     b = dict(res)
     b.pop("created")
     assert a == b
+    after = json.loads((out / "manifest.json").read_text())
+    assert after["run_id"] != before["run_id"]
+    assert not (out / "figures" / "stale.png").exists()           # the whole folder was replaced
+    assert _leftovers(out.parent) == []
 
 
-def test_failing_notebook_stops_the_run(tmp_path, monkeypatch):
+def test_failing_notebook_stops_the_run_and_leaves_out_as_it_was(tmp_path, monkeypatch):
     nbs = tmp_path / "nbs"
     shutil.copytree(ROOT / "notebooks", nbs)
     nb = json.loads((nbs / "03_survey_hypotheses.ipynb").read_text())
@@ -204,9 +279,17 @@ def test_failing_notebook_stops_the_run(tmp_path, monkeypatch):
     assert "03_survey_hypotheses" in msg and "planted failure" in msg
     # papermill inserts the injected-parameters cell, so source cell 2 is executed cell 3
     assert "cell 3 of the executed notebook" in msg and "raise RuntimeError('planted failure')" in msg
-    assert "out/notebooks/03_survey_hypotheses.ipynb" in msg and str(tmp_path) not in msg
-    assert (out / "notebooks" / "03_survey_hypotheses.ipynb").exists()
-    assert not (out / "hr_report.html").exists() and not (out / "results.json").exists()
+    # the unfinished run is kept beside --out for inspection; --out itself is not created
+    assert "out.failed/notebooks/03_survey_hypotheses.ipynb" in msg and str(tmp_path) not in msg
+    assert (tmp_path / "out.failed" / "notebooks" / "03_survey_hypotheses.ipynb").exists()
+    assert not out.exists()
+    assert not (tmp_path / "out.failed" / "hr").exists() and not (tmp_path / "out.failed" / "results.json").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def _leftovers(parent: Path) -> list[str]:
+    """What a run leaves beside --out apart from --out, OUT.failed and the lock file: nothing."""
+    return sorted(p.name for p in parent.iterdir() if ".rmstudy-" in p.name and not p.name.endswith("rmstudy-lock"))
 
 
 def test_invalid_cohort_refused_by_cli(tmp_path):
@@ -242,14 +325,13 @@ def test_notebooks_by_hand_with_papermill(tmp_path):
 
 
 def test_hr_report_pdf_is_a4(demo_run):
+    """The PDF HR receives prints on A4 (the HR template's own print stylesheet)."""
     import weasyprint
 
-    from rmstudy.run.pipeline import PDF_CSS
-
     out, _ = demo_run
-    pdf = (out / "hr_report.pdf").read_bytes()
+    pdf = (out / "hr" / "hr_report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
-    doc = weasyprint.HTML(filename=str(out / "hr_report.html")).render(stylesheets=[weasyprint.CSS(string=PDF_CSS)])
+    doc = weasyprint.HTML(filename=str(out / "hr" / "hr_report.html")).render()
     assert len(doc.pages) >= 2
     for page in doc.pages:       # A4 = 210 x 297 mm = 793.7 x 1122.5 CSS px
         assert abs(page.width - 793.7) < 1 and abs(page.height - 1122.5) < 1
@@ -282,7 +364,7 @@ def test_single_arm_cohort_runs_and_says_change_is_not_attributable(tmp_path, mo
     res = run(d, tmp_path / "out", progress=False)
     assert {h["design"] for h in res["hypotheses"]} == {"single_arm"}
     assert all(h["method"].startswith("LMM score ~ wave") for h in res["hypotheses"])
-    html = (tmp_path / "out" / "hr_report.html").read_text()
+    html = (tmp_path / "out" / "hr" / "hr_report.html").read_text()
     assert "no comparison group" in html.lower() and "cannot be attributed to the programme" in html
 
 
@@ -297,7 +379,7 @@ def test_executed_notebooks_keep_no_machine_paths_in_outputs(tmp_path):
     """A warning printed by a cell names the file it comes from; _scrub shows such folders as placeholders."""
     import sysconfig
 
-    from rmstudy.run.pipeline import _scrub
+    from rmstudy.run.pipeline import scrub_notebook
 
     site = sysconfig.get_paths()["purelib"]
     pkg = str(Path(rm.__file__).resolve().parent)
@@ -310,7 +392,7 @@ def test_executed_notebooks_keep_no_machine_paths_in_outputs(tmp_path):
         "nbformat_minor": 5}
     path = tmp_path / "a.ipynb"
     path.write_text(json.dumps(nb))
-    _scrub(path)
+    scrub_notebook(path)
     text = path.read_text()
     assert site not in text and pkg not in text
     assert "<site-packages>/scipy/stats/_axis.py:3" in text and "<rmstudy>/reliability.py:9" in text

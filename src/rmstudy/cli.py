@@ -10,19 +10,18 @@ from pathlib import Path
 def _run(a) -> int:
     import json
 
-    from rmstudy.run.pipeline import run
+    from rmstudy.run.pipeline import HR_DIR, run
 
     out, cohort = Path(a.out), Path(a.cohort_dir)
-    if out.exists() and not out.is_dir():
-        print(f"rmstudy: --out {a.out} is a file; give a folder for the run", file=sys.stderr)
-        return 2
     if cohort.is_dir() and out.resolve() == cohort.resolve():
         print("rmstudy: --out is the cohort folder itself; give a separate folder (e.g. reports/NAME) so that the "
               "cohort's inputs stay as they were", file=sys.stderr)
         return 2
     res = run(a.cohort_dir, a.out, parallel=not a.serial, progress=not a.no_progress)
-    print(f"wrote {out / 'results.json'}, {out / 'hr_report.html'}, {out / 'hr_report.pdf'}, "
-          f"{out / 'academic_report.html'}")
+    hr = out / HR_DIR
+    hr_files = sorted(p.name for p in hr.iterdir() if p.is_file()) if hr.is_dir() else []
+    print(f"wrote {out} (results.json, academic_report.html, notebooks, manifest.json); for HR: {hr}/ "
+          f"({', '.join(hr_files)})")
     for h in res["hypotheses"]:
         print(f"  {h['id']:<6} {h['decision']:<13} estimate {h['estimate']:+.3f}  p_adj {h['p_adjusted']:.4f}")
     v = json.loads((out / "validation.json").read_text(encoding="utf-8"))
@@ -115,14 +114,41 @@ def _ingest(a) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+EXIT_CODES = """exit status:
+  0    done
+  1    the output pipe was closed (e.g. `rmstudy validate DIR | head`)
+  2    the cohort cannot be analysed (every problem is listed), or an argument cannot be used: --out is a file,
+       lies under a file, is the cohort folder, or holds files rmstudy did not write; nothing was written
+  3    a notebook failed: the cell and its error are named; the unfinished run is kept in OUT.failed
+  4    the run folder could not be written: a full disk, a read-only folder or file system, no permission;
+       --out is unchanged (it holds the previous run, if there was one)
+  5    another rmstudy run is writing the same --out; nothing was done
+  130  interrupted (Ctrl-C); 143 stopped by SIGTERM. --out is unchanged
+rmstudy run replaces --out only when the whole run has succeeded (docs/running.md)."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that a run cleans up as it does on Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _parser():
     from rmstudy.simulate.cohort import DEMO_SEED
 
-    p = argparse.ArgumentParser(prog="rmstudy", description="Evaluate a reverse-mentoring programme.")
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="rmstudy", description="Evaluate a reverse-mentoring programme.", epilog=EXIT_CODES,
+                                formatter_class=fmt)
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="validate a cohort, run every notebook, write results.json and both reports")
+    r = sub.add_parser("run", help="validate a cohort, run every notebook, write results.json and both reports",
+                       description="Validate a cohort, run every notebook and write results.json and both reports "
+                                   "into --out, all or nothing: the run is built beside --out and replaces it only "
+                                   "when complete; the HR report goes to OUT/hr/.", epilog=EXIT_CODES,
+                       formatter_class=fmt)
     r.add_argument("cohort_dir")
-    r.add_argument("--out", required=True, help="run folder, e.g. reports/NAME")
+    r.add_argument("--out", required=True, help="run folder, e.g. reports/NAME (replaced whole when the run succeeds)")
     r.add_argument("--serial", action="store_true", help="run notebooks one at a time")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.set_defaults(fn=_run)
@@ -149,23 +175,54 @@ def main(argv=None) -> int:
     x.add_argument("--rerun-anyway", action="store_true", help="rerun even when an input's hash differs")
     from rmstudy.run.reproduce import cli as _reproduce     # light: the rerun's imports wait until it runs
     x.set_defaults(fn=_reproduce)
-    a = p.parse_args(argv)
+    return p
+
+
+def _say(message: str, code: int) -> int:
+    print(f"rmstudy: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv=None) -> int:
+    import errno
+    import signal
+    import threading
+
+    a = _parser().parse_args(argv)
     from rmstudy.errors import CohortError
     from rmstudy.run.pipeline import NotebookFailed
+    from rmstudy.run.rundir import OutputError, RunLocked
 
+    where = f"; {a.out} is unchanged" if a.cmd == "run" else ""
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return a.fn(a)
     except CohortError as e:
-        print(f"rmstudy: the cohort cannot be analysed.\n{e}", file=sys.stderr)
-        return 2
+        return _say(f"the cohort cannot be analysed.\n{e}", 2)
     except NotebookFailed as e:
-        print(f"rmstudy: {e}", file=sys.stderr)
-        return 3
+        return _say(str(e), 3)
+    except OutputError as e:
+        return _say(str(e), 2 if e.usage else 4)
+    except RunLocked as e:
+        return _say(str(e), 5)
+    except KeyboardInterrupt:
+        return _say(f"interrupted (Ctrl-C){where}. Run the command again to start over", 130)
+    except _Terminated:
+        return _say(f"stopped (SIGTERM){where}", 143)
     except BrokenPipeError:                       # the reader went away (e.g. `rmstudy validate DIR | head`)
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python flushes
         return 1
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        return _say(f"{e.strerror}: {e.filename}" if e.filename else str(e.strerror), 4)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":

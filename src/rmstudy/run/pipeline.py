@@ -1,36 +1,61 @@
-"""`rmstudy run`: execute the notebooks with papermill and build the reports.
+"""`rmstudy run`: execute the notebooks with papermill and build the reports, all or nothing.
 
-Stage 1 runs the analysis notebooks in parallel (each analysis runs in exactly
-one of them, and each records its results); results.json is then assembled;
-stage 2 runs the report notebooks, which read results.json and never refit;
-finally the two reports are exported to HTML without code or the injected
-parameters, and a manifest is written. Every path written into an output is
-relative to the working directory the run was started from.
+The run is built in a folder beside ``--out`` and swapped in whole on success, under a lock on ``--out``
+(:mod:`rmstudy.run.rundir`), so ``--out`` always holds one complete run or the previous one. In that folder:
+
+1. the cohort's files are copied to ``inputs/<cohort>/`` and checked there (the same checks as ``rmstudy
+   validate``); every notebook reads that copy, so what is hashed is what is analysed;
+2. stage 1 runs the analysis notebooks, two at a time on shared kernels (:mod:`rmstudy.run.kernels`); each
+   analysis runs in exactly one of them, and each records its results;
+3. results.json is assembled from the records;
+4. stage 2 runs the report notebooks, which read results.json and never refit; the HR report goes to ``hr/``
+   (HTML and PDF, nothing else), the academic report stays with the analyst's files;
+5. a manifest lists every file of the run with its SHA-256, and the folder is swapped in.
+
+Every path written into an output is relative to the working directory the run was started from, and names
+``--out``, never the build folder.
 """
 
 from __future__ import annotations
 
-__all__ = ["run", "NotebookFailed", "STAGES", "export_html", "notebook_dir"]
+__all__ = ["run", "NotebookFailed", "STAGES", "REPORTS", "HR_DIR", "notebook_dir", "scrub_notebook"]
 
+import errno
 import functools
 import json
 import os
+import re
 import shutil
+import threading
+import uuid
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rmstudy.errors import CohortError, Problem, RmstudyError
 from rmstudy.checks.validate import validate
-from rmstudy.contract.provenance import environment
-from rmstudy.results.assemble import _dump, assemble_results
+from rmstudy.contract.jsonio import write_json
+from rmstudy.contract.provenance import environment, file_sha256
+from rmstudy.errors import CohortError, Problem, RmstudyError
+from rmstudy.results.assemble import assemble_results
+from rmstudy.run.kernels import RESET_SOURCE, KernelPool
+from rmstudy.run.rundir import RunFolder, output_error, snapshot_inputs
 
 STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_quality"),   # longest first
-          ("05_hr_report", "06_academic_report"))
-REPORTS = {"05_hr_report": "hr_report.html", "06_academic_report": "academic_report.html"}
+          ("06_academic_report", "05_hr_report"))
+#: the folder of the run that HR receives: its report (HTML, PDF) and that report's figures, nothing else
+HR_DIR = "hr"
+REPORTS = {"hr": f"{HR_DIR}/hr_report.html", "hr_pdf": f"{HR_DIR}/hr_report.pdf",
+           "academic": "academic_report.html", "academic_pdf": "academic_report.pdf"}
+#: errors inside a notebook that are the run folder's, not the notebook's (a full disk, a read-only disk)
+_OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 class NotebookFailed(RmstudyError, RuntimeError):
-    """A notebook raised; names the cell and where the partial executed notebook is."""
+    """A notebook raised; names the cell and where the partial executed notebook is (``notebook``: its path)."""
+
+    def __init__(self, message: str, notebook: str | None = None):
+        super().__init__(message)
+        self.notebook = notebook
 
 
 def notebook_dir() -> Path:
@@ -49,72 +74,24 @@ def _rel(p: Path) -> str:
     return os.path.relpath(Path(p).resolve(), Path.cwd())
 
 
-_KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]   # no TCP-encryption chatter on stderr
-_RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
-          "import sys as _s\n"
-          "_s.modules.get('matplotlib.pyplot') and _s.modules['matplotlib.pyplot'].close('all')\n"
-          "del _s\n")
+@dataclass
+class _Run:
+    """What the steps of one run share."""
 
-
-class _KernelPool:
-    """A few long-lived kernels shared by the notebooks of one run.
-
-    Each kernel imports pandas, statsmodels and matplotlib once; between notebooks
-    its user namespace is reset (``%reset -f``) and open figures are closed, so each
-    notebook still starts from an empty namespace, as it does when run by hand.
-    """
-
-    def __init__(self, n: int):
-        import queue
-
-        from jupyter_client import KernelManager
-
-        self._free: "queue.Queue" = queue.Queue()
-        self._all = []
-        for _ in range(n):
-            km = KernelManager(kernel_name="python3")
-            # every notebook needs these: load them while the cohort is being checked
-            km.start_kernel(extra_arguments=_KERNEL_ARGS + [
-                "--IPKernelApp.exec_lines=['import importlib as _i; [_i.import_module(m) for m in (\"pandas\", "
-                "\"scipy.stats\", \"matplotlib.pyplot\", \"rmstudy.contract.cohort\")]; del _i']"])   # no names left behind
-            km.rmstudy_used = False
-            self._all.append(km)
-            self._free.put(km)
-
-    def acquire(self):
-        """A kernel, and whether the notebook run on it must first reset its namespace."""
-        km = self._free.get()
-        used, km.rmstudy_used = km.rmstudy_used, True
-        return km, used
-
-    def __len__(self) -> int:
-        return len(self._all)
-
-    def release(self, km) -> None:
-        self._free.put(km)
-
-    def shutdown(self) -> None:
-        import threading
-
-        def stop(km):
-            try:
-                km.shutdown_kernel(now=True)
-            except Exception:  # a kernel that already died needs no shutdown
-                pass
-
-        threads = [threading.Thread(target=stop, args=(km,)) for km in self._all]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+    nb_dir: Path
+    build: Path                 # the folder that becomes --out
+    scratch: Path               # deleted with the build folder
+    params: dict                # what the notebooks are given: the input snapshot and the build folder
+    pool: KernelPool
+    rename: dict = field(default_factory=dict)   # build-folder name -> --out's name, in executed notebooks
 
 
 def _with_reset(src: Path, tmp_dir: Path) -> Path:
-    """A copy of the notebook whose first cell resets a reused kernel's namespace (removed again by _scrub)."""
+    """A copy of the notebook whose first cell resets a reused kernel's namespace (removed again by the scrub)."""
     import nbformat
 
     nb = nbformat.read(src, as_version=4)
-    cell = nbformat.v4.new_code_cell(_RESET)
+    cell = nbformat.v4.new_code_cell(RESET_SOURCE)
     cell.metadata["tags"] = ["rmstudy-reset"]
     cell["id"] = "rmstudy-reset"
     nb.cells.insert(0, cell)
@@ -123,35 +100,48 @@ def _with_reset(src: Path, tmp_dir: Path) -> Path:
     return path
 
 
-def _execute(name: str, nb_dir: Path, out_dir: Path, params: dict, km=None, reset: bool = False) -> Path:
+def _failure(name: str, e, reset: bool) -> Exception:
+    """The error to raise for a failed cell: an OSError when the notebook only met a full or read-only disk (the
+    run folder's problem, reported as such), else :class:`NotebookFailed` naming the cell."""
+    m = re.search(r"\[Errno (\d+)\] ([^:'\n]+)(?:: '([^'\n]*)')?", str(e.evalue or ""))
+    if m and int(m.group(1)) in _OUTPUT_ERRNOS:
+        return OSError(int(m.group(1)), m.group(2).strip(), m.group(3))
+    first = (e.source or "").strip().splitlines()[:1]
+    index = e.cell_index - 1 if reset else e.cell_index      # the reset cell is not in the saved notebook
+    return NotebookFailed(f"notebook {name} failed in cell {index} of the executed notebook"
+                          + (f", starting `{first[0][:80]}`" if first else "") + f": {e.ename}: {e.evalue}",
+                          notebook=f"notebooks/{name}.ipynb")
+
+
+def _execute(name: str, ctx: _Run, km, reset: bool = False) -> Path:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    src = nb_dir / f"{name}.ipynb"
-    dst = out_dir / "notebooks" / f"{name}.ipynb"
-    if reset:                                   # each notebook its own folder: two threads run at once
-        import tempfile
-
-        tmp = Path(tempfile.mkdtemp(prefix=f"rmstudy-{name}-"))
+    src = ctx.nb_dir / f"{name}.ipynb"
+    dst = ctx.build / "notebooks" / f"{name}.ipynb"
+    tmp = ctx.scratch / f"reset-{name}"          # each notebook its own folder: two threads run at once
+    if reset:
+        tmp.mkdir(parents=True, exist_ok=True)
         src = _with_reset(src, tmp)
+    failure = None
     try:
         # absolute paths for papermill's own I/O: its local handler keeps a process-global cwd that concurrent
-        # runs in threads can leave stale; the paths it records are rewritten to relative ones by _scrub
-        kw = {"km": km} if km is not None else {"extra_arguments": _KERNEL_ARGS}
-        pm.execute_notebook(str(src.resolve()), str(dst.resolve()), parameters=params, progress_bar=False,
-                            log_output=False, kernel_name="python3", cwd=None, **kw)
+        # runs in threads can leave stale; the paths it records are rewritten to relative ones by the scrub
+        pm.execute_notebook(str(src.resolve()), str(dst.resolve()), parameters=ctx.params, progress_bar=False,
+                            log_output=False, kernel_name="python3", cwd=None, km=km)
     except PapermillExecutionError as e:
-        first = (e.source or "").strip().splitlines()[:1]
-        index = e.cell_index - 1 if reset else e.cell_index      # the reset cell is not in the saved notebook
-        raise NotebookFailed(
-            f"notebook {name} failed in cell {index} of the executed notebook"
-            + (f", starting `{first[0][:80]}`" if first else "") + f": {e.ename}: {e.evalue}\n"
-            f"The partial executed notebook is at {_rel(dst)}") from None
+        failure = _failure(name, e, reset)
     finally:
-        if dst.exists():
-            _scrub(dst)
-        if reset:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    # reached only when papermill itself wrote the notebook; a notebook it could not finish writing (a full
+    # disk) raised above with its own error, which a half-written file's JSON error must not hide
+    try:
+        scrub_notebook(dst, ctx.rename)
+    except (OSError, ValueError):
+        if failure is None:
+            raise
+    if failure is not None:
+        raise failure
     return dst
 
 
@@ -184,10 +174,14 @@ def _unpath(value):
     return value
 
 
-def _scrub(path: Path) -> None:
-    """Keep absolute machine paths out of the executed notebook: its metadata, and the outputs where warnings and
-    tracebacks name the files they come from."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+def scrub_notebook(path: Path, rename: dict | None = None) -> None:
+    """Keep absolute machine paths out of an executed notebook: its metadata, and the outputs where warnings and
+    tracebacks name the files they come from. ``rename`` maps the build folder's name to ``--out``'s, so the
+    injected parameters and any printed path name the run folder the notebook ends up in."""
+    text = path.read_text(encoding="utf-8")
+    for old, new in (rename or {}).items():
+        text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+    nb = json.loads(text)
     nb["cells"] = [c for c in nb.get("cells", []) if "rmstudy-reset" not in c.get("metadata", {}).get("tags", [])]
     meta = nb.get("metadata", {}).get("papermill", {})
     if meta.get("input_path"):
@@ -212,135 +206,167 @@ def _scrub(path: Path) -> None:
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def export_html(executed: Path, dest: Path, title: str) -> Path:
-    """Export an executed report notebook to self-contained HTML with no code,
-    no prompts and no parameters / injected-parameters cell."""
-    import nbformat
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
-    nb = nbformat.read(executed, as_version=4)
-    tags = TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters", "remove-cell"})
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    exporter.register_preprocessor(tags, enabled=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    dest.write_text(body, encoding="utf-8")
-    return dest
-
-
-PDF_CSS = """
-@page { size: A4; margin: 16mm 14mm; @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; } }
-body { font-size: 10pt; }
-img { max-width: 100%; break-inside: avoid; }
-h1, h2, h3 { break-after: avoid; }
-table, .jp-OutputArea-output { break-inside: avoid; }
-"""
-
-
-def export_pdf(html: Path, dest: Path) -> Path:
-    """Print the HR report's HTML to an A4 PDF with weasyprint."""
-    import weasyprint
-
-    weasyprint.HTML(filename=str(html)).write_pdf(str(dest), stylesheets=[weasyprint.CSS(string=PDF_CSS)])
-    return dest
-
-
 def _warm_exporters() -> None:
-    """Import the report exporters while a core is free (the end of the analysis stage)."""
+    """Import the report writers while a core is free (the end of the analysis stage)."""
     try:
-        import nbconvert  # noqa: F401
         import weasyprint  # noqa: F401
+
+        import rmstudy.report.hr  # noqa: F401
     except Exception:  # a failing import fails again, with its message, where it is used
         pass
 
 
-def _stage(names, nb_dir, out_dir, params, pool, bar, after=None, when_one_left=None):
+def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> None:
     """Run notebooks on the pool's kernels, longest first; ``after[name]`` runs when that notebook is done;
-    ``when_one_left`` runs (in a thread) once fewer notebooks remain than there are kernels."""
+    ``when_one_left`` runs (in a thread) once fewer notebooks remain than there are kernels; each of ``side``
+    (a function that needs no kernel) runs in a thread of its own beside the notebooks.
+
+    On any error (a failed notebook, Ctrl-C) the notebooks not started are cancelled and the kernels are stopped,
+    so one still running ends at once; the threads are given a moment to finish before the error goes on."""
     after = after or {}
+    pool = ctx.pool
 
     def job(name):
         km, used = pool.acquire()
         try:
-            _execute(name, nb_dir, out_dir, params, km=km, reset=used)
+            _execute(name, ctx, km, reset=used)
         finally:
             pool.release(km)
         if name in after:
             after[name]()
         return name
 
-    with ThreadPoolExecutor(max_workers=len(pool)) as ex:
-        futures = [ex.submit(job, n) for n in names]
+    ex = ThreadPoolExecutor(max_workers=len(pool) + len(side), thread_name_prefix="rmstudy-stage")
+    futures = [ex.submit(fn) for fn in side] + [ex.submit(job, n) for n in names]
+    try:
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for f in done:
-                exc = f.exception()
-                if exc is not None:
-                    for p in pending:
-                        p.cancel()
-                    raise exc
+                if f.exception() is not None:
+                    raise f.exception()
                 bar.update(1)
                 bar.set_postfix_str(f.result())
             if when_one_left is not None and len(pending) < len(pool):
-                import threading
-
                 threading.Thread(target=when_one_left, daemon=True).start()
                 when_one_left = None
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        with _quiet("papermill", "traitlets", "nbclient"):     # kernels stopped on purpose: no error logged
+            pool.shutdown()
+            wait(futures, timeout=20)
+        raise
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+class _quiet:
+    """Silence some loggers for a while (the clients of kernels being stopped log errors as they lose them)."""
+
+    def __init__(self, *names: str):
+        import logging
+
+        self.loggers = [logging.getLogger(n) for n in names]
+
+    def __enter__(self):
+        self.levels = [lg.level for lg in self.loggers]
+        for lg in self.loggers:
+            lg.setLevel(100)
+        return self
+
+    def __exit__(self, *exc):
+        for lg, level in zip(self.loggers, self.levels):
+            lg.setLevel(level)
+
+
+def _write_manifest(build: Path, cohort, shown: dict, results: dict) -> dict:
+    """manifest.json, written last: every other file of the run with its SHA-256, and the run's identity."""
+    outputs = {p.relative_to(build).as_posix(): file_sha256(p)
+               for p in sorted(build.rglob("*")) if p.is_file() and p.relative_to(build).as_posix() != "manifest.json"}
+    manifest = {"run_id": uuid.uuid4().hex, "created": results["created"], "cohort": cohort.name,
+                "cohort_dir": shown["cohort_dir"], "out_dir": shown["out_dir"],
+                "command": f"rmstudy run {shown['cohort_dir']} --out {shown['out_dir']}",
+                "inputs": results["inputs"], "plan_sha256": results["plan_sha256"], "parameters": shown,
+                "environment": environment(), "outputs": outputs}
+    write_json(manifest, build / "manifest.json")
+    return manifest
+
+
+def _academic_export(ctx: _Run, title: str):
+    """Once notebook 06 has run: the academic report as offline HTML and an A4 PDF (analyst's part)."""
+    def export():
+        from rmstudy.report.academic_export import export_academic
+
+        export_academic(ctx.build / "notebooks" / "06_academic_report.ipynb", ctx.build / REPORTS["academic"],
+                        ctx.build / REPORTS["academic_pdf"], f"Academic report: {title}")
+    return export
+
+
+def _hr_folder(ctx: _Run, snap: Path):
+    """The HR deliverable, from results.json, the plan and the codebook: ``hr/`` (HTML, PDF, figures only)."""
+    def write():
+        from rmstudy.report.hr import write_hr_folder
+
+        write_hr_folder(ctx.build, snap)
+        return HR_DIR
+    return write
+
+
+def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, progress: bool,
+           created: str | None) -> dict:
+    """Everything of a run inside the build folder; returns results.json's mapping."""
+    from tqdm.auto import tqdm
+
+    build = rf.build
+    snap = snapshot_inputs(cohort_dir, build)
+    # the same checks and messages as `rmstudy validate`; an invalid cohort is refused before any notebook runs
+    report = validate(snap)
+    if not report.ok:
+        raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
+    cohort = report.loaded
+    (build / "notebooks").mkdir(parents=True, exist_ok=True)
+    report.to_json(build / "validation.json")     # exclusions, warnings and the row ledger of this run's input
+    shown = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}        # what results and manifest record
+    ctx = _Run(nb_dir=notebook_dir(), build=build, scratch=rf.scratch, pool=pool,
+               params={"cohort_dir": _rel(snap), "out_dir": _rel(build)},
+               rename={f"{rf.root.name}/{build.name}": rf.name})
+    with tqdm(total=sum(len(s) for s in STAGES) + 1, desc="rmstudy run", unit="step", disable=not progress) as bar:
+        _stage(STAGES[0], ctx, bar, when_one_left=_warm_exporters)
+        results = assemble_results(build, cohort, parameters=shown, created=created)
+        _stage(STAGES[1], ctx, bar, after={"06_academic_report": _academic_export(ctx, cohort.study.name)},
+               side=[_hr_folder(ctx, snap)])
+    pool.shutdown()
+    _write_manifest(build, cohort, shown, results)
+    return results
 
 
 def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, progress: bool = True,
         created: str | None = None) -> dict:
-    """Validate the cohort, execute every notebook and write the reports.
+    """Validate the cohort, execute every notebook and write the reports into ``out_dir``, all or nothing.
 
-    Returns the results.json mapping. Raises :class:`~rmstudy.errors.CohortError`
-    for an invalid cohort (before any notebook runs) and :class:`NotebookFailed`
-    when a notebook fails.
+    Returns the results.json mapping. Raises :class:`~rmstudy.errors.CohortError` for an invalid cohort (before
+    any notebook runs), :class:`NotebookFailed` when a notebook fails (the partial run is kept beside ``out_dir``
+    as ``<out_dir>.failed``, named in the message), :class:`~rmstudy.run.rundir.RunLocked` when another run is
+    writing ``out_dir`` and :class:`~rmstudy.run.rundir.OutputError` when the run folder cannot be written (a
+    full disk, a read-only folder, a file in the way). In every one of these cases, and on Ctrl-C, ``out_dir``
+    is left as it was.
     """
-    from tqdm.auto import tqdm
-
     cohort_dir, out_dir = Path(cohort_dir), Path(out_dir)
-    nb_dir = notebook_dir()
-    pool = _KernelPool(2 if parallel else 1)  # kernels boot while the cohort is checked
     try:
-        # the same checks and messages as `rmstudy validate`; an invalid cohort is refused before any notebook runs
-        report = validate(cohort_dir)
-        if not report.ok:
-            raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
-        cohort = report.loaded
-    except BaseException:
-        pool.shutdown()
-        raise
-    for sub in ("records", "notebooks", "figures"):
-        shutil.rmtree(out_dir / sub, ignore_errors=True)   # no stale results from an earlier run
-    (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-    report.to_json(out_dir / "validation.json")     # exclusions, warnings and the row ledger of this run's input
-    params = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}
-    total = sum(len(s) for s in STAGES)
-    def hr_outputs():
-        export_html(out_dir / "notebooks" / "05_hr_report.ipynb", out_dir / REPORTS["05_hr_report"],
-                    f"HR report: {cohort.study.name}")
-        export_pdf(out_dir / REPORTS["05_hr_report"], out_dir / "hr_report.pdf")
-
-    def academic_outputs():     # offline HTML of our own (no CDN scripts) and an A4 PDF with bookmarks
-        from rmstudy.report.academic_export import export_academic
-
-        export_academic(out_dir / "notebooks" / "06_academic_report.ipynb", out_dir / REPORTS["06_academic_report"],
-                        out_dir / "academic_report.pdf", f"Academic report: {cohort.study.name}")
-
-    try:
-        with tqdm(total=total, desc="rmstudy run", unit="notebook", disable=not progress) as bar:
-            _stage(STAGES[0], nb_dir, out_dir, params, pool, bar, when_one_left=_warm_exporters)
-            results = assemble_results(out_dir, cohort, parameters=params, created=created)
-            _stage(STAGES[1], nb_dir, out_dir, params, pool, bar,
-                   after={"05_hr_report": hr_outputs, "06_academic_report": academic_outputs})
-    finally:
-        pool.shutdown()
-    manifest = {"cohort": cohort.name, "cohort_dir": params["cohort_dir"], "out_dir": params["out_dir"],
-                "command": f"rmstudy run {params['cohort_dir']} --out {params['out_dir']}",
-                "inputs": results["inputs"], "plan_sha256": results["plan_sha256"], "parameters": params,
-                "environment": environment(), "outputs": sorted(
-                    str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json")}
-    _dump(manifest, out_dir / "manifest.json")
+        with RunFolder(out_dir) as rf:
+            pool = KernelPool(2 if parallel else 1, rf.scratch)  # kernels boot while the inputs are copied and checked
+            try:
+                results = _build(rf, cohort_dir, out_dir, pool, progress, created)
+            except NotebookFailed as e:
+                pool.shutdown()
+                kept = rf.keep_failed()
+                raise NotebookFailed(f"{e}\nThe partial executed notebook is at {_rel(kept / e.notebook)} (the "
+                                     f"unfinished run is kept in {_rel(kept)}; {_rel(out_dir)} is unchanged)",
+                                     notebook=str(kept / e.notebook)) from None
+            finally:
+                pool.shutdown()
+            rf.commit()
+    except OSError as e:
+        raise output_error(e, out_dir) from None
     return results

@@ -1,0 +1,88 @@
+"""A few long-lived Jupyter kernels shared by the notebooks of one run.
+
+Each kernel imports pandas, scipy.stats, matplotlib and the cohort reader once, while the cohort is being
+checked; between notebooks its user namespace is reset (``%reset -f``) and open figures are closed, so each
+notebook still starts from an empty namespace, as it does when run by hand.
+
+The kernels' connection files are written to a folder the caller owns (the run's scratch folder beside
+``--out``), never to Jupyter's shared runtime folder, so a run that is killed leaves them where the next run into
+the same ``--out`` deletes them. The pool keeps its own record of which kernels have run a notebook; it sets no
+attribute on jupyter_client's objects.
+"""
+
+from __future__ import annotations
+
+__all__ = ["KernelPool", "KERNEL_ARGS", "RESET_SOURCE"]
+
+import queue
+import threading
+from pathlib import Path
+
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]   # no TCP-encryption chatter on stderr
+#: the first cell of a notebook run on a kernel that has already run one
+RESET_SOURCE = ("get_ipython().run_line_magic('reset', '-f')\n"
+                "import sys as _s\n"
+                "_s.modules.get('matplotlib.pyplot') and _s.modules['matplotlib.pyplot'].close('all')\n"
+                "del _s\n")
+_PRELOAD = ("--IPKernelApp.exec_lines=['import importlib as _i; [_i.import_module(m) for m in (\"pandas\", "
+            "\"scipy.stats\", \"matplotlib.pyplot\", \"rmstudy.contract.cohort\")]; del _i']")   # no names left
+
+
+class KernelPool:
+    """``n`` kernels started at once, with connection files in ``connection_dir``.
+
+    :meth:`acquire` hands out a free kernel and says whether it has run a notebook before (so the notebook must
+    first reset its namespace); :meth:`release` gives it back; :meth:`shutdown` stops them all (idempotent; a
+    kernel that died needs no stopping).
+    """
+
+    def __init__(self, n: int, connection_dir: Path):
+        from jupyter_client import KernelManager
+
+        self._free: queue.Queue = queue.Queue()
+        self._all: list = []
+        self._used: set[int] = set()        # indexes into _all of the kernels that have run a notebook
+        connection_dir = Path(connection_dir)
+        connection_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for i in range(n):
+                km = KernelManager(kernel_name="python3", connection_file=str(connection_dir / f"kernel-{i}.json"))
+                self._all.append(km)
+                km.start_kernel(extra_arguments=KERNEL_ARGS + [_PRELOAD])
+                self._free.put(km)
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def acquire(self):
+        """A free kernel (waiting for one), and whether it has run a notebook already."""
+        km = self._free.get()
+        i = next(j for j, k in enumerate(self._all) if k is km)
+        used = i in self._used
+        self._used.add(i)
+        return km, used
+
+    def release(self, km) -> None:
+        self._free.put(km)
+
+    def shutdown(self) -> None:
+        """Stop every kernel (in parallel) and remove its connection file."""
+        def stop(km):
+            try:
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
+            except Exception:  # a kernel that already died needs no shutdown
+                pass
+            try:
+                km.cleanup_resources()
+            except Exception:
+                pass
+
+        threads = [threading.Thread(target=stop, args=(km,)) for km in self._all]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
