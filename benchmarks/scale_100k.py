@@ -1,67 +1,151 @@
-"""Time the analysis layers on a simulated 100,000-participant cohort.
+"""`rmstudy run` end to end on a simulated 100,000-participant cohort: the whole run and each of its stages.
 
-    python benchmarks/scale_100k.py [--participants 100000]
+    .venv/bin/python benchmarks/scale_100k.py [--pairs 25000] [--controls 25000] [--cohort DIR] [--keep]
 
-Prints one row per step with its wall time and the process's peak resident
-memory after it. The cohort is simulated into a temporary folder first (not timed
-as analysis). statsmodels MixedLM is timed on a 10% subsample for comparison
-with rmstudy's fitter on the same subsample (it takes minutes at full size).
+1. `rmstudy simulate` writes a cohort with ``--pairs`` programme pairs and ``--controls`` comparison juniors and
+   as many comparison seniors (default 25,000 each: 100,000 participants) into a temporary folder (timed, but not
+   part of the run's goal); ``--cohort DIR`` reuses a cohort written before.
+2. `rmstudy run COHORT --out OUT --no-progress` runs in a child process. While it runs, this script polls the
+   run's build folder every 50 ms for the files that mark its stages, and samples the resident memory of the
+   run and all its descendants (the two kernels) every 100 ms from /proc.
+
+Prints one row per stage with its wall seconds, and the whole run's wall seconds and peak resident memory (sum
+over the process tree at the worst sample, and the largest single process), each beside its goal: the whole run,
+reports included, in <= 60 s with peak RSS <= 2 GB on a 2-core machine. Stage boundaries:
+
+  start .. validation.json      kernels start, inputs snapshotted and validated, validation.json written
+  .. results.json               stage 1 (the four analysis notebooks) and assembling results.json
+  .. manifest.json              stage 2 (academic report notebook + HTML/PDF, HR folder, notebook 05)
+  .. exit                       manifest written, folder swapped in, kernels stopped, the CLI's summary
+
+Also the time at which each analysis record and each report file appeared.
 """
 
+from __future__ import annotations
+
 import argparse
-import resource
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-import rmstudy as rm
-from rmstudy.simulate.cohort import write_demo
+GOAL_SECONDS = 60.0
+GOAL_RSS_MB = 2048.0
+BIN = Path(sys.executable).parent
+MARKS = ["validation.json", "records/01_data_quality.json", "records/02_psychometrics.json",
+         "records/03_survey_hypotheses.json", "records/04_retention.json", "results.json", "hr/hr_report.html",
+         "hr/hr_report.pdf", "academic_report.html", "academic_report.pdf", "manifest.json"]
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(sum, max) resident MB of ``pid`` and its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, float] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(proc.name))
+        rss[int(proc.name)] = pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo.extend(children.get(p, []))
+    values = [rss.get(p, 0.0) for p in seen]
+    return sum(values), max(values, default=0.0)
 
 
-def main():
+def watch(proc: subprocess.Popen, out: Path, marks: dict, peak: dict) -> None:
+    t0 = time.monotonic()
+    last_rss = 0.0
+    while proc.poll() is None:
+        now = time.monotonic() - t0
+        builds = sorted(out.parent.glob(f".{out.name}.rmstudy-build-*"))
+        roots = [b / "run" for b in builds] + [out]
+        for m in MARKS:
+            if m not in marks and any((r / m).exists() for r in roots):
+                marks[m] = now
+        if now - last_rss >= 0.1:
+            total, single = tree_rss_mb(proc.pid)
+            peak["total"] = max(peak.get("total", 0.0), total)
+            peak["single"] = max(peak.get("single", 0.0), single)
+            last_rss = now
+        time.sleep(0.05)
+
+
+def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--participants", type=int, default=100_000)
+    ap.add_argument("--pairs", type=int, default=25_000)
+    ap.add_argument("--controls", type=int, default=25_000)
+    ap.add_argument("--cohort", help="reuse a cohort folder written by rmstudy simulate")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (cohort and run)")
     a = ap.parse_args()
-    q = a.participants // 4
-    rows = []
-
-    def step(name, fn):
+    tmp = Path(tempfile.mkdtemp(prefix="rmstudy-scale-"))
+    try:
+        if a.cohort:
+            cohort, sim = Path(a.cohort), None
+        else:
+            cohort = tmp / "big"
+            t = time.perf_counter()
+            subprocess.run([str(BIN / "rmstudy"), "simulate", str(cohort), "--n-pairs", str(a.pairs),
+                            "--n-control-juniors", str(a.controls), "--n-control-seniors", str(a.controls)],
+                           check=True, stdout=subprocess.DEVNULL)
+            sim = time.perf_counter() - t
+        out = tmp / "run"
+        marks: dict[str, float] = {}
+        peak: dict[str, float] = {}
         t = time.perf_counter()
-        out = fn()
-        rows.append((name, time.perf_counter() - t, peak_mb()))
-        return out
+        proc = subprocess.Popen([str(BIN / "rmstudy"), "run", str(cohort), "--out", str(out), "--no-progress"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watcher = threading.Thread(target=watch, args=(proc, out, marks, peak))
+        watcher.start()
+        stdout, stderr = proc.communicate()
+        total = time.perf_counter() - t
+        watcher.join()
+        report(a, sim, total, marks, peak, proc.returncode, stderr)
+        if proc.returncode == 0:
+            print(stdout.splitlines()[0] if stdout else "")
+    finally:
+        if a.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp) / "big"
-        step("simulate + write cohort", lambda: write_demo(d, n_pairs=q, n_control_juniors=q, n_control_seniors=q,
-                                                         truth_mc=20_000))
-        c = step("load + check cohort (rmstudy validate)", lambda: rm.load_cohort(d))
-        sc = step("score all scales", lambda: rm.score_scales(c.responses, c.codebook))
-        step("reliability table (alpha, CI, omega)",
-             lambda: rm.reliability_table(c.responses, c.participants, c.codebook, c.study.waves))
-        step("psychometrics (all of issue 4)", lambda: rm.psychometrics(c, sc))
-        h = c.study.hypothesis("H2")
-        row = step("LMM + Satterthwaite, H2 (all participants)",
-                   lambda: rm.analyse_survey_hypothesis(c, sc, h)[0])
-        step("Cox + KM + zph + CIF, H3", lambda: rm.analyse_retention_hypothesis(c, c.study.hypothesis("H3")))
-        sub = rm.long_scores(sc, c.participants, "engagement").dropna(subset=["score"])
-        ids = sub["participant_id"].drop_duplicates().sample(frac=0.1, random_state=1)
-        sub = sub[sub["participant_id"].isin(ids)]
-        step("rmstudy.mixed_model, 10% subsample", lambda: rm.mixed_model(sub, "score", between_ref="control"))
 
-        def sm():
-            import statsmodels.formula.api as smf
-            return smf.mixedlm("score ~ C(arm, Treatment('control')) * wave", sub, groups=sub["participant_id"]).fit(reml=True)
-        step("statsmodels MixedLM, 10% subsample", sm)
-    n_obs = row["n"]["program"]["observations"] + row["n"]["control"]["observations"]
-    print(f"cohort: {a.participants:,} participants, {n_obs:,} engagement observations in H2")
-    print(f"{'step':<46}{'seconds':>10}{'peak MB':>10}")
-    for name, s, m in rows:
-        print(f"{name:<46}{s:>10.2f}{m:>10.0f}")
+def report(a, sim, total, marks, peak, status, stderr) -> None:
+    n = 2 * a.pairs + 2 * a.controls
+    print(f"cohort: {a.pairs:,} pairs + {a.controls:,} comparison juniors + {a.controls:,} comparison seniors "
+          f"= {n:,} participants" + (f"; rmstudy simulate took {sim:.1f} s" if sim is not None else ""))
+    if status != 0:
+        print(f"rmstudy run FAILED (exit {status}) after {total:.1f} s:\n{stderr[-3000:]}")
+    print(f"\n{'stage':<46}{'seconds':>9}")
+    bounds = [("start .. validation.json (kernels, snapshot, validate)", "validation.json"),
+              (".. results.json (stage 1: analysis notebooks, assemble)", "results.json"),
+              (".. manifest.json (stage 2: reports, HR folder)", "manifest.json")]
+    prev = 0.0
+    for label, mark in bounds:
+        if mark in marks:
+            print(f"{label:<58}{marks[mark] - prev:>7.1f}")
+            prev = marks[mark]
+        else:
+            print(f"{label:<58}{'-':>7}")
+    print(f"{'.. exit (swap, kernels stopped, summary)':<58}{total - prev:>7.1f}")
+    print("\nfile appeared at (seconds after start):")
+    for m in MARKS:
+        print(f"  {m:<40}{marks[m]:>7.1f}" if m in marks else f"  {m:<40}{'-':>7}")
+    ok_t, ok_m = total <= GOAL_SECONDS and status == 0, peak.get("total", 0.0) <= GOAL_RSS_MB
+    print(f"\nwhole run (wall)                     {total:7.1f} s    goal <= {GOAL_SECONDS:.0f} s    "
+          f"{'met' if ok_t else 'NOT met'}")
+    print(f"peak RSS, run + kernels (sum)        {peak.get('total', 0.0):7.0f} MB   goal <= {GOAL_RSS_MB:.0f} MB "
+          f"{'met' if ok_m else 'NOT met'}")
+    print(f"peak RSS, largest single process     {peak.get('single', 0.0):7.0f} MB")
 
 
 if __name__ == "__main__":
