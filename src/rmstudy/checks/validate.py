@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rmstudy.checks.design import covariate_problems
 from rmstudy.checks.quality import ingest_changed, participant_flow
 from rmstudy.contract.cohort import REASON_AFTER_EXIT, ROLES, Cohort, apply_run_exclusions, load_cohort
 from rmstudy.contract.coding import ARMS
@@ -237,10 +238,14 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
                 rep.errors.append(f)
     if rep.errors or cohort is None:
         return rep
+    scores = score_scales(cohort.responses, cohort.codebook)     # every response row, the late ones too
+    rep.errors = [Finding("error", "covariate", p.file, p.message, p.fix, column=p.column)   # plan vs. its data
+                  for p in covariate_problems(cohort, scores)]
+    if rep.errors:
+        return rep
     rep.summary = {"participants": len(cohort.participants), "response_rows": len(cohort.responses),
                    "employment_rows": None if cohort.employment is None else len(cohort.employment),
                    "hypotheses": len(cohort.study.hypotheses)}
-    scores = score_scales(cohort.responses, cohort.codebook)     # every response row, the late ones too
     run = apply_run_exclusions(cohort)
     left_out = np.zeros(len(cohort.responses), dtype=bool)   # rows out of every survey analysis (late, duplicate)
     if run.excluded_responses is not None and len(run.excluded_responses):
@@ -389,17 +394,20 @@ def _straight_lining(c: Cohort, rep: ValidationReport, left_out: np.ndarray) -> 
 def _small_groups(c: Cohort, rep: ValidationReport) -> None:
     P = c.participants
     k = c.study.anonymity_threshold
+    roles = ROLES if "role" in P.columns else (None,)        # role is optional without pairs or groups
     for arm in ARMS:
-        for role in ROLES:
-            rows = spreadsheet_row(np.flatnonzero(((P["arm"] == arm) & (P["role"] == role)).to_numpy()))
+        for role in roles:
+            sel = (P["arm"] == arm) & (P["role"] == role) if role else P["arm"] == arm
+            rows = spreadsheet_row(np.flatnonzero(sel.to_numpy()))
             if 0 < len(rows) < k:
                 shown = ", ".join(str(r) for r in rows)
                 rep.warnings.append(Finding(
                     "warning", "small_group", "participants.csv",
-                    f"group arm = {arm}, role = {role} has {len(rows)} participant(s) (rows {shown}), fewer than "
+                    f"group arm = {arm}{f', role = {role}' if role else ''} has {len(rows)} participant(s) "
+                    f"(rows {shown}), fewer than "
                     f"the anonymity threshold {k}: its figures are suppressed in the HR report",
                     "nothing to fix in the data; expect suppressed cells for this group, or enrol more people "
-                    "before the analysis", row=int(rows[0]), column="arm, role"))
+                    "before the analysis", row=int(rows[0]), column="arm, role" if role else "arm"))
 
 
 def _attrition(c: Cohort, rep: ValidationReport) -> None:

@@ -27,6 +27,7 @@ from rmstudy.contract import table_schemas as ts
 from rmstudy.contract import yamlio
 from rmstudy.contract.codebook import Codebook, load_codebook
 from rmstudy.contract.coding import ARMS
+from rmstudy.contract.design import required_columns
 from rmstudy.contract.population import population_values, select_population, unmatched_values
 from rmstudy.contract.rows import spreadsheet_row
 from rmstudy.contract.study import Study, load_study
@@ -269,8 +270,8 @@ def _check_participants(part: pd.DataFrame, study: Study, codebook: Codebook, pa
     populations. Returns the table and the participant ids (empty while ids, arms or roles are wrong)."""
     P = "participants.csv"
     part = _non_blank(part, P, probs)
-    _strip(part, ("participant_id", "arm", "role", "pair_id"))
-    found = ts.problems(ts.participants_text(ARMS, ROLES, parsed), part)
+    _strip(part, ("participant_id", "arm", "role", "pair_id", "group_id"))
+    found = ts.problems(ts.participants_text(ARMS, ROLES, parsed, need=required_columns(study)), part)
     probs += found
     if part.empty and not _missing(found):
         probs.append(Problem(P, "has a header but no participants", "export the participant table with its rows"))
@@ -279,7 +280,7 @@ def _check_participants(part: pd.DataFrame, study: Study, codebook: Codebook, pa
         for c in ts.NUMERIC_OPTIONAL:
             if c in part.columns:
                 part[c] = parsed[c]
-        typed = ts.problems(ts.participants_typed(), part)
+        typed = ts.problems(ts.participants_typed(mentoring=study.design.mentoring), part)
         probs += typed
         # responses and employment rows are matched to participants, and the plan's populations checked, only
         # once the ids, arms and roles of participants.csv are right: otherwise one mistyped id or arm would

@@ -19,9 +19,10 @@ import jsonschema
 import yaml
 
 from rmstudy.contract import yamlio
+from rmstudy.contract.design import Design, parse_design
 from rmstudy.errors import CohortError, Problem
 
-STUDY_SCHEMA_VERSION = 3
+STUDY_SCHEMA_VERSION = 4
 #: how duplicate submissions (two rows for one participant × wave) are resolved; docs/cohort-format.md
 DUPLICATE_RULES = ("error", "keep_earliest", "keep_latest", "keep_most_complete")
 RETENTION = "retention"
@@ -48,6 +49,8 @@ class Hypothesis:
     covariates: tuple[str, ...] = ()
     moderators: tuple[str, ...] = ()
     cluster: str | None = None
+    #: ``lmm`` (random intercept, the default) or ``mmrm`` (schema_version 4)
+    model: str = "lmm"
 
     @property
     def is_retention(self) -> bool:
@@ -83,6 +86,8 @@ class Study:
     deviations: tuple[dict, ...] = ()
     seed: int | None = None
     duplicate_submissions: str = "error"
+    #: ``design.assignment`` and ``design.mentoring`` (schema_version 4; defaults: the demo's design)
+    design: Design = field(default_factory=Design)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def hypothesis(self, hid: str) -> Hypothesis:
@@ -105,12 +110,12 @@ def _jsonable(obj):
 def _check_version(raw: dict, file: str) -> None:
     """Keys of a later schema_version in a plan that names an earlier one."""
     version = raw.get("schema_version")
-    if version not in (1, 2):
+    if version not in (1, 2, 3):
         return
-    newer = {"reliability_threshold": 2, "duplicate_submissions": 3}
+    newer = {"reliability_threshold": 2, "duplicate_submissions": 3, "design": 4}
     later = [(k, v) for k, v in newer.items() if k in raw and v > version] + \
-        [(f"hypotheses.{i}.cluster", 2) for i, h in enumerate(raw.get("hypotheses") or [])
-         if isinstance(h, dict) and "cluster" in h and version < 2]
+        [(f"hypotheses.{i}.{key}", need) for i, h in enumerate(raw.get("hypotheses") or [])
+         for key, need in (("cluster", 2), ("model", 4)) if isinstance(h, dict) and key in h and version < need]
     if later:
         need = max(v for _, v in later)
         raise CohortError(Problem(file, f"{', '.join(k for k, _ in later)} belong to study.yaml schema_version "
@@ -195,6 +200,16 @@ def _sesoi_units(h: dict, col: str, file: str, probs: list[Problem]) -> str:
     return units
 
 
+def _model(h: dict, col: str, file: str, probs: list[Problem]) -> str:
+    """The hypothesis's model (``lmm`` by default); ``mmrm`` is part of the contract but not yet fitted."""
+    model = h.get("model", "lmm")
+    if model == "mmrm":
+        probs.append(Problem(file, f"{h['id']} asks for model: mmrm, which this version of rmstudy does not fit yet",
+                             "use model: lmm (random intercept, all available data) until MMRM lands",
+                             column=col + ".model"))
+    return model
+
+
 def _hypotheses(raw: dict, waves: tuple[str, ...], codebook, file: str, probs: list[Problem]) -> tuple[Hypothesis, ...]:
     """Every hypothesis of the plan, its problems appended to ``probs``."""
     hyps, seen = [], set()
@@ -214,7 +229,7 @@ def _hypotheses(raw: dict, waves: tuple[str, ...], codebook, file: str, probs: l
             population=dict(h.get("population", {})), contrast=contrast, sesoi=h.get("sesoi"),
             sesoi_units=units, question=h.get("question", ""),
             covariates=tuple(h.get("covariates", [])), moderators=tuple(h.get("moderators", [])),
-            cluster=h.get("cluster"),
+            cluster=h.get("cluster"), model=_model(h, col, file, probs),
         ))
     return tuple(hyps)
 
@@ -257,7 +272,8 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
         horizons_days=tuple(raw.get("retention", {}).get("horizons_days", [182, 365])),
         invited=dict(raw.get("flow", {}).get("invited", {})), comparison_group=raw.get("comparison_group", ""),
         preregistration=raw.get("preregistration", ""), deviations=tuple(raw.get("deviations", [])),
-        seed=raw.get("seed"), duplicate_submissions=raw.get("duplicate_submissions", "error"), raw=raw,
+        seed=raw.get("seed"), duplicate_submissions=raw.get("duplicate_submissions", "error"),
+        design=parse_design(raw.get("design")), raw=raw,
     )
 
 

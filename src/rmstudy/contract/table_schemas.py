@@ -185,16 +185,31 @@ PARTICIPANTS_REQUIRED = ("participant_id", "arm", "role", "pair_id", "age")
 NUMERIC_OPTIONAL = ("age", "tenure_years", "sessions_attended")
 
 
-def participants_text(arms, roles, parsed: Parsed, file: str = "participants.csv") -> TableSchema:
-    """Text pass of participants.csv: required columns, ids, choices and numbers."""
+def participants_text(arms, roles, parsed: Parsed, file: str = "participants.csv",
+                      need: dict[str, str] | None = None) -> TableSchema:
+    """Text pass of participants.csv: required columns, ids, choices and numbers.
+
+    ``need`` maps the columns the plan needs beyond ``participant_id`` and ``arm`` to why
+    (:func:`rmstudy.contract.design.required_columns`); ``None`` needs ``role``, ``pair_id`` and ``age``.
+    """
+    if need is None:
+        need = {c: "" for c in PARTICIPANTS_REQUIRED[2:]}
     cols = {
         "participant_id": pa.Column(None, _check(lambda s: _stripped(s) != "", "required:participant_id")),
         "arm": pa.Column(None, _choice_check("arm", arms)),
-        "role": pa.Column(None, _choice_check("role", roles)),
-        "pair_id": pa.Column(None),
-        **{c: pa.Column(None, _number_check(c, parsed, required=(c == "age")), required=(c == "age"))
+        "role": pa.Column(None, _choice_check("role", roles), required="role" in need),
+        "pair_id": pa.Column(None, required="pair_id" in need),
+        "group_id": pa.Column(None, required="group_id" in need),
+        # an age column, when there is one, gives every age (the standard adjustments would drop it otherwise)
+        **{c: pa.Column(None, _number_check(c, parsed, required=c in need or c == "age"), required=c in need)
            for c in NUMERIC_OPTIONAL},
     }
+    # the message ends "is missing" (contract.cohort recognises a missing column by it); the fix says why
+    missing = {c: Rule(lambda df, i, v, c=c: f"required column '{c}' is missing",
+                       f"add a '{c}' column (docs/cohort-format.md)" + (f"; it is needed because {why}" if why else "")
+                       + (", or set design.mentoring in study.yaml to the design the programme had"
+                          if "mentoring" in why else ""))
+               for c, why in need.items()}
     dup = ["participant_id"]
     schema = pa.DataFrameSchema(cols, checks=[_check(lambda d: ~_stripped(d["participant_id"]).duplicated()
                                                      | (_stripped(d["participant_id"]) == ""), "duplicate:participants")],
@@ -210,7 +225,7 @@ def participants_text(arms, roles, parsed: Parsed, file: str = "participants.csv
         **_number_rules("tenure_years", "tenure_years"),
         **_number_rules("sessions_attended", "sessions_attended"),
     }
-    return TableSchema(file, schema, rules)
+    return TableSchema(file, schema, rules, missing)
 
 
 def _pair_ok(d: pd.DataFrame) -> pd.Series:
@@ -231,32 +246,59 @@ def _pair_ok(d: pd.DataFrame) -> pd.Series:
 PLAUSIBLE = {"age": (14, 100), "tenure_years": (0, 70), "sessions_attended": (0, 1000)}
 
 
-def participants_typed(file: str = "participants.csv") -> TableSchema:
-    """Typed pass of participants.csv: plausible ages, tenures and session counts; pair_id rules."""
+def _group_ok(d: pd.DataFrame) -> pd.Series:
+    """False on the first row of each programme group without at least one junior and one senior."""
+    ok = pd.Series(True, index=d.index)
+    prog = d[(d["arm"] == "program") & (d["group_id"] != "")]
+    if prog.empty:
+        return ok
+    roles = prog.groupby("group_id", sort=False)["role"].agg(lambda r: set(r) >= {"junior", "senior"})
+    bad = roles.index[~roles.astype(bool)]
+    if len(bad):
+        ok[prog[prog["group_id"].isin(bad)].drop_duplicates("group_id").index] = False
+    return ok
+
+
+def _cluster_checks(col: str, kind: str) -> tuple[list[pa.Check], dict[str, Rule]]:
+    """Every programme participant in a pair or group (``col``), no control participant in one, and the roles
+    of each: one junior and one senior per pair, at least one of each per group."""
+    def roles_message(df, i, v):
+        cid = df.at[i, col]
+        roles = sorted(df.loc[(df[col] == cid) & (df["arm"] == "program"), "role"])
+        want = "one junior and one senior" if kind == "pair" else "at least one junior and one senior"
+        return f"{kind} '{cid}' has roles {roles}, not {want}"
+
+    checks = [
+        _check(lambda d: ~((d["arm"] == "program") & (d[col] == "")), f"{kind}:missing"),
+        _check(lambda d: ~((d["arm"] == "control") & (d[col] != "")), f"{kind}:control"),
+        _check(_pair_ok if kind == "pair" else _group_ok, f"{kind}:roles"),
+    ]
+    rules = {
+        f"{kind}:missing": Rule(lambda df, i, v: f"programme participant without a {col}",
+                                f"enter the mentoring {kind}'s id", column=col),
+        f"{kind}:control": Rule(lambda df, i, v: f"control participant has a {col}",
+                                f"leave {col} empty for the control arm", column=col),
+        f"{kind}:roles": Rule(roles_message, "each programme pair needs exactly one junior (mentor) and one senior "
+                              "(mentee)" if kind == "pair" else "each programme group needs at least one junior "
+                              "(mentor) and one senior (mentee)", column=col),
+    }
+    return checks, rules
+
+
+def participants_typed(file: str = "participants.csv", mentoring: str = "pairs") -> TableSchema:
+    """Typed pass of participants.csv: plausible ages, tenures and session counts; the pair_id rules
+    (``mentoring`` ``pairs``) or group_id rules (``groups``); nothing of the kind for ``none``."""
     cols = {c: pa.Column(float, _check(lambda x, lo=lo, hi=hi: x.isna() | x.between(lo, hi), f"plausible:{c}"),
                          nullable=True, required=False) for c, (lo, hi) in PLAUSIBLE.items()}
-    schema = pa.DataFrameSchema(cols, checks=[
-        _check(lambda d: ~((d["arm"] == "program") & (d["pair_id"] == "")), "pair:missing"),
-        _check(lambda d: ~((d["arm"] == "control") & (d["pair_id"] != "")), "pair:control"),
-        _check(_pair_ok, "pair:roles"),
-    ], strict=False, name=file)
-
-    def roles_message(df, i, v):
-        pid = df.at[i, "pair_id"]
-        roles = sorted(df.loc[(df["pair_id"] == pid) & (df["arm"] == "program"), "role"])
-        return f"pair '{pid}' has roles {roles}, not one junior and one senior"
-
+    checks, cluster_rules = ([], {}) if mentoring == "none" else \
+        _cluster_checks("pair_id" if mentoring == "pairs" else "group_id", "pair" if mentoring == "pairs" else "group")
+    schema = pa.DataFrameSchema(cols, checks=checks, strict=False, name=file)
     rules = {
         **{f"plausible:{c}": Rule(lambda df, i, v, c=c, lo=lo, hi=hi: f"{c} {float(v):g} is not plausible (expected "
                                   f"{lo:g}–{hi:g})", "correct the value; a code for 'unknown' (such as -99) is not a "
                                   + ("number: age is required" if c == "age" else "number: leave the cell empty"))
            for c, (lo, hi) in PLAUSIBLE.items()},
-        "pair:missing": Rule(lambda df, i, v: "programme participant without a pair_id",
-                             "enter the mentoring pair's id", column="pair_id"),
-        "pair:control": Rule(lambda df, i, v: "control participant has a pair_id",
-                             "leave pair_id empty for the control arm", column="pair_id"),
-        "pair:roles": Rule(roles_message, "each programme pair needs exactly one junior (mentor) and one senior "
-                           "(mentee)", column="pair_id"),
+        **cluster_rules,
     }
     return TableSchema(file, schema, rules)
 

@@ -142,16 +142,19 @@ def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants:
                          analysed["participant_id"].nunique(), alpha))
         rows.append(ancova(w, covs, alpha))
     rows.append(ipw_ancova(w, covs, alpha))
-    if "pair_id" in analysed.columns:
-        pairs = analysed.loc[analysed["pair_id"].astype(str).str.strip() != "", ["pair_id", "participant_id"]]
-        if (pairs.drop_duplicates().groupby("pair_id").size() > 1).any():
-            tab, fit = mixed_model(analysed, "score", between_ref="control", cluster="pair_id", alpha=alpha,
+    # the mentoring pairs (design.mentoring: pairs) or groups (groups: one or more juniors with one or more seniors)
+    for unit, what, kind in (("pair_id", "Dyad", "pair"), ("group_id", "Group", "group")):
+        if unit not in analysed.columns:
+            continue
+        pairs = analysed.loc[analysed[unit].astype(str).str.strip() != "", [unit, "participant_id"]]
+        if (pairs.drop_duplicates().groupby(unit).size() > 1).any():
+            tab, fit = mixed_model(analysed, "score", between_ref="control", cluster=unit, alpha=alpha,
                                    return_fit=True)
             r = _interaction(tab, base, later)
             vc = fit.variance_components()
-            rows.append(_row("Dyad LMM: (1 | pair_id) + (1 | participant_id)", r["estimate"], r["se"], r["df"],
+            rows.append(_row(f"{what} LMM: (1 | {unit}) + (1 | participant_id)", r["estimate"], r["se"], r["df"],
                              vc["n_participants"], alpha,
-                             note=f"pair ICC {vc['icc_pair']:.2f}; controls are singleton pairs"))
+                             note=f"{kind} ICC {vc['icc_pair']:.2f}; controls are singleton {kind}s"))
     cluster = getattr(h, "cluster", None)
     if cluster and cluster in analysed.columns:
         tab, fit = mixed_model(analysed, "score", between_ref="control", cluster=cluster, alpha=alpha, return_fit=True)

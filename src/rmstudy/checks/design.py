@@ -1,0 +1,88 @@
+"""Checks of the plan against the data it will be analysed on, run by ``rmstudy validate`` before any notebook.
+
+A covariate that takes one value in a hypothesis's analysed population (an age column filled with one invented
+age, a department column of one department), or that the arm and the other covariates already determine, makes
+the adjusted models' fixed-effects design rank deficient: the run would stop half-way with a model error.
+:func:`covariate_problems` refuses such a plan up front, one line per covariate naming the file, the column and
+the fix. The covariates checked are the ones the analyses use: a hypothesis's named ``covariates`` (survey and
+retention), or, for a two-arm survey hypothesis that names none, the standard covariates the sensitivity models
+adjust for when participants.csv has them (:data:`rmstudy.stats.sensitivity.STANDARD_COVARIATES`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["covariate_problems"]
+
+import numpy as np
+import pandas as pd
+
+from rmstudy.contract.coding import ARMS, arm_indicator, covariate_columns
+from rmstudy.contract.cohort import Cohort
+from rmstudy.contract.population import select_population
+from rmstudy.errors import Problem
+from rmstudy.stats.sensitivity import STANDARD_COVARIATES
+
+
+def _analysed_people(c: Cohort, scores: pd.DataFrame, h) -> pd.DataFrame:
+    """The participants a hypothesis's adjusted models see: for a survey hypothesis, those of its population with
+    a score on its outcome at one of the contrast's waves; for retention, its population."""
+    pop = select_population(c.participants, h.population, h.id)
+    if h.is_retention or h.outcome not in scores.columns:
+        return pop
+    at = scores[scores["wave"].astype(str).isin([str(w) for w in (h.contrast or ())])]
+    scored = set(at.loc[at[h.outcome].notna(), "participant_id"])
+    return pop[pop["participant_id"].isin(scored)]
+
+
+def _covariates(c: Cohort, h, people: pd.DataFrame) -> tuple[list[str], bool]:
+    """(the covariates the analyses of ``h`` adjust for, whether they are the standard ones)."""
+    if h.covariates:
+        return [v for v in h.covariates if v in people.columns], False
+    if h.is_retention or set(people["arm"]) != set(ARMS):
+        return [], True                    # no standard adjustment: retention, or a within-arm analysis
+    return [v for v in STANDARD_COVARIATES if v in people.columns and people[v].notna().all()], True
+
+
+def _fix(h, col: str, standard: bool, i: int) -> tuple[str, str]:
+    if standard:
+        return ("participants.csv", f"remove the '{col}' column from participants.csv if it holds no real values "
+                f"(it is optional), or name the covariates of {h.id} in study.yaml (hypotheses.{i}.covariates)")
+    return ("study.yaml", f"remove '{col}' from the covariates of {h.id} in study.yaml, or widen its population")
+
+
+def covariate_problems(c: Cohort, scores: pd.DataFrame) -> list[Problem]:
+    """One problem per covariate that is constant in a hypothesis's analysed population, or that the arm and the
+    earlier covariates determine (the design ``1 + arm + covariates`` loses rank when it is added).
+
+    ``scores`` is :func:`rmstudy.stats.scoring.score_scales` of the cohort's responses.
+    """
+    out: list[Problem] = []
+    for i, h in enumerate(c.study.hypotheses):
+        people = _analysed_people(c, scores, h)
+        covs, standard = _covariates(c, h, people)
+        if people.empty or not covs:
+            continue
+        kind = "standard covariate" if standard else "covariate"
+        cols = [np.ones(len(people)), arm_indicator(people["arm"])] if people["arm"].nunique() > 1 else \
+            [np.ones(len(people))]
+        for col in covs:
+            values = people[col].dropna()
+            file, fix = _fix(h, col, standard, i)
+            where = col if file == "participants.csv" else f"hypotheses.{i}.covariates"
+            if values.nunique() <= 1:
+                v = values.iloc[0] if len(values) else None
+                shown = "no value" if v is None else f"the one value {float(v):g}" if isinstance(v, (int, float)) \
+                    else f"the one value '{v}'"
+                out.append(Problem(file, f"{kind} '{col}' of {h.id} takes {shown} among the {len(people)} participants "
+                                   "it analyses, so the adjusted models cannot estimate it", fix, column=where))
+                continue
+            new, _, _ = covariate_columns(people, [col])
+            before = np.linalg.matrix_rank(np.column_stack(cols))
+            if np.linalg.matrix_rank(np.column_stack(cols + new)) < before + len(new):
+                out.append(Problem(file, f"{kind} '{col}' of {h.id} is determined by the arm"
+                                   + (" and the covariates before it" if len(cols) > 2 else "")
+                                   + f" among the {len(people)} participants it analyses, so the adjusted models "
+                                   "cannot estimate it", fix, column=where))
+                continue
+            cols += new
+    return out
