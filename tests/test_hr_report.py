@@ -500,3 +500,12 @@ def test_next_steps_speak_to_managers():
     assert "more than ten times this cohort" in text and "pool several cohorts" in text
     assert "question about x1" not in text.lower()                      # exploratory results are not acted on
     assert not re.search(r"\b(K1|W1|E1|O1|O2|H1|X1)\b", text) and "power" not in text.lower()
+
+
+def test_p_footnotes_read_as_sentences():
+    """A p-value below .001 reads "p < .001", never "p = < .001" (raw and adjusted)."""
+    r = _row(decision="supported", est=0.5, p=0.00001, p_adj=0.00004)
+    note = hr._p_note(r, 4, True)
+    assert "= <" not in note and note.startswith("p < .001") and "Holm): p < .001." in note
+    assert hr._p_note(_row(p=0.0412, p_adj=0.0824), 4, True) == (
+        "p = .041 (two-sided); adjusted for the 4 questions of this family (Holm): p = .082.")

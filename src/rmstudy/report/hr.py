@@ -293,14 +293,18 @@ def _baseline_gap(cells: list[dict], wave: str) -> float | None:
 def _p_note(r: dict, family_size: int, adjusted_ok: bool) -> str:
     from rmstudy.report.tables import apa_p
 
-    base = f"p = {apa_p(r['p_value'])} (two-sided)"
+    def p_is(p) -> str:             # "p = .041", "p < .001" (never "p = < .001")
+        v = apa_p(p)
+        return f"p {v}" if v.startswith("<") else f"p = {v}"
+
+    base = f"{p_is(r['p_value'])} (two-sided)"
     adj = r.get("adjustment")
     if adj in (None, "none", "none (exploratory)"):
         return base + "; exploratory, not adjusted for other questions."
     if not adjusted_ok:
         return base + f"; the verdict allowed for all {family_size} questions of this family ({adj}), whose adjusted " \
                       "value is not printed because a result of the family is not shown."
-    return base + f"; adjusted for the {family_size} questions of this family ({adj}): p = {apa_p(r['p_adjusted'])}."
+    return base + f"; adjusted for the {family_size} questions of this family ({adj}): {p_is(r['p_adjusted'])}."
 
 
 def build_report(results: dict, study, codebook) -> dict:
