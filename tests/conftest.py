@@ -45,9 +45,9 @@ except ImportError:  # pragma: no cover - hypothesis is in requirements.lock
 
 
 def examples(n: int) -> int:
-    """max_examples for a property test: n, or a quarter of it (at least 10) when run against mutants; times
+    """max_examples for a property test: n, or a sixth of it (at least 10) when run against mutants; times
     RMSTUDY_PROPERTY_SCALE when set (a longer hunt: RMSTUDY_PROPERTY_SCALE=20 pytest tests/test_properties_*.py)."""
     import os
 
     n = round(n * float(os.environ.get("RMSTUDY_PROPERTY_SCALE", "1")))
-    return max(10, n // 4) if os.environ.get("RMSTUDY_HYPOTHESIS_PROFILE") == "mutation" else n
+    return max(10, n // 6) if os.environ.get("RMSTUDY_HYPOTHESIS_PROFILE") == "mutation" else n

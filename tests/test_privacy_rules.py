@@ -126,6 +126,7 @@ def test_suppress_by_n_boundary_and_columns():
                        "ci_high": [1.5, 2.5, 3.5], "sd": [1.0, 1.0, 1.0]})
     out = suppress_by_n(df, K)
     assert out["n"].tolist() == ["fewer than 5", K, "fewer than 5"]
+    assert [str(v) for v in out["n"]] == ["fewer than 5", "5", "fewer than 5"]     # a shown n stays a whole number
     assert out["suppressed"].tolist() == [True, False, True]
     for c in ("mean", "ci_low", "ci_high"):
         assert out[c].isna().tolist() == [True, False, True]
@@ -298,3 +299,17 @@ def test_recoverable_lines_names_rows_and_columns_with_one_hidden_cell():
     assert privacy.recoverable_lines(m) == ["column x", "column y", "column z"]
     m = pd.DataFrame([[True], [False], [True]], index=["a", "b", "c"], columns=["x"])
     assert privacy.recoverable_lines(m) == ["row a", "row c"]
+
+
+def test_two_small_counts_that_can_only_be_the_largest_small_value_get_a_complement():
+    """Row [4, 4, 20] with total 28: the two "fewer than 5" cells sum to 8, so both are 4 (a label's upper bound
+    k - 1 pins them): the 20 is hidden as well."""
+    shown, mask = _mask([[4, 4, 20], [9, 9, 9]])
+    assert mask == [[1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0]]
+
+
+def test_a_small_total_bounds_its_cells():
+    """All cells "fewer than 3": with the grand total 5 shown, row 0's total of 3 (shown) and the "fewer than 3"
+    labels would pin the table, so everything is hidden."""
+    shown, mask = _mask([[2, 1], [1, 1]], k=3)
+    assert np.array(mask).all()
