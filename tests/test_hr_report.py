@@ -298,10 +298,14 @@ def _attacks(model: dict, results: dict, k: int) -> list[str]:
     found = []
     for d in model["data"]:
         if d["kind"] == "count_table":
-            if d["totals"]:
+            if d["totals"] == "columns":           # arm totals shown (arm sizes are public), no row totals
+                m = d["mask"].to_numpy()
+                found += [f"count table: column {c}" for j, c in enumerate(d["mask"].columns) if m[:, j].sum() == 1]
+            elif d["totals"]:
                 found += [f"count table: {x}" for x in privacy.recoverable_lines(d["mask"])]
             elif d["mask"].to_numpy().any() and "Total" in list(d["mask"].index) + list(d["mask"].columns):
                 found.append("count table: a total beside a hidden cell")
+    found += _share_attacks([d for d in model["data"] if d["kind"] == "share"], k)
     results_shown = [d for d in model["data"] if d["kind"] == "result"]
     for d in results_shown:
         if any(n < k for n in d["arms"].values()) or sum(d["arms"].values()) < k:
@@ -509,3 +513,73 @@ def test_p_footnotes_read_as_sentences():
     assert "= <" not in note and note.startswith("p < .001") and "Holm): p < .001." in note
     assert hr._p_note(_row(p=0.0412, p_adj=0.0824), 4, True) == (
         "p = .041 (two-sided); adjusted for the 4 questions of this family (Holm): p = .082.")
+
+
+def _participation_inputs():
+    """The other-instruments fixture's shape: 5 comparison seniors (k = 7) beside 35 comparison juniors."""
+    from types import SimpleNamespace
+
+    enrolled = {("program", "junior"): 40, ("program", "senior"): 40, ("control", "junior"): 35, ("control", "senior"): 5}
+    rates = [{"wave": w, "arm": a, "role": r, "enrolled": n, "responded": n if w == "t0" else n - (n // 5)}
+             for w in ("t0", "t1") for (a, r), n in enrolled.items()]
+
+    def share(var, p, c, smd):
+        return {"variable": var, "kind": "share", "program_mean": p / 80, "control_mean": c / 40, "program_n": p,
+                "control_n": c, "smd": smd}
+
+    baseline = [share("role = junior", 40, 35, -0.88), share("department = Sales", 19, 7, 0.15),
+                share("gender = man", 40, 20, 0.3), share("gender = woman", 38, 20, -0.3),
+                share("gender = another", 2, 0, 0.2),
+                {"variable": "age", "kind": "mean (sd)", "program_mean": 38.7, "control_mean": 29.9, "program_n": 80,
+                 "control_n": 40, "smd": 0.8}]
+    results = {"descriptives": {"response_rates": rates}, "baseline": {"table": baseline}}
+    study = SimpleNamespace(waves=["t0", "t1"], low_response_rate=0.6, comparison_group="Peers")
+    return results, study
+
+
+def _share_attacks(shares: list[dict], k: int) -> list[str]:
+    """A printed share is a count over a public arm size: flag a count or a remainder of 1 to k − 1 people."""
+    found = []
+    for d in shares:
+        if 0 < d["count"] < k or 0 < d["arm_n"] - d["count"] < k:
+            found.append(f"share {d['variable']} ({d['arm']}): {d['count']} of {d['arm_n']}")
+    by = {}
+    for d in shares:
+        col = d["variable"].partition(" = ")[0]
+        by.setdefault((col, d["arm"]), [d["arm_n"], 0])[1] += d["count"]
+    found += [f"shares of {c} ({a}) leave {n - s} people" for (c, a), (n, s) in by.items() if 0 < n - s < k]
+    return found
+
+
+def test_who_took_part_holds_when_arm_sizes_are_public():
+    """An arm's size is public (rates and shares are fractions of it): the table hides a second cell of the arm
+    holding a small cell and shows arm totals; a share that gives back a small group is not printed (the fixture's
+    "88% juniors in the comparison group" beside "35 juniors" gave back its 5 seniors)."""
+    results, study = _participation_inputs()
+    k = 7
+    part = hr.participation(results, study, k)
+    rows = {r[0]: r[1:] for r in part["table"]["rows"]}
+    assert part["table"]["header"] == ["Role", "Programme", "Comparison group"]          # no row totals
+    assert rows["Total"] == ["80", "40"]
+    assert rows["Senior"][1] == "fewer than 7" and not rows["Junior"][1].isdigit()       # 35 = 40 − 5 hidden
+    assert rows["Junior"][0] == "40" and rows["Senior"][0] == "40"
+    m = part["mask"].to_numpy()
+    assert all(m[:, j].sum() != 1 for j in range(m.shape[1]))
+    text = " ".join(part["gaps"])
+    assert "role" not in text and "88%" not in text                                     # 40 − 35 = 5 seniors
+    assert "another" not in text and "Sales" in text                                    # 7 of 40 and 19 of 80
+    assert ("gender man" in text) != ("gender woman" in text)                           # not both: 2 people left over
+    assert "Average age" in text
+    assert _share_attacks(part["shares"], k) == []
+    assert {d["variable"] for d in part["shares"]} == {v for v in ("department = Sales", "gender = man",
+                                                                   "gender = woman") if v.replace(" = ", " ") + ":" in text}
+
+
+def test_share_and_column_rules():
+    shown, mask = privacy.suppress_by_column(
+        __import__("pandas").DataFrame({"a": [10, 3, 0], "b": [8, 9, 10]}, index=["x", "y", "z"]), 5)
+    assert shown["a"].tolist() == ["hidden", "fewer than 5", "0", "13"] and shown["b"].tolist() == ["8", "9", "10", "27"]
+    rows = [{"variable": "g = a", "kind": "share", "program_n": 10, "control_n": 10},
+            {"variable": "g = b", "kind": "share", "program_n": 8, "control_n": 10}]
+    assert privacy.publishable_shares(rows, {"program": 20, "control": 20}, 5) == {"g = a"}   # both: 2 left over
+    assert privacy.publishable_shares(rows, {"program": 18, "control": 20}, 5) == {"g = a", "g = b"}

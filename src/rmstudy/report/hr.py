@@ -146,10 +146,12 @@ def participation(results: dict, study, k: int) -> dict:
             counts.loc[str(r.get("role")) if r.get("role") not in (None, "") else "everyone", r["arm"]] += int(r["enrolled"])
     shown, mask = privacy.suppress_counts(counts, k)
     totals = True
-    if mask.to_numpy().any():       # a hidden cell beside totals can come back from structure (pairs): no totals
-        shown, mask = privacy.suppress_counts(counts, k, totals=False)
-        totals = False
-    header = ["Role"] + [ARM_WORDS[a] for a in shown.columns if a in ARM_WORDS] + (["Total"] if totals else [])
+    if mask.to_numpy().any():
+        # an arm's size is public (every rate and share is a fraction of it): arm totals shown, each arm's column
+        # suppressed against its total, no row totals (they would give a hidden cell back across arms)
+        shown, mask = privacy.suppress_by_column(counts, k)
+        totals = "columns"
+    header = ["Role"] + [ARM_WORDS[a] for a in shown.columns if a in ARM_WORDS] + (["Total"] if totals is True else [])
     body = []
     for idx, row in shown.iterrows():
         name = "Total" if idx == "Total" else ("Everyone" if idx == "everyone" else str(idx).capitalize())
@@ -173,14 +175,21 @@ def participation(results: dict, study, k: int) -> dict:
             lines.append({"text": f"Survey '{w}', {who}: {pct(rate)} answered" +
                           (f" (low: below {pct(study.low_response_rate)})" if low else "") + ".", "low": low})
     gaps = []
-    for b in (results.get("baseline") or {}).get("table") or []:
-        if b.get("smd") is None or abs(b["smd"]) <= 0.1 or "(baseline)" in b["variable"]:
-            continue
+    cand = [b for b in (results.get("baseline") or {}).get("table") or []
+            if b.get("smd") is not None and abs(b["smd"]) > 0.1 and "(baseline)" not in b["variable"]]
+    arm_n = {a: int(counts[a].sum()) for a in arms}
+    shares_ok = privacy.publishable_shares(cand, arm_n, k, arms=tuple(arms))
+    shares: list[dict] = []
+    for b in cand:
         if min(int(b.get("program_n") or 0), int(b.get("control_n") or 0)) < k:
+            continue
+        if b["kind"] == "share" and b["variable"] not in shares_ok:
             continue
         var = b["variable"]
         if b["kind"] == "share":
             col, _, val = var.partition(" = ")
+            shares += [{"kind": "share", "variable": var, "arm": a, "count": int(b.get(f"{a}_n") or 0), "arm_n": arm_n[a]}
+                       for a in arms]
             gaps.append(f"Share with {col.replace('_', ' ')} {val}: {pct(b['program_mean'])} in the programme, "
                         f"{pct(b['control_mean'])} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
         else:
@@ -188,7 +197,7 @@ def participation(results: dict, study, k: int) -> dict:
                         f"{fmt(b['control_mean'], 1)} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
     comparison = None if "control" not in arms else (study.comparison_group or "Staff who did not take part in the programme.")
     return {"table": table, "mask": mask, "totals": totals, "rates": lines, "comparison": comparison,
-            "single_arm": "control" not in arms, "gaps": gaps}
+            "single_arm": "control" not in arms, "gaps": gaps, "shares": shares}
 
 
 # ---------------------------------------------------------------- figures
@@ -464,6 +473,7 @@ def build_report(results: dict, study, codebook) -> dict:
     plt.close("all")
     part = participation(results, study, k)
     data.append({"kind": "count_table", "name": "who took part", "mask": part["mask"], "totals": part["totals"]})
+    data += part["shares"]
     cohort_size = sum(int(r["enrolled"]) for r in (results.get("descriptives") or {}).get("response_rates") or []
                       if r["wave"] == study.waves[0])
     suppressed = [f for f in findings if not f["shown"]]
@@ -479,7 +489,8 @@ def build_report(results: dict, study, codebook) -> dict:
         privacy_lines.append(f"{len(suppressed)} question{'s' if len(suppressed) > 1 else ''} of the plan "
                              f"{'are' if len(suppressed) > 1 else 'is'} not reported for these reasons.")
     if part["mask"].to_numpy().any():
-        privacy_lines.append("Some counts in ‘Who took part’ are hidden, and totals are left out there.")
+        privacy_lines.append("Some counts in ‘Who took part’ are hidden, with a second count of the same group where "
+                             "its total would give the first back; totals by role are left out there.")
     return {
         "title": "Reverse mentoring: what the programme achieved",
         "study_name": study.name, "cohort": results.get("cohort", ""), "created": str(results.get("created", ""))[:10],

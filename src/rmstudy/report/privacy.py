@@ -25,7 +25,7 @@ from __future__ import annotations
 
 __all__ = ["suppress_counts", "suppress_by_n", "fewer_than", "suppressed_retention", "arm_sizes", "too_small",
            "differencing_conflicts", "hidden_hypotheses", "means_publishable", "retention_cells",
-           "adjusted_p_shown", "recoverable_lines", "FAMILY_RANK"]
+           "adjusted_p_shown", "recoverable_lines", "FAMILY_RANK", "suppress_by_column", "publishable_shares"]
 
 import numpy as np
 import pandas as pd
@@ -148,6 +148,60 @@ def _complement_for_disclosure(vals: np.ndarray, hidden: np.ndarray, prim: np.nd
                     return min(cand, key=lambda x: (x[0] == nr or x[1] == nc, vals[x] == 0, vals[x]))
             return None
     return None
+
+
+def suppress_by_column(table: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Suppress a count table whose column totals are public, showing those totals and no row totals.
+
+    An arm's size can be worked out from many places of a report (a response rate or a share is a fraction of
+    it), so a table that hides a small cell must hold when the column totals are known: in every column either no
+    cell or at least two non-zero cells are hidden (the smallest other non-zero cell is hidden too; when there is
+    none, the whole column is). Row totals are left out (they would give a hidden cell back across columns).
+    Returns (display with a ``Total`` row, mask of the same shape; True where hidden)."""
+    t = table.astype(int).copy()
+    vals = t.to_numpy()
+    prim = (vals > 0) & (vals < k)
+    hidden = prim.copy()
+    for j in range(vals.shape[1]):
+        col = hidden[:, j]
+        if col.sum() == 1:
+            cand = [i for i in range(vals.shape[0]) if not col[i] and vals[i, j] > 0]
+            if cand:
+                hidden[min(cand, key=lambda i: vals[i, j]), j] = True
+    disp = t.astype(str).astype(object)
+    for (i, j), h in np.ndenumerate(hidden):
+        if h:
+            disp.iat[i, j] = fewer_than(k) if prim[i, j] else "hidden"
+    disp.loc["Total"] = [str(v) for v in vals.sum(axis=0)]
+    mask = pd.DataFrame(np.vstack([hidden, np.zeros((1, vals.shape[1]), bool)]), index=disp.index, columns=disp.columns)
+    return disp, mask
+
+
+def publishable_shares(rows: list[dict], arm_n: dict[str, int], k: int, arms=("program", "control")) -> set[str]:
+    """Which categorical shares (baseline rows of kind ``share``, ``variable`` "column = value") may be printed.
+
+    A share is a count over a known arm size, so it shows only when, in every arm, the category's count and the
+    rest of the arm are each none or at least ``k`` (a 88% share of juniors in an arm of 40 gives back 5 seniors);
+    and, per column and arm, the people in the categories not printed are none or at least ``k`` (else the shown
+    shares' remainder names a small group). Rows are dropped, smallest count first, until both hold."""
+    by_col: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("kind") == "share":
+            by_col.setdefault(str(r["variable"]).partition(" = ")[0], []).append(r)
+    ok: set[str] = set()
+
+    def small(c: int, n: int) -> bool:
+        return 0 < c < k or 0 < n - c < k
+
+    for col, rs in by_col.items():
+        keep = [r for r in rs if not any(small(int(r.get(f"{a}_n") or 0), int(arm_n.get(a, 0))) for a in arms)]
+        while keep:
+            rest = {a: int(arm_n.get(a, 0)) - sum(int(r.get(f"{a}_n") or 0) for r in keep) for a in arms}
+            if not any(0 < v < k for v in rest.values()):
+                break
+            keep.remove(min(keep, key=lambda r: min(int(r.get(f"{a}_n") or 0) for a in arms)))
+        ok |= {r["variable"] for r in keep}
+    return ok
 
 
 def suppress_by_n(df: pd.DataFrame, k: int, n_col: str = "n", value_cols=("mean", "ci_low", "ci_high")) -> pd.DataFrame:
