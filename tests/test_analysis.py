@@ -81,3 +81,38 @@ def test_baseline_scores_that_do_not_vary_are_a_clear_problem(demo_cohort, demo_
         rm.analyse_survey_hypothesis(demo_cohort, scores, h)
     (p,) = e.value.problems
     assert f"{h.id}: the scores of 'engagement' at wave '{h.contrast[0]}'" in p.message and "SD 0" in p.message
+
+
+def test_typed_rows_are_built_once_and_recorded_unchanged(demo_cohort, demo_scores):
+    """analyse_survey returns the finished row (its Bayes factor is the sensitivity analysis's), which nothing can
+    change afterwards; the JSON mapping keeps results.json's key order and leaves out what does not apply."""
+    import dataclasses
+
+    from rmstudy.analysis.rows import HypothesisRow
+    from rmstudy.errors import ResultsError
+
+    h = demo_cohort.study.hypotheses[0]
+    a = rm.analyse_survey(demo_cohort, demo_scores, h)
+    assert isinstance(a.row, HypothesisRow)
+    assert a.row.bayes_factor_10 == a.sensitivity["bayes"]["bf10"] > 0
+    primary = rm.analyse_survey_hypothesis(demo_cohort, demo_scores, h)[0]
+    assert primary.bayes_factor_10 is None and "bayes_factor_10" not in primary.to_dict()
+    assert dataclasses.replace(a.row, bayes_factor_10=None) == primary          # the same fit, only completed
+    with pytest.raises(TypeError):
+        a.row["bayes_factor_10"] = 1.0                                           # no notebook can change a row
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.row.estimate = 0.0
+    d = a.row.to_dict()
+    assert list(d)[:9] == ["id", "label", "question", "outcome", "population", "family", "direction", "contrast",
+                           "design"]
+    assert list(d)[-2:] == ["notes", "bayes_factor_10"]
+    assert HypothesisRow.from_dict(d) == a.row
+    with pytest.raises(ResultsError, match="unknown keys"):
+        HypothesisRow.from_dict({**d, "bayes_factor": 3.0})
+    retention = next(x for x in demo_cohort.study.hypotheses if x.is_retention)
+    r = rm.analyse_retention(demo_cohort, retention).row
+    assert "design" not in r and "bayes_factor_10" not in r and r["df"] is None
+    done = {x.id: x for x in rm.finalise_hypotheses([a.row, r], demo_cohort.study)}
+    assert isinstance(done[h.id], HypothesisRow) and done[h.id].decision in ("supported", "opposite", "equivalent",
+                                                                            "inconclusive")
+    assert a.row.decision is None                                                # the input rows are untouched
