@@ -583,3 +583,24 @@ def test_share_and_column_rules():
             {"variable": "g = b", "kind": "share", "program_n": 8, "control_n": 10}]
     assert privacy.publishable_shares(rows, {"program": 20, "control": 20}, 5) == {"g = a"}   # both: 2 left over
     assert privacy.publishable_shares(rows, {"program": 18, "control": 20}, 5) == {"g = a", "g = b"}
+
+
+def test_single_arm_results_are_not_credited_to_the_programme():
+    """With no comparison group a 'supported' change is not 'the programme clearly helped', the limits do not speak
+    of groups, and the certainty sentence speaks of a change, not a difference."""
+    from types import SimpleNamespace
+
+    one = {**_row("S1", decision="supported", est=0.3, p=0.001, p_adj=0.002), "design": "single_arm",
+           "n": {"program": {"participants": 80}}}
+    two = _row("T1", decision="supported", est=0.3, p=0.001, p_adj=0.002)
+    q = {"S1": "Did engagement rise?", "T1": "Did voice rise?"}
+    steps = " ".join(hr.next_steps([one], {}, {}, q, 80))
+    assert "clearly helped" not in steps and "Improved within the programme" in steps and "comparison group" in steps
+    assert "clearly helped on “Did voice rise?”" in " ".join(hr.next_steps([two], {}, {}, q, 80))
+    study = SimpleNamespace(raw={}, waves=["t0", "t1"])
+    lim = dict(hr.limits({}, study, "nonrandomised", [one], K))
+    assert "There was no comparison group." in lim and "People chose to join." not in lim
+    assert "People chose to join." in dict(hr.limits({}, study, "nonrandomised", [two], K))
+    s = narrative.survey_certainty(one, 0.05, 3)
+    assert "the change is likely between" in s and "difference" not in s
+    assert "the difference is likely" in narrative.survey_certainty(two, 0.05, 3)

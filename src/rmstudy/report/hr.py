@@ -51,13 +51,20 @@ def _round_up(n: float, step: int = 10) -> int:
 def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, cohort_size: int) -> list[str]:
     """What managers can do with the answers: what to keep, what to look into, what to stop expecting, and how
     large the next cohort should be to settle what is open (from the power analysis, rounded up to tens)."""
-    keep, fix, same, open_ = [], [], [], []
+    keep, fix, same, open_, within = [], [], [], [], []
     for r in rows:
         if r["id"] in hidden or r["family"] == "exploratory":
             continue
         q = questions[r["id"]]
+        if r["decision"] == "supported" and r.get("design") == "single_arm":
+            within.append((r, q))
+            continue
         {"supported": keep, "opposite": fix, "equivalent": same, "inconclusive": open_}[r["decision"]].append((r, q))
     out = []
+    if within:       # no comparison group: a change within the programme is not the programme's doing
+        out.append("Improved within the programme: " + _join([f"“{q}”" for _, q in within]) + ". With no comparison "
+                   "group the study cannot tell whether the programme caused this; keep the programme's strong points "
+                   "and add a comparison group (for example people waiting for the next round) to find out.")
     if keep:
         out.append("Keep: the programme clearly helped on " + _join([f"“{q}”" for _, q in keep]) +
                    ". Protect what made it work (time for the pairs to meet, sponsor support) in the next round.")
@@ -98,7 +105,12 @@ def limits(results: dict, study, assignment: str, shown_rows: list[dict], k: int
     """What the results do and do not mean: (title, sentence) pairs built from the design and results.json."""
     out = []
     caveat = narrative.causal_caveat(assignment)
-    if caveat:
+    single = bool(shown_rows) and all(r.get("design") == "single_arm" for r in shown_rows if r["outcome"] != "retention")
+    if single:
+        out.append(("There was no comparison group.", "Every result is a change within the programme. Such a change "
+                    "may have happened anyway (a company-wide event, the time of year, people answering a survey a "
+                    "second time), so it cannot be credited to the programme."))
+    elif caveat:
         out.append(("People chose to join.", "Participants were not assigned at random, so those who joined may "
                     "differ from those who did not. Comparing change over the same period removes stable "
                     "differences between the groups, but not all of them."))

@@ -208,23 +208,24 @@ def survey_certainty(row: dict, alpha: float, family_size: int = 1) -> str:
     conf = f"{round(100 * (1 - alpha))}%"
     rng = fmt_range(row["ci_low"], row["ci_high"], sep=" and ")
     rng_to = fmt_range(row["ci_low"], row["ci_high"])
+    what = "the change" if row.get("design") == "single_arm" else "the difference"   # no comparison group: a change
     if dec in ("supported", "opposite"):
         extra = (f" This holds after allowing for the {family_size} questions of this part of the study."
                  if family_size > 1 and row.get("adjustment") not in (None, "none", "none (exploratory)") else "")
-        return f"We are confident about the direction: the difference is likely between {rng} points ({conf} range).{extra}"
+        return f"We are confident about the direction: {what} is likely between {rng} points ({conf} range).{extra}"
     if dec == "equivalent":
         lo, hi = equivalence_interval(row, alpha)
         band = equivalence_band(row)
         units = f"{fmt(row['sesoi'])} standard deviations" if row.get("sesoi_units", "d") == "d" \
             else f"{fmt(row['sesoi'])} points"
-        return (f"Any effect is too small to matter: with {round(100 * (1 - 2 * alpha))}% confidence the difference "
+        return (f"Any effect is too small to matter: with {round(100 * (1 - 2 * alpha))}% confidence {what} "
                 f"lies between {fmt_range(lo, hi, sep=' and ')} points, inside the band of ±{fmt(band)} points ({units}) that the "
                 "study set in advance as too small to matter.")
     if row["p_value"] < alpha <= row["p_adjusted"]:
         return (f"The data cannot yet tell. Taken alone, the likely range ({rng_to} points, {conf}) leaves out no "
                 f"change, but after allowing for the {family_size} questions of this part of the study the evidence "
                 "is not strong enough to rule out no change.")
-    return f"The data cannot yet tell: the difference is likely between {rng} points ({conf} range), which includes no change."
+    return f"The data cannot yet tell: {what} is likely between {rng} points ({conf} range), which includes no change."
 
 
 def retention_answer(row: dict) -> str:
