@@ -604,3 +604,8 @@ def test_single_arm_results_are_not_credited_to_the_programme():
     s = narrative.survey_certainty(one, 0.05, 3)
     assert "the change is likely between" in s and "difference" not in s
     assert "the difference is likely" in narrative.survey_certainty(two, 0.05, 3)
+
+
+def test_p_footnote_of_a_family_of_one():
+    note = hr._p_note(_row(p=0.428, p_adj=0.428), 1, True)
+    assert "1 questions" not in note and note.startswith("p = .428") and "only question" in note

@@ -322,6 +322,9 @@ def _p_note(r: dict, family_size: int, adjusted_ok: bool) -> str:
     adj = r.get("adjustment")
     if adj in (None, "none", "none (exploratory)"):
         return base + "; exploratory, not adjusted for other questions."
+    if family_size <= 1:
+        return base + f"; the only question of this family, so the adjustment for several questions ({adj}) " \
+                      "leaves it unchanged."
     if not adjusted_ok:
         return base + f"; the verdict allowed for all {family_size} questions of this family ({adj}), whose adjusted " \
                       "value is not printed because a result of the family is not shown."
