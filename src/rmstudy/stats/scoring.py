@@ -82,6 +82,16 @@ def score_scales(responses: pd.DataFrame, codebook: Codebook, keys=("participant
 
 
 def long_scores(scores: pd.DataFrame, participants: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """One scale's scores joined to participant attributes (one row per participant × wave)."""
+    """One scale's scores joined to participant attributes (one row per participant × wave): ``participant_id,
+    wave, score`` and then every participants.csv column, the long format the models take.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"participant_id": ["a", "a", "b"], "wave": ["pre", "post", "pre"],
+    ...                        "s": [3.0, 4.0, 2.5]})
+    >>> P = pd.DataFrame({"participant_id": ["a", "b"], "arm": ["program", "control"]})
+    >>> long_scores(scores, P, "s").values.tolist()
+    [['a', 'pre', 3.0, 'program'], ['a', 'post', 4.0, 'program'], ['b', 'pre', 2.5, 'control']]
+    """
     cols = ["participant_id", "wave", scale]
     return scores[cols].rename(columns={scale: "score"}).merge(participants, on="participant_id", how="left")
