@@ -609,3 +609,23 @@ def test_single_arm_results_are_not_credited_to_the_programme():
 def test_p_footnote_of_a_family_of_one():
     note = hr._p_note(_row(p=0.428, p_adj=0.428), 1, True)
     assert "1 questions" not in note and note.startswith("p = .428") and "only question" in note
+
+
+def test_p_values_stay_on_one_line_and_footnotes_stay_text():
+    out = str(hr._keep_p_together("p = .039 (two-sided); adjusted (Holm): p < .001. <b>x</b>"))
+    assert out.count('<span class="nb">') == 2 and '<span class="nb">p &lt; .001</span>' in out
+    assert "<b>" not in out and "&lt;b&gt;x" in out
+
+
+def test_tables_keep_words_whole_and_their_caption():
+    """At 390 px 'overflow-wrap: anywhere' let table columns shrink to one letter ('Programm/e'), and weasyprint
+    broke short words; a table's caption was left at the foot of a page without its rows (demo, retention)."""
+    env = hr._env()
+    src = (hr.TEMPLATES / "hr_report.html.j2").read_text(encoding="utf-8")
+    css = src[src.index("<style>"):src.index("</style>")]
+    assert "anywhere" not in re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    assert re.search(r"\.table-block\s*\{[^}]*break-inside:\s*avoid", css)
+    t = {"caption": "Cap <i>", "header": ["A", "B"], "rows": [["x", "1"]]}
+    out = env.from_string(src[src.index("{% macro table"):src.index("{%- endmacro %}", src.index("{% macro table")) + 15]
+                          + "{{ table(t) }}").render(t=t)
+    assert re.search(r'<div class="table-block">\s*<table>\s*<caption>Cap &lt;i&gt;</caption>', out)

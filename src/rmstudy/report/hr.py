@@ -530,7 +530,21 @@ def _env():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["e_text"] = escape.html       # the one helper (Jinja's autoescape calls the same markupsafe.escape)
+    env.filters["keep_p"] = _keep_p_together
     return env
+
+
+def _keep_p_together(text: str):
+    """Escaped ``text`` with each "p = .052" / "p < .001" kept on one line (the PDF renderer would otherwise
+    break "p = ." from "052")."""
+    import re
+
+    import markupsafe
+
+    from rmstudy.report import escape
+
+    return markupsafe.Markup(re.sub(r"p (?:=|&lt;) \.\d+", lambda m: f'<span class="nb">{m.group(0)}</span>',
+                                    escape.html(text)))
 
 
 def render_html(model: dict) -> str:
