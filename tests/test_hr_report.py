@@ -629,3 +629,15 @@ def test_tables_keep_words_whole_and_their_caption():
     out = env.from_string(src[src.index("{% macro table"):src.index("{%- endmacro %}", src.index("{% macro table")) + 15]
                           + "{{ table(t) }}").render(t=t)
     assert re.search(r'<div class="table-block">\s*<table>\s*<caption>Cap &lt;i&gt;</caption>', out)
+
+
+def test_differencing_across_three_results_is_caught():
+    """k = 3: everyone (299/297) − all but Legal and Audit (294/292) − Audit (3/3) = Legal (2/2), a hidden group:
+    the review's k = 3 run showed all three. One of them must go."""
+    rows = [_row("H2", n=(299, 297)), _row("D3", family="exploratory", n=(3, 3)),
+            _row("D4", family="exploratory", n=(294, 292))]
+    hidden = privacy.hidden_hypotheses(rows, 3)
+    assert "D4" in hidden and "H2" not in hidden
+    # sizes that cannot leave a small group are left alone (juniors + seniors = everyone)
+    ok = [_row("E", n=(300, 300)), _row("J", n=(150, 150)), _row("S", n=(150, 150))]
+    assert privacy.hidden_hypotheses(ok, 5) == {}

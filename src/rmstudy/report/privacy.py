@@ -270,22 +270,36 @@ def differencing_conflicts(rows: list[dict], k: int, hidden: set | None = None) 
         r = rows[i]
         if r["id"] in hidden:
             continue
-        a = arm_sizes(r)
-        clash = None
-        for s in shown:
-            if s["outcome"] != r["outcome"]:
-                continue
-            b = arm_sizes(s)
-            arms = set(a) | set(b)
-            diff = [b.get(x, 0) - a.get(x, 0) for x in arms]
-            for d in (diff, [-x for x in diff]):
-                if all(x >= 0 for x in d) and any(0 < x < k for x in d):
-                    clash = s["id"]
+        clash = _subtraction_clash(r, [s for s in shown if s["outcome"] == r["outcome"]], k)
         if clash:
             out[r["id"]] = clash
         else:
             shown.append(r)
     return out
+
+
+def _subtraction_clash(r: dict, same: list[dict], k: int, depth: int = 3) -> str | None:
+    """The id of a shown row that, with ``r``, lets a reader subtract their way to fewer than k people, else None.
+
+    Only group sizes are known here, so any rows whose sizes could nest count: a larger group minus one to
+    ``depth`` smaller ones (everyone − all but Legal and Audit − Audit = Legal) leaving 1 to k − 1 people in an
+    arm and none below zero, where ``r`` is the larger group or one of the smaller ones."""
+    from itertools import combinations
+
+    pool = same + [r]
+    sizes = {id(x): arm_sizes(x) for x in pool}
+    arms = set().union(*sizes.values())
+    for big in pool:
+        rest = [x for x in pool if x is not big]
+        for m in range(1, min(depth, len(rest)) + 1):
+            for parts in combinations(rest, m):
+                if r is not big and r not in parts:
+                    continue
+                left = [sizes[id(big)].get(a, 0) - sum(sizes[id(p)].get(a, 0) for p in parts) for a in arms]
+                if all(x >= 0 for x in left) and any(0 < x < k for x in left):
+                    other = big if big is not r else parts[0]
+                    return other["id"]
+    return None
 
 
 def hidden_hypotheses(rows: list[dict], k: int) -> dict[str, str]:
