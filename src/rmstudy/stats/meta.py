@@ -242,9 +242,10 @@ def meta_analysis(yi, sei=None, vi=None, method: str = "REML", test: str = "knha
 
     Examples
     --------
+    >>> # metafor: rma(yi = c(0.1, 0.3, 0.25), sei = c(0.1, 0.12, 0.08))$b  ->  0.214606
     >>> r = meta_analysis([0.1, 0.3, 0.25], sei=[0.1, 0.12, 0.08])
     >>> round(r["estimate"], 4)
-    0.2232
+    0.2146
     """
     _check_options(method, test, pi_type, level)
     ctl = {**_CONTROL, **(control or {})}
