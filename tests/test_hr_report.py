@@ -641,3 +641,13 @@ def test_differencing_across_three_results_is_caught():
     # sizes that cannot leave a small group are left alone (juniors + seniors = everyone)
     ok = [_row("E", n=(300, 300)), _row("J", n=(150, 150)), _row("S", n=(150, 150))]
     assert privacy.hidden_hypotheses(ok, 5) == {}
+
+
+def test_single_arm_chart_is_titled_as_a_change_within_the_programme():
+    from rmstudy.report import figures
+
+    eff = {"value": 0.3, "lo95": 0.1, "hi95": 0.5, "lo90": 0.15, "hi90": 0.45, "decision": "supported"}
+    axes = figures.plot_question(None, ["t0", "t1"], (1, 5), "Score", eff, "Change within the programme, in points",
+                                 band=0.2, effect_title="Change within the programme")
+    svg = figures.to_svg(axes[1].figure, "t")
+    assert "Change within the programme" in svg and "Difference in change" not in svg

@@ -213,7 +213,7 @@ def plot_effects(items: list[dict], xlabel: str, band: float | None = None, ax=N
 
 
 def plot_question(means: list[dict] | None, waves, scale_range, ylabel: str, effect: dict | None, effect_label: str,
-                  band: float | None = None, axes=None):
+                  band: float | None = None, axes=None, effect_title: str = "Difference in change"):
     """A survey question: average score per wave and group with 95% CIs on the scale's full range (left; only
     when the means may be shown), and the difference in change with its 95% and (1 − 2α) ranges against zero
     and the ±SESOI band, in scale points (right)."""
@@ -252,7 +252,7 @@ def plot_question(means: list[dict] | None, waves, scale_range, ylabel: str, eff
     if effect is not None:
         plot_effects([{**effect, "label": ""}], effect_label, band=band, ax=right)
         right.set_yticks([])
-        right.set_title("Difference in change", loc="left", fontsize=10)
+        right.set_title(effect_title, loc="left", fontsize=10)
     fig = right.figure
     fig.subplots_adjust(left=0.1 if means else 0.06, right=0.97, bottom=0.2 if means else 0.3, top=0.88, wspace=0.35)
     return axes

@@ -263,7 +263,9 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
             items.append(it)
             alt.append(f"{questions[r['id']]}: {fmt_signed_sd(it['value'])} standard deviations toward the goal "
                        f"(95% range {fmt_range(it['lo95'], it['hi95'])}), {narrative.verdict(r['decision'])}")
-        figures.plot_effects(items, "Difference in change, in standard deviations\n← away from the goal · toward the "
+        within = all(r.get("design") == "single_arm" for r in surveys)
+        figures.plot_effects(items, ("Change within the programme" if within else "Difference in change") +
+                             ", in standard deviations\n← away from the goal · toward the "
                              "goal →", ax=axes[0])
     if rets:
         items = []
@@ -452,18 +454,19 @@ def build_report(results: dict, study, codebook) -> dict:
                 [c for c in cells] if show_means else None, [w for w in study.waves], (scale.min, scale.max),
                 f"Score ({rng}; {narrative.direction_label(scale)})", effect,
                 "Programme minus comparison, in points" if two_arm else "Change within the programme, in points",
-                band=band)
+                band=band, effect_title="Difference in change" if two_arm else "Change within the programme")
+            change = "difference in change" if two_arm else "change within the programme"
             fig = axes[1].figure
             fig_no += 1
             what = narrative.scale_words(scale)
             alt = (f"Average {what} by survey and group, on the full {rng} scale: " + "; ".join(
                 f"{ARM_WORDS[c['arm']]} at '{c['wave']}' {fmt(c['mean'])}" for c in cells) + ". ") if show_means else ""
-            alt += (f"Difference in change {narrative.fmt_signed(r['estimate'])} points (95% range "
+            alt += (f"{change.capitalize()} {narrative.fmt_signed(r['estimate'])} points (95% range "
                     f"{fmt_range(r['ci_low'], r['ci_high'])})" + (f" against a band of ±{fmt(band)} points" if band else "")
                     + ".")
             cap = (f"{scale.label}: " if scale.label else "") + (
-                "average score by survey and group (95% ranges, full scale), and the difference in change "
-                if show_means else "the difference in change ") + \
+                f"average score by survey and group (95% ranges, full scale), and the {change} "
+                if show_means else f"the {change} ") + \
                 "with its 95% range (thin) and the range used for 'no meaningful change' (thick), against the band " \
                 "set in advance as too small to matter (grey)."
             f["figure"] = _svg_item(figures.to_svg(fig, f"question-{anchor}"), fig_no, cap, alt, f"question-{anchor}")
