@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -163,3 +164,25 @@ def test_group_mentoring_gets_a_group_random_effect(tmp_path):
         (g,) = [r for r in a.sensitivity["rows"] if r["analysis"] == want]
         assert g["n_participants"] == a.row.n["program"]["participants"] + a.row.n["control"]["participants"]
         assert "group ICC" in g["note"] and abs(g["estimate"] - a.row.estimate) < 3 * a.row.se
+
+
+def test_favourable_cut_off_in_the_codebook(tmp_path):
+    from rmstudy.contract.codebook import load_codebook
+    from rmstudy.stats.reliability import percent_favourable
+
+    def book(fav):
+        p = tmp_path / "codebook.yaml"
+        p.write_text(yaml.safe_dump({"scales": {"total": {"min": 0, "max": 63, "items": ["t"], "favourable": fav}}}),
+                     encoding="utf-8")
+        return load_codebook(p)
+
+    assert book({"at_most": 13})["total"].favourable == {"at_most": 13.0}
+    for bad in ({"at_most": 99}, {"below": 13}, {"at_most": 13, "at_least": 2}):
+        with pytest.raises(CohortError) as e:
+            book(bad)
+        assert e.value.problems[0].column == "scales.total.favourable"
+    R = pd.DataFrame({"participant_id": ["a", "b", "c"], "wave": ["pre"] * 3, "t": [5.0, 13.0, 30.0]})
+    P = pd.DataFrame({"participant_id": ["a", "b", "c"], "arm": ["program"] * 3})
+    (row,) = percent_favourable(R, P, book({"at_most": 13})).to_dict(orient="records")
+    assert np.isclose(row["percent_favourable"], 200 / 3)
+    assert percent_favourable(R, P, book("low")).empty      # a total score's "bottom two points" mean nothing

@@ -12,7 +12,8 @@ import pandas as pd
 
 from rmstudy.contract.population import select_population
 from rmstudy.stats.reliability import (cronbach_alpha, item_distributions, item_statistics, omega_hierarchical,
-                                       percent_favourable, reliability_flags, reliability_table, reliable_change)
+                                       percent_favourable, reliability_flags, reliability_table, reliable_change,
+                                       single_item_flags)
 from rmstudy.stats.scoring import reverse_key
 
 
@@ -30,12 +31,14 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
     waves = cohort.study.waves
     P = cohort.participants
     table = reliability_table(cohort.responses, P, cohort.codebook, waves)
-    keyed = reverse_key(cohort.responses, cohort.codebook).merge(P[["participant_id", "role"]], on="participant_id")
+    has_role = "role" in P.columns                  # optional without pairs or groups (design.mentoring: none)
+    keyed = reverse_key(cohort.responses, cohort.codebook).merge(
+        P[["participant_id", "role"] if has_role else ["participant_id"]], on="participant_id")
     items, omega_h, heywood = {}, [], []
     for s in cohort.codebook.scales.values():
         for w in waves:
             at = keyed[keyed["wave"] == w]
-            for g in sorted(P["role"].unique()) + ["all"]:
+            for g in (sorted(P["role"].unique()) if has_role else []) + ["all"]:
                 sub = at if g == "all" else at[at["role"] == g]
                 x = sub[list(s.items)].dropna(how="all")
                 if len(x) >= 3 and s.n_items >= 3:
@@ -54,7 +57,7 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
     table["omega_h"] = omega_h
     table["missing_policy"] = "pairwise covariances (psych::alpha)"
     table["ci_method"] = "Feldt (1965), n = rows with an answer"
-    flags = reliability_flags(table, items, threshold=threshold) + heywood
+    flags = reliability_flags(table, items, threshold=threshold) + heywood + single_item_flags(cohort.codebook)
     rci, favourable_h = {}, {}
     for h in cohort.study.hypotheses:
         if h.is_retention or h.contrast is None:

@@ -128,8 +128,11 @@ def ingest_ledger(root) -> list[dict] | None:
 
 
 def response_rates(cohort: Cohort) -> pd.DataFrame:
-    """Share of enrolled participants who responded, per wave, arm and role."""
+    """Share of enrolled participants who responded, per wave, arm and role (role ``all`` when participants.csv
+    has no role column: design.mentoring none)."""
     P, R = cohort.participants, cohort.responses
+    if "role" not in P.columns:
+        P = P.assign(role="all")
     rows = []
     for w in cohort.study.waves:
         ids = set(R.loc[R["wave"] == w, "participant_id"])

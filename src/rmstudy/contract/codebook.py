@@ -33,7 +33,9 @@ class Scale:
     item_text: dict = field(default_factory=dict)
     subscales: dict = field(default_factory=dict)
     higher_is: str = ""
-    favourable: str = "high"   # which end of the (reverse-keyed) answer scale HR counts as favourable
+    #: which end of the (reverse-keyed) answer scale HR counts as favourable: ``high``/``low`` (the top/bottom two
+    #: answers) or a cut-off ``{"at_most": 13.0}`` / ``{"at_least": 40.0}``
+    favourable: str | dict = "high"
 
     @property
     def n_items(self) -> int:
@@ -118,9 +120,20 @@ def _parse_scale(name, spec, raw: dict, seen: dict[str, str], bad) -> Scale | No
                 "give every item code to exactly one scale")
         seen[i] = name
     favourable = spec.get("favourable", "high")
-    if favourable not in ("high", "low"):
+    if isinstance(favourable, dict):            # a cut-off: {at_most: 13} or {at_least: 40} (a total score's bands)
+        cut = next(iter(favourable.values()), None) if len(favourable) == 1 else None
+        lo, hi = (v if isinstance(v, (int, float)) else cut for v in (spec.get("min"), spec.get("max")))
+        if set(favourable) - {"at_most", "at_least"} or not isinstance(cut, (int, float)) or isinstance(cut, bool) \
+                or not lo <= cut <= hi:
+            bad(f"{where}.favourable", f"{where}.favourable is {favourable!r}",
+                "give one cut-off within the scale's range: {at_most: 13} or {at_least: 40}")
+            favourable = "high"
+        else:
+            favourable = {str(k): float(v) for k, v in favourable.items()}
+    elif favourable not in ("high", "low"):
         bad(f"{where}.favourable", f"{where}.favourable is {favourable!r}",
-            "use 'high' (the top two answers are favourable) or 'low' (the bottom two are)")
+            "use 'high' (the top two answers are favourable), 'low' (the bottom two are), or a cut-off such as "
+            "{at_most: 13}")
     for key in ("subscales", "anchors", "item_text"):
         if spec.get(key) is not None and not isinstance(spec[key], dict):
             bad(f"{where}.{key}", f"{where}.{key} is not a mapping", f"write {key} as 'name: value' lines")

@@ -9,7 +9,7 @@ Rows with no answered item are left out.
 from __future__ import annotations
 
 __all__ = ["cronbach_alpha", "omega_total", "reliability_table", "item_statistics", "omega_hierarchical",
-           "reliability_flags", "feldt_compare", "reliable_change", "percent_favourable", "item_distributions"]
+           "reliability_flags", "single_item_flags", "feldt_compare", "reliable_change", "percent_favourable", "item_distributions"]
 
 import numpy as np
 import pandas as pd
@@ -94,9 +94,10 @@ def reliability_table(responses: pd.DataFrame, participants: pd.DataFrame, codeb
     Returns columns ``scale, wave, role, n, k, alpha, alpha_std, average_r,
     alpha_ci_low, alpha_ci_high, omega``.
     """
-    keyed = reverse_key(responses, codebook).merge(participants[["participant_id", by]], on="participant_id", how="left")
+    cols = ["participant_id", by] if by in participants.columns else ["participant_id"]
+    keyed = reverse_key(responses, codebook).merge(participants[cols], on="participant_id", how="left")
     rows = []
-    groups = sorted(participants[by].dropna().unique())
+    groups = sorted(participants[by].dropna().unique()) if by in participants.columns else []   # role is optional
     for s in codebook.scales.values():
         for w in waves:
             at_w = keyed[keyed["wave"] == w]
@@ -242,6 +243,25 @@ def omega_hierarchical(items: pd.DataFrame, nfactors: int) -> dict:
 
 # --- flags -----------------------------------------------------------------------
 
+def single_item_flags(codebook: Codebook) -> list[dict]:
+    """One flag per one-item scale (a total score, a single rating), saying why its reliability is not estimated:
+    alpha and omega need two or more items, and one administration of one item carries no information about its
+    measurement error.
+
+    Examples
+    --------
+    >>> from rmstudy.contract.codebook import Scale
+    >>> cb = Codebook({"total": Scale("total", ("t",), 0, 63), "eng": Scale("eng", ("e1", "e2"), 1, 5)})
+    >>> [f["scale"] for f in single_item_flags(cb)]
+    ['total']
+    """
+    return [{"flag": "single_item", "scale": s.name, "wave": None, "role": None, "item": s.items[0], "value": None,
+             "message": f"{s.name} is a single item ({s.items[0]}, e.g. a total score): Cronbach's alpha and omega "
+                        "need two or more items, so its reliability cannot be estimated from these data; cite the "
+                        "instrument's published reliability (test-retest or internal consistency of its items)"}
+            for s in codebook.scales.values() if s.n_items == 1]
+
+
 def feldt_compare(a1: float, n1: int, a2: float, n2: int) -> float:
     """Two-sided p of Feldt's (1969) test that two independent alphas are equal:
     W = (1 - a1) / (1 - a2) ~ F(n1 - 1, n2 - 1).
@@ -335,12 +355,22 @@ def reliable_change(scores: pd.DataFrame, participants: pd.DataFrame, scale: str
 
 # --- HR's language ----------------------------------------------------------------
 
+def _favourable(x: np.ndarray, s) -> np.ndarray:
+    """Which answers count as favourable on scale ``s`` (see :func:`percent_favourable`)."""
+    fav = s.favourable
+    if isinstance(fav, dict):
+        return x <= fav["at_most"] if "at_most" in fav else x >= fav["at_least"]
+    return (x >= s.max - 1) if fav == "high" else (x <= s.min + 1)
+
+
 def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, codebook: Codebook,
                        by=("wave", "arm"), scales=None) -> pd.DataFrame:
     """% favourable (top-two-box, as HR survey platforms report it) per scale and group.
 
     Items are reverse-keyed first; 'favourable' is the top two answer options, or
-    the bottom two for a scale whose codebook says ``favourable: low``. The share is
+    the bottom two for a scale whose codebook says ``favourable: low``, or the answers
+    at or below (above) a codebook cut-off ``favourable: {at_most: 13}`` (``at_least``).
+    A one-item scale (a total score) gets a share only from such a cut-off. The share is
     over all answered items of the scale. ``n`` counts respondents (for suppression).
     ``scales`` limits the scales (default: all).
     """
@@ -350,9 +380,11 @@ def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, code
     for s in codebook.scales.values():
         if scales is not None and s.name not in scales:
             continue
+        if not isinstance(s.favourable, dict) and s.n_items == 1:
+            continue          # a total score's "top two points" mean nothing: only a codebook cut-off gives a share
         x = keyed[list(s.items)].to_numpy(float)
         answered = np.isfinite(x)
-        fav = (x >= s.max - 1) if s.favourable == "high" else (x <= s.min + 1)
+        fav = _favourable(x, s)
         per_row = pd.DataFrame({"answers": answered.sum(axis=1), "fav": (fav & answered).sum(axis=1),
                                 "n": answered.any(axis=1).astype(int)})
         g = per_row.groupby(keys, sort=True).sum()

@@ -19,9 +19,11 @@ observed Hessian of the (unprofiled) REML deviance.
 
 from __future__ import annotations
 
-__all__ = ["RandomInterceptFit", "fit_random_intercept", "mixed_model", "design_arm_wave"]
+__all__ = ["RandomInterceptFit", "fit_random_intercept", "mixed_model", "design_arm_wave", "ordered_within"]
 
 from dataclasses import dataclass, field
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -318,9 +320,55 @@ def _labels(s: pd.Series) -> np.ndarray:
     return s.cat.codes.to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else s.to_numpy()
 
 
+def _natural(v) -> list:
+    """Sort key reading runs of digits as numbers (``m3`` before ``m12``)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(v))]
+
+
+def ordered_within(s: pd.Series, order=None, name: str = "wave") -> pd.Series:
+    """The within-subject factor in time order: ``s`` as an ordered categorical of ``order`` when given (every
+    value must be one of its levels), else ``s`` itself when it is categorical or numeric, or text whose names
+    leave no doubt about the order (see :func:`mixed_model`, ``within_order``).
+
+    Raises
+    ------
+    ModelError
+        for text waves without an order (their sort order as text is not their order in time), and for values
+        outside ``order``.
+
+    Examples
+    --------
+    >>> ordered_within(pd.Series(["pre", "m2", "m12"]), ["pre", "m2", "m12"]).cat.categories.tolist()
+    ['pre', 'm2', 'm12']
+    >>> ordered_within(pd.Series(["w2", "w1", "w2"])).tolist()          # numbered in text order: taken as it is
+    ['w2', 'w1', 'w2']
+    >>> ordered_within(pd.Series(["pre", "m2"]))
+    Traceback (most recent call last):
+    ...
+    rmstudy.errors.ModelError: wave is text: pass within_order=[...] (the waves in time order) or an ordered Categorical; sorted as text its levels would be ['m2', 'pre'], making 'm2' the reference
+    """
+    if order is not None:
+        order = [str(w) for w in order]
+        text = s.astype(str).where(s.notna())
+        unknown = sorted(set(text.dropna()) - set(order))
+        if unknown:
+            raise ModelError(f"{name} has level(s) {unknown} that within_order {order} does not list")
+        return pd.Series(pd.Categorical(text, categories=order, ordered=True), index=s.index, name=s.name)
+    if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(s.dtype) \
+            or pd.api.types.is_bool_dtype(s.dtype):
+        return s
+    levels = sorted(pd.unique(s.dropna().to_numpy()).tolist(), key=str)
+    digits = [any(ch.isdigit() for ch in str(v)) for v in levels]
+    if levels and (not any(digits) or (all(digits) and levels == sorted(levels, key=_natural))):
+        return s          # a, b or w1, w2, w3: the order as text is the only order the names suggest
+    raise ModelError(f"{name} is text: pass within_order=[...] (the waves in time order) or an ordered Categorical; "
+                     f"sorted as text its levels would be {levels}, making {levels[0]!r} the reference"
+                     if levels else f"{name} has no values")
+
+
 def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", within: str = "wave",
                 between: str | None = "arm", between_ref=None, covariates=(), alpha: float = 0.05,
-                return_fit: bool = False, cluster: str | None = None):
+                return_fit: bool = False, cluster: str | None = None, within_order=None):
     """Linear mixed model ``dv ~ between * within + (1 | subject)`` by REML.
 
     Parameters
@@ -333,6 +381,11 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     covariates : columns added as fixed effects: numeric as they are, text as
         treatment dummies against their first level in sorted order.
     return_fit : also return the fit object.
+    within_order : the levels of ``within`` in time order, the first the reference (e.g. the plan's waves).
+        Without it ``within`` should be an ordered categorical (or numeric). Text waves are refused when their
+        names mix words and numbers (``pre, m2, m12``) or number them out of text order (``m3, m12``): sorted as
+        text, ``m2`` would become the reference of ``pre, m2`` and ``m12`` come before ``m3``. Text without
+        digits (``a, b``) or numbered in text order (``w1, w2, w3``) is taken in text order, as before.
     cluster : optional column of a grouping that subjects are nested in (a
         mentoring pair, a team or department): adds ``(1 | cluster)`` to the model,
         as lme4's ``(1 | cluster) + (1 | subject)``. Subjects with an empty cluster
@@ -370,6 +423,7 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     cols = [dv, subject, within] + ([between] if between else []) + list(covariates) + ([cluster] if cluster else [])
     rows = data[dv].notna().to_numpy()
     frame = {c: data[c] for c in cols}
+    frame[within] = ordered_within(data[within], within_order, within)
     if cluster:
         empty = frame[cluster].isna() | (frame[cluster].astype(str).str.strip() == "")
         frame[cluster] = frame[cluster].astype(object).where(~empty, "subject:" + data[subject].astype(str))
