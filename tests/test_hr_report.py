@@ -651,3 +651,12 @@ def test_single_arm_chart_is_titled_as_a_change_within_the_programme():
                                  band=0.2, effect_title="Change within the programme")
     svg = figures.to_svg(axes[1].figure, "t")
     assert "Change within the programme" in svg and "Difference in change" not in svg
+
+
+def test_next_steps_of_a_single_arm_cohort_ask_for_no_similar_comparison_group():
+    one = {**_row("S1"), "design": "single_arm", "n": {"program": {"participants": 80}}}
+    text = " ".join(hr.next_steps([one], {"S1": {"n_factor_for_sesoi": 2.0}}, {}, {"S1": "Q?"}, 80))
+    assert "roughly 160 people, with the same surveys)" in text and "similar comparison group" not in text
+    two = _row("T1")
+    assert "similar comparison group" in " ".join(hr.next_steps([two], {"T1": {"n_factor_for_sesoi": 2.0}}, {},
+                                                                {"T1": "Q?"}, 80))

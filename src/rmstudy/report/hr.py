@@ -85,7 +85,9 @@ def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, coh
         f = max(f for _, _, f in settle)
         out.append("Try again, larger: " + _join([f"“{q}”" for _, q, _ in settle]) + " cannot be answered yet. "
                    f"A next cohort about {fmt(max(1.0, f), 1)} times this one (roughly {_round_up(f * cohort_size)} "
-                   "people, with the same surveys and a similar comparison group) would be large enough to settle "
+                   "people, with the same surveys" + ("" if all(r.get("design") == "single_arm" for r, _, _ in settle)
+                                                       else " and a similar comparison group") +
+                   ") would be large enough to settle "
                    + ("it." if len(settle) == 1 else "them."))
     if too_big:
         out.append(_join([f"“{q}”" for _, q, _ in too_big]) + " would need more than ten times this cohort to "
