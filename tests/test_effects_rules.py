@@ -47,5 +47,5 @@ def test_sesoi_bound_per_unit():
     assert sesoi_bound(0.8, "hazard_ratio") == pytest.approx(abs(math.log(0.8)))
     assert sesoi_bound(1.25, "hazard_ratio") == pytest.approx(math.log(1.25))
     assert type(sesoi_bound(0.2, "d", per_raw=0.5)) is float and type(sesoi_bound(0.8, "hazard_ratio")) is float
-    with pytest.raises(ValueError, match="needs the d units per scale point"):
+    with pytest.raises(ValueError, match=r"^a SESOI in d units needs the d units per scale point \(per_raw\)$"):
         sesoi_bound(0.2, "d")

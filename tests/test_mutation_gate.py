@@ -84,6 +84,18 @@ def test_the_module_list_points_at_files_and_tests_that_exist():
     assert all(m.goal == 90 for m in mutation.MODULES.values() if not m.core)
 
 
+def test_functions_outside_the_gate_are_named():
+    """Privacy functions added after the gate's list was made are not mutated in CI until their boundaries are
+    tested; this test names them (it does not fail: the list is extended with their tests)."""
+    tree = ast.parse((ROOT / mutation.MODULES["privacy"].source).read_text(encoding="utf-8"))
+    defined = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    outside = sorted(set(defined) - set(mutation.MODULES["privacy"].functions))
+    if outside:
+        print("privacy functions outside the mutation gate (add boundary tests, then list them in "
+              "tools/mutation.py):", ", ".join(outside))
+    assert set(mutation.MODULES["privacy"].functions) <= set(defined)
+
+
 def test_survivors_match_equivalents_by_function_and_changed_line():
     eq = [{"module": "multiplicity", "function": "holm", "original": "a = 1", "mutant": "a = 2", "reason": "r"}]
     diff = "--- f\n+++ f\n@@ -1,3 +1,3 @@\n def holm(p):\n-    a = 1\n+    a = 2\n     return a"
