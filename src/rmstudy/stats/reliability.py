@@ -355,6 +355,10 @@ def reliable_change(scores: pd.DataFrame, participants: pd.DataFrame, scale: str
 
 # --- HR's language ----------------------------------------------------------------
 
+#: the most answer points a single rating item has (0–10); a one-item scale with more is a total score
+LIKERT_MAX_POINTS = 11
+
+
 def _favourable(x: np.ndarray, s) -> np.ndarray:
     """Which answers count as favourable on scale ``s`` (see :func:`percent_favourable`)."""
     fav = s.favourable
@@ -370,7 +374,8 @@ def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, code
     Items are reverse-keyed first; 'favourable' is the top two answer options, or
     the bottom two for a scale whose codebook says ``favourable: low``, or the answers
     at or below (above) a codebook cut-off ``favourable: {at_most: 13}`` (``at_least``).
-    A one-item scale (a total score) gets a share only from such a cut-off. The share is
+    A one-item scale of more than ``LIKERT_MAX_POINTS`` answer points (a total score such
+    as 0–63) gets a share only from such a cut-off. The share is
     over all answered items of the scale. ``n`` counts respondents (for suppression).
     ``scales`` limits the scales (default: all).
     """
@@ -380,7 +385,7 @@ def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, code
     for s in codebook.scales.values():
         if scales is not None and s.name not in scales:
             continue
-        if not isinstance(s.favourable, dict) and s.n_items == 1:
+        if not isinstance(s.favourable, dict) and s.n_items == 1 and s.max - s.min + 1 > LIKERT_MAX_POINTS:
             continue          # a total score's "top two points" mean nothing: only a codebook cut-off gives a share
         x = keyed[list(s.items)].to_numpy(float)
         answered = np.isfinite(x)
