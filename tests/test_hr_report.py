@@ -660,3 +660,13 @@ def test_next_steps_of_a_single_arm_cohort_ask_for_no_similar_comparison_group()
     two = _row("T1")
     assert "similar comparison group" in " ".join(hr.next_steps([two], {"T1": {"n_factor_for_sesoi": 2.0}}, {},
                                                                 {"T1": "Q?"}, 80))
+
+
+def test_interval_level_follows_the_plans_alpha():
+    """results.json's intervals are at 1 − alpha: with alpha = .10 the chart's caption and alt text say 90%."""
+    from types import SimpleNamespace
+
+    rows = [_row("Q1", decision="inconclusive")]
+    study = SimpleNamespace(hypothesis=lambda hid: SimpleNamespace(expected_sign=1))
+    fig = hr._effects_figure(rows, study, 0.10, {"Q1": "Question one?"}, 1)
+    assert "thin line: 90% range" in fig["caption"] and "(90% range" in fig["alt"] and "95%" not in fig["alt"]

@@ -251,6 +251,7 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
     if not surveys and not rets:
         return None
     figures.set_style()
+    conf = f"{round(100 * (1 - alpha))}%"      # the plan's alpha sets every interval in results.json
     heights = [max(len(surveys), 1) * 0.62 + 0.9 if surveys else 0, len(rets) * 0.62 + 0.9 if rets else 0]
     heights = [h for h in heights if h]
     fig, axes = plt.subplots(len(heights), 1, figsize=(7.4, sum(heights) + 0.2),
@@ -264,7 +265,7 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
             it["label"] = _wrap(questions[r["id"]])
             items.append(it)
             alt.append(f"{questions[r['id']]}: {fmt_signed_sd(it['value'])} standard deviations toward the goal "
-                       f"(95% range {fmt_range(it['lo95'], it['hi95'])}), {narrative.verdict(r['decision'])}")
+                       f"({conf} range {fmt_range(it['lo95'], it['hi95'])}), {narrative.verdict(r['decision'])}")
         within = all(r.get("design") == "single_arm" for r in surveys)
         figures.plot_effects(items, ("Change within the programme" if within else "Difference in change") +
                              ", in standard deviations\n← away from the goal · toward the "
@@ -279,7 +280,7 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
                           "hi95": es["ci_high"], "lo90": math.exp(lo90), "hi90": math.exp(hi90),
                           "decision": r["decision"], "band": band})
             alt.append(f"{questions[r['id']]}: rate of resigning {fmt(es['value'])} times the comparison group's "
-                       f"(95% range {fmt_range(es['ci_low'], es['ci_high'], signed=False)}), "
+                       f"({conf} range {fmt_range(es['ci_low'], es['ci_high'], signed=False)}), "
                        f"{narrative.verdict(r['decision'])}")
         figures.plot_effects(items, "Rate of resigning, programme ÷ comparison group (log scale)\n← fewer "
                              "resignations in the programme · more →", ax=axes[-1], log=True)
@@ -287,7 +288,7 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
     fig.subplots_adjust(left=0.38, right=0.97, top=1 - 0.15 / total, bottom=0.85 / total,
                         hspace=1.1 / (total / len(heights)))
     svg = figures.to_svg(fig, "effects")
-    caption = ("Every result at a glance. Dots: the estimate; thin line: 95% range; thick line: the "
+    caption = (f"Every result at a glance. Dots: the estimate; thin line: {conf} range; thick line: the "
                f"{round(100 * (1 - 2 * alpha))}% range used to judge 'no meaningful change'; grey band: changes the "
                "study set in advance as too small to matter. Colours follow the verdicts.")
     return _svg_item(svg, number, caption, "Chart of every result. " + "; ".join(alt) + ".", "effects")
@@ -343,6 +344,7 @@ def build_report(results: dict, study, codebook) -> dict:
 
     k = int(study.anonymity_threshold)
     alpha = float(study.alpha)
+    conf = f"{round(100 * (1 - alpha))}%"      # the plan's alpha sets every interval in results.json
     assignment = str((study.raw.get("design") or {}).get("assignment", "nonrandomised"))
     rows = list(results["hypotheses"])
     plan_order = {h.id: i for i, h in enumerate(study.hypotheses)}
@@ -404,7 +406,7 @@ def build_report(results: dict, study, codebook) -> dict:
                 else:
                     nr = se = f"not shown (fewer than {k} people or leavers)"
                 table_rows.append([ARM_WORDS[c["group"]], horizons[c["horizon_days"]], nr, se])
-            f["table"] = {"caption": "Retention by group: the share who had not resigned (95% range) and the share "
+            f["table"] = {"caption": f"Retention by group: the share who had not resigned ({conf} range) and the share "
                           "still employed for any reason",
                           "header": ["Group", "After", "Had not resigned", "Still employed (any reason)"],
                           "rows": table_rows}
@@ -418,7 +420,7 @@ def build_report(results: dict, study, codebook) -> dict:
                                 for c in cells)
                 f["figure"] = _svg_item(figures.to_svg(ax.figure, f"retention-{anchor}"), fig_no,
                                         f"{questions[hid]} Share of {narrative.population_in_words(r.get('population'))} "
-                                        "who had not resigned, by group, with 95% ranges. Small groups are not drawn.",
+                                        f"who had not resigned, by group, with {conf} ranges. Small groups are not drawn.",
                                         f"Dot chart of the share who had not resigned. {alt}.", f"retention-{anchor}")
                 figures_out.append(f["figure"])
             f["sentences"].append("‘Had not resigned’ counts everyone who had not left of their own accord; people "
@@ -463,13 +465,13 @@ def build_report(results: dict, study, codebook) -> dict:
             what = narrative.scale_words(scale)
             alt = (f"Average {what} by survey and group, on the full {rng} scale: " + "; ".join(
                 f"{ARM_WORDS[c['arm']]} at '{c['wave']}' {fmt(c['mean'])}" for c in cells) + ". ") if show_means else ""
-            alt += (f"{change.capitalize()} {narrative.fmt_signed(r['estimate'])} points (95% range "
+            alt += (f"{change.capitalize()} {narrative.fmt_signed(r['estimate'])} points ({conf} range "
                     f"{fmt_range(r['ci_low'], r['ci_high'])})" + (f" against a band of ±{fmt(band)} points" if band else "")
                     + ".")
             cap = (f"{scale.label}: " if scale.label else "") + (
-                f"average score by survey and group (95% ranges, full scale), and the {change} "
+                f"average score by survey and group ({conf} ranges, full scale), and the {change} "
                 if show_means else f"the {change} ") + \
-                "with its 95% range (thin) and the range used for 'no meaningful change' (thick), against the band " \
+                f"with its {conf} range (thin) and the range used for 'no meaningful change' (thick), against the band " \
                 "set in advance as too small to matter (grey)."
             f["figure"] = _svg_item(figures.to_svg(fig, f"question-{anchor}"), fig_no, cap, alt, f"question-{anchor}")
             figures_out.append(f["figure"])
