@@ -670,3 +670,11 @@ def test_interval_level_follows_the_plans_alpha():
     study = SimpleNamespace(hypothesis=lambda hid: SimpleNamespace(expected_sign=1))
     fig = hr._effects_figure(rows, study, 0.10, {"Q1": "Question one?"}, 1)
     assert "thin line: 90% range" in fig["caption"] and "(90% range" in fig["alt"] and "95%" not in fig["alt"]
+
+
+def test_next_steps_speak_of_pairs_only_when_the_plan_has_pairs():
+    q = {"K1": "Q?"}
+    rows = [_row("K1", decision="supported")]
+    assert "time for the pairs to meet" in hr.next_steps(rows, {}, {}, q, 80)[0]
+    assert "pairs" not in hr.next_steps(rows, {}, {}, q, 80, mentoring="groups")[0]
+    assert "pairs" not in hr.next_steps(rows, {}, {}, q, 80, mentoring="none")[0]

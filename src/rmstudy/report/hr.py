@@ -48,7 +48,11 @@ def _round_up(n: float, step: int = 10) -> int:
     return int(math.ceil(n / step) * step)
 
 
-def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, cohort_size: int) -> list[str]:
+MEETING_WORDS = {"pairs": "time for the pairs to meet", "groups": "time for the groups to meet"}
+
+
+def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, cohort_size: int,
+               mentoring: str = "pairs") -> list[str]:
     """What managers can do with the answers: what to keep, what to look into, what to stop expecting, and how
     large the next cohort should be to settle what is open (from the power analysis, rounded up to tens)."""
     keep, fix, same, open_, within = [], [], [], [], []
@@ -67,7 +71,8 @@ def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, coh
                    "and add a comparison group (for example people waiting for the next round) to find out.")
     if keep:
         out.append("Keep: the programme clearly helped on " + _join([f"“{q}”" for _, q in keep]) +
-                   ". Protect what made it work (time for the pairs to meet, sponsor support) in the next round.")
+                   f". Protect what made it work ({MEETING_WORDS.get(mentoring, 'time to take part')}, sponsor "
+                   "support) in the next round.")
     if fix:
         out.append("Look into: " + _join([f"“{q}”" for _, q in fix]) + " moved the wrong way. Talk with "
                    "participants and their managers before the next cohort starts, and change the programme there.")
@@ -520,7 +525,8 @@ def build_report(results: dict, study, codebook) -> dict:
         "k": k, "alpha": alpha, "assignment": assignment,
         "cards": cards, "effects": effects, "participation": part, "findings": findings,
         "limits": limits(results, study, assignment, shown, k),
-        "next_steps": next_steps(rows, results.get("power") or {}, hidden, questions, cohort_size),
+        "next_steps": next_steps(rows, results.get("power") or {}, hidden, questions, cohort_size,
+                                 str((study.raw.get("design") or {}).get("mentoring", "pairs"))),
         "privacy": privacy_lines, "footnotes": footnotes, "figures": figures_out, "data": data,
         "hidden": hidden,
     }
