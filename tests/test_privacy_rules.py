@@ -175,6 +175,8 @@ def _row(i="P1", family="primary", outcome="engagement", n=(40, 40)):
 @pytest.mark.skipif(not hasattr(privacy, "too_small"), reason="not in this version of privacy.py")
 def test_arm_sizes_and_too_small_boundaries():
     assert privacy.arm_sizes(_row(n=(7, 0))) == {"program": 7}
+    assert privacy.arm_sizes(_row(n=(1, 2))) == {"program": 1, "control": 2}         # one person is an arm
+    assert privacy.too_small(_row(n=(1, 40)), K) == "one side of the comparison has fewer than 5 people"
     assert privacy.arm_sizes({"n": None}) == {} and privacy.arm_sizes({}) == {}
     assert privacy.arm_sizes({"n": {"program": {}}}) == {}
     assert privacy.too_small(_row(n=(K, K)), K) is None
