@@ -256,8 +256,13 @@ def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = N
 
 
 def _from_json(items: list[dict]) -> list[Result]:
-    out = []
+    """Results of earlier runs; for a module run more than once, the last run that did not fail to start."""
+    last: dict[str, dict] = {}
     for d in items:
+        if not d["error"]:                       # a run that failed to start counts as not run
+            last[d["module"]] = d
+    out = []
+    for d in last.values():
         r = Result(MODULES[d["module"]], counts=d["counts"], survivors=d["survivors"], equivalent=d["equivalent"],
                    seconds=d["seconds"], error=d["error"])
         out.append(r)
@@ -277,9 +282,12 @@ def table(results: list[Result], all_modules: bool = False) -> str:
                     f"{'100 %' if m.goal >= 100 else f'≥ {m.goal:.0f} %'} | {'yes' if r.ok else 'NO'} "
                     f"| {r.seconds:.0f} |")
     if all_modules:
-        done = {r.module.name for r in results}
+        done = {r.module.name: row for r, row in zip(results, rows)}
+        rows = []
         for m in MODULES.values():
-            if m.name not in done:
+            if m.name in done:
+                rows.append(done[m.name])
+            else:
                 fn = f" ({', '.join(m.functions)})" if m.functions else ""
                 rows.append(f"| {m.name} | `{m.source.removeprefix('src/rmstudy/')}`{fn} | not run | | | | | | "
                             f"{'100 %' if m.goal >= 100 else f'≥ {m.goal:.0f} %'} | not run | |")
