@@ -678,3 +678,14 @@ def test_next_steps_speak_of_pairs_only_when_the_plan_has_pairs():
     assert "time for the pairs to meet" in hr.next_steps(rows, {}, {}, q, 80)[0]
     assert "pairs" not in hr.next_steps(rows, {}, {}, q, 80, mentoring="groups")[0]
     assert "pairs" not in hr.next_steps(rows, {}, {}, q, 80, mentoring="none")[0]
+
+
+def test_favourable_cut_off_is_worded_and_sets_the_direction():
+    """A codebook cut-off ({at_most: 13}) counts scores at or below 13 and makes low favourable; it was captioned
+    'bottom two options' (and, without higher_is, 'higher = more favourable')."""
+    cut = parse_codebook({"scales": {"s": {"items": ["a"], "min": 0, "max": 63, "favourable": {"at_most": 13}}}})["s"]
+    assert narrative.favourable_words(cut) == "share of scores at or below 13"
+    assert narrative.direction_label(cut) == "lower = more favourable"
+    assert narrative.favourable_words(SCALE) == "share of answers in the top two options"
+    low = parse_codebook({"scales": {"b": {"items": ["a"], "min": 1, "max": 5, "favourable": "low"}}})["b"]
+    assert narrative.favourable_words(low) == "share of answers in the bottom two options"

@@ -484,8 +484,7 @@ def build_report(results: dict, study, codebook) -> dict:
             if fav and all(int(c["n"]) >= k for c in fav):
                 arms_present = [a for a in ("program", "control") if any(c["arm"] == a for c in fav)]
                 by = {(c["wave"], c["arm"]): c for c in fav}
-                f["table"] = {"caption": f"% favourable: share of answers in the "
-                                         f"{'top' if scale.favourable == 'high' else 'bottom'} two options",
+                f["table"] = {"caption": f"% favourable: {narrative.favourable_words(scale)}",
                               "header": ["Survey"] + [ARM_WORDS[a] for a in arms_present],
                               "rows": [[w] + [f"{round(by[(w, a)]['percent_favourable']):d}%" if (w, a) in by else "–"
                                               for a in arms_present] for w in study.waves

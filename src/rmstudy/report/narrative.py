@@ -14,7 +14,7 @@ from __future__ import annotations
 __all__ = ["VERDICTS", "VERDICT_STYLE", "verdict", "size_in_words", "fmt", "fmt_signed", "fmt_range", "pct",
            "scale_words", "direction_label", "population_in_words", "equivalence_interval", "equivalence_band",
            "survey_answer", "survey_certainty", "retention_answer", "retention_certainty", "causal_caveat",
-           "baseline_gap_sentence", "moderation_sentence", "MINUS"]
+           "baseline_gap_sentence", "moderation_sentence", "MINUS", "favourable_words"]
 
 import math
 
@@ -96,9 +96,20 @@ def direction_label(scale) -> str:
     """What a higher score means, from the codebook: ``higher_is`` ("higher = more bias"), else ``favourable``."""
     if getattr(scale, "higher_is", ""):
         return f"higher = {scale.higher_is}"
-    if getattr(scale, "favourable", "high") == "low":
+    fav = getattr(scale, "favourable", "high")
+    if fav == "low" or (isinstance(fav, dict) and "at_most" in fav):      # a cut-off {at_most: x}: low is good
         return "lower = more favourable"
     return "higher = more favourable"
+
+
+def favourable_words(scale) -> str:
+    """What '% favourable' counts, from the codebook: the top or bottom two answer options, or a cut-off."""
+    fav = getattr(scale, "favourable", "high")
+    if isinstance(fav, dict):
+        (side, cut), = fav.items()
+        cut_s = f"{cut:g}"
+        return f"share of scores at or {'below' if side == 'at_most' else 'above'} {cut_s}"
+    return f"share of answers in the {'bottom' if fav == 'low' else 'top'} two options"
 
 
 _ROLE_PLURAL = {"junior": "juniors", "senior": "seniors"}
