@@ -95,3 +95,32 @@ def test_single_item_reliability_and_favourable_cut_off(trial_run):
     for (w, arm), g in R.groupby([R["wave"].astype(str), "arm"]):
         assert np.isclose(fav[(w, arm)], 100 * (g["sym_total"] <= 13).mean())   # the codebook's {at_most: 13}
     assert pd.Series(list(fav.values())).between(0, 100).all()
+
+
+@pytest.mark.e2e
+def test_group_mentoring_runs_end_to_end_with_a_group_random_effect(tmp_path):
+    """The trial as reverse-mentoring circles (design.mentoring: groups; one junior with three seniors per
+    group_id) runs through rmstudy run, and its sensitivity analyses hold the group random-effect model."""
+    import yaml
+
+    from rmstudy.cli import main
+
+    d = tmp_path / "circles"
+    shutil.copytree(FIXTURE, d)
+    P = pd.read_csv(d / "participants.csv", dtype=str)
+    k = P.groupby("arm").cumcount()
+    prog = P["arm"] == "program"
+    P["role"] = np.where(prog & (k % 4 == 0), "junior", "senior")
+    P["group_id"] = np.where(prog, "G" + (k // 4 + 1).astype(str), "")
+    P.to_csv(d / "participants.csv", index=False)
+    plan = yaml.safe_load((d / "study.yaml").read_text(encoding="utf-8"))
+    plan["design"]["mentoring"] = "groups"
+    (d / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        assert main(["run", str(d), "--out", str(tmp_path / "run")]) == 0
+    r = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))
+    rows = {row["analysis"]: row for row in r["sensitivity"]["T1"]["rows"]}
+    g = rows["Group LMM: (1 | group_id) + (1 | participant_id)"]
+    assert "group ICC" in g["note"] and not any(a.startswith("Dyad") for a in rows)
+    assert g["n_participants"] == rows["Primary: LMM, all available data"]["n_participants"]
