@@ -689,3 +689,13 @@ def test_favourable_cut_off_is_worded_and_sets_the_direction():
     assert narrative.favourable_words(SCALE) == "share of answers in the top two options"
     low = parse_codebook({"scales": {"b": {"items": ["a"], "min": 1, "max": 5, "favourable": "low"}}})["b"]
     assert narrative.favourable_words(low) == "share of answers in the bottom two options"
+
+
+def test_who_took_part_without_roles_has_no_duplicate_total_row():
+    from types import SimpleNamespace
+
+    rates = [{"wave": w, "arm": a, "role": "All", "enrolled": 50, "responded": 40} for w in ("t0", "t1")
+             for a in ("program", "control")]
+    part = hr.participation({"descriptives": {"response_rates": rates}, "baseline": {"table": []}},
+                            SimpleNamespace(waves=["t0", "t1"], low_response_rate=0.6, comparison_group="Peers"), K)
+    assert part["table"]["rows"] == [["All", "50", "50", "100"]]

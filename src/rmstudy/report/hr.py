@@ -175,6 +175,8 @@ def participation(results: dict, study, k: int) -> dict:
     for idx, row in shown.iterrows():
         name = "Total" if idx == "Total" else ("Everyone" if idx == "everyone" else str(idx).capitalize())
         body.append([name] + [str(v) for v in row.tolist()])
+    if len(roles) == 1 and totals is True:
+        body = body[:1]                     # one role (or none recorded): its row is the total
     table = {"caption": "People enrolled, by role and group", "header": header, "rows": body}
     lines = []
     for w in study.waves:
@@ -507,8 +509,9 @@ def build_report(results: dict, study, codebook) -> dict:
         f"No group of fewer than {k} people is shown anywhere in this report. Small groups show as ‘fewer than {k}’, "
         "and where a hidden number could be worked out from the numbers shown (a total, or another result on the "
         "same measure), a second number is hidden too.",
-        f"Retention rates appear only where a group has at least {k} people and at least {k} leavers, so no one's "
-        "departure can be dated. No step curves of leaving are drawn.",
+        *([f"Retention rates appear only where a group has at least {k} people and at least {k} leavers, so no "
+           "one's departure can be dated. No step curves of leaving are drawn."]
+          if any(r["outcome"] == "retention" for r in rows) else []),
         "The report holds no names, ids or free-text comments.",
     ]
     if suppressed:
