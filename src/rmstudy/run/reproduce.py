@@ -17,7 +17,8 @@ not repeated (the data are not the data that produced the results) unless ``reru
 
 from __future__ import annotations
 
-__all__ = ["reproduce", "compare_results", "check_inputs", "check_versions", "ReproduceReport", "cli"]
+__all__ = ["reproduce", "compare_results", "check_inputs", "check_versions", "rerun_in_scratch", "ReproduceReport",
+           "cli"]
 
 import json
 import os
@@ -131,8 +132,6 @@ def reproduce(run_dir: str | Path, cohort_dir: str | Path | None = None, out: st
     ``cohort_dir``: the cohort folder to check and rerun (default: the one the run names, relative to the
     working directory). ``out``: keep the rerun's folder there (default: a scratch folder, deleted).
     Raises FileNotFoundError (one line naming the path and the fix) when the run or the cohort is not found."""
-    from rmstudy.run.pipeline import run
-
     run_dir = Path(run_dir)
     res_path = run_dir / "results.json"
     if not res_path.is_file():
@@ -167,8 +166,29 @@ def reproduce(run_dir: str | Path, cohort_dir: str | Path | None = None, out: st
             "--rerun-anyway to see what changes)")
         return rep
 
-    cohort_rel = params.get("cohort_dir") or cohort.name
-    out_rel = params.get("out_dir") or run_dir.name
+    new = rerun_in_scratch(cohort, params.get("cohort_dir") or cohort.name, params.get("out_dir") or run_dir.name,
+                           keep=out, progress=progress, say=say)
+    rep.rerun = True
+    rep.differences = compare_results(old, new)
+    if rep.differences:
+        say(f"results.json differs in {len(rep.differences)} field(s) (besides created):")
+        for path, a, b in rep.differences[:25]:
+            say(f"  {path}: {_short(a)} -> {_short(b)}")
+        if len(rep.differences) > 25:
+            say(f"  ... and {len(rep.differences) - 25} more")
+    else:
+        rep.identical = True
+        say("results.json is identical apart from created: the run is reproduced")
+    return rep
+
+
+def rerun_in_scratch(cohort: Path, cohort_rel: str, out_rel: str, keep=None, progress: bool = False,
+                     say=print) -> dict:
+    """Run ``cohort`` again in a scratch folder laid out like the original working directory (the cohort at
+    ``cohort_rel``, the run at ``out_rel``, both relative to it), so results.json records the same path strings;
+    return the new results.json. ``keep``: copy the rerun's folder there."""
+    from rmstudy.run.pipeline import run
+
     scratch = Path(tempfile.mkdtemp(prefix="rmstudy-reproduce-"))
     try:
         base = scratch.joinpath(*[f"d{i}" for i in range(_mirror_root(cohort_rel, out_rel))] or ["."])
@@ -185,27 +205,16 @@ def reproduce(run_dir: str | Path, cohort_dir: str | Path | None = None, out: st
             run(os.path.relpath(new_cohort, base), os.path.relpath(new_out, base), progress=progress)
         finally:
             os.chdir(here)
-        rep.rerun = True
         new = json.loads((new_out / "results.json").read_text(encoding="utf-8"))
-        rep.differences = compare_results(old, new)
-        if out is not None:
-            dest = Path(out)
+        if keep is not None:
+            dest = Path(keep)
             if dest.exists():
                 shutil.rmtree(dest)
             shutil.copytree(new_out, dest)
             say(f"  the rerun is kept in {dest}")
+        return new
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if rep.differences:
-        say(f"results.json differs in {len(rep.differences)} field(s) (besides created):")
-        for path, a, b in rep.differences[:25]:
-            say(f"  {path}: {_short(a)} -> {_short(b)}")
-        if len(rep.differences) > 25:
-            say(f"  ... and {len(rep.differences) - 25} more")
-    else:
-        rep.identical = True
-        say("results.json is identical apart from created: the run is reproduced")
-    return rep
 
 
 def cli(a) -> int:
