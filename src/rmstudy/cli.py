@@ -183,7 +183,26 @@ def _say(message: str, code: int) -> int:
     return code
 
 
+def _exit_now(code: int) -> None:
+    """End the process at once after a stopped run: a notebook thread still waiting on a kernel that was shut
+    down must not keep it alive (the run has already cleaned up)."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv=None) -> int:
+    """The ``rmstudy`` command. Run from the command line (``argv`` None), a run that stopped with an error ends
+    the process at once once it has cleaned up, so no thread left waiting on a stopped kernel keeps it alive."""
+    code = _main(argv)
+    if argv is None and code not in (0, 1) and _threads_left():
+        _exit_now(code)
+    return code
+
+
+def _main(argv=None) -> int:
     import errno
     import signal
     import threading
@@ -223,6 +242,12 @@ def main(argv=None) -> int:
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
+
+
+def _threads_left() -> bool:
+    import threading
+
+    return any(t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate())
 
 
 if __name__ == "__main__":

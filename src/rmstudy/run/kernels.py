@@ -42,6 +42,7 @@ class KernelPool:
         self._free: queue.Queue = queue.Queue()
         self._all: list = []
         self._used: set[int] = set()        # indexes into _all of the kernels that have run a notebook
+        self.closed = False                 # after shutdown no kernel is handed out (a queued notebook fails fast)
         connection_dir = Path(connection_dir)
         connection_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -60,6 +61,9 @@ class KernelPool:
     def acquire(self):
         """A free kernel (waiting for one), and whether it has run a notebook already."""
         km = self._free.get()
+        if self.closed:
+            self._free.put(km)
+            raise RuntimeError("the run is stopping: its kernels have been shut down")
         i = next(j for j, k in enumerate(self._all) if k is km)
         used = i in self._used
         self._used.add(i)
@@ -70,6 +74,7 @@ class KernelPool:
 
     def shutdown(self) -> None:
         """Stop every kernel (in parallel) and remove its connection file."""
+        self.closed = True
         def stop(km):
             try:
                 if km.has_kernel:

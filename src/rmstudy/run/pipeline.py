@@ -22,6 +22,7 @@ __all__ = ["run", "NotebookFailed", "STAGES", "REPORTS", "HR_DIR", "notebook_dir
 
 import errno
 import functools
+import gc
 import json
 import os
 import re
@@ -124,6 +125,8 @@ def _execute(name: str, ctx: _Run, km, reset: bool = False) -> Path:
         tmp.mkdir(parents=True, exist_ok=True)
         src = _with_reset(src, tmp)
     failure = None
+    if ctx.pool.closed:                          # the run is stopping: never let papermill start a new kernel
+        raise RuntimeError("the run is stopping")
     try:
         # absolute paths for papermill's own I/O: its local handler keeps a process-global cwd that concurrent
         # runs in threads can leave stale; the paths it records are rewritten to relative ones by the scrub
@@ -313,6 +316,16 @@ def _hr_folder(ctx: _Run, snap: Path):
     return write
 
 
+def _plan_only(cohort):
+    """The loaded cohort without its tables: assembling results.json needs only its plan, root and name, and at
+    100,000 participants the tables and the validation report hold most of a gigabyte in this process while the
+    kernels load their own copies."""
+    import dataclasses
+
+    return dataclasses.replace(cohort, participants=cohort.participants.iloc[:0], responses=cohort.responses.iloc[:0],
+                               employment=None, excluded_responses=None)
+
+
 def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, progress: bool,
            created: str | None) -> dict:
     """Everything of a run inside the build folder; returns results.json's mapping."""
@@ -324,9 +337,11 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     report = validate(snap)
     if not report.ok:
         raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
-    cohort = report.loaded
     (build / "notebooks").mkdir(parents=True, exist_ok=True)
     report.to_json(build / "validation.json")     # exclusions, warnings and the row ledger of this run's input
+    cohort = _plan_only(report.loaded)
+    del report                                    # the notebooks load the tables themselves: free them here
+    gc.collect()
     shown = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}        # what results and manifest record
     ctx = _Run(nb_dir=notebook_dir(), build=build, scratch=rf.scratch, pool=pool,
                params={"cohort_dir": _rel(snap), "out_dir": _rel(build)},

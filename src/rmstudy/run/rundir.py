@@ -142,8 +142,11 @@ def _check_out(out: Path) -> None:
                               "whole folder, so they would be lost. Move them, or give a new or empty folder as --out",
                               errno.EEXIST, usage=True)
         if not os.access(out, os.W_OK | os.X_OK):
-            raise OutputError(f"--out {_shown(out)} is read-only (permission denied); make it writable (chmod u+w) or "
-                              "give another --out", errno.EACCES)
+            if os.statvfs(out).f_flag & os.ST_RDONLY:
+                raise OutputError(f"{_shown(out.parent)} is on a read-only file system; {_shown(out)} is unchanged. "
+                                  "Give an --out on a writable disk", errno.EROFS)
+            raise OutputError(f"--out {_shown(out)} is read-only (permission denied); {_shown(out)} is unchanged. "
+                              "Make it writable (chmod u+w) or give another --out", errno.EACCES)
 
 
 def _lock_holder(path: Path) -> str:
