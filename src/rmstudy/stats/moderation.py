@@ -31,7 +31,7 @@ def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> P = pd.DataFrame({"participant_id": ["a", "b", "c"], "pair_id": ["R1", "R1", ""]})
+    >>> P = pd.DataFrame({"participant_id": ["a", "b", "c"], "pair_id": ["p1", "p1", ""]})
     >>> partner_values(P, pd.Series({"a": 1.0, "b": 2.0, "c": 3.0})).to_dict()
     {'a': 2.0, 'b': 1.0}
     """
