@@ -470,7 +470,7 @@ def test_key_file_outside_gives_the_same_pseudonyms_as_the_environment(raw, tmp_
     _mapping(raw, lambda m: m.pop("key_file"))
     monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
     by_env = _ingest(raw, tmp_path / "b")
-    assert by_file["warnings"] == [] and "pseudonym_key_check" not in by_file
+    assert by_file["warnings"] == [] == by_env["warnings"] and "pseudonym_key_check" not in by_file
     assert (tmp_path / "a" / "participants.csv").read_text() == (tmp_path / "b" / "participants.csv").read_text()
     assert pseudonym(KEY, "E101") in (tmp_path / "a" / "participants.csv").read_text()
 
@@ -1416,6 +1416,7 @@ def test_key_file_with_a_byte_order_mark_gives_the_key_of_the_environment(raw, t
     _mapping(raw, lambda m: m.pop("key_file"))
     monkeypatch.setenv("RMSTUDY_PSEUDONYM_KEY", KEY)
     by_env = _ingest(raw, tmp_path / "b")
+    assert by_file["warnings"] == by_env["warnings"]
     assert (tmp_path / "a" / "participants.csv").read_text() == (tmp_path / "b" / "participants.csv").read_text()
 
 

@@ -21,7 +21,6 @@ import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from rmstudy.analysis.hypotheses import analyse_retention_hypothesis, analyse_survey_hypothesis, decide
@@ -236,21 +235,20 @@ def test_small_retention_groups_get_no_rate_and_no_curve(pipeline_run, cohort):
     small = [r for r in km if r["n"] < k or r["events_by_horizon"] < k]
     assert small, "the fixture must contain a retention group below the threshold"
     html = (pipeline_run["out"] / "hr" / "hr_report.html").read_text(encoding="utf-8")
-    start = html.index("Keeping younger talent")
-    section = html[start:html.index("What this does and does not mean", start)]
-    assert "<img" not in section                     # no chart, so no step that could date one person's exit
-    rows = _table_after(html, "Keeping younger talent")
+    question = next(h.question for h in cohort.study.hypotheses if h.id == "R1")
+    start = html.index('id="h-', html.index("Each question in detail"))
+    start = html.index(question, start)
+    section = html[start:html.index("</section>", start)]
+    # no step curve that could date one person's exit: at most a dot chart of the shares at the horizons
+    assert all(alt.startswith("Dot chart") for alt in re.findall(r'<img [^>]*alt="([^"]*)"', section))
+    rows = _table_after(html[start:], "Had not resigned")
     label = {"program": "Programme", "control": "Comparison group"}
-    shown = {}
-    group = None
-    for r in rows[1:]:
-        cells = [c for c in r if c]
-        if len(cells) == 3:
-            group = cells[0]
-        shown[(group, cells[-2])] = cells[-1]
+    shown = {(r[0], r[1]): r[2] for r in rows[1:]}
+    incidence = {(c["group"], c["horizon_days"]): c["incidence"]
+                 for c in res["retention"]["R1"]["cumulative_incidence"] if c["cause"] == 1}
     for r in km:
         text = shown[(label[r["group"]], f"{round(r['horizon_days'] / 30.4)} months")]
         if r in small:
             assert "not shown" in text and "%" not in text, text
-        else:
-            assert f"{r['retention']:.0%}" in text, text
+        else:                  # had not resigned = 1 - cumulative incidence of voluntary exit (Aalen-Johansen)
+            assert text.startswith(f"{round(100 * (1 - incidence[(r['group'], r['horizon_days'])]))}%"), text

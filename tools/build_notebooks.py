@@ -23,6 +23,7 @@ out = rm.find_path(out_dir)
 study = cohort.study'''
 
 NB = {}
+PARAMS_OF = {}   # notebooks whose parameters cell differs from PARAMS
 
 NB["01_data_quality"] = [
     ("md", "# Data quality and participant flow\nLoads and checks the cohort, scores every scale, and records the flow, "
@@ -78,17 +79,13 @@ scores = rm.score_scales(cohort.responses, cohort.codebook)'''),
 for h in study.hypotheses:
     if h.is_retention:
         continue
-    row, detail, fit, data = rm.analyse_survey_hypothesis(cohort, scores, h)
-    moderation[h.id] = rm.moderation_for_hypothesis(cohort, scores, data, h, alpha=study.alpha)   # figures: academic report
-    sens = rm.sensitivity_analyses(data, row, h, cohort.participants, alpha=study.alpha)
-    sensitivity[h.id] = sens
-    row["bayes_factor_10"] = sens["bayes"]["bf10"]
-    rows.append(row)
-    models[h.id] = {k: detail[k] for k in ("terms", "variance_components", "diagnostics")}
-    means[h.id] = detail["cell_means"]
-    power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
-    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["terms"]), pd.DataFrame(sens["rows"]))
-    axes = figures.plot_residuals(data["fitted"].to_numpy(), data["resid"].to_numpy(), f"{h.id}: model residuals")
+    a = rm.analyse_survey(cohort, scores, h)   # primary model, sensitivity (Bayes factor in the row), moderators, MDE
+    rows.append(a.row)
+    models[h.id] = {k: a.detail[k] for k in ("terms", "variance_components", "diagnostics")}
+    means[h.id] = a.detail["cell_means"]
+    sensitivity[h.id], moderation[h.id], power[h.id] = a.sensitivity, a.moderation, a.power
+    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(a.detail["terms"]), pd.DataFrame(a.sensitivity["rows"]))
+    axes = figures.plot_residuals(a.data["fitted"].to_numpy(), a.data["resid"].to_numpy(), f"{h.id}: model residuals")
     figures.save(axes, out, f"residuals_{h.id}", close=True)'''),
     ("code", '''rm.record(out, "03_survey_hypotheses", {
     "hypotheses": rows, "models": models, "descriptives": {"cell_means": means}, "power": power,
@@ -105,14 +102,11 @@ from rmstudy.report import figures'''),
 for h in study.hypotheses:
     if not h.is_retention:
         continue
-    row, detail, data = rm.analyse_retention_hypothesis(cohort, h)
-    rows.append(row)
-    last = max(study.horizons_days)
-    at_risk = rm.km_horizons(data, [round(last * q / 4) for q in range(5)])[["group", "horizon_days", "n_at_risk"]]
-    retention[h.id] = {**detail, "at_risk": at_risk}
-    power[h.id] = rm.minimum_detectable_effect(row, study.alpha)
-    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(detail["km"]))
-    ax = figures.plot_km(data, f"{h.id}: time to voluntary exit")
+    a = rm.analyse_retention(cohort, h)        # Cox model, Kaplan-Meier at the horizons and at risk, MDE
+    rows.append(a.row)
+    retention[h.id], power[h.id] = a.detail, a.power
+    display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(a.detail["km"]))
+    ax = figures.plot_km(a.data, f"{h.id}: time to voluntary exit")
     figures.save(ax, out, f"km_{h.id}", close=True)
 if not rows:
     display(Markdown("The plan has no retention hypothesis."))'''),
@@ -202,12 +196,60 @@ if "power" in sections:
 ]
 
 
+# --- 00_planning: power curves and sample sizes (rmstudy.planning); run by hand or papermill, not by `rmstudy run`
+PARAMS_OF["00_planning"] = \
+    """planning_file: str = ""  # PLANNING.yaml (docs/planning.md); empty: the minimal example plan
+from_run: str = ""  # a finished run folder: also the sample size per inconclusive hypothesis and each MDE
+out_dir: str = "reports/planning"  # power.json, power_curves.png (and power_from_run.json) are written here
+n_per_arm: str = "100,150,200,300,400"  # participants per arm for the curves, comma-separated; empty: the plan's own
+n_sims: int = 1000  # simulated cohorts per sample size
+seed: int = 1  # seed: the same seed gives the same numbers
+jobs: int = 1  # processes (the numbers do not depend on it)"""
+
+NB["00_planning"] = [
+    ("md", "# Planning the next cohort: power by simulation\n"
+           "Each simulated cohort is analysed as a run analyses a real one (primary LMM with Satterthwaite df, Cox PH "
+           "for retention, the plan's multiplicity rule and decision rule), so power is the probability that the "
+           "decision says *supported*. Intervals are Monte-Carlo 95% intervals. docs/planning.md explains every "
+           "input."),
+    ("code", """from dataclasses import replace
+import rmstudy as rm
+from rmstudy import planning
+from rmstudy.planning import spec
+from IPython.display import Markdown, display
+
+out = rm.find_path(out_dir)
+out.mkdir(parents=True, exist_ok=True)
+if from_run:
+    plan, sources = planning.plan_from_run(rm.find_path(from_run), n_sims=n_sims, seed=seed)
+else:
+    plan = planning.load_plan(rm.find_path(planning_file)) if planning_file else planning.parse_plan(spec.EXAMPLE)
+sizes = tuple(int(s) for s in n_per_arm.split(",") if s.strip()) or plan.n_per_arm
+plan = replace(plan, n_sims=n_sims, seed=seed, n_per_arm=sizes)
+display(Markdown(f"**{plan.name}**: {len(plan.hypotheses)} hypothesis(es), {n_sims} simulations per size, seed {seed}."))"""),
+    ("md", "## Power curves per hypothesis"),
+    ("code", """res = planning.simulate_power(plan, jobs=jobs)
+display(planning.curve_table(res))
+ax = planning.plot_power_curves(res)
+ax.figure.savefig(out / "power_curves.png", dpi=150, bbox_inches="tight")
+planning.write_json(res, out / "power.json")"""),
+    ("md", "## The finished run: sample size for each inconclusive hypothesis and the minimum detectable effects\n"
+           "Only with `from_run`."),
+    ("code", """if from_run:
+    run_res = planning.power_from_run(rm.find_path(from_run), n_sims=n_sims, seed=seed, jobs=jobs)
+    print("\\n".join(planning.summary_lines(run_res)))
+    planning.write_json(run_res, out / "power_from_run.json")
+else:
+    display(Markdown("No run given (`from_run`): the curves above are the whole answer."))"""),
+]
+
+
 def build():
     for name, cells in NB.items():
         nb = new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.metadata["language_info"] = {"name": "python"}
-        p = new_code_cell(PARAMS)
+        p = new_code_cell(PARAMS_OF.get(name, PARAMS))
         p.metadata["tags"] = ["parameters"]
         nb.cells.append(p)
         for kind, src in cells:

@@ -1,4 +1,4 @@
-"""Command line: ``rmstudy run | simulate | validate | ingest`` (thin; the work is in the package)."""
+"""Command line: ``rmstudy run | simulate | validate | ingest | pool | power`` (thin; the work is in the package)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,15 @@ def _run(a) -> int:
         if seen.pop(w["check"], None) is not None:
             more = sum(x["check"] == w["check"] for x in v["warnings"]) - 1
             print(f"  warning: {w['file']}: {w['message']}" + (f" (and {more} more like it)" if more else ""))
+    if a.register:                               # the living evidence base (docs/pooling.md)
+        from rmstudy.pool.command import register_command
+        return register_command(out, a.cohort_dir, a.register)
     return 0
+
+
+def _pool(a) -> int:
+    from rmstudy.pool.command import pool_command
+    return pool_command(a)
 
 
 def _simulate(a) -> int:
@@ -151,6 +159,8 @@ def _parser():
     r.add_argument("--out", required=True, help="run folder, e.g. reports/NAME (replaced whole when the run succeeds)")
     r.add_argument("--serial", action="store_true", help="run notebooks one at a time")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    r.add_argument("--register", metavar="REGISTRY.csv", help="after the run, append its effect rows to this registry "
+                   "CSV (no participant data; a run already in it is not added again; docs/pooling.md)")
     r.set_defaults(fn=_run)
     s = sub.add_parser("simulate", help="write a simulated cohort with known truth (the demo by default)")
     s.add_argument("out")
@@ -175,6 +185,30 @@ def _parser():
     x.add_argument("--rerun-anyway", action="store_true", help="rerun even when an input's hash differs")
     from rmstudy.run.reproduce import cli as _reproduce     # light: the rerun's imports wait until it runs
     x.set_defaults(fn=_reproduce)
+    m = sub.add_parser("pool", help="meta-analyse runs, published effects or a registry (docs/pooling.md)",
+                       description="Pool the runs' (or published studies') effects per hypothesis: random-effects "
+                                   "meta-analysis with heterogeneity, a prediction interval, leave-one-out and "
+                                   "cumulative analyses; writes OUT/pooled.json, forest plots, an academic table "
+                                   "and an HR-safe summary (OUT/hr/).")
+    m.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run folders written by `rmstudy run`")
+    m.add_argument("--effects", metavar="EFFECTS.csv", help="published effects: study, estimate, se[, hypothesis, year]")
+    m.add_argument("--registry", metavar="REGISTRY.csv", help="a registry written by `rmstudy run --register`")
+    m.add_argument("--out", required=True, help="folder for pooled.json and the summaries")
+    m.add_argument("--method", choices=("REML", "DL", "FE"), default="REML", help="tau² estimator (default REML)")
+    m.add_argument("--test", choices=("knha", "z"), help="test of the pooled effect (default knha, Knapp-Hartung; "
+                   "z for FE); the other is reported beside it")
+    m.add_argument("--match", choices=("id", "outcome"), default="id", help="pool by hypothesis id (default) or by "
+                   "outcome and population")
+    m.add_argument("--scale", choices=("auto", "raw", "d"), default="auto", help="survey effects in scale points "
+                   "when the instruments match, else d_ppc2 (auto); or always one of them")
+    m.add_argument("--pi-type", choices=("default", "riley"), default="default", help="prediction interval: the "
+                   "test's distribution (metafor's default) or t with k-2 df")
+    m.add_argument("--anonymity-threshold", type=int, metavar="K", help="for the HR summary, at least K people per "
+                   "group (a run's own threshold applies when larger)")
+    m.set_defaults(fn=_pool)
+    from rmstudy.planning.cli import add_parser as add_power_parser   # rmstudy power: handler in rmstudy.planning
+
+    add_power_parser(sub)
     return p
 
 
