@@ -122,9 +122,9 @@ def _parse_scale(name, spec, raw: dict, seen: dict[str, str], bad) -> Scale | No
     favourable = spec.get("favourable", "high")
     if isinstance(favourable, dict):            # a cut-off: {at_most: 13} or {at_least: 40} (a total score's bands)
         cut = next(iter(favourable.values()), None) if len(favourable) == 1 else None
-        lo, hi = (v if isinstance(v, (int, float)) else cut for v in (spec.get("min"), spec.get("max")))
+        low, high = (v if isinstance(v, (int, float)) else cut for v in (spec.get("min"), spec.get("max")))
         if set(favourable) - {"at_most", "at_least"} or not isinstance(cut, (int, float)) or isinstance(cut, bool) \
-                or not lo <= cut <= hi:
+                or low is None or high is None or not low <= cut <= high:
             bad(f"{where}.favourable", f"{where}.favourable is {favourable!r}",
                 "give one cut-off within the scale's range: {at_most: 13} or {at_least: 40}")
             favourable = "high"

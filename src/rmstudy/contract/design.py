@@ -80,7 +80,8 @@ def required_columns(study) -> dict[str, str]:
     if design.mentoring != "none":
         why = f"study.yaml design.mentoring is '{design.mentoring}'"
         need["role"] = why + " (each pair or group needs its juniors and seniors)"
-        need[design.cluster_column] = why
+        if design.cluster_column:
+            need[design.cluster_column] = why
     for h in study.hypotheses:
         if "age" in h.population:
             need.setdefault("age", f"the population of {h.id} filters on it")
