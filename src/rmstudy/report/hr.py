@@ -19,29 +19,21 @@ from __future__ import annotations
 __all__ = ["build_report", "render_html", "render_fragment", "write_hr_folder", "moderators_to_show", "next_steps",
            "limits", "participation", "load_inputs", "HR_FILES"]
 
-import base64
 import math
 import textwrap
 from pathlib import Path
 
 from rmstudy.report import narrative, privacy
+from rmstudy.report.hr_findings import (ARM_WORDS, FindingContext, moderators_to_show, privacy_section,
+                                        retention_finding, survey_finding, svg_item)
 from rmstudy.report.narrative import fmt, fmt_range, pct
 
 HR_FILES = ("hr_report.html", "hr_report.pdf")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-ARM_WORDS = {"program": "Programme", "control": "Comparison group"}
 FAMILY_WORDS = {"primary": "Main question", "secondary": "Further question", "exploratory": "Exploratory question"}
 
 
 # ---------------------------------------------------------------- rules
-
-
-def moderators_to_show(moderation: list[dict], alpha: float, k: int) -> list[dict]:
-    """The moderation results HR hears of: planned (not exploratory) and estimable ones whose interaction passes a
-    Bonferroni bar over the plan's moderators for that hypothesis, resting on at least k people."""
-    planned = [m for m in moderation or [] if m.get("estimable") and "exploratory" not in str(m.get("source", ""))]
-    return [m for m in planned if m["interaction"]["p_value"] < alpha / len(planned)
-            and int(m.get("n_participants") or 0) >= k]
 
 
 def _round_up(n: float, step: int = 10) -> int:
@@ -224,12 +216,6 @@ def participation(results: dict, study, k: int) -> dict:
 # ---------------------------------------------------------------- figures
 
 
-def _svg_item(svg: str, number: int, caption: str, alt: str, name: str) -> dict:
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return {"number": number, "caption": caption, "alt": alt, "svg": svg, "name": name,
-            "src": f"data:image/svg+xml;base64,{data}"}
-
-
 def _wrap(s: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(s, width)[:3])
 
@@ -298,7 +284,7 @@ def _effects_figure(shown: list[dict], study, alpha: float, questions: dict, num
     caption = (f"Every result at a glance. Dots: the estimate; thin line: {conf} range; thick line: the "
                f"{round(100 * (1 - 2 * alpha))}% range used to judge 'no meaningful change'; grey band: changes the "
                "study set in advance as too small to matter. Colours follow the verdicts.")
-    return _svg_item(svg, number, caption, "Chart of every result. " + "; ".join(alt) + ".", "effects")
+    return svg_item(svg, number, caption, "Chart of every result. " + "; ".join(alt) + ".", "effects")
 
 
 def fmt_signed_sd(x: float) -> str:
@@ -306,21 +292,6 @@ def fmt_signed_sd(x: float) -> str:
 
 
 # ---------------------------------------------------------------- the model
-
-
-def _cell_means(results: dict, hid: str) -> list[dict]:
-    return list((results.get("descriptives") or {}).get("cell_means", {}).get(hid) or [])
-
-
-def _baseline_gap(cells: list[dict], wave: str) -> float | None:
-    by = {c["arm"]: c for c in cells if c["wave"] == wave}
-    if set(by) != {"program", "control"}:
-        return None
-    p, c = by["program"], by["control"]
-    if p.get("sd") is None or c.get("sd") is None:
-        return None
-    s = math.sqrt((p["sd"] ** 2 + c["sd"] ** 2) / 2)
-    return (p["mean"] - c["mean"]) / s if s > 0 else None
 
 
 def _p_note(r: dict, family_size: int, adjusted_ok: bool) -> str:
@@ -347,8 +318,6 @@ def build_report(results: dict, study, codebook) -> dict:
     """The HR report's content, suppressed and worded, from results.json, the plan and the codebook."""
     import matplotlib.pyplot as plt
 
-    from rmstudy.report import figures
-
     k = int(study.anonymity_threshold)
     alpha = float(study.alpha)
     conf = f"{round(100 * (1 - alpha))}%"      # the plan's alpha sets every interval in results.json
@@ -371,6 +340,8 @@ def build_report(results: dict, study, codebook) -> dict:
         fig_no += 1
         figures_out.append(effects)
 
+    ctx = FindingContext(results=results, study=study, codebook=codebook, k=k, alpha=alpha, conf=conf,
+                         assignment=assignment, questions=questions, data=data, figures=figures_out)
     cards, findings = [], []
     for r in rows:
         hid = r["id"]
@@ -392,108 +363,12 @@ def build_report(results: dict, study, codebook) -> dict:
         data.append({"kind": "result", "hypothesis": hid, "outcome": r["outcome"], "arms": sizes,
                      "estimate": r["estimate"], "p_adjusted_shown": adjusted_ok.get(r["family"], True)})
         two_arm = len(sizes) == 2
+        ctx.figure_number = fig_no
         if r["outcome"] == "retention":
-            f["sentences"].append(narrative.retention_answer(r))
-            if two_arm:
-                f["caveat"] = narrative.causal_caveat(assignment)
-            f["sentences"].append(narrative.retention_certainty(r, alpha, fsize))
-            det = (results.get("retention") or {}).get(hid) or {}
-            cells = privacy.retention_cells(det.get("km") or [], det.get("cumulative_incidence") or [], k)
-            horizons = {c["horizon_days"]: f"{round(c['horizon_days'] / 30.4)} months" for c in cells}
-            table_rows = []
-            for c in sorted(cells, key=lambda c: (c["horizon_days"], c["group"] != "program")):
-                km = next(x for x in det["km"] if x["group"] == c["group"] and x["horizon_days"] == c["horizon_days"])
-                data.append({"kind": "retention", "hypothesis": hid, "group": c["group"], "horizon": c["horizon_days"],
-                             "n": km["n"], "events": km["events_by_horizon"], "shown": c["shown"],
-                             "not_resigned": c["not_resigned"], "still_employed": c["still_employed"]})
-                if c["shown"]:
-                    nr = f"{pct(c['not_resigned'])} ({pct(c['ci_low'])} to {pct(c['ci_high'])})"
-                    se = pct(c["still_employed"]) if c["still_employed"] is not None else \
-                        f"not shown (fewer than {k} other leavers)"
-                else:
-                    nr = se = f"not shown (fewer than {k} people or leavers)"
-                table_rows.append([ARM_WORDS[c["group"]], horizons[c["horizon_days"]], nr, se])
-            f["table"] = {"caption": f"Retention by group: the share who had not resigned ({conf} range) and the share "
-                          "still employed for any reason",
-                          "header": ["Group", "After", "Had not resigned", "Still employed (any reason)"],
-                          "rows": table_rows}
-            if any(c["shown"] for c in cells):
-                figures.set_style()
-                ax = figures.plot_retention(cells, horizons)
-                ax.figure.set_size_inches(6.4, 0.45 * len(cells) + 1.0)
-                fig_no += 1
-                alt = "; ".join(f"{ARM_WORDS[c['group']]} after {horizons[c['horizon_days']]}: " +
-                                (f"{pct(c['not_resigned'])} had not resigned" if c["shown"] else "not shown")
-                                for c in cells)
-                f["figure"] = _svg_item(figures.to_svg(ax.figure, f"retention-{anchor}"), fig_no,
-                                        f"{questions[hid]} Share of {narrative.population_in_words(r.get('population'))} "
-                                        f"who had not resigned, by group, with {conf} ranges. Small groups are not drawn.",
-                                        f"Dot chart of the share who had not resigned. {alt}.", f"retention-{anchor}")
-                figures_out.append(f["figure"])
-            f["sentences"].append("‘Had not resigned’ counts everyone who had not left of their own accord; people "
-                                  "who left for other reasons (for example a contract ending) count as not "
-                                  "resigned. ‘Still employed’ counts every kind of exit.")
+            retention_finding(ctx, f, r, two_arm)
         else:
-            scale = codebook[r["outcome"]]
-            f["sentences"].append(narrative.survey_answer(r, scale))
-            if two_arm and r.get("design") != "single_arm":
-                f["caveat"] = narrative.causal_caveat(assignment)
-            f["sentences"].append(narrative.survey_certainty(r, alpha, fsize))
-            cells = _cell_means(results, hid)
-            show_means = privacy.means_publishable(cells, k)
-            for c in cells:
-                data.append({"kind": "mean", "hypothesis": hid, "outcome": r["outcome"], "arm": c["arm"],
-                             "wave": c["wave"], "n": c["n"], "shown": show_means, "value": c["mean"] if show_means else None})
-            if show_means and r.get("contrast"):
-                gap = _baseline_gap(cells, r["contrast"][0])
-                s = narrative.baseline_gap_sentence(gap, narrative.scale_words(scale), r["contrast"][0]) \
-                    if gap is not None else None
-                if s:
-                    f["sentences"].append(s)
-            elif cells:
-                f["sentences"].append(f"Average scores are not shown: a group answered with fewer than {k} people at "
-                                      "some survey, and its average could be worked out from the others.")
-            for m in moderators_to_show((results.get("moderation") or {}).get(hid) or [], alpha, k):
-                f["sentences"].append(narrative.moderation_sentence(m))
-            lo90, hi90 = narrative.equivalence_interval(r, alpha)
-            band = narrative.equivalence_band(r)
-            effect = {"value": r["estimate"], "lo95": r["ci_low"], "hi95": r["ci_high"], "lo90": lo90, "hi90": hi90,
-                      "decision": r["decision"]}
-            rng = f"{fmt(scale.min, 0) if float(scale.min).is_integer() else scale.min} to " \
-                  f"{fmt(scale.max, 0) if float(scale.max).is_integer() else scale.max}"
-            axes = figures.plot_question(
-                [c for c in cells] if show_means else None, [w for w in study.waves], (scale.min, scale.max),
-                f"Score ({rng}; {narrative.direction_label(scale)})", effect,
-                "Programme minus comparison, in points" if two_arm else "Change within the programme, in points",
-                band=band, effect_title="Difference in change" if two_arm else "Change within the programme")
-            change = "difference in change" if two_arm else "change within the programme"
-            fig = axes[1].figure
-            fig_no += 1
-            what = narrative.scale_words(scale)
-            alt = (f"Average {what} by survey and group, on the full {rng} scale: " + "; ".join(
-                f"{ARM_WORDS[c['arm']]} at '{c['wave']}' {fmt(c['mean'])}" for c in cells) + ". ") if show_means else ""
-            alt += (f"{change.capitalize()} {narrative.fmt_signed(r['estimate'])} points ({conf} range "
-                    f"{fmt_range(r['ci_low'], r['ci_high'])})" + (f" against a band of ±{fmt(band)} points" if band else "")
-                    + ".")
-            cap = (f"{scale.label}: " if scale.label else "") + (
-                f"average score by survey and group ({conf} ranges, full scale), and the {change} "
-                if show_means else f"the {change} ") + \
-                f"with its {conf} range (thin) and the range used for 'no meaningful change' (thick), against the band " \
-                "set in advance as too small to matter (grey)."
-            f["figure"] = _svg_item(figures.to_svg(fig, f"question-{anchor}"), fig_no, cap, alt, f"question-{anchor}")
-            figures_out.append(f["figure"])
-            fav = (results.get("psychometrics") or {}).get("favourable_by_hypothesis", {}).get(hid) or []
-            if fav and all(int(c["n"]) >= k for c in fav):
-                arms_present = [a for a in ("program", "control") if any(c["arm"] == a for c in fav)]
-                by = {(c["wave"], c["arm"]): c for c in fav}
-                f["table"] = {"caption": f"% favourable: {narrative.favourable_words(scale)}",
-                              "header": ["Survey"] + [ARM_WORDS[a] for a in arms_present],
-                              "rows": [[w] + [f"{round(by[(w, a)]['percent_favourable']):d}%" if (w, a) in by else "–"
-                                              for a in arms_present] for w in study.waves
-                                       if any((w, a) in by for a in arms_present)]}
-                for c in fav:
-                    data.append({"kind": "favourable", "hypothesis": hid, "arm": c["arm"], "wave": c["wave"],
-                                 "n": c["n"], "value": c["percent_favourable"]})
+            survey_finding(ctx, f, r, two_arm)
+        fig_no = ctx.figure_number
         findings.append(f)
         if r["family"] == "primary":
             cards.append({**f, "change": f["sentences"][0], "uncertainty": f["sentences"][1],
@@ -504,22 +379,7 @@ def build_report(results: dict, study, codebook) -> dict:
     data += part["shares"]
     cohort_size = sum(int(r["enrolled"]) for r in (results.get("descriptives") or {}).get("response_rates") or []
                       if r["wave"] == study.waves[0])
-    suppressed = [f for f in findings if not f["shown"]]
-    privacy_lines = [
-        f"No group of fewer than {k} people is shown anywhere in this report. Small groups show as ‘fewer than {k}’, "
-        "and where a hidden number could be worked out from the numbers shown (a total, or another result on the "
-        "same measure), a second number is hidden too.",
-        *([f"Retention rates appear only where a group has at least {k} people and at least {k} leavers, so no "
-           "one's departure can be dated. No step curves of leaving are drawn."]
-          if any(r["outcome"] == "retention" for r in rows) else []),
-        "The report holds no names, ids or free-text comments.",
-    ]
-    if suppressed:
-        privacy_lines.append(f"{len(suppressed)} question{'s' if len(suppressed) > 1 else ''} of the plan "
-                             f"{'are' if len(suppressed) > 1 else 'is'} not reported for these reasons.")
-    if part["mask"].to_numpy().any():
-        privacy_lines.append("Some counts in ‘Who took part’ are hidden, with a second count of the same group where "
-                             "its total would give the first back; totals by role are left out there.")
+    privacy_lines = privacy_section(findings, rows, part, k)
     return {
         "title": "Reverse mentoring: what the programme achieved",
         "study_name": study.name, "cohort": results.get("cohort", ""), "created": str(results.get("created", ""))[:10],
