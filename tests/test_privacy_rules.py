@@ -315,3 +315,17 @@ def test_a_small_total_bounds_its_cells():
     labels would pin the table, so everything is hidden."""
     shown, mask = _mask([[2, 1], [1, 1]], k=3)
     assert np.array(mask).all()
+
+
+def test_the_audit_prefers_a_non_zero_complement():
+    """A zero hidden as a complement protects nothing (found by comparing mutants of the complement choice)."""
+    shown, mask = _mask([[0, 6, 2], [2, 3, 1], [9, 0, 0]], k=4)
+    assert mask == [[1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0], [0, 1, 1, 0]]
+
+
+def test_suppression_raises_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # e.g. pandas' FutureWarning for DataFrame.sum(axis=None)
+        suppress_counts(pd.DataFrame([[3, 10, 20], [10, 12, 30]]), K)
