@@ -261,11 +261,14 @@ def _from_json(items: list[dict]) -> list[Result]:
     for d in items:
         if not d["error"]:                       # a run that failed to start counts as not run
             last[d["module"]] = d
-    out = []
+    out, equivalents = [], load_equivalents()
     for d in last.values():
-        r = Result(MODULES[d["module"]], counts=d["counts"], survivors=d["survivors"], equivalent=d["equivalent"],
-                   seconds=d["seconds"], error=d["error"])
-        out.append(r)
+        # survivors are matched again against today's mutation_equivalent.toml (their diffs are stored)
+        still = [x for x in d["survivors"] if x["status"] != "survived" or not is_equivalent(d["module"], x, equivalents)]
+        listed = d["equivalent"] + [{**x, "reason": is_equivalent(d["module"], x, equivalents)["reason"]}
+                                    for x in d["survivors"] if x not in still]
+        out.append(Result(MODULES[d["module"]], counts=d["counts"], survivors=still, equivalent=listed,
+                          seconds=d["seconds"], error=d["error"]))
     return out
 
 
