@@ -329,3 +329,13 @@ def test_suppression_raises_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # e.g. pandas' FutureWarning for DataFrame.sum(axis=None)
         suppress_counts(pd.DataFrame([[3, 10, 20], [10, 12, 30]]), K)
+
+
+def test_suppress_counts_repeats_its_line_pass_until_nothing_changes():
+    """A hidden cell that leaves another line with one hidden cell is complemented by a further pass of the line
+    rule (not by the extra LP complement), so the grand total and the large cell stay shown. Kills the mutants that
+    stop the line passes after their first complement (``changed = False/None``)."""
+    table = pd.DataFrame([[2, 2], [0, 9]], index=["r0", "r1"], columns=["c0", "c1"])
+    shown, mask = suppress_counts(table, 5)
+    assert mask.to_numpy().astype(int).tolist() == [[1, 1, 1], [1, 0, 1], [1, 1, 0]]
+    assert shown.iloc[1, 1] == "9" and shown.iloc[2, 2] == "13"
