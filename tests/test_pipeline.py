@@ -397,3 +397,17 @@ def test_executed_notebooks_keep_no_machine_paths_in_outputs(tmp_path):
     assert site not in text and pkg not in text
     assert "<site-packages>/scipy/stats/_axis.py:3" in text and "<rmstudy>/reliability.py:9" in text
     assert str(ROOT) not in text
+
+
+def test_a_run_clears_papermill_s_stale_working_folder(tmp_path):
+    """papermill keeps one working folder for the whole process; threads can leave a stale one (e.g. a deleted
+    `rmstudy reproduce` scratch folder) and every later read chdirs into it. run() clears it before anything else."""
+    from papermill.iorw import papermill_io
+
+    from rmstudy.errors import RmstudyError
+
+    handler = papermill_io.get_handler("local")
+    handler.cwd(str(tmp_path / "deleted-scratch"))
+    with pytest.raises((RmstudyError, OSError)):
+        run(tmp_path / "no-such-cohort", tmp_path / "out", progress=False)
+    assert handler.cwd(None) is None

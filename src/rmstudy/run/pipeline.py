@@ -18,7 +18,7 @@ Every path written into an output is relative to the working directory the run w
 
 from __future__ import annotations
 
-__all__ = ["run", "NotebookFailed", "STAGES", "REPORTS", "HR_DIR", "notebook_dir", "scrub_notebook"]
+__all__ = ["run", "NotebookFailed", "STAGES", "REPORTS", "HR_DIR", "notebook_dir", "scrub_notebook", "clear_papermill_cwd"]
 
 import errno
 import functools
@@ -356,6 +356,18 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     return results
 
 
+def clear_papermill_cwd() -> None:
+    """Forget the working folder papermill's local file handler keeps for the whole process.
+
+    papermill sets it around each ``execute_notebook`` and puts the previous value back afterwards; two notebooks
+    run in threads at once can leave a stale folder behind, and every later read chdirs into it. A run started
+    after ``rmstudy reproduce`` deleted its scratch folder then failed with 'No such file or directory while
+    reading <scratch>'. All our papermill paths are absolute, so no working folder is needed."""
+    from papermill.iorw import papermill_io
+
+    papermill_io.get_handler("local").cwd(None)
+
+
 def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, progress: bool = True,
         created: str | None = None) -> dict:
     """Validate the cohort, execute every notebook and write the reports into ``out_dir``, all or nothing.
@@ -368,6 +380,7 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
     is left as it was.
     """
     cohort_dir, out_dir = Path(cohort_dir), Path(out_dir)
+    clear_papermill_cwd()
     try:
         with RunFolder(out_dir) as rf:
             pool = KernelPool(2 if parallel else 1, rf.scratch)  # kernels boot while the inputs are copied and checked
