@@ -11,7 +11,6 @@ __all__ = ["Scale", "Codebook", "load_codebook"]
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from rmstudy.contract import yamlio
 from rmstudy.errors import CohortError, Problem
@@ -191,10 +190,5 @@ def load_codebook(path: str | Path) -> Codebook:
     (9, 65)
     """
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            raw = yamlio.load(fh)
-        except yaml.YAMLError as e:      # a key written twice, or bad syntax; the message names the file, not its path
-            kind = yamlio.DuplicateKeyError if isinstance(e, yamlio.DuplicateKeyError) else yaml.YAMLError
-            raise kind(yamlio.message(e, path)) from None
+    raw = yamlio.load_path(path)      # a key written twice, or bad syntax: the message names the file, not its path
     return parse_codebook(raw, file=path.name)

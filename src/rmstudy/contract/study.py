@@ -16,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from rmstudy.contract import yamlio
 from rmstudy.contract.design import Design, parse_design
@@ -287,10 +286,5 @@ def load_study(path: str | Path, codebook=None) -> Study:
     (8, 0.05, ('pre', 'post'))
     """
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            raw = yamlio.load(fh)
-        except yaml.YAMLError as e:      # a key written twice, or bad syntax; the message names the file, not its path
-            kind = yamlio.DuplicateKeyError if isinstance(e, yamlio.DuplicateKeyError) else yaml.YAMLError
-            raise kind(yamlio.message(e, path)) from None
+    raw = yamlio.load_path(path)      # a key written twice, or bad syntax: the message names the file, not its path
     return parse_study(raw, codebook=codebook, file=path.name)

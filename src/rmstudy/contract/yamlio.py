@@ -22,7 +22,7 @@ A hostile or broken file is refused before it can cost time or memory, with an :
 
 from __future__ import annotations
 
-__all__ = ["load", "message", "text_problems", "DuplicateKeyError", "UnsafeYamlError", "MAX_BYTES", "MAX_DEPTH",
+__all__ = ["load", "load_path", "message", "text_problems", "DuplicateKeyError", "UnsafeYamlError", "MAX_BYTES", "MAX_DEPTH",
            "MAX_NODES"]
 
 import io
@@ -255,3 +255,15 @@ def message(error: Exception, path: str | Path | None = None) -> str:
         for form in {str(p), str(p.resolve()), str(p.absolute())}:
             text = text.replace(form, p.name)
     return text
+
+
+def load_path(path: str | Path):
+    """The YAML document of the file at ``path`` (:func:`load`'s limits); a syntax error or a key written twice is
+    raised with a message that names the file, not its folder."""
+    path = Path(path)
+    with open(path, encoding="utf-8") as fh:
+        try:
+            return load(fh)
+        except yaml.YAMLError as e:
+            kind = DuplicateKeyError if isinstance(e, DuplicateKeyError) else yaml.YAMLError
+            raise kind(message(e, path)) from None
