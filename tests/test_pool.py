@@ -470,3 +470,16 @@ def test_rmstudy_run_register_then_pool_the_registry(runs, tmp_path):
     assert all(h["k"] == 2 for h in pooled["hypotheses"])            # the run folder and its registry rows: once
     assert len(pooled["excluded"]) == 8 and "left out" in p.stdout
     assert all(i["shown"] for i in hr_model(pooled)["items"])
+
+
+def test_effects_and_registry_csvs_with_a_huge_line_are_one_problem(tmp_path):
+    """A line over 1 MB (or a file over MAX_CSV_BYTES) is refused before the file is read, for both readers."""
+    from rmstudy.pool.registry import read_registry
+    from rmstudy.pool.sources import PoolError, read_effects_csv
+
+    bad = tmp_path / "effects.csv"
+    bad.write_text("study,estimate,se\n" + "a" * 2_000_000 + ",0.1,0.2\n", encoding="utf-8")
+    for reader in (read_effects_csv, read_registry):
+        with pytest.raises(PoolError) as e:
+            reader(bad)
+        assert "row 2 is longer than" in str(e.value) and "effects.csv" in str(e.value)

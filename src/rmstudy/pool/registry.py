@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rmstudy._version import __version__
 from rmstudy.errors import Problem
-from rmstudy.pool.sources import (RETENTION, PoolError, StudyEffect, effects_from_results, inputs_sha256,
+from rmstudy.pool.sources import (RETENTION, PoolError, StudyEffect, read_csv_text, effects_from_results, inputs_sha256,
                                   locate_materials)
 
 REGISTRY_COLUMNS = ("study", "hypothesis", "question", "outcome", "population", "direction", "design", "contrast",
@@ -159,11 +159,7 @@ def read_registry(path: str | Path) -> list[StudyEffect]:
     """The study effects of a registry CSV (every problem reported at once, with its spreadsheet row)."""
     path = Path(path)
     name = path.name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PoolError(Problem(name, f"cannot be read ({e.__class__.__name__})",
-                                "give a registry written by `rmstudy run --register`")) from None
+    text = read_csv_text(path, "give a registry written by `rmstudy run --register`")
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or tuple(header) != REGISTRY_COLUMNS:

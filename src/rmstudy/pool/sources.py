@@ -24,7 +24,7 @@ they give the outcome's instrument (items, response range, reverse keys, ``highe
 
 from __future__ import annotations
 
-__all__ = ["PoolError", "StudyEffect", "read_run", "read_effects_csv", "effects_from_results", "instrument_of",
+__all__ = ["PoolError", "StudyEffect", "read_run", "read_effects_csv", "read_csv_text", "MAX_CSV_BYTES", "effects_from_results", "instrument_of",
            "d_ppc2_se", "inputs_sha256", "canonical_population", "locate_materials"]
 
 import csv
@@ -277,17 +277,34 @@ def _num(text: str, file: str, row: int, column: str, probs: list[Problem], posi
     return x
 
 
+MAX_CSV_BYTES = 50_000_000   # an effects table or registry is a few rows per study: 50 MB is far beyond any real one
+
+
+def read_csv_text(path: str | Path, fix: str) -> str:
+    """The text of an effects or registry CSV: refused in one problem when it cannot be read as UTF-8, is larger
+    than ``MAX_CSV_BYTES`` or holds a line over 1 MB (checked before the file is read, so memory stays bounded)."""
+    from rmstudy.contract.csvio import long_line_problem
+
+    path = Path(path)
+    name = path.name
+    try:
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise PoolError(Problem(name, f"is larger than {MAX_CSV_BYTES:,} bytes", fix))
+        long_line = long_line_problem(path, name)
+        if long_line is not None:
+            raise PoolError(long_line)
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise PoolError(Problem(name, f"cannot be read as UTF-8 text ({e.__class__.__name__})", fix)) from None
+
+
 def read_effects_csv(path: str | Path) -> list[StudyEffect]:
     """Published effects: a CSV with columns ``study, estimate, se`` and optionally ``hypothesis`` (several pooled
     at once; default ``all``) and ``year`` or ``date`` (cumulative order). UTF-8 (a BOM is accepted), comma- or
     semicolon-delimited. Every problem is reported at once, with its spreadsheet row."""
     path = Path(path)
     name = path.name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PoolError(Problem(name, f"cannot be read as UTF-8 text ({e.__class__.__name__})",
-                                "save the file as CSV UTF-8")) from None
+    text = read_csv_text(path, "save the file as CSV UTF-8")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise PoolError(Problem(name, "is empty or its first line is blank", "put the header on the first line: "
