@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = ["REPORT_NAME", "build_report", "write_report"]
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from rmstudy._version import __version__
 from rmstudy.contract.cohort import load_cohort
+from rmstudy.contract.jsonio import write_json
 from rmstudy.contract.provenance import file_sha256
 from rmstudy.errors import CohortError
 
@@ -71,8 +71,27 @@ def build_report(raw: dict, m: str, out_dir: Path, written: list[str], inputs: l
     return report
 
 
-def write_report(report: dict, out_dir: Path) -> None:
-    """Write the report as ``ingest_report.json`` in ``out_dir`` (UTF-8, indented, ``\\n`` line ends)."""
-    with open(out_dir / REPORT_NAME, "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(report, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
+def write_report(report: dict, out_dir: Path) -> Path:
+    """Write the report as ``ingest_report.json`` in ``out_dir`` by the one JSON writer,
+    :func:`rmstudy.contract.jsonio.write_json` (UTF-8, two-space indent, ``\\n`` line ends, replaced atomically).
+
+    Parameters
+    ----------
+    report : dict
+        The report (:func:`build_report`).
+    out_dir : Path
+        The cohort folder.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_report({"participants": 2, "warnings": ["é"]}, Path(tempfile.mkdtemp()))
+    >>> p.name, p.read_text(encoding="utf-8")
+    ('ingest_report.json', '{\\n  "participants": 2,\\n  "warnings": [\\n    "é"\\n  ]\\n}\\n')
+    """
+    return write_json(report, Path(out_dir) / REPORT_NAME)
