@@ -87,7 +87,7 @@ MODULES = {m.name: m for m in [
            ("tests/test_survival.py", "tests/test_survival_reference.py"), OTHER_GOAL,
            data=True),
     Module("narrative", "src/rmstudy/report/narrative.py",
-           ("tests/test_narrative.py",
+           ("tests/test_narrative.py", "tests/test_narrative_mutants.py",
             # the HR report's unit tests of the sentence builders (not its pipeline runs: minutes per mutant)
             *(f"tests/test_hr_report.py::{t}" for t in (
                 "test_no_negative_zero", "test_signs_and_ranges", "test_population_in_words",
@@ -209,7 +209,8 @@ def is_equivalent(module: str, mutant: dict, equivalents: list[dict]) -> dict | 
     return None
 
 
-def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = None) -> Result:
+def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = None,
+               max_children: int | None = None) -> Result:
     equivalents = load_equivalents() if equivalents is None else equivalents
     res = Result(m)
     t0 = time.monotonic()
@@ -220,7 +221,8 @@ def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = N
                "MPLBACKEND": "Agg"}
         env.pop("PYTHONPATH", None)
         mutmut = [sys.executable, "-m", "mutmut"]
-        proc = subprocess.run(mutmut + ["run"] + _mutant_globs(m), cwd=work, env=env, text=True,
+        children = [f"--max-children={max_children}"] if max_children else []
+        proc = subprocess.run(mutmut + ["run"] + children + _mutant_globs(m), cwd=work, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         log = proc.stdout
         (work / "mutmut-run.log").write_text(log, encoding="utf-8")
@@ -306,6 +308,7 @@ def main(argv=None) -> int:
     ap.add_argument("--table", type=Path, help="write the markdown table to this file")
     ap.add_argument("--json", type=Path, help="write per-module figures and the survivors as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folders (for `mutmut browse` there)")
+    ap.add_argument("--max-children", type=int, help="mutants run at once (mutmut's default: one per CPU)")
     ap.add_argument("--table-from", type=Path, nargs="+", metavar="JSON",
                     help="run nothing: write the table from earlier --json files (modules in none: 'not run')")
     a = ap.parse_args(argv)
@@ -324,7 +327,7 @@ def main(argv=None) -> int:
     results = []
     for n in dict.fromkeys(names):
         print(f"[{n}] mutating {MODULES[n].source} ...", file=sys.stderr, flush=True)
-        r = run_module(MODULES[n], keep=a.keep, equivalents=equivalents)
+        r = run_module(MODULES[n], keep=a.keep, equivalents=equivalents, max_children=a.max_children)
         results.append(r)
         print(f"[{n}] {r.total} mutants, {r.killed} killed, {len(r.survivors)} not killed, "
               f"{len(r.equivalent)} equivalent, {r.seconds:.0f} s" + (f"\n  ERROR {r.error}" if r.error else ""),
