@@ -51,3 +51,38 @@ def examples(n: int) -> int:
 
     n = round(n * float(os.environ.get("RMSTUDY_PROPERTY_SCALE", "1")))
     return max(10, n // 6) if os.environ.get("RMSTUDY_HYPOTHESIS_PROFILE") == "mutation" else n
+
+
+def _threads_left() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+
+
+_EXIT = {"status": 0}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT["status"] = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """A suite that has finished must end. A thread a test left running (e.g. a notebook client waiting on a
+    stopped kernel) keeps Python from exiting, and CI then times out with every test passed (it did, once).
+    Wait a little for such threads, then name them with their stacks and end the process with a failure."""
+    import faulthandler
+    import os
+    import sys
+    import time
+
+    deadline = time.monotonic() + 30
+    while _threads_left() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = _threads_left()
+    if left:
+        print(f"\nconftest: {len(left)} thread(s) left running after the suite: "
+              f"{', '.join(t.name for t in left)}; their stacks follow", file=sys.stderr)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(_EXIT["status"] or 3)

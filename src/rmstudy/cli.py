@@ -228,10 +228,11 @@ def _exit_now(code: int) -> None:
 
 
 def main(argv=None) -> int:
-    """The ``rmstudy`` command. Run from the command line (``argv`` None), a run that stopped with an error ends
-    the process at once once it has cleaned up, so no thread left waiting on a stopped kernel keeps it alive."""
+    """The ``rmstudy`` command. Run from the command line (``argv`` None), a command that stopped with an error
+    ends the process at once once it has cleaned up and said so in one line: no thread left waiting on a stopped
+    kernel keeps it alive, and no event loop of a stopped notebook client prints a traceback as it is collected."""
     code = _main(argv)
-    if argv is None and code not in (0, 1) and _threads_left():
+    if argv is None and code not in (0, 1):
         _exit_now(code)
     return code
 
@@ -276,12 +277,6 @@ def _main(argv=None) -> int:
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
-
-
-def _threads_left() -> bool:
-    import threading
-
-    return any(t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate())
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ class KernelPool:
             except Exception:
                 pass
 
-        threads = [threading.Thread(target=stop, args=(km,)) for km in self._all]
+        threads = [threading.Thread(target=stop, args=(km,), daemon=True) for km in self._all]
         for t in threads:
             t.start()
         for t in threads:

@@ -29,17 +29,20 @@ import re
 import shutil
 import threading
 import uuid
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+import queue
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rmstudy.checks.validate import validate
+from rmstudy.contract.cohort import apply_run_exclusions
 from rmstudy.contract.jsonio import write_json
 from rmstudy.contract.provenance import environment, file_sha256
 from rmstudy.errors import CohortError, Problem, RmstudyError
 from rmstudy.results.assemble import assemble_results
 from rmstudy.run.kernels import RESET_SOURCE, KernelPool
 from rmstudy.run.rundir import RunFolder, output_error, snapshot_inputs
+from rmstudy.run.shared_cohort import SHARED_NAME, write_shared_cohort
 
 STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_quality"),   # longest first
           ("06_academic_report", "05_hr_report"))
@@ -239,8 +242,7 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
             after[name]()
         return name
 
-    ex = ThreadPoolExecutor(max_workers=len(pool) + len(side), thread_name_prefix="rmstudy-stage")
-    futures = [ex.submit(fn) for fn in side] + [ex.submit(job, n) for n in names]
+    futures = _start_daemon_jobs([*side, *(functools.partial(job, n) for n in names)], len(pool) + len(side))
     try:
         pending = set(futures)
         while pending:
@@ -261,7 +263,37 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
             wait(futures, timeout=20)
         raise
     finally:
-        ex.shutdown(wait=False, cancel_futures=True)
+        for f in futures:
+            f.cancel()
+
+
+def _start_daemon_jobs(jobs, workers: int) -> list[Future]:
+    """Run ``jobs`` (callables) on ``workers`` daemon threads; one Future per job, in order.
+
+    Not a ThreadPoolExecutor: its threads are joined when the interpreter exits, so one left waiting on a
+    kernel that was stopped would keep the process (a test session, a notebook server) alive for ever.
+    A daemon thread never does; a job not started when its Future is cancelled is skipped."""
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    futures = [Future() for _ in jobs]
+    for pair in zip(jobs, futures):
+        todo.put(pair)
+
+    def worker():
+        while True:
+            try:
+                fn, fut = todo.get_nowait()
+            except queue.Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as e:   # handed to the waiting thread, which raises it
+                fut.set_exception(e)
+
+    for i in range(max(1, min(workers, len(futures)))):
+        threading.Thread(target=worker, daemon=True, name=f"rmstudy-stage-{i}").start()
+    return futures
 
 
 class _quiet:
@@ -339,12 +371,14 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
         raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
     (build / "notebooks").mkdir(parents=True, exist_ok=True)
     report.to_json(build / "validation.json")     # exclusions, warnings and the row ledger of this run's input
+    # the notebooks read the cohort loaded here, not the CSVs again (run/shared_cohort.py); deleted before the manifest
+    shared = write_shared_cohort(apply_run_exclusions(report.loaded), snap.parent / SHARED_NAME)
     cohort = _plan_only(report.loaded)
-    del report                                    # the notebooks load the tables themselves: free them here
+    del report                                    # the notebooks read the shared file: free the tables here
     gc.collect()
     shown = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}        # what results and manifest record
     ctx = _Run(nb_dir=notebook_dir(), build=build, scratch=rf.scratch, pool=pool,
-               params={"cohort_dir": _rel(snap), "out_dir": _rel(build)},
+               params={"cohort_dir": _rel(snap), "out_dir": _rel(build), "cohort_cache": _rel(shared)},
                rename={f"{rf.root.name}/{build.name}": rf.name})
     with tqdm(total=sum(len(s) for s in STAGES) + 1, desc="rmstudy run", unit="step", disable=not progress) as bar:
         _stage(STAGES[0], ctx, bar, when_one_left=_warm_exporters)
@@ -352,6 +386,7 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
         _stage(STAGES[1], ctx, bar, after={"06_academic_report": _academic_export(ctx, cohort.study.name)},
                side=[_hr_folder(ctx, snap)])
     pool.shutdown()
+    shared.unlink(missing_ok=True)
     _write_manifest(build, cohort, shown, results)
     return results
 
