@@ -3,13 +3,14 @@ run's manifest.
 
 One format: UTF-8, two-space indent, non-ASCII kept as it is, ``\\n`` line ends and a final newline; numpy and
 pandas values become plain JSON (:func:`to_jsonable`: NaN and infinities become ``null``, dates ISO 8601), so
-the same object always gives the same bytes. The file is written beside its target and renamed into place, so a
-reader never sees half a file; large objects are encoded in pieces, never as one string.
+the same object always gives the same bytes. The file is written beside its target, flushed to the disk
+(``fsync``) and renamed into place, and then the folder is flushed too, so a reader never sees half a file and a
+power cut cannot leave a renamed but empty file behind; large objects are encoded in pieces, never as one string.
 """
 
 from __future__ import annotations
 
-__all__ = ["to_jsonable", "write_json"]
+__all__ = ["to_jsonable", "write_json", "fsync_dir"]
 
 import datetime as _dt
 import json
@@ -84,8 +85,26 @@ def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool =
             while part := list(islice(chunks, 1 << 16)):
                 fh.write("".join(part))
             fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())          # the bytes on the disk before the name points at them
         tmp.replace(path)
+        fsync_dir(path.parent)             # and the new name on the disk too
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush a folder's entries (a file created or renamed in it) to the disk. File systems that cannot sync a
+    folder (some network and FUSE ones) are skipped: there the rename is as durable as they make it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -16,9 +16,12 @@ the previous one, whatever stops the run (an error, a full disk, Ctrl-C, SIGKILL
 5. **Snapshots the inputs**: the cohort files are copied into ``run/inputs/<cohort name>/`` and every notebook
    reads that copy, so the hashes in results.json are those of the bytes analysed even if the cohort's files are
    replaced while the run goes on. A file that changes while it is copied is copied again.
-6. **Swaps** on success: ``run`` and OUT trade places in one step (Linux ``renameat2(RENAME_EXCHANGE)``); where
-   the file system cannot exchange, OUT is renamed aside and the new run renamed in (two steps, which 3 repairs
-   after a kill between them). The old run is then deleted with the build folder.
+6. **Swaps** on success: every file and folder of the new run is flushed to the disk (``fsync``) first, so a
+   power cut after the swap cannot leave OUT pointing at empty or half-written files; then ``run`` and OUT trade
+   places in one step (Linux ``renameat2(RENAME_EXCHANGE)``); where the file system cannot exchange, OUT is
+   renamed aside and the new run renamed in (two steps, which 3 repairs after a kill between them); then the
+   folder holding OUT is flushed, so the swap itself is on the disk. The old run is then deleted with the build
+   folder.
 
 Whatever stops the run, :meth:`RunFolder.close` deletes the build folder (Ctrl-C during that clean-up is held
 back until it is done). Errors writing any of this become :class:`OutputError` with one line saying what
@@ -39,6 +42,7 @@ import time
 from pathlib import Path
 
 from rmstudy.contract.cohort import COHORT_FILES
+from rmstudy.contract.jsonio import fsync_dir
 from rmstudy.errors import CohortError, Problem, RmstudyError
 
 #: what a run folder holds at its top level; anything else in an existing --out is the user's and is refused
@@ -260,12 +264,14 @@ class RunFolder:
         ``OUT.failed`` of an earlier failed run."""
         try:
             shutil.rmtree(self.scratch, ignore_errors=True)    # nothing of the scratch goes into OUT
+            fsync_tree(self.build)                             # the new run's bytes on the disk before the swap
             if not self.out.exists():
                 os.rename(self.build, self.out)
             elif not _exchange(self.build, self.out):
                 aside = self.root.with_name(self.root.name.replace(f"{_TAG}build-", f"{_TAG}old-"))
                 os.rename(self.out, aside)
                 os.rename(self.build, self.out)
+            fsync_dir(self.parent)                             # and the swap itself
         except OSError as e:
             raise output_error(e, self.out, "moving the new run into") from None
         self.committed = True
@@ -283,6 +289,25 @@ class RunFolder:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)               # releases the flock
                 self._lock_fd = None
+
+
+def fsync_tree(root: Path) -> None:
+    """Flush every file under ``root`` to the disk, then every folder (deepest first, ``root`` last), so that
+    each file's bytes and each name are on the disk. A file that cannot be opened for reading is skipped."""
+    folders = []
+    for here, _dirs, files in os.walk(root):
+        folders.append(here)
+        for name in files:
+            try:
+                fd = os.open(os.path.join(here, name), os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for here in reversed(folders):
+        fsync_dir(here)
 
 
 def _exchange(a: Path, b: Path) -> bool:
