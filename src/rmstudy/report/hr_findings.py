@@ -203,12 +203,21 @@ def _favourable_table(ctx: FindingContext, f: dict, r: dict, scale) -> None:
         by = {(c["wave"], c["arm"]): c for c in fav}
         f["table"] = {"caption": f"% favourable: {narrative.favourable_words(scale)}",
                       "header": ["Survey"] + [ARM_WORDS[a] for a in arms_present],
-                      "rows": [[w] + [f"{round(by[(w, a)]['percent_favourable']):d}%" if (w, a) in by else "–"
+                      "rows": [[w] + [_share(by[(w, a)], k) if (w, a) in by else "–"
                                       for a in arms_present] for w in study.waves
                                if any((w, a) in by for a in arms_present)]}
         for c in fav:
-            data.append({"kind": "favourable", "hypothesis": hid, "arm": c["arm"], "wave": c["wave"],
-                         "n": c["n"], "value": c["percent_favourable"]})
+            label = _share(c, k)
+            data.append({"kind": "favourable", "hypothesis": hid, "arm": c["arm"], "wave": c["wave"], "n": c["n"],
+                         "value": c["percent_favourable"] if label[:1].isdigit() else None, "shown": label})
+
+
+def _share(cell: dict, k: int) -> str:
+    """A % favourable cell as HR sees it (privacy.share_label: a bound near 0% or 100%)."""
+    answers = int(cell.get("answers") or 0)
+    if answers <= 0:
+        return "–"
+    return privacy.share_label(round(float(cell["percent_favourable"]) * answers / 100), answers, k)
 
 
 def privacy_section(findings: list[dict], rows: list[dict], part: dict, k: int) -> list[str]:

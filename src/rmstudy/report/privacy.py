@@ -17,6 +17,8 @@ For whole results (one per hypothesis) the same two rules decide what HR sees:
   difference in change would give the fourth back), and none when any cell has fewer than ``k`` answers;
 - :func:`retention_cells`: retention rates per group and horizon, each only where the group has ``k`` people
   and ``k`` leavers, and overall retention (any exit) only where the involuntary exits are none or at least ``k``;
+- :func:`share_label`: a share (% favourable) within k-1 answers of none or all shows as a bound, so 0% or 100%
+  (everyone answered the same way) is never told apart from a few answers the other way.
 - :func:`adjusted_p_shown`: adjusted p-values of a family are not printed when a hypothesis of that family is
   hidden (Holm's and Benjamini–Hochberg's adjusted values can equal a multiple of a hidden p-value).
 """
@@ -25,7 +27,8 @@ from __future__ import annotations
 
 __all__ = ["suppress_counts", "suppress_by_n", "fewer_than", "suppressed_retention", "arm_sizes", "too_small",
            "differencing_conflicts", "hidden_hypotheses", "means_publishable", "retention_cells",
-           "adjusted_p_shown", "recoverable_lines", "FAMILY_RANK", "suppress_by_column", "publishable_shares"]
+           "adjusted_p_shown", "recoverable_lines", "FAMILY_RANK", "suppress_by_column", "publishable_shares",
+           "share_label"]
 
 import numpy as np
 import pandas as pd
@@ -359,3 +362,33 @@ def recoverable_lines(mask: pd.DataFrame) -> list[str]:
     bad = [f"row {mask.index[i]}" for i in range(m.shape[0]) if m[i].sum() == 1]
     bad += [f"column {mask.columns[j]}" for j in range(m.shape[1]) if m[:, j].sum() == 1]
     return bad
+
+
+def share_label(count: int, total: int, k: int) -> str:
+    """How a share of ``count`` out of ``total`` answers shows in an HR table, e.g. "63%" or "at least 83%".
+
+    Within k-1 answers of none or of all, the share shows as a bound that holds every count in that band, so a
+    reader cannot tell "everyone answered favourably" (an attribute of every person) from "all but a few did".
+
+    Examples
+    --------
+    >>> share_label(19, 30, 3)
+    '63%'
+    >>> share_label(30, 30, 3), share_label(28, 30, 3)
+    ('at least 93%', 'at least 93%')
+    >>> share_label(0, 30, 3), share_label(2, 30, 3)
+    ('at most 7%', 'at most 7%')
+    >>> share_label(2, 4, 3)     # 4 answers: every count is within 2 of none or all
+    '–'
+    """
+    import math
+
+    if total <= 0:
+        raise ValueError("share_label: no answers")
+    if total <= 2 * (k - 1):          # every count is within k-1 of none or of all: no share can be told
+        return "–"
+    if count >= total - (k - 1):
+        return f"at least {math.floor(100 * (total - k + 1) / total)}%"
+    if count <= k - 1:
+        return f"at most {math.ceil(100 * (k - 1) / total)}%"
+    return f"{round(100 * count / total):d}%"

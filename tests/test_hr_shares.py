@@ -1,0 +1,72 @@
+"""% favourable in the HR report: a share within k-1 answers of none or all shows as a bound (issue #10).
+
+100% favourable in a group says every person in it answered favourably: an attribute of each named member, even
+when the group is large. The bound makes "all" indistinguishable from "all but k-1"."""
+
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rmstudy.report import hr_findings
+from rmstudy.report.privacy import share_label
+
+
+@given(total=st.integers(1, 400), k=st.integers(2, 10), data=st.data())
+def test_every_count_in_a_band_shows_the_same_label_and_the_label_is_true(total, k, data):
+    count = data.draw(st.integers(0, total))
+    label = share_label(count, total, k)
+    share = 100 * count / total
+    if total <= 2 * (k - 1):
+        assert {share_label(c, total, k) for c in range(total + 1)} == {"–"}
+    elif label.startswith("at least "):
+        bound = int(label.removeprefix("at least ").rstrip("%"))
+        assert share >= bound                               # a true statement
+        assert count >= total - k + 1
+        # every count of the band shows the same words, so 'all' is never told apart
+        assert {share_label(c, total, k) for c in range(max(0, total - k + 1), total + 1)} == {label}
+    elif label.startswith("at most "):
+        bound = int(label.removeprefix("at most ").rstrip("%"))
+        assert share <= bound
+        assert count <= k - 1
+        assert {share_label(c, total, k) for c in range(0, min(total, k - 1) + 1)} == {label}
+    else:
+        assert k - 1 < count < total - k + 1
+        assert label == f"{round(share):d}%"
+
+
+def test_the_extremes_never_print_as_zero_or_a_hundred():
+    for total in (3, 5, 12, 30, 200):
+        for k in (2, 3, 5):
+            assert share_label(total, total, k) != "100%"
+            assert share_label(0, total, k) != "0%"
+    assert share_label(19, 30, 3) == "63%"
+    assert share_label(27, 30, 3) == "90%"            # 3 unfavourable answers: k of them, shown as it is
+    assert share_label(28, 30, 3) == "at least 93%"
+    assert share_label(3, 30, 3) == "10%" and share_label(2, 30, 3) == "at most 7%"
+    with pytest.raises(ValueError):
+        share_label(0, 0, 3)
+
+
+def _ctx(cells, k=3):
+    study = SimpleNamespace(waves=["before", "after"])
+    results = {"psychometrics": {"favourable_by_hypothesis": {"Hx": cells}}}
+    return hr_findings.FindingContext(results=results, study=study, codebook=None, k=k, alpha=0.05, conf="95%",
+                                      assignment="", questions={})
+
+
+def test_the_hr_table_and_its_data_carry_the_bound_not_the_exact_share():
+    cells = [{"wave": "before", "arm": "program", "n": 10, "answers": 40, "percent_favourable": 100.0},
+             {"wave": "before", "arm": "control", "n": 9, "answers": 36, "percent_favourable": 50.0},
+             {"wave": "after", "arm": "program", "n": 10, "answers": 40, "percent_favourable": 2.5},
+             {"wave": "after", "arm": "control", "n": 9, "answers": 36, "percent_favourable": 0.0}]
+    ctx, f = _ctx(cells), {}
+    scale = SimpleNamespace(favourable="high", n_items=4, min=1, max=5)
+    hr_findings._favourable_table(ctx, f, {"id": "Hx"}, scale)
+    rows = f["table"]["rows"]
+    assert rows == [["before", "at least 95%", "50%"], ["after", "at most 5%", "at most 6%"]]
+    shown = {(d["wave"], d["arm"]): d for d in ctx.data}
+    assert shown[("before", "program")]["value"] is None and shown[("after", "control")]["value"] is None
+    assert shown[("before", "control")]["value"] == 50.0
+    assert not any("100%" in c or c == "0%" for r in rows for c in r)
