@@ -32,6 +32,9 @@ import pandas as pd
 
 from rmstudy.contract.cohort import save_cohort
 from rmstudy.contract.jsonio import write_json
+from rmstudy.simulate.humility import (ACTOR_PARTNER_EFFECTS, HUMILITY_SCALES, actor_partner_shift,
+                                       actor_partner_truth, add_humility_scales, humility_stream, partner_index,
+                                       simulate_pairs)
 
 DEMO_SEED = 20260105
 START = _dt.date(2025, 1, 6)
@@ -187,8 +190,10 @@ def simulate_retention(seed: int, n_per_arm: int = 300, hazard_ratio: float = 0.
 
 
 def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_effects, seed, pid, arm, role, pair,
-                      sessions, rho, trend, item_missing, truth_mc):
-    """Secondary outcomes and moderators, from their own random stream (in place)."""
+                      sessions, rho, trend, item_missing, truth_mc, actor_partner=None, humility=None):
+    """Secondary outcomes and moderators, from their own random stream (in place). ``actor_partner`` (outcome →
+    latent moderator → actor/partner coefficients) adds the planted actor–partner moderation of
+    :mod:`rmstudy.simulate.humility`; ``humility`` is the latent humility it reads. Returns the latent traits."""
     rng = np.random.default_rng(seed + 7)
     n = len(pid)
     index = {p: i for i, p in enumerate(pid)}
@@ -200,6 +205,8 @@ def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_eff
     z["relationship"] = np.where(prog, np.sqrt(0.35) * pair_u + np.sqrt(0.65) * rng.standard_normal(n), 0.0)
     sess = np.nan_to_num(sessions, nan=0.0)
     sess_c = np.where(prog, sess - sess[prog].mean(), 0.0)
+    partner = partner_index(arm, pair)
+    humility = np.zeros(n) if humility is None else humility
     for k, (name, spec) in enumerate(extra_scales.items()):
         lam = _loadings(spec, rng)
         codes = _item_codes(name, spec)
@@ -215,8 +222,10 @@ def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_eff
             mu = np.array([spec["mu"][r] for r in role])
             e = extra_effects.get(name, {"d": 0.0, "roles": []})
             applies = prog & np.isin(role, e["roles"])
+            ap = actor_partner_shift((actor_partner or {}).get(name, {}),
+                                     {"openness": z.get("openness", np.zeros(n)), "humility": humility}, partner)
             eff = (e["d"] + e.get("b_openness", 0) * z.get("openness", 0) + e.get("b_relationship", 0) * z["relationship"]
-                   + e.get("b_sessions", 0) * sess_c) * applies
+                   + e.get("b_sessions", 0) * sess_c + ap) * applies
             pre = rng.normal(mu, 1)
             post = rho * pre + np.sqrt(1 - rho**2) * rng.standard_normal(n) + trend + mu * (1 - rho) + eff
         ans = {}
@@ -252,6 +261,28 @@ def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_eff
                                                                         for m in ("openness", "relationship", "sessions")}}
         else:
             truth_scales[name] = {"kind": kind, "loadings": lam.tolist(), "reverse": rev}
+    return z
+
+
+def _actor_partner_truth(truth_scales: dict, extra_scales: dict, extra_effects: dict, ap: dict, rho: float,
+                         trend: float, truth_mc: int, seed: int) -> None:
+    """truth.json's ``actor_partner`` per secondary outcome: the planted latent coefficients (the actor openness
+    term ``b_openness`` included) and, by Monte Carlo, the slopes the actor–partner model estimates."""
+    mods = {m: (spec, truth_scales[m]["loadings"]) for m, spec in {**extra_scales, **HUMILITY_SCALES}.items()
+            if m in ("openness", "honesty_humility", "expressed_humility")}
+    for k, (name, spec) in enumerate(extra_scales.items()):
+        if spec["kind"] != "outcome" or name not in extra_effects:
+            continue
+        e = extra_effects[name]
+        coefs = {m: {"actor": (e.get("b_openness", 0.0) if m == "openness" else 0.0)
+                     + ap.get(name, {}).get(m, {}).get("actor", 0.0),
+                     "partner": ap.get(name, {}).get(m, {}).get("partner", 0.0)} for m in ("openness", "humility")}
+        outcome = {"spec": spec, "loadings": truth_scales[name]["loadings"], "d": e["d"], "roles": e["roles"],
+                   "mu": spec["mu"]}
+        sim = simulate_pairs(np.random.default_rng(np.random.SeedSequence([int(seed), 18, 1000 + k])),
+                             max(truth_mc // 2, 2000), outcome, mods, coefs, rho, trend,
+                             e.get("b_relationship", 0.0), e.get("b_sessions", 0.0))
+        truth_scales[name]["actor_partner"] = {"latent": coefs, "observed": actor_partner_truth(sim, e["roles"], mods)}
 
 
 def _participants(rng, n_pairs: int, n_control_juniors: int, n_control_seniors: int) -> pd.DataFrame:
@@ -443,17 +474,20 @@ def _demo_plan(seed: int, n: int, n_prog: int, censor: _dt.date, waves: list[str
              "question": "Did seniors become more confident with digital tools?",
              "outcome": "digital_confidence", "population": {"role": "senior"}, "contrast": ["pre", "post"],
              "direction": "increase", "family": "secondary", "sesoi": 0.2,
-             "moderators": ["openness", "relationship_quality", "sessions_attended"]},
+             "moderators": ["openness", "relationship_quality", "sessions_attended", "honesty_humility",
+                            "expressed_humility"]},
             {"id": "H5", "label": "Juniors' leadership self-efficacy rises more in the programme than in the comparison group",
              "question": "Did juniors gain confidence as leaders?",
              "outcome": "leadership_self_efficacy", "population": {"role": "junior"}, "contrast": ["pre", "post"],
              "direction": "increase", "family": "secondary", "sesoi": 0.2,
-             "moderators": ["openness", "relationship_quality", "sessions_attended"]},
+             "moderators": ["openness", "relationship_quality", "sessions_attended", "honesty_humility",
+                            "expressed_humility"]},
             {"id": "H6", "label": "Psychological safety across levels rises more in the programme than in the comparison group",
              "question": "Did people feel safer speaking up across levels?",
              "outcome": "psych_safety", "population": {}, "contrast": ["pre", "post"],
              "direction": "increase", "family": "secondary", "sesoi": 0.2,
-             "moderators": ["relationship_quality"], "cluster": "department"},
+             "moderators": ["relationship_quality", "openness", "honesty_humility", "expressed_humility"],
+             "cluster": "department"},
         ] if extra_scales else []),
     }
 
@@ -462,13 +496,18 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
                     n_control_seniors: int = 150, effects: dict | None = None, retention: dict | None = None,
                     rho: float = 0.65, trend: float = 0.05, dropout: float = 0.15, item_missing: float = 0.03,
                     scales: dict | None = None, truth_mc: int = 200_000, extra_scales: dict | None = None,
-                    extra_effects: dict | None = None):
+                    extra_effects: dict | None = None, actor_partner: dict | bool | None = None):
     """Simulate a cohort; return ``(tables, truth)``.
 
     ``tables`` holds ``participants``, ``responses``, ``employment`` DataFrames and
     the ``codebook`` and ``study`` mappings, ready for :func:`rmstudy.contract.cohort.save_cohort`.
     ``truth`` is a JSON-able dict of everything planted. One random stream, drawn in a fixed order
-    (participants, employment, scales, responses, extra scales), so a seed gives the same cohort.
+    (participants, employment, scales, responses, extra scales), so a seed gives the same cohort; the humility
+    instruments (with the demo's instruments only) come from a second stream (:mod:`rmstudy.simulate.humility`).
+    ``actor_partner``: the planted actor–partner moderation of the secondary outcomes by openness and humility
+    (outcome → latent moderator → ``{"actor", "partner"}``); ``True`` plants
+    :data:`~rmstudy.simulate.humility.ACTOR_PARTNER_EFFECTS`, ``False`` nothing; the default plants it in every
+    cohort except the shipped demo (``seed == DEMO_SEED``), whose outcomes predate it and stay as published.
     """
     rng = np.random.default_rng(seed)
     scales = DEMO_SCALES if scales is None else scales
@@ -484,11 +523,18 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
     if extra_scales is None:          # the demo's secondary outcomes and moderators, only with the demo's instruments
         extra_scales = DEMO_EXTRA_SCALES if scales is DEMO_SCALES else {}
     extra_effects = DEMO_EXTRA_EFFECTS if extra_effects is None else extra_effects
+    if actor_partner is None:
+        actor_partner = seed != DEMO_SEED
+    ap = (ACTOR_PARTNER_EFFECTS if actor_partner else {}) if isinstance(actor_partner, bool) else actor_partner
     if extra_scales:
-        _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_effects, seed, pid,
-                          participants["arm"].to_numpy(), participants["role"].to_numpy(),
-                          participants["pair_id"].to_numpy(), participants["sessions_attended"].to_numpy(), rho,
-                          trend, item_missing, truth_mc)
+        hrng = humility_stream(seed)
+        humility = hrng.standard_normal(len(pid))
+        arm, pair = participants["arm"].to_numpy(), participants["pair_id"].to_numpy()
+        _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_effects, seed, pid, arm,
+                          participants["role"].to_numpy(), pair, participants["sessions_attended"].to_numpy(), rho,
+                          trend, item_missing, truth_mc, actor_partner=ap, humility=humility)
+        add_humility_scales(responses, codebook, truth_scales, hrng, pid, arm, pair, humility, item_missing)
+        _actor_partner_truth(truth_scales, extra_scales, extra_effects, ap, rho, trend, truth_mc, seed)
     participants, responses, employment = _in_id_order(participants, responses, employment)
     study = _demo_plan(seed, len(participants), 2 * n_pairs, START + _dt.timedelta(days=horizon), waves, post_day,
                        extra_scales)
