@@ -18,7 +18,33 @@ from rmstudy.errors import CohortError, Problem
 
 @dataclass(frozen=True)
 class Scale:
-    """One instrument (or outcome scale) of the codebook."""
+    """One instrument (or outcome scale) of the codebook.
+
+    Attributes
+    ----------
+    name : str
+        The scale's key in codebook.yaml.
+    items : tuple of str
+        Its item codes (responses.csv columns).
+    min, max : float
+        The answer range.
+    reverse : tuple of str
+        The reverse-keyed items.
+    min_answered : float
+        Share of items a person must answer for a scale score.
+    label, citation, higher_is : str
+        Display texts.
+    anchors, item_text, subscales : dict
+        Answer labels, item wording and subscale -> items.
+    favourable : str or dict
+        Which answers HR counts as favourable.
+
+    Examples
+    --------
+    >>> s = Scale("wellbeing", ("wb1", "wb2"), 1, 5, reverse=("wb2",))
+    >>> s.n_items, s.min_answered
+    (2, 0.8)
+    """
 
     name: str
     items: tuple[str, ...]
@@ -43,6 +69,20 @@ class Scale:
 
 @dataclass(frozen=True)
 class Codebook:
+    """The scales of a cohort's codebook.yaml, by name (:func:`load_codebook`).
+
+    Attributes
+    ----------
+    scales : dict of str to Scale
+        The scales, in codebook order.
+
+    Examples
+    --------
+    >>> cb = Codebook({"wellbeing": Scale("wellbeing", ("wb1", "wb2"), 1, 5)})
+    >>> cb.items, cb.scale_of("wb2").name, "wellbeing" in cb
+    (['wb1', 'wb2'], 'wellbeing', True)
+    """
+
     scales: dict[str, Scale]
 
     def __getitem__(self, name: str) -> Scale:
@@ -183,11 +223,21 @@ def parse_codebook(raw: dict, file: str = "codebook.yaml") -> Codebook:
 def load_codebook(path: str | Path) -> Codebook:
     """Read and check a codebook.yaml (:func:`parse_codebook`); a YAML error names the file, not its path.
 
+    Parameters
+    ----------
+    path : str or Path
+        The codebook.yaml file.
+
+    Returns
+    -------
+    Codebook
+        The checked codebook.
+
     Examples
     --------
     >>> cb = load_codebook("data/demo/codebook.yaml")
-    >>> len(cb.scales), len(cb.items)
-    (9, 65)
+    >>> sorted(cb.scales)[:2], cb["bias_older"].min_answered
+    (['bias_older', 'bias_younger'], 0.8)
     """
     path = Path(path)
     raw = yamlio.load_path(path)      # a key written twice, or bad syntax: the message names the file, not its path

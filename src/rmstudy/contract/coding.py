@@ -23,6 +23,18 @@ ARMS = (TREATED, CONTROL)
 def arm_indicator(arm: pd.Series, level: str = TREATED) -> np.ndarray:
     """1.0 where ``arm`` is ``level`` (the programme), else 0.0.
 
+    Parameters
+    ----------
+    arm : Series
+        participants.csv ``arm`` values.
+    level : str, default ``"program"``
+        The level coded 1.
+
+    Returns
+    -------
+    numpy array of float
+        The 0/1 indicator.
+
     Examples
     --------
     >>> arm_indicator(pd.Series(["program", "control", "program"])).tolist()

@@ -42,7 +42,30 @@ REASON_DUPLICATE = "duplicate submission not kept under the plan's duplicate_sub
 
 @dataclass
 class Cohort:
-    """A loaded cohort: typed tables plus its codebook and plan."""
+    """A loaded cohort: typed tables plus its codebook and plan.
+
+    Attributes
+    ----------
+    participants, responses : DataFrame
+        The typed tables (:func:`load_cohort`).
+    employment : DataFrame or None
+        employment.csv, or None when absent.
+    codebook : Codebook
+    study : Study
+        The plan.
+    root : Path or None
+        The folder read.
+    row_counts : dict
+        File name -> data rows read.
+    excluded_responses : DataFrame or None
+        Response rows left out of the analyses (:func:`apply_run_exclusions`).
+
+    Examples
+    --------
+    >>> c = load_cohort("data/demo")
+    >>> c.name, c.row_counts["responses.csv"], c.employment is None
+    ('demo', 1059, False)
+    """
 
     participants: pd.DataFrame
     responses: pd.DataFrame
@@ -433,7 +456,29 @@ def apply_run_exclusions(c: Cohort) -> Cohort:
       ``kept_row`` is the row kept). Late responses are set aside first, so a response dated after
       the exit never wins over a valid one.
 
-    ``rmstudy validate`` and the run's participant-flow ledger both take their counts from here."""
+    ``rmstudy validate`` and the run's participant-flow ledger both take their counts from here.
+
+    Parameters
+    ----------
+    c : Cohort
+        A cohort as loaded.
+
+    Returns
+    -------
+    Cohort
+        A copy without the excluded rows, and with ``excluded_responses`` set.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> c = load_cohort("data/demo")                          # one row per participant x wave
+    >>> twice = pd.concat([c.responses, c.responses.iloc[[0]]], ignore_index=True)
+    >>> c = dataclasses.replace(c, responses=twice,
+    ...                         study=dataclasses.replace(c.study, duplicate_submissions="keep_earliest"))
+    >>> out = apply_run_exclusions(c)
+    >>> len(out.responses), out.excluded_responses[["row", "participant_id", "kept_row"]].values.tolist()
+    (1059, [[1061, 'P0001', 2]])
+    """
     import dataclasses
 
     R = c.responses
@@ -461,7 +506,24 @@ def apply_run_exclusions(c: Cohort) -> Cohort:
 
 
 def analysis_cohort(root: str | Path) -> Cohort:
-    """:func:`load_cohort`, then :func:`apply_run_exclusions`: the cohort every analysis notebook uses."""
+    """:func:`load_cohort`, then :func:`apply_run_exclusions`: the cohort every analysis notebook uses.
+
+    Parameters
+    ----------
+    root : str or Path
+        The cohort folder.
+
+    Returns
+    -------
+    Cohort
+        The cohort the analyses use.
+
+    Examples
+    --------
+    >>> c = analysis_cohort("data/demo")
+    >>> len(c.responses), len(c.excluded_responses)
+    (1059, 0)
+    """
     return apply_run_exclusions(load_cohort(root))
 
 
@@ -486,7 +548,29 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 
 def save_cohort(root: str | Path, participants: pd.DataFrame, responses: pd.DataFrame,
                 employment: pd.DataFrame | None, codebook: dict, study: dict) -> None:
-    """Write a cohort folder deterministically (same tables -> same bytes)."""
+    """Write a cohort folder deterministically (same tables -> same bytes).
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder to write (created when missing).
+    participants, responses : DataFrame
+        The tables.
+    employment : DataFrame or None
+        employment.csv, not written when None.
+    codebook, study : dict
+        The YAML documents.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp()) / "tiny"
+    >>> P = pd.DataFrame({"participant_id": ["P1"], "arm": ["program"], "age": [30.0]})
+    >>> R = pd.DataFrame({"participant_id": ["P1"], "wave": ["pre"], "wb1": [4.0]})
+    >>> save_cohort(root, P, R, None, {"scales": {}}, {"name": "tiny"})
+    >>> (root / "participants.csv").read_text()
+    'participant_id,arm,age\\nP1,program,30\\n'
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
 

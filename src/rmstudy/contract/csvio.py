@@ -43,6 +43,20 @@ def first_long_line(path: str | Path, limit: int, chunk: int = _CHUNK) -> int | 
     The file is read in chunks of ``chunk`` bytes and reading stops at the first long line, so memory stays at about
     one chunk whatever the file holds.
 
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    limit : int
+        The longest line allowed, in bytes.
+    chunk : int
+        Bytes read at a time.
+
+    Returns
+    -------
+    int or None
+        The 1-based number of the first longer line; None when there is none.
+
     Examples
     --------
     >>> import tempfile, os
@@ -86,6 +100,11 @@ def long_line_problem(path: str | Path, file: str, limit: int = COHORT_LINE_LIMI
     limit : int
         The longest line allowed, in bytes (:data:`COHORT_LINE_LIMIT` or :data:`EXPORT_LINE_LIMIT`).
 
+    Returns
+    -------
+    Problem or None
+        The problem (file, row, fix), or None.
+
     Examples
     --------
     >>> import tempfile, os
@@ -109,6 +128,16 @@ def neutralise_formula(text):
     """Text as written to a CSV that people open in a spreadsheet: ``'`` put before text a spreadsheet would run as a
     formula. Anything that is not text, a plain number, and a single character are returned unchanged.
 
+    Parameters
+    ----------
+    text : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        ``text`` with ``'`` in front when a spreadsheet would run it, else ``text`` unchanged.
+
     Examples
     --------
     >>> [neutralise_formula(v) for v in ["=SUM(A1:A9)", "@SUM(A1)", "+1 555", "-3", "-", "Sales", 4.0]]
@@ -125,6 +154,16 @@ def neutralise_text_columns(df):
 
     Only columns of object or string dtype are looked at: numbers (negative ones included) and dates stay as they
     are.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table to be written.
+
+    Returns
+    -------
+    (DataFrame, int)
+        The copy, and the number of cells changed.
 
     Examples
     --------

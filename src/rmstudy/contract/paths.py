@@ -12,6 +12,16 @@ def find_path(p: str) -> Path:
     else the first match relative to a parent folder (a notebook opened in
     notebooks/ still finds ``data/demo``); else ``p`` unchanged (for outputs).
 
+    Parameters
+    ----------
+    p : str
+        A relative path such as ``data/demo``.
+
+    Returns
+    -------
+    Path
+        The path found, or ``p`` as a Path.
+
     Examples
     --------
     >>> find_path("data/demo").name                  # from the project folder or any folder below it

@@ -22,6 +22,16 @@ from rmstudy.errors import CohortError, Problem
 def normalise_text(text) -> str:
     """A text value in the form populations compare: ``str``, Unicode NFC.
 
+    Parameters
+    ----------
+    text : object
+        A cell or filter value.
+
+    Returns
+    -------
+    str
+        ``str(text)`` in Unicode NFC.
+
     Examples
     --------
     >>> normalise_text("Re\\u0301seau") == normalise_text("R\\u00e9seau") == "R\\u00e9seau"
@@ -32,6 +42,16 @@ def normalise_text(text) -> str:
 
 def population_values(value) -> list:
     """The filter's values as a list (a single value is a list of one).
+
+    Parameters
+    ----------
+    value : object or list
+        A filter's value(s).
+
+    Returns
+    -------
+    list
+        The values.
 
     Examples
     --------
@@ -46,6 +66,18 @@ def value_matches(column: pd.Series, values) -> pd.Series:
 
     Numeric columns compare numbers (``float(v)``; raises ``ValueError``/``TypeError`` for a value that is not a
     number), text columns compare NFC text.
+
+    Parameters
+    ----------
+    column : Series
+        One participants.csv column.
+    values : object or list
+        The filter value(s).
+
+    Returns
+    -------
+    Series of bool
+        True where a cell equals one of ``values``.
 
     Examples
     --------
@@ -63,6 +95,20 @@ def value_matches(column: pd.Series, values) -> pd.Series:
 
 def population_mask(participants: pd.DataFrame, population: dict | None, hid: str = "") -> pd.Series:
     """Boolean mask (index of ``participants``) of the participants a population filter selects.
+
+    Parameters
+    ----------
+    participants : DataFrame
+        participants.csv as loaded.
+    population : dict or None
+        The hypothesis's ``population`` filter: column -> value, list of values or ``{min, max}`` (None selects all).
+    hid : str
+        The hypothesis id, named in a problem.
+
+    Returns
+    -------
+    Series of bool
+        True for each selected participant.
 
     Raises
     ------
@@ -95,6 +141,20 @@ def population_mask(participants: pd.DataFrame, population: dict | None, hid: st
 def select_population(participants: pd.DataFrame, population: dict | None, hid: str = "") -> pd.DataFrame:
     """The rows of ``participants`` a hypothesis's population filter selects (:func:`population_mask`).
 
+    Parameters
+    ----------
+    participants : DataFrame
+        participants.csv as loaded.
+    population : dict or None
+        The hypothesis's ``population`` filter: column -> value, list of values or ``{min, max}`` (None selects all).
+    hid : str
+        The hypothesis id, named in a problem.
+
+    Returns
+    -------
+    DataFrame
+        The selected rows (all rows when ``population`` is empty).
+
     Examples
     --------
     >>> P = pd.DataFrame({"participant_id": ["a", "b"], "department": ["Re\\u0301seau", "Sales"]})
@@ -107,6 +167,18 @@ def select_population(participants: pd.DataFrame, population: dict | None, hid: 
 def unmatched_values(column: pd.Series, values) -> list:
     """The filter values that match no cell of ``column`` (compared as :func:`value_matches` compares).
 
+    Parameters
+    ----------
+    column : Series
+        One participants.csv column.
+    values : object or list
+        The filter value(s).
+
+    Returns
+    -------
+    list
+        The values no cell matches, in the filter's order.
+
     Examples
     --------
     >>> unmatched_values(pd.Series(["Sales", "HR"]), ["HR", "Legal"])
@@ -118,6 +190,18 @@ def unmatched_values(column: pd.Series, values) -> list:
 def near_misses(column: pd.Series, values) -> pd.Series:
     """Text cells that equal a filter value only once surrounding spaces are removed (``'Sales '`` for
     ``'Sales'``): they silently fall out of the population, so ``rmstudy validate`` warns about them.
+
+    Parameters
+    ----------
+    column : Series
+        One participants.csv column.
+    values : object or list
+        The filter value(s).
+
+    Returns
+    -------
+    Series of bool
+        True for each near miss.
 
     Examples
     --------

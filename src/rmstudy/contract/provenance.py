@@ -16,6 +16,16 @@ PACKAGES = ("rmstudy", "numpy", "scipy", "pandas", "statsmodels", "pingouin", "m
 def file_sha256(path: str | Path) -> str:
     """The SHA-256 of a file's bytes, as a hex string (read in 1 MB pieces).
 
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+
     Examples
     --------
     >>> import tempfile
@@ -34,6 +44,18 @@ def file_sha256(path: str | Path) -> str:
 def input_hashes(root: str | Path, names) -> dict:
     """Cohort-relative file name -> SHA-256, for the files that exist.
 
+    Parameters
+    ----------
+    root : str or Path
+        The cohort folder.
+    names : iterable of str
+        File names relative to ``root``.
+
+    Returns
+    -------
+    dict
+        Name -> SHA-256 hex digest, for the names that exist.
+
     Examples
     --------
     >>> sorted(input_hashes("data/demo", ["study.yaml", "codebook.yaml", "no_such_file.csv"]))
@@ -45,6 +67,11 @@ def input_hashes(root: str | Path, names) -> dict:
 
 def environment() -> dict:
     """The Python version and the version of each package in :data:`PACKAGES` ("not installed" when absent).
+
+    Returns
+    -------
+    dict
+        ``{"python": version, "packages": {name: version}}``.
 
     Examples
     --------

@@ -43,6 +43,18 @@ def spreadsheet_row(index, header_rows: int = HEADER_ROWS):
 def data_index(row, header_rows: int = HEADER_ROWS):
     """The 0-based data position of a spreadsheet row: the inverse of :func:`spreadsheet_row`.
 
+    Parameters
+    ----------
+    row : int or numpy array of int
+        Spreadsheet row(s), the header being row 1.
+    header_rows : int, default 1
+        Rows above the first data row.
+
+    Returns
+    -------
+    int or numpy array
+        ``row - header_rows - 1``.
+
     Examples
     --------
     >>> data_index(2)

@@ -3,18 +3,17 @@
 Each CSV of the cohort contract (docs/cohort-format.md) is checked in two passes, both declared as
 ``pandera.DataFrameSchema`` objects and validated lazily so that every failure is collected:
 
-1. **text** (:func:`participants_text`, :func:`responses_text`, :func:`employment_text`): the table as
-   read, every cell a string. Required columns, empty required cells, numbers that are not numbers
-   ("four"; " 4 " and "4.0" are numbers), dates that are not ``YYYY-MM-DD``, unknown arms, roles,
-   waves and exit reasons, duplicate ids.
-2. **typed** (:func:`participants_typed`, :func:`responses_typed`, :func:`employment_typed`): the
-   table after the columns are converted. Answers outside the codebook range or between answer
-   points, pairs without exactly one junior and one senior, responses from unknown participants,
-   duplicate participant × wave, exit before hire, an exit date without a reason.
+1. **text** (:func:`participants_text`, :func:`responses_text`, :func:`employment_text`): the table as read, every
+   cell a string. Required columns, empty required cells, numbers that are not numbers ("four"; " 4 " and "4.0" are
+   numbers), dates that are not ``YYYY-MM-DD``, unknown arms, roles, waves and exit reasons, duplicate ids.
+2. **typed** (:func:`participants_typed`, :func:`responses_typed`, :func:`employment_typed`): the table after the
+   columns are converted. Answers outside the codebook range or between answer points, pairs without exactly one
+   junior and one senior, responses from unknown participants, duplicate participant × wave, exit before hire, an
+   exit date without a reason.
 
-:func:`problems` runs a schema and turns pandera's ``failure_cases`` into problems that name the
-file, the row as a spreadsheet numbers it (header = row 1: :func:`rmstudy.contract.rows.spreadsheet_row`), the column, and
-the fix. The wording of every check lives next to the check, in a :class:`Rule`.
+:func:`problems` runs a schema and turns pandera's ``failure_cases`` into problems that name the file, the row as a
+spreadsheet numbers it (header = row 1: :func:`rmstudy.contract.rows.spreadsheet_row`), the column, and the fix. The
+wording of every check lives next to the check, in a :class:`Rule`.
 """
 
 from __future__ import annotations
@@ -38,7 +37,19 @@ _FIRST_DAY, _LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
 
 @dataclass(frozen=True)
 class Rule:
-    """How a failed check reads: ``message(df, index, value)`` and ``fix``; ``column`` overrides the column named."""
+    """How a failed check reads: ``message(df, index, value)`` and ``fix``; ``column`` overrides the column named.
+
+    Attributes
+    ----------
+    message : callable
+    fix : str
+    column : str or None
+
+    Examples
+    --------
+    >>> Rule(lambda df, i, v: f"{v} is odd", "enter an even number").message(None, 0, 3)
+    '3 is odd'
+    """
 
     message: Callable[..., str]      # (df, index or None for a whole column, value) -> text
     fix: str
@@ -51,6 +62,18 @@ class TableSchema:
 
     ``rules`` maps a check name to its :class:`Rule`; ``missing`` maps a required column to the
     :class:`Rule` for its absence (a default wording is used for the others).
+
+    Attributes
+    ----------
+    file : str
+    schema : pandera.DataFrameSchema
+    rules, missing : dict of str to Rule
+
+    Examples
+    --------
+    >>> t = participants_typed(mentoring="none")
+    >>> t.file, sorted(t.schema.columns)
+    ('participants.csv', ['age', 'sessions_attended', 'tenure_years'])
     """
 
     file: str
@@ -64,6 +87,13 @@ class Parsed(dict):
 
     The text pass parses each numeric or date column once to check it; the typed pass takes the
     parsed values from here instead of parsing again.
+
+    Examples
+    --------
+    >>> t = participants_text(["program", "control"], ["junior", "senior"], (p := Parsed()), need={"age": ""})
+    >>> _ = problems(t, pd.DataFrame({"participant_id": ["P1"], "arm": ["program"], "age": ["41"]}))
+    >>> p["age"].tolist()
+    [41.0]
     """
 
 
@@ -191,6 +221,23 @@ def participants_text(arms, roles, parsed: Parsed, file: str = "participants.csv
 
     ``need`` maps the columns the plan needs beyond ``participant_id`` and ``arm`` to why
     (:func:`rmstudy.contract.design.required_columns`); ``None`` needs ``role``, ``pair_id`` and ``age``.
+
+    Parameters
+    ----------
+    arms, roles : iterable of str
+    parsed : Parsed
+    file : str
+    need : dict or None
+
+    Returns
+    -------
+    TableSchema
+
+    Examples
+    --------
+    >>> t = participants_text(["program", "control"], ["junior", "senior"], Parsed(), need={})
+    >>> [(p.row, p.message) for p in problems(t, pd.DataFrame({"participant_id": ["P1", "P1"], "arm": ["program", "x"]}))]
+    [(3, "duplicate participant_id 'P1' (first at row 2)"), (3, "unknown arm 'x'")]
     """
     if need is None:
         need = {c: "" for c in PARTICIPANTS_REQUIRED[2:]}
@@ -287,7 +334,23 @@ def _cluster_checks(col: str, kind: str) -> tuple[list[pa.Check], dict[str, Rule
 
 def participants_typed(file: str = "participants.csv", mentoring: str = "pairs") -> TableSchema:
     """Typed pass of participants.csv: plausible ages, tenures and session counts; the pair_id rules
-    (``mentoring`` ``pairs``) or group_id rules (``groups``); nothing of the kind for ``none``."""
+    (``mentoring`` ``pairs``) or group_id rules (``groups``); nothing of the kind for ``none``.
+
+    Parameters
+    ----------
+    file : str
+    mentoring : {'pairs', 'groups', 'none'}
+
+    Returns
+    -------
+    TableSchema
+
+    Examples
+    --------
+    >>> P = pd.DataFrame({"participant_id": ["P1"], "arm": ["program"], "age": [230.0]})
+    >>> [(p.row, p.column) for p in problems(participants_typed(mentoring="none"), P)]
+    [(2, 'age')]
+    """
     cols = {c: pa.Column(float, _check(lambda x, lo=lo, hi=hi: x.isna() | x.between(lo, hi), f"plausible:{c}"),
                          nullable=True, required=False) for c, (lo, hi) in PLAUSIBLE.items()}
     checks, cluster_rules = ([], {}) if mentoring == "none" else \
@@ -307,7 +370,25 @@ def participants_typed(file: str = "participants.csv", mentoring: str = "pairs")
 
 
 def responses_text(waves, items: dict[str, str], parsed: Parsed, file: str = "responses.csv") -> TableSchema:
-    """Text pass of responses.csv. ``items`` maps each item code to its scale's name."""
+    """Text pass of responses.csv. ``items`` maps each item code to its scale's name.
+
+    Parameters
+    ----------
+    waves : iterable of str
+    items : dict of item code to scale name
+    parsed : Parsed
+    file : str
+
+    Returns
+    -------
+    TableSchema
+
+    Examples
+    --------
+    >>> R = pd.DataFrame({"participant_id": ["P1"], "wave": ["mid"], "q1": ["four"]})
+    >>> [p.message for p in problems(responses_text(["pre", "post"], {"q1": "wellbeing"}, Parsed()), R)]
+    ["unknown wave 'mid'", "'four' is not a number"]
+    """
     cols = {
         "participant_id": pa.Column(None),
         "wave": pa.Column(None, _choice_check("wave", waves)),
@@ -328,6 +409,25 @@ def responses_typed(scales, ids: set[str] | None, unique_waves: bool, file: str 
     participants and (unless the plan declares a rule for duplicate submissions) one row per participant × wave.
 
     ``scales`` is an iterable of codebook scales (``items``, ``min``, ``max``).
+
+    Parameters
+    ----------
+    scales : iterable of Scale
+    ids : set of str, or None not to check them
+    unique_waves : bool
+    file : str
+
+    Returns
+    -------
+    TableSchema
+
+    Examples
+    --------
+    >>> from rmstudy.contract.codebook import Scale
+    >>> t = responses_typed([Scale("wellbeing", ("q1",), 1, 5)], {"P1"}, unique_waves=True)
+    >>> R = pd.DataFrame({"participant_id": ["P1", "P2"], "wave": ["pre", "pre"], "q1": [7.0, 3.0]})
+    >>> [(p.row, p.column) for p in problems(t, R)]
+    [(2, 'q1'), (3, 'participant_id')]
     """
     cols, rules = {}, {}
     for s in scales:
@@ -362,7 +462,24 @@ EMPLOYMENT_REQUIRED = ("participant_id", "hire_date", "exit_date", "exit_reason"
 
 
 def employment_text(exit_reasons, parsed: Parsed, file: str = "employment.csv") -> TableSchema:
-    """Text pass of employment.csv: required columns, dates, exit reasons, one row per participant."""
+    """Text pass of employment.csv: required columns, dates, exit reasons, one row per participant.
+
+    Parameters
+    ----------
+    exit_reasons : iterable of str
+    parsed : Parsed
+    file : str
+
+    Returns
+    -------
+    TableSchema
+
+    Examples
+    --------
+    >>> E = pd.DataFrame({"participant_id": ["P1"], "hire_date": ["2024-13-01"], "exit_date": [""], "exit_reason": [""]})
+    >>> [(p.row, p.column) for p in problems(employment_text(["voluntary", "involuntary"], Parsed()), E)]
+    [(2, 'hire_date')]
+    """
     cols = {
         "participant_id": pa.Column(None),
         "hire_date": pa.Column(None, _date_check("hire_date", parsed, required=True)),
@@ -379,7 +496,24 @@ def employment_text(exit_reasons, parsed: Parsed, file: str = "employment.csv") 
 
 
 def employment_typed(ids: set[str] | None, file: str = "employment.csv") -> TableSchema:
-    """Typed pass of employment.csv: exit date and reason together, exit not before hire, known participants."""
+    """Typed pass of employment.csv: exit date and reason together, exit not before hire, known participants.
+
+    Parameters
+    ----------
+    ids : set of str, or None not to check them
+    file : str
+
+    Returns
+    -------
+    TableSchema
+
+    Examples
+    --------
+    >>> E = pd.DataFrame({"participant_id": ["P1"], "hire_date": pd.to_datetime(["2024-05-01"]), "exit_reason": ["voluntary"],
+    ...                   "exit_date": pd.to_datetime(["2024-01-01"]), "_exit_text": ["2024-01-01"]})  # _: date as written
+    >>> print(problems(employment_typed({"P1"}), E)[0])
+    employment.csv, row 2, column 'exit_date': exit_date is before hire_date — fix: correct one of the two dates
+    """
     checks = [
         # an unreadable exit date is already a problem: neither check echoes it (one reads the parsed date, one the text)
         _check(lambda d: ~(d["exit_date"].notna() & (d["exit_reason"] == "")), "exit:reason"),
@@ -411,6 +545,21 @@ def problems(table: TableSchema, df: pd.DataFrame) -> list[Problem]:
     ``df`` keeps the index it was read with (0 = the first data row), so that rows left out of the
     check (blank lines) do not shift the row numbers. Problems come in row order, then in the
     order of the file's columns.
+
+    Parameters
+    ----------
+    table : TableSchema
+    df : DataFrame
+
+    Returns
+    -------
+    list of Problem
+
+    Examples
+    --------
+    >>> t = participants_text(["program", "control"], ["junior", "senior"], Parsed(), need={})
+    >>> problems(t, pd.DataFrame({"participant_id": ["P1"], "arm": ["program"]}))
+    []
     """
     try:
         table.schema.validate(df, lazy=True)

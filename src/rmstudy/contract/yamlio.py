@@ -42,12 +42,30 @@ MAX_NODES = 200_000
 
 
 class DuplicateKeyError(RmstudyError, yaml.YAMLError):
-    """A key that appears twice in one mapping."""
+    """A key that appears twice in one mapping.
+
+    Examples
+    --------
+    >>> try:
+    ...     load("a: 1\\na: 2\\n")
+    ... except DuplicateKeyError as e:
+    ...     print(e)
+    key 'a' appears twice in the same mapping (lines 1 and 2); only one can count — delete one
+    """
 
 
 class UnsafeYamlError(CohortError):
     """A YAML file refused by this module's limits: too large, too deep, too many values, anchors or aliases, not
-    UTF-8, or empty."""
+    UTF-8, or empty.
+
+    Examples
+    --------
+    >>> try:
+    ...     load("a: &x 1\\nb: *x\\n", file="x.yaml")
+    ... except UnsafeYamlError as e:
+    ...     print(e.problems[0].file, "anchor" in e.problems[0].message)
+    x.yaml True
+    """
 
 
 def _refuse(file: str, message: str, fix: str) -> UnsafeYamlError:
@@ -174,6 +192,11 @@ def load(stream, file: str | None = None, allow_empty: bool = False):
     allow_empty : bool
         Return None for an empty file (or one of comments only) instead of refusing it.
 
+    Returns
+    -------
+    object
+        The document (None for an empty one when ``allow_empty``).
+
     Raises
     ------
     UnsafeYamlError
@@ -223,6 +246,10 @@ def text_problems(spec: dict, keys, file: str, where: str, maps=()) -> list[Prob
     maps : iterable of str
         Fields that map names to texts (``anchors``, ``item_text``): each of their values must be one value.
 
+    Returns
+    -------
+    list of Problem
+
     Examples
     --------
     >>> [p.column for p in text_problems({"label": ["a", "b"], "anchors": {1: "No", 2: {"x": 1}}},
@@ -248,7 +275,30 @@ def text_problems(spec: dict, keys, file: str, where: str, maps=()) -> list[Prob
 
 
 def message(error: Exception, path: str | Path | None = None) -> str:
-    """The text of a YAML error, with ``path`` (and any absolute form of it) shown as the file's name only."""
+    """The text of a YAML error, with ``path`` (and any absolute form of it) shown as the file's name only.
+
+    Parameters
+    ----------
+    error : Exception
+        The YAML error.
+    path : str or Path, optional
+        The file read.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import tempfile, yaml
+    >>> p = Path(tempfile.mkdtemp()) / "study.yaml"
+    >>> _ = p.write_text("waves: [pre\\n")
+    >>> try:
+    ...     yaml.safe_load(p.open())
+    ... except yaml.YAMLError as e:
+    ...     print(str(p.parent) in str(e), str(p.parent) in message(e, p), "study.yaml" in message(e, p))
+    True False True
+    """
     text = str(error)
     if path is not None:
         p = Path(path)
@@ -259,7 +309,23 @@ def message(error: Exception, path: str | Path | None = None) -> str:
 
 def load_path(path: str | Path):
     """The YAML document of the file at ``path`` (:func:`load`'s limits); a syntax error or a key written twice is
-    raised with a message that names the file, not its folder."""
+    raised with a message that names the file, not its folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+
+    Returns
+    -------
+    object
+        The document.
+
+    Examples
+    --------
+    >>> load_path("data/demo/study.yaml")["waves"]
+    ['pre', 'post']
+    """
     path = Path(path)
     with open(path, encoding="utf-8") as fh:
         try:
