@@ -70,3 +70,14 @@ def test_the_hr_table_and_its_data_carry_the_bound_not_the_exact_share():
     assert shown[("before", "program")]["value"] is None and shown[("after", "control")]["value"] is None
     assert shown[("before", "control")]["value"] == 50.0
     assert not any("100%" in c or c == "0%" for r in rows for c in r)
+
+
+def test_the_privacy_section_explains_a_bound_only_when_one_is_shown():
+    import pandas as pd
+
+    part = {"mask": pd.DataFrame({"a": [False]})}
+    bounded = [{"shown": True, "table": {"rows": [["before", "at least 95%", "50%"]]}}]
+    plain = [{"shown": True, "table": {"rows": [["before", "60%", "50%"]]}}]
+    said = hr_findings.privacy_section(bounded, [], part, 3)
+    assert any("within 2 answers of none or of all" in s and "‘at least 95%’" in s for s in said)
+    assert not any("of none or of all" in s for s in hr_findings.privacy_section(plain, [], part, 3))

@@ -232,6 +232,12 @@ def privacy_section(findings: list[dict], rows: list[dict], part: dict, k: int) 
           if any(r["outcome"] == "retention" for r in rows) else []),
         "The report holds no names, ids or free-text comments.",
     ]
+    bounds = [str(c) for f in findings for r in (f.get("table") or {}).get("rows", []) for c in r
+              if str(c).startswith("at ")]
+    if bounds:
+        lines.append(f"A share of favourable answers within {k - 1} answer{'s' if k > 2 else ''} of none or of all "
+                     f"shows as a bound (such as ‘{bounds[0]}’ above), so no one can tell that everyone in a group "
+                     "answered alike.")
     if suppressed:
         lines.append(f"{len(suppressed)} question{'s' if len(suppressed) > 1 else ''} of the plan "
                              f"{'are' if len(suppressed) > 1 else 'is'} not reported for these reasons.")
