@@ -81,3 +81,25 @@ def test_the_privacy_section_explains_a_bound_only_when_one_is_shown():
     said = hr_findings.privacy_section(bounded, [], part, 3)
     assert any("within 2 answers of none or of all" in s and "‘at least 95%’" in s for s in said)
     assert not any("of none or of all" in s for s in hr_findings.privacy_section(plain, [], part, 3))
+
+
+def test_a_group_with_few_leavers_says_so_instead_of_showing_nothing():
+    """Few leavers is the common good news; the table said only 'not shown'. It now gives the 'fewer than k' count
+    (as every hidden count in the report) over the group's size, never a rate; a group below k still shows nothing."""
+    k = 3
+    row = {"id": "Hr", "family": "f", "outcome": "retention", "population": None, "decision": "inconclusive",
+           "effect_size": {"value": 0.8, "ci_low": 0.3, "ci_high": 2.0}, "p_value": 0.5, "p_adjusted": 0.5}
+    km = [{"group": "program", "horizon_days": 365, "n": 40, "events_by_horizon": 2},
+          {"group": "control", "horizon_days": 365, "n": 2, "events_by_horizon": 0}]
+    ctx = hr_findings.FindingContext(results={"hypotheses": [row], "retention": {"Hr": {"km": km,
+                                              "cumulative_incidence": []}}},
+                                     study=SimpleNamespace(waves=["t0"]), codebook=None, k=k, alpha=0.05, conf="95%",
+                                     assignment="", questions={"Hr": "Do people stay?"})
+    f = {"anchor": "hr", "sentences": []}
+    hr_findings.retention_finding(ctx, f, row, two_arm=True)
+    rows = {r[0]: r for r in f["table"]["rows"]}
+    prog = next(v for name, v in rows.items() if "rogramme" in name)
+    other = next(v for name, v in rows.items() if "rogramme" not in name)
+    assert prog[2] == "fewer than 3 of 40 had resigned (no rate shown)"
+    assert other[2] == "not shown (fewer than 3 people)"
+    assert "%" not in " ".join(prog + other)

@@ -101,8 +101,11 @@ def retention_finding(ctx: FindingContext, f: dict, r: dict, two_arm: bool) -> N
             nr = f"{pct(c['not_resigned'])} ({pct(c['ci_low'])} to {pct(c['ci_high'])})"
             se = pct(c["still_employed"]) if c["still_employed"] is not None else \
                 f"not shown (fewer than {k} other leavers)"
+        elif km["n"] >= k:     # a count below k is a 'fewer than k' cell, as everywhere in the report
+            nr = f"fewer than {k} of {km['n']} had resigned (no rate shown)"
+            se = f"not shown (fewer than {k} leavers)"
         else:
-            nr = se = f"not shown (fewer than {k} people or leavers)"
+            nr = se = f"not shown (fewer than {k} people)"
         table_rows.append([ARM_WORDS[c["group"]], horizons[c["horizon_days"]], nr, se])
     f["table"] = {"caption": f"Retention by group: the share who had not resigned ({conf} range) and the share "
                   "still employed for any reason",
