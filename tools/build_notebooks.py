@@ -12,13 +12,16 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 ROOT = Path(__file__).resolve().parents[1]
 
 PARAMS = '''cohort_dir: str = "data/demo"  # cohort folder (participants.csv, responses.csv, employment.csv, codebook.yaml, study.yaml)
-out_dir: str = "reports/manual"  # run folder: records/, figures/ and results.json are written here'''
+out_dir: str = "reports/manual"  # run folder: records/, figures/ and results.json are written here
+cohort_cache: str = ""  # the cohort as rmstudy run loaded and checked it (empty: load cohort_dir)'''
 
 SETUP = '''import rmstudy as rm
 import pandas as pd
 from IPython.display import Markdown, display
+from rmstudy.run.shared_cohort import shared_cohort
 
-cohort = rm.analysis_cohort(rm.find_path(cohort_dir))   # responses dated after an exit are left out
+# rm.analysis_cohort (responses dated after an exit are left out), as rmstudy run loaded it once for every notebook
+cohort = shared_cohort(rm.find_path(cohort_dir), cohort_cache and rm.find_path(cohort_cache))
 out = rm.find_path(out_dir)
 study = cohort.study'''
 
@@ -154,12 +157,13 @@ ACADEMIC_SETUP = '''import json
 import rmstudy as rm
 from IPython.display import HTML, display
 from rmstudy.report import academic as A
+from rmstudy.run.shared_cohort import shared_cohort
 
 out = rm.find_path(out_dir)
 cohort_path = rm.find_path(cohort_dir)
 res = rm.load_or_assemble(out, cohort_path)
 # the analysis cohort, for two descriptive parts only: each population's baseline table and the survey dates
-cohort = rm.analysis_cohort(cohort_path)
+cohort = shared_cohort(cohort_path, cohort_cache and rm.find_path(cohort_cache))
 study, codebook = cohort.study, cohort.codebook
 baselines = A.population_baselines(cohort, rm.score_scales(cohort.responses, codebook))
 validation = out / "validation.json"        # written by rmstudy run; absent when the notebook runs by hand
