@@ -20,6 +20,23 @@ def decide(estimate: float, p_adjusted: float, tost_p_value: float | None, alpha
     """DESIGN.md's decision rule: ``supported`` (adjusted p below alpha in the expected direction), ``opposite``
     (below alpha against it), ``equivalent`` (TOST p below alpha) or ``inconclusive``.
 
+    Parameters
+    ----------
+    estimate : float
+        The estimate (its sign is compared with ``expected_sign``).
+    p_adjusted : float
+        The multiplicity-adjusted p-value.
+    tost_p_value : float or None
+        The equivalence test's p-value (None: no SESOI).
+    alpha : float
+    expected_sign : int
+        +1 or -1, from the plan.
+
+    Returns
+    -------
+    str
+        ``supported``, ``opposite``, ``equivalent`` or ``inconclusive``.
+
     Examples
     --------
     >>> decide(0.4, 0.01, None, 0.05, 1), decide(-0.4, 0.01, None, 0.05, 1)

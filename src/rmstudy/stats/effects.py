@@ -12,6 +12,15 @@ import pandas as pd
 def hedges_correction(df: int) -> float:
     """Small-sample correction c(df) = 1 - 3 / (4 df - 1) (Morris 2008, eq. 10).
 
+    Parameters
+    ----------
+    df : int
+        Degrees of freedom, n_t + n_c - 2.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> round(hedges_correction(38), 4)
@@ -23,6 +32,20 @@ def hedges_correction(df: int) -> float:
 def pooled_baseline_sd(baseline: pd.DataFrame, score: str = "score", arm: str = "arm",
                        treated: str = "program", control: str = "control") -> tuple[float, int, int]:
     """Pooled SD of the baseline scores of the two arms: (sd, n_treated, n_control).
+
+    Parameters
+    ----------
+    baseline : DataFrame
+        One row per participant at baseline.
+    score, arm : str
+        Its score and arm columns.
+    treated, control : str
+        The two arms' values.
+
+    Returns
+    -------
+    (float, int, int)
+        The pooled SD (NaN when either arm has fewer than 2 scores) and the two arm sizes.
 
     Examples
     --------
@@ -46,6 +69,22 @@ def d_ppc2(diff_in_change: float, ci_low: float, ci_high: float, sd_pre: float, 
     (the baseline SD treated as known), so it inherits the model's handling of
     dropouts and the within-person correlation.
 
+    Parameters
+    ----------
+    diff_in_change : float
+        The model's estimate: programme minus control, change from baseline.
+    ci_low, ci_high : float
+        Its confidence interval.
+    sd_pre : float
+        :func:`pooled_baseline_sd`.
+    n_t, n_c : int
+        The arm sizes at baseline.
+
+    Returns
+    -------
+    dict
+        ``name`` (``d_ppc2``), ``value``, ``ci_low``, ``ci_high``.
+
     Examples
     --------
     >>> es = d_ppc2(0.5, 0.1, 0.9, 1.0, 20, 20)
@@ -60,6 +99,19 @@ def d_ppc2(diff_in_change: float, ci_low: float, ci_high: float, sd_pre: float, 
 def d_per_raw(estimate: float, d_value: float, baseline_sd: float) -> float:
     """How many d units one scale point of the estimate is: ``d_value / estimate`` (the effect size's own
     scaling, small-sample correction included), or ``1 / baseline_sd`` for an estimate of exactly 0.
+
+    Parameters
+    ----------
+    estimate : float
+        The raw estimate (scale points).
+    d_value : float
+        Its effect size.
+    baseline_sd : float
+        The pooled baseline SD.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -78,6 +130,11 @@ def sesoi_bound(sesoi: float, units: str, per_raw: float | None = None) -> float
     units : ``"d"`` (standardised, divided by ``|per_raw|``), ``"raw"`` (scale points, as it is) or
         ``"hazard_ratio"`` (``|log(sesoi)|``).
     per_raw : d units per scale point (:func:`d_per_raw`); needed for ``"d"``.
+
+    Returns
+    -------
+    float
+        The equivalence bound (positive).
 
     Examples
     --------

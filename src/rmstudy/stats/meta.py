@@ -179,6 +179,12 @@ def qprofile_tau2_ci(yi, sei=None, vi=None, tau2: float = 0.0, level: float = 0.
     dict with ``tau2_ci_low``, ``tau2_ci_high`` and ``note`` (``""``, or why a bound sits at an end of the search
     interval: ``"Q(0) is below the lower critical value: the CI is {0}"`` or ``"upper bound above <max>"``).
     Both bounds are NaN for k < 2.
+
+    Examples
+    --------
+    >>> r = qprofile_tau2_ci([0.1, 0.5, 0.25, -0.1], sei=[0.1, 0.12, 0.08, 0.1], tau2=0.05)
+    >>> round(r["tau2_ci_low"], 4), round(r["tau2_ci_high"], 4), r["note"]
+    (0.0086, 0.877, '')
     """
     y, v = _inputs(yi, sei, vi)
     k = y.size
@@ -368,11 +374,24 @@ def leave_one_out(yi, sei=None, vi=None, study=None, method: str = "REML", test:
                   level: float = 0.95, control: dict | None = None) -> pd.DataFrame:
     """The meta-analysis refitted k times, each time without one study (``metafor::leave1out``).
 
+    Parameters
+    ----------
+    yi : array of study estimates.
+    sei, vi : their standard errors or sampling variances (give one of the two).
+    study : labels of the studies (default ``"1"``, ``"2"``, ...).
+    method, test, level, control : as :func:`meta_analysis`.
+
     Returns
     -------
     DataFrame, one row per left-out study in input order: ``omitted`` (its label), ``k``, ``estimate``, ``se``,
     ``statistic``, ``df``, ``p_value``, ``ci_low``, ``ci_high``, ``q``, ``q_p``, ``tau2``, ``i2``, ``h2``.
     Empty for k < 2.
+
+    Examples
+    --------
+    >>> loo = leave_one_out([0.1, 0.3, 0.25], sei=[0.1, 0.12, 0.08], study=["A", "B", "C"])
+    >>> loo[["omitted", "k", "estimate"]].round(4).values.tolist()
+    [['A', 2, 0.2654], ['B', 2, 0.187], ['C', 2, 0.189]]
     """
     y, v = _inputs(yi, sei, vi)
     labels = list(study) if study is not None else [str(i + 1) for i in range(y.size)]
@@ -391,11 +410,25 @@ def cumulative(yi, sei=None, vi=None, study=None, order=None, method: str = "REM
     ``order`` (e.g. year or date) sorts the studies, ties kept in input order (R's ``order`` is stable); without
     it the input order is used.
 
+    Parameters
+    ----------
+    yi : array of study estimates.
+    sei, vi : their standard errors or sampling variances (give one of the two).
+    study : labels of the studies (default ``"1"``, ``"2"``, ...).
+    order : sort values of the studies (e.g. years), or None for the input order.
+    method, test, level, control : as :func:`meta_analysis`.
+
     Returns
     -------
     DataFrame, one row per step: ``added`` (the label of the study added), ``order`` (its sort value), ``k``,
     ``estimate``, ``se``, ``statistic``, ``df``, ``p_value``, ``ci_low``, ``ci_high``, ``q``, ``q_p``, ``tau2``,
     ``i2``, ``h2``. The first step has k = 1 (its test is z, as in metafor).
+
+    Examples
+    --------
+    >>> cum = cumulative([0.1, 0.3, 0.25], sei=[0.1, 0.12, 0.08], study=["A", "B", "C"], order=[2019, 2017, 2021])
+    >>> cum[["added", "k", "estimate"]].round(4).values.tolist()
+    [['B', 1, 0.3], ['A', 2, 0.189], ['C', 3, 0.2146]]
     """
     y, v = _inputs(yi, sei, vi)
     labels = list(study) if study is not None else [str(i + 1) for i in range(y.size)]

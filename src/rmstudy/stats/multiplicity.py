@@ -15,6 +15,16 @@ import numpy as np
 def holm(p) -> np.ndarray:
     """Holm (1979) step-down adjusted p-values, as ``p.adjust(p, "holm")``.
 
+    Parameters
+    ----------
+    p : array-like of float
+        The p-values of one family.
+
+    Returns
+    -------
+    numpy array
+        Adjusted p-values, in the input's order, at most 1.
+
     Examples
     --------
     >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
@@ -31,6 +41,16 @@ def holm(p) -> np.ndarray:
 
 def benjamini_hochberg(p) -> np.ndarray:
     """Benjamini–Hochberg (1995) step-up adjusted p-values, as ``p.adjust(p, "BH")``.
+
+    Parameters
+    ----------
+    p : array-like of float
+        The p-values of one family.
+
+    Returns
+    -------
+    numpy array
+        Adjusted p-values, in the input's order, at most 1.
 
     Examples
     --------

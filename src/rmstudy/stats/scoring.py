@@ -18,6 +18,17 @@ from rmstudy.contract.codebook import Codebook
 def reverse_key(responses: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Return a copy of ``responses`` with every reverse-keyed item recoded (min + max − x).
 
+    Parameters
+    ----------
+    responses : DataFrame
+        responses.csv as loaded (items as float).
+    codebook : Codebook
+
+    Returns
+    -------
+    DataFrame
+        The recoded copy (missing answers stay NaN).
+
     Examples
     --------
     >>> import numpy as np
@@ -45,6 +56,14 @@ def _score_block(block: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarra
 
 def score_scales(responses: pd.DataFrame, codebook: Codebook, keys=("participant_id", "wave")) -> pd.DataFrame:
     """Score every scale (and subscale) of the codebook.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        responses.csv as loaded (items as float, not yet reverse-keyed).
+    codebook : Codebook
+    keys : tuple of str
+        The columns that identify a row, kept in front.
 
     Returns
     -------
@@ -84,6 +103,20 @@ def score_scales(responses: pd.DataFrame, codebook: Codebook, keys=("participant
 def long_scores(scores: pd.DataFrame, participants: pd.DataFrame, scale: str) -> pd.DataFrame:
     """One scale's scores joined to participant attributes (one row per participant × wave): ``participant_id,
     wave, score`` and then every participants.csv column, the long format the models take.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        :func:`score_scales`'s output.
+    participants : DataFrame
+        participants.csv as loaded.
+    scale : str
+        The scale's column in ``scores``.
+
+    Returns
+    -------
+    DataFrame
+        ``participant_id, wave, score``, then the participants' columns.
 
     Examples
     --------

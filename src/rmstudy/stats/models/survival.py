@@ -40,6 +40,13 @@ def retention_data(participants: pd.DataFrame, employment: pd.DataFrame, program
     before ``censor_date``; involuntary exits are censored at their date;
     hires after the start enter late (``entry`` > 0).
 
+    Parameters
+    ----------
+    participants, employment : DataFrame
+        The cohort's tables.
+    programme_start, censor_date : date
+        The plan's dates.
+
     Returns
     -------
     data : DataFrame with the participant columns plus ``entry, time`` (days), ``event`` (1 = voluntary
@@ -81,6 +88,19 @@ def cox_ph(data: pd.DataFrame, covariate: str = "arm", level: str = "program", t
     (Wald, two-sided), ``ci_low``/``ci_high`` (log scale), ``hazard_ratio``,
     ``hr_ci_low``/``hr_ci_high``, ``n``, ``events``, ``ties``.
 
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`retention_data`'s table (``arm``, ``entry``, ``time``, ``event``).
+    covariate, level : str
+        The indicator ``covariate == level``.
+    ties : {'efron', 'breslow'}
+    alpha : float
+
+    Returns
+    -------
+    dict
+
     Examples
     --------
     >>> from rmstudy.contract.cohort import load_cohort
@@ -110,6 +130,20 @@ def km_horizons(data: pd.DataFrame, horizons, by: str = "arm", alpha: float = 0.
 
     Returns columns ``group, horizon_days, n, events_by_horizon, n_at_risk,
     retention, ci_low, ci_high`` (log-type CI, as R's default).
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`retention_data`'s table (``arm``, ``entry``, ``time``, ``event``).
+    horizons : iterable of int
+        Days since the programme start.
+    by : str
+        The grouping column.
+    alpha : float
+
+    Returns
+    -------
+    DataFrame
 
     Examples
     --------
@@ -152,6 +186,17 @@ def covariate_matrix(data: pd.DataFrame, covariates=(), arm_level: str = "progra
     ``<column><level>`` as R names them. Returns X, column names and the
     columns of each term (R's ``assign``), for the per-term PH test.
 
+    Parameters
+    ----------
+    data : DataFrame
+    covariates : iterable of str
+    arm_level : str
+        The arm coded 1.
+
+    Returns
+    -------
+    (numpy array, list of str, list of list of int)
+
     Examples
     --------
     >>> d = pd.DataFrame({"arm": ["program", "control", "program"], "dept": ["HR", "Sales", "Sales"],
@@ -171,6 +216,27 @@ def cox_model(data: pd.DataFrame, covariates=(), ties: str = "efron", alpha: flo
     Returns the coefficient table (``term, coef, se, z, p_value, hazard_ratio,
     hr_ci_low, hr_ci_high``) and a dict with the fit's ``params``, ``X``,
     ``assign`` and ``terms`` for :func:`cox_zph`.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`retention_data`'s table (``arm``, ``entry``, ``time``, ``event``).
+    covariates : iterable of str
+    ties : {'efron', 'breslow'}
+    alpha : float
+
+    Returns
+    -------
+    (DataFrame, dict)
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 4, "entry": 0.0,
+    ...                   "time": [5.0, 8.0, 12.0, 20.0, 3.0, 6.0, 9.0, 15.0],
+    ...                   "event": [1, 0, 1, 0, 1, 1, 1, 0], "status": [1, 2, 1, 0, 1, 1, 1, 0]})
+    >>> table, fit = cox_model(d)
+    >>> table[["term", "coef", "se"]].round(4).values.tolist(), sorted(fit)
+    ([['armprogram', -0.6075, 0.9213]], ['X', 'assign', 'params', 'terms', 'ties'])
     """
     from statsmodels.duration.hazard_regression import PHReg
 
@@ -187,7 +253,27 @@ def cox_model(data: pd.DataFrame, covariates=(), ties: str = "efron", alpha: flo
 
 
 def logrank(data: pd.DataFrame) -> dict:
-    """Log-rank test of arm (statsmodels ``survdiff``, late entry honoured): chi-square on 1 df."""
+    """Log-rank test of arm (statsmodels ``survdiff``, late entry honoured): chi-square on 1 df.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`retention_data`'s table (``arm``, ``entry``, ``time``, ``event``).
+
+    Returns
+    -------
+    dict
+        ``chisq``, ``df`` (1), ``p_value``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 4, "entry": 0.0,
+    ...                   "time": [5.0, 8.0, 12.0, 20.0, 3.0, 6.0, 9.0, 15.0],
+    ...                   "event": [1, 0, 1, 0, 1, 1, 1, 0], "status": [1, 2, 1, 0, 1, 1, 1, 0]})
+    >>> r = logrank(d)
+    >>> round(r["chisq"], 4), r["df"], round(r["p_value"], 4)
+    (0.4476, 1, 0.5035)
+    """
     from statsmodels.duration.survfunc import survdiff
 
     chisq, p = survdiff(data["time"].to_numpy(float), data["event"].to_numpy(int), data["arm"].to_numpy(),
@@ -217,6 +303,26 @@ def cox_zph(data: pd.DataFrame, fit: dict, transform: str = "km") -> pd.DataFram
     term, u_g' V^-1 u_g with the full information matrix of (x, x g), Efron or
     Breslow as the fit. ``transform``: 'km' (1 - KM(t-)), 'identity' or 'rank'.
     Returns rows per term and GLOBAL with ``chisq, df, p_value``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`retention_data`'s table (``arm``, ``entry``, ``time``, ``event``).
+    fit : dict
+        :func:`cox_model`'s second value.
+    transform : {'km', 'identity', 'rank'}
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 4, "entry": 0.0,
+    ...                   "time": [5.0, 8.0, 12.0, 20.0, 3.0, 6.0, 9.0, 15.0],
+    ...                   "event": [1, 0, 1, 0, 1, 1, 1, 0], "status": [1, 2, 1, 0, 1, 1, 1, 0]})
+    >>> cox_zph(d, cox_model(d)[1]).round(4).values.tolist()
+    [['arm', 0.2736, 1, 0.6009], ['GLOBAL', 0.2736, 1, 0.6009]]
     """
     X, beta, assign = fit["X"], fit["params"], fit["assign"]
     time = data["time"].to_numpy(float)
@@ -279,6 +385,29 @@ def cumulative_incidence(data: pd.DataFrame, horizons, cause: int = 1, by: str =
     ``conf.type = "log"``, F·exp(∓z·SE/F), capped at 1. R's ``survfit`` reports an
     infinitesimal-jackknife SE for multi-state curves; without late entry the two
     agree (tests/test_survival_reference.py shows by how much with it).
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`retention_data`'s table (``status``: 0 censored, 1 voluntary, 2 involuntary exit).
+    horizons : iterable of int
+    cause : int
+    by : str
+    alpha : float
+
+    Returns
+    -------
+    DataFrame
+        ``group, horizon_days, cause, incidence, se, ci_low, ci_high``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 4, "entry": 0.0,
+    ...                   "time": [5.0, 8.0, 12.0, 20.0, 3.0, 6.0, 9.0, 15.0],
+    ...                   "event": [1, 0, 1, 0, 1, 1, 1, 0], "status": [1, 2, 1, 0, 1, 1, 1, 0]})
+    >>> ci = cumulative_incidence(d, [10])      # control: 3 of 4 left by day 10; program: 1 (one more left involuntarily)
+    >>> ci[["group", "incidence"]].values.tolist()
+    [['control', 0.75], ['program', 0.25]]
     """
     z = stats.norm.ppf(1 - alpha / 2)
     rows = []
