@@ -33,8 +33,8 @@ _EXPORTS = {
     "simulate.cohort": ["simulate_cohort", "write_demo"],
     "contract.paths": ["find_path"],
     "stats.sensitivity": ["sensitivity_analyses"],
-    "stats.moderation": ["partner_values", "moderation_analysis"],
-    "analysis.moderators": ["moderator_values", "moderation_for_hypothesis"],
+    "stats.moderation": ["partner_values", "moderation_analysis", "partner_means", "actor_partner_analysis"],
+    "analysis.moderators": ["moderator_values", "moderation_for_hypothesis", "actor_partner_for"],
     "stats.models.nested": ["fit_nested_intercepts"],
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}

@@ -14,16 +14,22 @@ wave and is read as a dose). Then:
   unit of dose.
 
 Both use the REML fitter of :mod:`rmstudy.stats.models.mixed` with Satterthwaite df.
+
+Actor–partner (:func:`actor_partner_analysis`, issue #18): within the programme arm,
+``score ~ wave * (actor + partner) + (1 | pair or group) + (1 | participant)`` with the participant's own and the
+partner's moderator value, each standardised; the wave × actor and wave × partner coefficients are the actor and
+partner effects on the change. All moderation results are exploratory and unadjusted for multiplicity.
 """
 
 from __future__ import annotations
 
-__all__ = ["partner_values", "moderation_analysis"]
+__all__ = ["partner_values", "moderation_analysis", "partner_means", "actor_partner_analysis"]
 
 import numpy as np
 import pandas as pd
 
 from rmstudy.stats.models.mixed import design_arm_wave, fit_random_intercept
+from rmstudy.stats.models.nested import fit_nested_intercepts
 
 
 def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
@@ -90,3 +96,72 @@ def moderation_analysis(analysed: pd.DataFrame, h, values: pd.Series, name: str,
             "per_sd": {k: inter[k] * sd for k in ("estimate", "ci_low", "ci_high")},
             "slopes": slopes, "curve": curve,
             "note": f"the interaction is the change in {what} per unit of {name}"}
+
+
+def partner_means(participants: pd.DataFrame, values: pd.Series, group: str = "pair_id") -> pd.Series:
+    """Each grouped participant's partners' mean moderator value: the pair partner's value in a pair, the mean of
+    the other members' values in a group; participants alone in their group (and controls) have none.
+
+    Examples
+    --------
+    >>> P = pd.DataFrame({"participant_id": list("abcde"), "g": ["g1", "g1", "g1", "g2", ""]})
+    >>> partner_means(P, pd.Series({"a": 1.0, "b": 2.0, "c": 6.0, "d": 4.0, "e": 5.0}), "g").to_dict()
+    {'a': 4.0, 'b': 3.5, 'c': 1.5}
+    """
+    p = participants.loc[participants[group].astype(str).str.strip().replace("nan", "") != "", ["participant_id", group]]
+    v = p["participant_id"].map(values)
+    tot = v.groupby(p[group]).transform("sum")
+    cnt = v.groupby(p[group]).transform("count")
+    own = v.notna()
+    others = cnt - own
+    out = ((tot - v.fillna(0.0)) / others).where(others > 0)
+    return pd.Series(out.to_numpy(float), index=p["participant_id"].to_numpy()).dropna()
+
+
+def actor_partner_analysis(analysed: pd.DataFrame, h, actor: pd.Series, partner: pd.Series, groups: pd.Series,
+                           name: str, source: str, alpha: float = 0.05) -> dict:
+    """Actor–partner moderation of the change within the programme arm (exploratory, unadjusted).
+
+    ``score ~ wave * (a + p) + (1 | group) + (1 | participant)`` over the contrast's two waves, programme arm only,
+    with a = the participant's own moderator value and p = the partner's (the pair partner's, or the mean of the
+    other group members'), each standardised over the analysed participants (one value each). The wave × a and
+    wave × p coefficients are the actor and partner effects: the extra change per SD of one's own and of the
+    partner's moderator. The group random intercept is left out when no group has two analysed members (it then
+    coincides with the participant's). Read as moderation of the programme effect only if change in the
+    comparison group does not depend on the moderator. REML fit of :mod:`rmstudy.stats.models.nested` (or
+    :mod:`~rmstudy.stats.models.mixed`), Satterthwaite df; equals lme4/lmerTest
+    (tests/reference/actor_partner/make_reference.R).
+    """
+    base, later = h.contrast
+    d = analysed[analysed["wave"].astype(str).isin([base, later]) & (analysed["arm"] == "program")]
+    d = d.assign(a=d["participant_id"].map(actor), p=d["participant_id"].map(partner),
+                 g=d["participant_id"].map(groups)).dropna(subset=["a", "p", "g", "score"])
+    out = {"moderator": name, "source": source, "kind": "actor_partner", "exploratory": True, "adjusted": False}
+    people = d.drop_duplicates("participant_id")
+    if (len(people) < 10 or people["a"].nunique() < 3 or people["p"].nunique() < 3
+            or d["wave"].astype(str).nunique() < 2):
+        return out | {"estimable": False, "note": "too few programme participants with both values to fit the model"}
+    scale = {k: {"mean": float(people[k].mean()), "sd": float(people[k].std(ddof=1))} for k in ("a", "p")}
+    if abs(np.corrcoef(people["a"], people["p"])[0, 1]) > 0.999:
+        return out | {"estimable": False, "note": "own and partner's values are (nearly) the same: their effects "
+                                                  "cannot be told apart"}
+    za = ((d["a"] - scale["a"]["mean"]) / scale["a"]["sd"]).to_numpy(float)
+    zp = ((d["p"] - scale["p"]["mean"]) / scale["p"]["sd"]).to_numpy(float)
+    w = (d["wave"].astype(str) == later).to_numpy(float)
+    X = np.column_stack([np.ones(len(d)), w, za, zp, w * za, w * zp])
+    terms = ["(Intercept)", f"wave[{later}]", "actor", "partner", f"wave[{later}]:actor", f"wave[{later}]:partner"]
+    y, pid = d["score"].to_numpy(float), d["participant_id"].to_numpy()
+    shared = bool(people.groupby("g").size().max() > 1)
+    fit = (fit_nested_intercepts(y, X, pid, d["g"].to_numpy(), terms) if shared
+           else fit_random_intercept(y, X, pid, terms))
+    eff = {k: {kk: v for kk, v in fit.contrast(np.eye(6)[j], terms[j], alpha).items() if kk != "term"}
+           | {"term": terms[j]} for k, j in (("actor", 4), ("partner", 5))}
+    random = "(1 | group) + (1 | participant_id)" if shared else "(1 | participant_id)"
+    return out | {
+        "estimable": True, "model": f"score ~ wave * (actor + partner) + {random}, REML; programme arm only; actor "
+                                    f"and partner = {name} of the participant and of the partner, standardised",
+        "random_effects": "group and participant" if shared else "participant (no group has two analysed members)",
+        "n_participants": int(len(people)), "n_groups": int(people["g"].nunique()), "n_obs": int(len(d)),
+        "scale": {"actor": scale["a"], "partner": scale["p"]}, "actor": eff["actor"], "partner": eff["partner"],
+        "note": f"actor (partner) effect: the extra change within the programme per SD of the participant's own "
+                f"(the partner's) {name}; exploratory, p-values not adjusted for multiplicity"}
