@@ -29,7 +29,7 @@ def test_partner_rated_humility_only_for_programme_pairs_at_baseline(demo_cohort
     arms = answered["participant_id"].map(P.set_index("participant_id")["arm"])
     assert set(arms) == {"program"} and answered["participant_id"].nunique() > 140
     hh = list(demo_cohort.codebook["honesty_humility"].items)
-    assert R.groupby("wave")[hh].count().min().min() > 200            # self-rated: everyone, both waves
+    assert R.groupby("wave", observed=True)[hh].count().min().min() > 200            # self-rated: everyone, both waves
 
 
 def test_demo_truth_states_what_was_planted():
