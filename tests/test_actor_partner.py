@@ -109,3 +109,21 @@ def test_no_pairs_in_the_design_means_no_actor_partner_model(demo_cohort, demo_s
     none = dataclasses.replace(demo_cohort, study=dataclasses.replace(demo_cohort.study, design=Design(mentoring="none")))
     values, source = rm.moderator_values(demo_cohort, demo_scores, "openness", "pre")
     assert actor_partner_for(none, data, h, values, "openness", source) is None
+
+
+def test_academic_moderation_table_and_statement_carry_actor_partner(demo_fits, demo_cohort, demo_scores):
+    from rmstudy.report.academic_tables import moderation_statement, moderation_table
+
+    h = demo_cohort.study.hypothesis("H6")
+    _, _, _, data = rm.analyse_survey_hypothesis(demo_cohort, demo_scores, h)
+    res = {"moderation": {"H6": json.loads(json.dumps(rm.moderation_for_hypothesis(demo_cohort, demo_scores, data, h)))}}
+    table = moderation_table(res)
+    ap = table[table["Kind"].str.startswith("actor–partner")]
+    n_ap = sum(1 for m in res["moderation"]["H6"] if (m.get("actor_partner") or {}).get("estimable"))
+    assert len(ap) == 2 * n_ap and n_ap >= 4
+    row = ap[(ap["Moderator"] == "honesty_humility") & (ap["Kind"] == "actor–partner: partner")].iloc[0]
+    assert row["Per SD"] == f"{demo_fits['demo/H6/honesty_humility']['partner']['estimate']:.3f}".replace("-", "−") \
+        or row["Per SD"] == f"{demo_fits['demo/H6/honesty_humility']['partner']['estimate']:.3f}"
+    text = moderation_statement(res)
+    assert f"These {2 * n_ap} tests are also <b>exploratory</b> and <b>not adjusted</b>" in text
+    assert "actor–partner" in text

@@ -383,7 +383,32 @@ def moderation_statement(res: dict) -> str:
             f"<b>not adjusted</b> for multiplicity (the plan's Holm and Benjamini–Hochberg corrections cover the "
             f"hypotheses, not their moderators). With {n} tests at α = .05, about {0.05 * n:.1f} would fall below .05 by "
             f"chance alone when no moderation exists; {small} did. No moderator result is reported as a finding, and the HR report "
-            f"shows a moderator only past a Bonferroni bar over the plan's moderators.")
+            f"shows a moderator only past a Bonferroni bar over the plan's moderators." + actor_partner_statement(res))
+
+
+def actor_partner_statement(res: dict) -> str:
+    """The actor–partner models (#18) in one sentence: what they are, how many tests, exploratory and unadjusted."""
+    aps = [m["actor_partner"] for ms in res.get("moderation", {}).values() for m in ms
+           if (m.get("actor_partner") or {}).get("estimable")]
+    if not aps:
+        return ""
+    return (f" The table also gives, for each moderator, an <b>actor–partner</b> model within the programme: change ~ "
+            f"wave × (own value + partner's value), both standardised, with pair (or group) and participant random "
+            f"intercepts; its rows give the extra change per SD of the participant's own (actor) and of the partner's "
+            f"(partner) value. These {2 * len(aps)} tests are also <b>exploratory</b> and <b>not adjusted</b>, and "
+            f"read as moderation of the programme effect only if change in the comparison group does not depend on "
+            f"the moderator.")
+
+
+def _actor_partner_rows(hid: str, m: dict) -> list[dict]:
+    ap = m.get("actor_partner") or {}
+    if not ap.get("estimable"):
+        return []
+    return [{"Hypothesis": hid, "Moderator": m["moderator"], "Kind": f"actor–partner: {side}",
+             "n": fmt_count(ap["n_participants"]),
+             "Interaction [95% CI]": f"{fmt_num(e['estimate'], 3)} {fmt_ci(e['ci_low'], e['ci_high'], 3)}",
+             "t (df)": f"{fmt_num(e['t'])} ({fmt_df(e['df'])})", "Unadjusted p": fmt_p(e["p_value"]),
+             "Per SD": fmt_num(e["estimate"], 3)} for side, e in (("actor", ap["actor"]), ("partner", ap["partner"]))]
 
 
 def moderation_table(res: dict) -> pd.DataFrame:
@@ -401,6 +426,7 @@ def moderation_table(res: dict) -> pd.DataFrame:
                          "Interaction [95% CI]": f"{fmt_num(i['estimate'], 3)} {fmt_ci(i['ci_low'], i['ci_high'], 3)}",
                          "t (df)": f"{fmt_num(i['t'])} ({fmt_df(i['df'])})", "Unadjusted p": fmt_p(i["p_value"]),
                          "Per SD": fmt_num(m["per_sd"]["estimate"], 3)})
+            rows += _actor_partner_rows(hid, m)
     return pd.DataFrame(rows)
 
 
