@@ -205,6 +205,8 @@ def _parser():
                    "test's distribution (metafor's default) or t with k-2 df")
     m.add_argument("--anonymity-threshold", type=int, metavar="K", help="for the HR summary, at least K people per "
                    "group (a run's own threshold applies when larger)")
+    m.add_argument("--raw", nargs="+", metavar="COHORT_DIR", help="the cohort folders the runs analysed: adds the "
+                   "pooled mixed model with a cohort random effect as a cross-check (docs/pooling.md)")
     m.set_defaults(fn=_pool)
     from rmstudy.planning.cli import add_parser as add_power_parser   # rmstudy power: handler in rmstudy.planning
 

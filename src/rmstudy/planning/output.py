@@ -1,31 +1,18 @@
-"""Writing a power result: JSON (numpy numbers as plain numbers, written atomically) and a short text summary."""
+"""Writing a power result: JSON (through :mod:`rmstudy.contract.jsonio`, the one JSON writer) and a short text summary."""
 
 from __future__ import annotations
 
 __all__ = ["write_json", "summary_lines"]
 
-import json
 from pathlib import Path
 
-
-def _default(o):
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON-able: {type(o).__name__}")
+from rmstudy.contract import jsonio
 
 
-def write_json(out: dict, path: str | Path) -> None:
-    """Write a power result as UTF-8 JSON (numpy numbers as plain numbers), atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(out, indent=2, default=_default, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+def write_json(out: dict, path: str | Path) -> Path:
+    """Write a power result with the one JSON writer of rmstudy (:func:`rmstudy.contract.jsonio.write_json`: UTF-8,
+    numpy numbers as plain numbers, NaN as null, written beside the target and renamed into place)."""
+    return jsonio.write_json(out, path)
 
 
 def summary_lines(out: dict) -> list[str]:

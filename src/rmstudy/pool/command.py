@@ -28,7 +28,7 @@ def pool_command(a) -> int:
         return _err("--anonymity-threshold must be a whole number of people, 1 or more")
     try:
         pooled = pool_sources(a.run_dirs, effects=a.effects, registry=a.registry, method=a.method, test=a.test,
-                              match=a.match, scale=a.scale, pi_type=a.pi_type)
+                              match=a.match, scale=a.scale, pi_type=a.pi_type, raw=getattr(a, "raw", None))
     except PoolError as e:
         return _err(f"cannot pool.\n{e}")
     try:
@@ -43,6 +43,13 @@ def pool_command(a) -> int:
         print(f"  {h['hypothesis']:<8} k={h['k']:<3} {h['measure']:<20} {h['estimate']:+.3f} "
               f"[{h['ci_low']:+.3f}, {h['ci_high']:+.3f}]  p {h['p_value']:.4f}  tau2 {h['tau2']:.4f}  "
               f"I2 {'-' if h['i2'] is None else format(h['i2'], '.0f')}%{pi}")
+    for c in (pooled.get("lmm_cross_check") or {}).get("hypotheses", []):
+        print(f"  {c['hypothesis']:<8} pooled LMM (cohort random effect) {c['estimate']:+.3f} "
+              f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]; meta-analysis {c['meta_estimate']:+.3f}")
+    for x in (pooled.get("lmm_cross_check") or {}).get("skipped", []):
+        print(f"  no pooled LMM for {x['hypothesis']}: {x['reason']}")
+    for x in (pooled.get("lmm_cross_check") or {}).get("unmatched", []):
+        print(f"  --raw {x['folder']} not used: {x['reason']}")
     for x in pooled["excluded"]:
         print(f"  left out: {x['study']} ({x['hypothesis']}): {x['reason']}")
     for x in pooled["not_pooled"]:

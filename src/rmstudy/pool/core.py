@@ -10,7 +10,6 @@ from __future__ import annotations
 __all__ = ["pool_effects", "pool_sources", "validate_pooled", "write_pooled", "POOLED_SCHEMA_VERSION"]
 
 import datetime as _dt
-import json
 import math
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import jsonschema
 import numpy as np
 
 from rmstudy._version import __version__
+from rmstudy.contract.jsonio import to_jsonable, write_json
 from rmstudy.contract.provenance import file_sha256
 from rmstudy.contract.study import load_schema
 from rmstudy.errors import Problem
@@ -88,21 +88,6 @@ def pool_effects(effects: list[StudyEffect], method: str = "REML", test: str | N
     return pooled
 
 
-def to_jsonable(obj):
-    """numpy values to plain JSON types; NaN and infinities to ``None``."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
-
-
 def _pool_group(g, test: str, other: str, pi_type: str, opts: dict) -> dict:
     """One pooled.json ``hypotheses`` entry: the fit, the other test, the studies, leave-one-out, cumulative."""
     level = opts["level"]
@@ -157,21 +142,15 @@ def validate_pooled(pooled: dict) -> None:
 
 
 def write_pooled(pooled: dict, out_dir: str | Path) -> Path:
-    """Write ``<out_dir>/pooled.json`` (UTF-8, indent 2, newline at the end; written whole, then renamed)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "pooled.json"
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(pooled, fh, indent=2, ensure_ascii=False, allow_nan=False)
-        fh.write("\n")
-    tmp.replace(path)
-    return path
+    """Write ``<out_dir>/pooled.json`` with the one JSON writer of rmstudy (:func:`rmstudy.contract.jsonio.write_json`:
+    UTF-8, indent 2, newline at the end; written whole, then renamed)."""
+    return write_json(pooled, Path(out_dir) / "pooled.json")
 
 
 def pool_sources(run_dirs=(), effects: str | Path | None = None, registry: str | Path | None = None,
-                 **kwargs) -> dict:
-    """Read run folders, an effects CSV and/or a registry CSV, and pool them (:func:`pool_effects`).
+                 raw=None, **kwargs) -> dict:
+    """Read run folders, an effects CSV and/or a registry CSV, and pool them (:func:`pool_effects`); with ``raw``
+    (the cohort folders the runs analysed), add the pooled mixed model's cross-check (:mod:`rmstudy.pool.lmm`).
 
     Raises :class:`~rmstudy.pool.sources.PoolError` naming every unreadable input."""
     from rmstudy.pool.registry import read_registry
@@ -206,4 +185,10 @@ def pool_sources(run_dirs=(), effects: str | Path | None = None, registry: str |
         raise PoolError(Problem("rmstudy pool", "no study effects were given",
                                 "give run folders, --effects CSV or --registry CSV"))
     source = "+".join(dict.fromkeys(kinds))
-    return pool_effects(all_effects, source=source, inputs=inputs, **kwargs)
+    pooled = pool_effects(all_effects, source=source, inputs=inputs, **kwargs)
+    if raw:
+        from rmstudy.pool.lmm import lmm_cross_check
+
+        pooled["lmm_cross_check"] = to_jsonable(lmm_cross_check(pooled, raw, level=pooled["parameters"]["level"]))
+        validate_pooled(pooled)
+    return pooled

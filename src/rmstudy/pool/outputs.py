@@ -368,9 +368,34 @@ def render_academic(pooled: dict) -> str:
         parts.append("<h2>Studies left out</h2>" + _html_table(pd.DataFrame(pooled["excluded"])))
     if pooled["not_pooled"]:
         parts.append("<h2>Not pooled</h2>" + _html_table(pd.DataFrame(pooled["not_pooled"])))
-    parts.append("<p class=\"note\">A pooled mixed model with a cohort random effect (a cross-check on the raw "
-                 "data) is not computed by this version.</p>")
+    parts.append(_lmm_section(pooled.get("lmm_cross_check"), lvl))
     return _page("Pooled results: academic summary", "\n".join(parts))
+
+
+def _lmm_section(cc: dict | None, lvl: int) -> str:
+    """The pooled mixed model beside the meta-analysis (``pooled.json`` ``lmm_cross_check``), or how to get it."""
+    from rmstudy.report.escape import html as esc
+    from rmstudy.report.tables import apa_p, ci, num
+
+    if not cc:
+        return ("<p class=\"note\">A pooled mixed model with a cohort random effect (a cross-check on the raw data) "
+                "is added when the cohort folders are given: <code>rmstudy pool RUN_DIR... --raw COHORT_DIR...</code>."
+                "</p>")
+    out = [f"<h2>Cross-check: pooled mixed model</h2><p>{esc(cc['model'])}; the coefficient {esc(cc['term'])} "
+           "beside the meta-analysis (random-effects) and the common-effect (inverse-variance) estimate. The model has "
+           "one programme effect for all cohorts, so it sits near the common-effect estimate.</p>"]
+    if cc["hypotheses"]:
+        out.append(_html_table(pd.DataFrame([{
+            "Hypothesis": c["hypothesis"], "Cohorts": len(c["studies"]), "LMM estimate": num(c["estimate"], 3),
+            f"{lvl}% CI": ci(c["ci_low"], c["ci_high"], 3), "df": num(c["df"], 1), "p": apa_p(c["p_value"]),
+            "Cohort variance": num(c["tau2_cohort"], 4), "Meta-analysis": num(c["meta_estimate"], 3),
+            "Common effect": num(c["fe_estimate"], 3), "LMM − meta": num(c["difference_from_meta"], 3)}
+            for c in cc["hypotheses"]])))
+    for x in cc["skipped"]:
+        out.append(f"<p class=\"note\">No pooled model for {esc(x['hypothesis'])}: {esc(x['reason'])}.</p>")
+    for x in cc["unmatched"]:
+        out.append(f"<p class=\"note\">Raw data folder {esc(x['folder'])} not used: {esc(x['reason'])}.</p>")
+    return "\n".join(out)
 
 
 def _html_table(df: pd.DataFrame) -> str:
