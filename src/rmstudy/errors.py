@@ -27,6 +27,15 @@ class Problem:
     the first data row is row 2; :func:`rmstudy.contract.rows.spreadsheet_row`); ``None`` when the problem
     concerns a whole file or column.
 
+    Attributes
+    ----------
+    file : str
+        The file's name (never a path).
+    message, fix : str
+        What is wrong, and how to fix it.
+    row : int or None
+    column : str or None
+
     Examples
     --------
     >>> print(Problem("participants.csv", "arm 'prog' is not allowed", "use program or control", row=3, column="arm"))
@@ -49,11 +58,21 @@ class Problem:
 
 
 class RmstudyError(Exception):
-    """The root of every error rmstudy raises on purpose."""
+    """The root of every error rmstudy raises on purpose.
+
+    Examples
+    --------
+    >>> issubclass(CohortError, RmstudyError), issubclass(ModelError, RmstudyError), issubclass(InvariantError, RmstudyError)
+    (True, True, True)
+    """
 
 
 class CohortError(RmstudyError, ValueError):
     """A cohort folder that cannot be analysed; carries every problem found.
+
+    Parameters
+    ----------
+    problems : Problem or list of Problem
 
     Examples
     --------
@@ -71,12 +90,33 @@ class CohortError(RmstudyError, ValueError):
 
 
 class ModelError(RmstudyError, ValueError):
-    """A statistical model these data cannot identify (a rank-deficient design, missing values, too few rows)."""
+    """A statistical model these data cannot identify (a rank-deficient design, missing values, too few rows).
+
+    Examples
+    --------
+    >>> try:
+    ...     raise ModelError("fit_random_intercept: the fixed-effects design is rank deficient")
+    ... except ValueError as e:                       # a ModelError is a ValueError too
+    ...     print(type(e).__name__, isinstance(e, RmstudyError))
+    ModelError True
+    """
 
 
 class ResultsError(RmstudyError, ValueError):
-    """Notebook records that do not add up to results.json (a missing record, rows that do not match the plan)."""
+    """Notebook records that do not add up to results.json (a missing record, rows that do not match the plan).
+
+    Examples
+    --------
+    >>> issubclass(ResultsError, ValueError), issubclass(ResultsError, RmstudyError)
+    (True, True)
+    """
 
 
 class InvariantError(RmstudyError, RuntimeError):
-    """An internal invariant broke: a bug in rmstudy, not a problem of the input."""
+    """An internal invariant broke: a bug in rmstudy, not a problem of the input.
+
+    Examples
+    --------
+    >>> issubclass(InvariantError, RuntimeError), issubclass(InvariantError, ValueError)
+    (True, False)
+    """

@@ -29,10 +29,27 @@ def _by_arm(ids: pd.Series, participants: pd.DataFrame) -> dict:
 def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:
     """Flow counts per stage and arm, exclusions by reason and the row ledger.
 
-    Stages: ``invited`` (study.yaml ``flow.invited``; null when not given),
-    ``enrolled`` (participants.csv), ``responded_<wave>``, ``scored_<wave>``
-    (at least one scale scorable) and ``analysed`` (at least one scored
+    Stages: ``invited`` (study.yaml ``flow.invited``; null when not given), ``enrolled`` (participants.csv),
+    ``responded_<wave>``, ``scored_<wave>`` (at least one scale scorable) and ``analysed`` (at least one scored
     response). Every input row is in the ledger: rows_in = included + excluded.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    scores : DataFrame (:func:`rmstudy.stats.scoring.score_scales`)
+
+    Returns
+    -------
+    dict
+        ``stages``, ``exclusions`` and ``ledger`` (and ``ingest`` for a folder ingest wrote).
+
+    Examples
+    --------
+    >>> from rmstudy.contract.cohort import load_cohort
+    >>> from rmstudy.stats.scoring import score_scales
+    >>> flow = participant_flow(c := load_cohort("data/demo"), score_scales(c.responses, c.codebook))
+    >>> flow["ledger"]["responses.csv"]["rows_in"], [s["stage"] for s in flow["stages"]][:3]
+    (1059, ['invited', 'enrolled', 'responded_pre'])
     """
     P, R = cohort.participants, cohort.responses
     stages = [{"stage": "invited", **{a: cohort.study.invited.get(a) for a in ARMS}},
@@ -105,7 +122,32 @@ def _changed(root, report: dict | None) -> list[str]:
 
 def ingest_changed(root) -> list[str]:
     """The cohort CSVs whose bytes differ from what rmstudy ingest recorded writing (``written_sha256`` of
-    ingest_report.json); empty when the folder was not written by ingest or the report records no hashes."""
+    ingest_report.json); empty when the folder was not written by ingest or the report records no hashes.
+
+    Parameters
+    ----------
+    root : str or Path
+        The cohort folder.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from rmstudy.contract.provenance import file_sha256
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "participants.csv").write_text("participant_id,arm\\nP1,program\\n")
+    >>> ledger = {"rows_in": 3, "written": 2, "excluded": 1, "reasons": {"no id": [4]}}
+    >>> _ = (root / "ingest_report.json").write_text(json.dumps({"inputs": [{"file": "hr.csv", "kind": "hr", "ledger": ledger}],
+    ...     "written_sha256": {"participants.csv": file_sha256(root / "participants.csv")}}))
+    >>> ingest_changed(root)
+    []
+    >>> _ = (root / "participants.csv").write_text("participant_id,arm\\nP1,control\\n")      # edited by hand
+    >>> ingest_changed(root)
+    ['participants.csv']
+    """
     return _changed(root, _ingest_report(root))
 
 
@@ -113,7 +155,29 @@ def ingest_ledger(root) -> list[dict] | None:
     """The raw-export ledger of ``rmstudy ingest`` when the cohort folder was written by it (its
     ``ingest_report.json``): one entry per input file, ``{file, kind, rows_in, written, excluded, reasons}``
     with the reasons as counts. None for a cohort folder made by hand, and for one whose CSVs were edited after
-    ingest wrote them (:func:`ingest_changed`; ``rmstudy validate`` warns about that)."""
+    ingest wrote them (:func:`ingest_changed`; ``rmstudy validate`` warns about that).
+
+    Parameters
+    ----------
+    root : str or Path
+        The cohort folder.
+
+    Returns
+    -------
+    list of dict or None
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from rmstudy.contract.provenance import file_sha256
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "participants.csv").write_text("participant_id,arm\\nP1,program\\n")
+    >>> ledger = {"rows_in": 3, "written": 2, "excluded": 1, "reasons": {"no id": [4]}}
+    >>> _ = (root / "ingest_report.json").write_text(json.dumps({"inputs": [{"file": "hr.csv", "kind": "hr", "ledger": ledger}],
+    ...     "written_sha256": {"participants.csv": file_sha256(root / "participants.csv")}}))
+    >>> ingest_ledger(root)
+    [{'file': 'hr.csv', 'kind': 'hr', 'rows_in': 3, 'written': 2, 'excluded': 1, 'reasons': {'no id': 1}}]
+    """
     report = _ingest_report(root)
     if report is None or _changed(root, report):
         return None
@@ -129,7 +193,28 @@ def ingest_ledger(root) -> list[dict] | None:
 
 def response_rates(cohort: Cohort) -> pd.DataFrame:
     """Share of enrolled participants who responded, per wave, arm and role (role ``all`` when participants.csv
-    has no role column: design.mentoring none)."""
+    has no role column: design.mentoring none).
+
+    Parameters
+    ----------
+    cohort : Cohort
+
+    Returns
+    -------
+    DataFrame
+        ``wave, arm, role, enrolled, responded, rate``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from rmstudy.contract.codebook import Codebook, Scale
+    >>> P = pd.DataFrame({"participant_id": list("abcd"), "arm": ["program", "program", "control", "control"]})
+    >>> R = pd.DataFrame({"participant_id": list("aabccd"), "wave": ["pre", "post", "pre", "pre", "post", "pre"],
+    ...                   "s": [4.0, 5.0, 3.0, 2.0, 3.0, 3.0]})          # b and d answer at pre only
+    >>> c = NS(participants=P, responses=R, study=NS(waves=("pre", "post")), codebook=Codebook({"s": Scale("s", ("s",), 1, 5)}))
+    >>> response_rates(c)[["wave", "arm", "responded", "rate"]].values.tolist()
+    [['pre', 'control', 2, 1.0], ['pre', 'program', 2, 1.0], ['post', 'control', 1, 0.5], ['post', 'program', 1, 0.5]]
+    """
     P, R = cohort.participants, cohort.responses
     if "role" not in P.columns:
         P = P.assign(role="all")
@@ -147,6 +232,14 @@ def standardised_mean_difference(a: pd.Series, b: pd.Series) -> float:
     """(mean a − mean b) over the root of the average of the two variances (missing values dropped); NaN when
     neither varies.
 
+    Parameters
+    ----------
+    a, b : Series
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> round(standardised_mean_difference(pd.Series([1.0, 2.0, 3.0]), pd.Series([0.0, 1.0, 2.0])), 3)
@@ -159,7 +252,30 @@ def standardised_mean_difference(a: pd.Series, b: pd.Series) -> float:
 
 def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
     """Baseline characteristics by arm with standardised mean differences
-    (programme minus control over the average of the two variances)."""
+    (programme minus control over the average of the two variances).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    scores : DataFrame
+        :func:`rmstudy.stats.scoring.score_scales` of its responses.
+
+    Returns
+    -------
+    DataFrame
+        ``variable, kind``, per arm ``_mean``, ``_sd``, ``_n``, and ``smd``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from rmstudy.contract.codebook import Codebook, Scale
+    >>> P = pd.DataFrame({"participant_id": list("abcd"), "arm": ["program", "program", "control", "control"]})
+    >>> R = pd.DataFrame({"participant_id": list("aabccd"), "wave": ["pre", "post", "pre", "pre", "post", "pre"],
+    ...                   "s": [4.0, 5.0, 3.0, 2.0, 3.0, 3.0]})          # b and d answer at pre only
+    >>> c = NS(participants=P, responses=R, study=NS(waves=("pre", "post")), codebook=Codebook({"s": Scale("s", ("s",), 1, 5)}))
+    >>> baseline_table(c, R)[["variable", "program_mean", "control_mean", "smd"]].round(4).values.tolist()
+    [['s (baseline)', 3.5, 2.5, 1.4142]]
+    """
     P = cohort.participants
     base = scores[scores["wave"] == cohort.study.waves[0]].merge(P[["participant_id", "arm"]], on="participant_id")
     rows = []
@@ -196,6 +312,29 @@ def attrition(cohort: Cohort, scores: pd.DataFrame) -> dict:
     ``test`` (Pearson chi-square of arm × completion, no continuity
     correction) and ``baseline_by_completion`` (baseline scale means of
     completers and dropouts per arm, with their standardised difference).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    scores : DataFrame
+        :func:`rmstudy.stats.scoring.score_scales` of its responses.
+
+    Returns
+    -------
+    dict
+        ``table``, ``test``, ``baseline_by_completion``, ``last_wave``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from rmstudy.contract.codebook import Codebook, Scale
+    >>> P = pd.DataFrame({"participant_id": list("abcd"), "arm": ["program", "program", "control", "control"]})
+    >>> R = pd.DataFrame({"participant_id": list("aabccd"), "wave": ["pre", "post", "pre", "pre", "post", "pre"],
+    ...                   "s": [4.0, 5.0, 3.0, 2.0, 3.0, 3.0]})          # b and d answer at pre only
+    >>> c = NS(participants=P, responses=R, study=NS(waves=("pre", "post")), codebook=Codebook({"s": Scale("s", ("s",), 1, 5)}))
+    >>> a = attrition(c, R)
+    >>> [(r["arm"], r["dropouts"]) for r in a["table"]], a["test"]["chi2"], a["last_wave"]
+    ([('program', 1), ('control', 1)], 0.0, 'post')
     """
     P = cohort.participants
     last = cohort.study.waves[-1]

@@ -55,6 +55,21 @@ class Finding:
     ``row`` is the spreadsheet row (header = row 1), ``None`` when the finding concerns a whole file, column
     or group. ``analysis`` and ``reason`` group exclusions (``analysis`` is e.g. ``'bias_older at pre'``,
     ``'retention'`` or ``'all survey analyses'``); ``check`` names the check that produced the finding.
+
+    Attributes
+    ----------
+    tier : str
+        ``error``, ``exclusion`` or ``warning``.
+    check, file, message, fix : str
+    row : int or None
+    column, analysis, reason, participant_id : str or None
+
+    Examples
+    --------
+    >>> f = Finding("warning", "small_group", "participants.csv", "only 3 people in Legal", "merge small departments",
+    ...             column="department")
+    >>> print(f)
+    participants.csv, column 'department': only 3 people in Legal — fix: merge small departments
     """
 
     tier: str
@@ -83,6 +98,28 @@ def _as_dict(f: Finding) -> dict:
 
 @dataclass
 class ValidationReport:
+    """What :func:`validate` found in a cohort folder.
+
+    Attributes
+    ----------
+    cohort : str
+        The folder's name.
+    errors, exclusions, warnings : list of Finding
+    ledger, summary : dict
+        Rows in and out per CSV file; counts of the cohort.
+    loaded : Cohort or None
+        The cohort as loaded (None when there are errors); not serialised.
+
+    Examples
+    --------
+    >>> rep = ValidationReport("demo")
+    >>> rep.ok, rep.exit_code
+    (True, 0)
+    >>> rep.errors.append(Finding("error", "load_cohort", "study.yaml", "alpha is 2", "use a value below 1"))
+    >>> rep.ok, rep.exit_code, rep.to_dict()["errors"][0]["message"]
+    (False, 2, 'alpha is 2')
+    """
+
     cohort: str
     errors: list[Finding] = field(default_factory=list)
     exclusions: list[Finding] = field(default_factory=list)
@@ -215,11 +252,22 @@ def _items_span(items) -> str:
 def validate(cohort_dir: str | Path) -> ValidationReport:
     """Check a cohort folder; never raises for problems in the cohort.
 
+    Parameters
+    ----------
+    cohort_dir : str or Path
+        The cohort folder.
+
     Returns
     -------
     ValidationReport
         ``errors`` (the run cannot proceed), ``exclusions`` and ``warnings`` (it can), the row ``ledger``
         per CSV file (only when there are no errors) and a ``summary``.
+
+    Examples
+    --------
+    >>> rep = validate("no/such/folder")
+    >>> rep.ok, rep.exit_code, rep.errors[0].message
+    (False, 2, 'cohort folder not found')
     """
     root = Path(cohort_dir)
     rep = ValidationReport(cohort=root.resolve().name or str(root))

@@ -30,7 +30,21 @@ _BREAKS = re.compile(r"[\r\n\u2028\u2029\v\f]+")
 
 
 def html(text) -> str:
-    """``text`` as HTML text: ``& < > " '`` become entities. ``None`` becomes an empty string."""
+    """``text`` as HTML text: ``& < > " '`` become entities. ``None`` becomes an empty string.
+
+    Parameters
+    ----------
+    text : object or None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> html("<b>R&D</b>"), html(None)
+    ('&lt;b&gt;R&amp;D&lt;/b&gt;', '')
+    """
     if text is None:
         return ""
     return str(markupsafe.escape(str(text)))
@@ -41,6 +55,19 @@ def markdown(text) -> str:
 
     The result renders to exactly the characters of ``text`` (line breaks shown as spaces): no tag, link, image,
     emphasis, code span, maths or block structure can come from it.
+
+    Parameters
+    ----------
+    text : object or None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(markdown("**HR** [link](x)\\nnext"))
+    \\*\\*HR\\*\\* \\[link\\]\\(x\\) next
     """
     if text is None:
         return ""

@@ -1,26 +1,14 @@
 """Suppression for HR outputs.
 
-Primary suppression hides every count, mean, rate or chart cell resting on
-fewer than ``k`` people (the study's anonymity threshold). Secondary
-suppression then hides further cells so no hidden value can be recovered by
-subtraction from a shown total: in every line (row or column, its total
-included) either no cell or at least two cells are hidden.
+Primary suppression hides every count, mean, rate or chart cell resting on fewer than ``k`` people (the study's
+anonymity threshold). Secondary suppression then hides further cells so no hidden value can be recovered by
+subtraction from a shown total: in every line (row or column, its total included) either no cell or at least two
+cells are hidden.
 
-For whole results (one per hypothesis) the same two rules decide what HR sees:
-
-- :func:`too_small`: a hypothesis whose population, or one arm of it, has fewer than ``k`` people shows no
-  result of any kind (estimate, range, verdict, chart, mean);
-- :func:`differencing_conflicts`: two results on the same outcome whose groups could be nested and differ by
-  fewer than ``k`` people in an arm would let a reader subtract one from the other, so the less important one
-  (later family, then later in the plan) is hidden too;
-- :func:`means_publishable`: the means of a hypothesis are shown all or none (three shown means and a shown
-  difference in change would give the fourth back), and none when any cell has fewer than ``k`` answers;
-- :func:`retention_cells`: retention rates per group and horizon, each only where the group has ``k`` people
-  and ``k`` leavers, and overall retention (any exit) only where the involuntary exits are none or at least ``k``;
-- :func:`share_label`: a share (% favourable) within k-1 answers of none or all shows as a bound, so 0% or 100%
-  (everyone answered the same way) is never told apart from a few answers the other way.
-- :func:`adjusted_p_shown`: adjusted p-values of a family are not printed when a hypothesis of that family is
-  hidden (Holm's and Benjamini–Hochberg's adjusted values can equal a multiple of a hidden p-value).
+For whole results (one per hypothesis) the same two rules decide what HR sees: :func:`too_small` (a population, or
+an arm of it, under ``k`` shows no result of any kind), :func:`differencing_conflicts`, :func:`means_publishable` (all
+means or none: three shown means and a shown difference in change give the fourth back), :func:`retention_cells`,
+:func:`share_label` and :func:`adjusted_p_shown` (adjusted values can equal a multiple of a hidden p-value).
 """
 
 from __future__ import annotations
@@ -35,6 +23,21 @@ import pandas as pd
 
 
 def fewer_than(k: int) -> str:
+    """The only thing a report says of a number below the anonymity threshold ``k``.
+
+    Parameters
+    ----------
+    k : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fewer_than(5)
+    'fewer than 5'
+    """
     return f"fewer than {k}"
 
 
@@ -44,15 +47,21 @@ def suppress_counts(table: pd.DataFrame, k: int, totals: bool = True) -> tuple[p
     Parameters
     ----------
     table : DataFrame of non-negative integer counts (rows × columns), no margins.
-    k : anonymity threshold; a cell with 0 < count < k is hidden (a true zero
-        is shown: it identifies nobody).
+    k : anonymity threshold; a cell with 0 < count < k is hidden (a true zero is shown: it identifies nobody).
     totals : whether row and column totals (and the grand total) are shown.
 
     Returns
     -------
-    display : DataFrame of strings with margins ``Total`` when ``totals``; hidden
-        cells read "fewer than k" (primary) or "hidden" (secondary).
+    display : DataFrame of strings with margins ``Total`` when ``totals``; hidden cells read "fewer than k" (primary)
+        or "hidden" (secondary).
     mask : boolean DataFrame of the same shape as the display, True where hidden.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"program": [12, 2, 9], "control": [10, 8, 11], "other": [7, 9, 6]}, index=["jr", "senior", "x"])
+    >>> display, mask = suppress_counts(t, 5)
+    >>> display.loc["senior"].tolist(), int(mask.to_numpy().sum()), recoverable_lines(mask)
+    (['fewer than 5', 'hidden', '9', '19'], 6, [])
     """
     t = table.astype(int).copy()
     full = t.copy()
@@ -160,7 +169,23 @@ def suppress_by_column(table: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.Da
     it), so a table that hides a small cell must hold when the column totals are known: in every column either no
     cell or at least two non-zero cells are hidden (the smallest other non-zero cell is hidden too; when there is
     none, the whole column is). Row totals are left out (they would give a hidden cell back across columns).
-    Returns (display with a ``Total`` row, mask of the same shape; True where hidden)."""
+
+    Parameters
+    ----------
+    table : DataFrame
+    k : int
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The display with a ``Total`` row, and the mask of the same shape (True where hidden).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"program": [12, 2, 9], "control": [10, 8, 11]}, index=["junior", "senior", "lead"])
+    >>> suppress_by_column(t, 5)[0].values.tolist()
+    [['12', '10'], ['fewer than 5', '8'], ['hidden', '11'], ['23', '29']]
+    """
     t = table.astype(int).copy()
     vals = t.to_numpy()
     prim = (vals > 0) & (vals < k)
@@ -186,7 +211,26 @@ def publishable_shares(rows: list[dict], arm_n: dict[str, int], k: int, arms=("p
     A share is a count over a known arm size, so it shows only when, in every arm, the category's count and the
     rest of the arm are each none or at least ``k`` (a 88% share of juniors in an arm of 40 gives back 5 seniors);
     and, per column and arm, the people in the categories not printed are none or at least ``k`` (else the shown
-    shares' remainder names a small group). Rows are dropped, smallest count first, until both hold."""
+    shares' remainder names a small group). Rows are dropped, smallest count first, until both hold.
+
+    Parameters
+    ----------
+    rows : list of dict (baseline-table rows: ``kind``, ``variable``, ``<arm>_n``)
+    arm_n : dict of arm to people
+    k : int
+    arms : tuple of str
+
+    Returns
+    -------
+    set of str (the ``variable`` of each share that may be printed)
+
+    Examples
+    --------
+    >>> rows = [{"kind": "share", "variable": "role = junior", "program_n": 37, "control_n": 20},
+    ...         {"kind": "share", "variable": "role = senior", "program_n": 3, "control_n": 20}]
+    >>> publishable_shares(rows, {"program": 40, "control": 40}, 5)           # 3 seniors: neither share may show
+    set()
+    """
     by_col: dict[str, list[dict]] = {}
     for r in rows:
         if r.get("kind") == "share":
@@ -210,8 +254,24 @@ def publishable_shares(rows: list[dict], arm_n: dict[str, int], k: int, arms=("p
 def suppress_by_n(df: pd.DataFrame, k: int, n_col: str = "n", value_cols=("mean", "ci_low", "ci_high")) -> pd.DataFrame:
     """Blank the value columns of every row resting on fewer than ``k`` people.
 
-    Adds a boolean ``suppressed`` column; the ``n`` of a suppressed row is
-    blanked too (only "fewer than k" may be said of it).
+    Adds a boolean ``suppressed`` column; the ``n`` of a suppressed row is blanked too (only "fewer than k" may be
+    said of it).
+
+    Parameters
+    ----------
+    df : DataFrame
+    k : int
+    n_col, value_cols : str, tuple of str
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"group": ["a", "b"], "n": [12, 3], "mean": [3.5, 4.0], "ci_low": [3.1, 2.0], "ci_high": [3.9, 6.0]})
+    >>> suppress_by_n(df, 5).values.tolist()
+    [['a', 12, 3.5, 3.1, 3.9, False], ['b', 'fewer than 5', nan, nan, nan, True]]
     """
     out = df.copy()
     small = out[n_col] < k
@@ -224,10 +284,26 @@ def suppress_by_n(df: pd.DataFrame, k: int, n_col: str = "n", value_cols=("mean"
 
 
 def suppressed_retention(km: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Retention rates for HR: a group's rate shows only when the group has at
-    least ``k`` people and at least ``k`` exits by the horizon (fewer exits
-    would let a reader date individual departures). Suppressed rows lose their
-    rate, CI and counts."""
+    """Retention rates for HR: a group's rate shows only when the group has at least ``k`` people and at least ``k``
+    exits by the horizon (fewer exits would let a reader date individual departures). Suppressed rows lose their
+    rate, CI and counts.
+
+    Parameters
+    ----------
+    km : DataFrame (:func:`rmstudy.stats.models.survival.km_horizons`)
+    k : int
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> km = pd.DataFrame({"group": ["control", "program"], "n": [40, 40], "events_by_horizon": [9, 3], "n_at_risk": [31, 37],
+    ...                    "retention": [0.78, 0.92], "ci_low": [0.66, 0.84], "ci_high": [0.91, 1.0]})
+    >>> suppressed_retention(km, 5)[["group", "retention", "n", "suppressed"]].values.tolist()
+    [['control', 0.78, 40, False], ['program', nan, None, True]]
+    """
     out = km.copy()
     small = (out["n"] < k) | (out["events_by_horizon"] < k)
     for c in ("retention", "ci_low", "ci_high"):
@@ -242,13 +318,42 @@ FAMILY_RANK = {"primary": 0, "secondary": 1, "exploratory": 2}
 
 
 def arm_sizes(row: dict) -> dict[str, int]:
-    """People per arm that a hypothesis row rests on (arms with nobody are left out)."""
+    """People per arm that a hypothesis row rests on (arms with nobody are left out).
+
+    Parameters
+    ----------
+    row : dict
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> arm_sizes({"n": {"program": {"participants": 30}, "control": {"participants": 0}}})
+    {'program': 30}
+    """
     return {arm: int(v.get("participants", 0)) for arm, v in (row.get("n") or {}).items()
             if int(v.get("participants", 0)) > 0}
 
 
 def too_small(row: dict, k: int) -> str | None:
-    """Why a hypothesis shows no result at all, or None: its population or one of its arms has fewer than k."""
+    """Why a hypothesis shows no result at all, or None: its population or one of its arms has fewer than k.
+
+    Parameters
+    ----------
+    row : dict
+    k : int
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> too_small({"n": {"program": {"participants": 30}, "control": {"participants": 4}}}, 5)
+    'one side of the comparison has fewer than 5 people'
+    """
     sizes = arm_sizes(row)
     if not sizes or sum(sizes.values()) < k:
         return f"the group it concerns has fewer than {k} people"
@@ -260,10 +365,27 @@ def too_small(row: dict, k: int) -> str | None:
 def differencing_conflicts(rows: list[dict], k: int, hidden: set | None = None) -> dict[str, str]:
     """Hypotheses to hide so that no two shown results on the same outcome can be subtracted.
 
-    Two rows on the same outcome whose arm sizes could be nested (one is at most the other in every arm) and
-    differ by 1 to k − 1 people in some arm would reveal, by subtraction, the result of those few people. Of each
-    such pair the less important row (later family, then later in the plan) is hidden; rows already hidden do not
-    count. Returns {hidden id: id of the row it conflicts with}.
+    Two rows on the same outcome whose arm sizes could be nested (one is at most the other in every arm) and differ
+    by 1 to k − 1 people in some arm would reveal, by subtraction, the result of those few people. Of each such pair
+    the less important row (later family, then later in the plan) is hidden; rows already hidden do not count.
+
+    Parameters
+    ----------
+    rows : list of dict (hypothesis rows: ``id``, ``family``, ``outcome``, ``n``; in plan order)
+    k : int
+    hidden : set of str, optional
+
+    Returns
+    -------
+    dict
+        {hidden id: id of the row it conflicts with}.
+
+    Examples
+    --------
+    >>> rows = [{"id": h, "family": "primary", "outcome": "eng", "n": {"program": {"participants": n}}}
+    ...         for h, n in [("H1", 40), ("H2", 38), ("H3", 20)]]
+    >>> differencing_conflicts(rows, 5)                 # H1 minus H2 would show 2 programme participants
+    {'H2': 'H1'}
     """
     hidden = set(hidden or ())
     order = sorted(range(len(rows)), key=lambda i: (FAMILY_RANK.get(rows[i]["family"], 3), i))
@@ -306,7 +428,22 @@ def _subtraction_clash(r: dict, same: list[dict], k: int, depth: int = 3) -> str
 
 
 def hidden_hypotheses(rows: list[dict], k: int) -> dict[str, str]:
-    """Every hypothesis HR must not see a result of, with the reason in plain words."""
+    """Every hypothesis HR must not see a result of, with the reason in plain words.
+
+    Parameters
+    ----------
+    rows : list of dict
+    k : int
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> hidden_hypotheses([{"id": "H3", "family": "primary", "outcome": "eng", "n": {"program": {"participants": 2}}}], 5)
+    {'H3': 'the group it concerns has fewer than 5 people'}
+    """
     out = {r["id"]: why for r in rows if (why := too_small(r, k))}
     for hid, other in differencing_conflicts(rows, k, hidden=set(out)).items():
         out[hid] = (f"its group differs from the group of another result on the same measure by fewer than {k} "
@@ -315,7 +452,24 @@ def hidden_hypotheses(rows: list[dict], k: int) -> dict[str, str]:
 
 
 def means_publishable(cells: list[dict], k: int, arms=("program", "control")) -> bool:
-    """Whether a hypothesis's cell means (arm × wave) may be shown: every cell present with at least k answers."""
+    """Whether a hypothesis's cell means (arm × wave) may be shown: every cell present with at least k answers.
+
+    Parameters
+    ----------
+    cells : list of dict (one per arm x wave: ``arm``, ``n``, ``mean``)
+    k : int
+    arms : tuple of str
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> cells = [{"arm": a, "wave": w, "n": 12, "mean": 3.0} for a in ("program", "control") for w in ("pre", "post")]
+    >>> means_publishable(cells, 5), means_publishable(cells[:3] + [dict(cells[3], n=4)], 5)
+    (True, False)
+    """
     if not cells:
         return False
     present = {c["arm"] for c in cells}
@@ -331,6 +485,24 @@ def retention_cells(km: list[dict], incidence: list[dict], k: int) -> list[dict]
     only where it has at least k people and at least k voluntary leavers by the horizon (fewer would let a
     reader date a departure); ``still_employed`` further needs the involuntary exits to be none or at least k
     (estimated as the group size × their cumulative incidence, as results.json records no count per cause).
+
+    Parameters
+    ----------
+    km : list of dict (Kaplan-Meier rows: ``group``, ``horizon_days``, ``n``, ``events_by_horizon``)
+    incidence : list of dict (cumulative incidence: ``group``, ``horizon_days``, ``cause``, ``incidence``, CI)
+    k : int
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> km = [{"group": g, "horizon_days": 365, "n": 40, "events_by_horizon": e} for g, e in [("program", 6), ("control", 3)]]
+    >>> inc = [{"group": g, "horizon_days": 365, "cause": c, "incidence": x, "ci_low": x / 2, "ci_high": x * 2}
+    ...        for g, c, x in [("program", 1, 0.125), ("program", 2, 0.0), ("control", 1, 0.075), ("control", 2, 0.05)]]
+    >>> [(c["group"], c["shown"], c["not_resigned"], c["still_employed"]) for c in retention_cells(km, inc, 5)]
+    [('program', True, 0.875, 0.875), ('control', False, None, None)]
     """
     inc = {(r["group"], r["horizon_days"], r["cause"]): r for r in incidence}
     out = []
@@ -351,13 +523,43 @@ def retention_cells(km: list[dict], incidence: list[dict], k: int) -> list[dict]
 
 
 def adjusted_p_shown(rows: list[dict], hidden: set) -> dict[str, bool]:
-    """Per family: whether its adjusted p-values may be printed (no hypothesis of the family is hidden)."""
+    """Per family: whether its adjusted p-values may be printed (no hypothesis of the family is hidden).
+
+    Parameters
+    ----------
+    rows : list of dict
+    hidden : set of str
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> rows = [{"id": "H1", "family": "primary"}, {"id": "H2", "family": "secondary"}, {"id": "H3", "family": "secondary"}]
+    >>> sorted(adjusted_p_shown(rows, {"H3"}).items())
+    [('primary', True), ('secondary', False)]
+    """
     fams = {r["family"] for r in rows}
     return {f: not any(r["family"] == f and r["id"] in hidden for r in rows) for f in fams}
 
 
 def recoverable_lines(mask: pd.DataFrame) -> list[str]:
-    """Rows or columns of a table with totals in which exactly one cell is hidden (so a total gives it back)."""
+    """Rows or columns of a table with totals in which exactly one cell is hidden (so a total gives it back).
+
+    Parameters
+    ----------
+    mask : DataFrame of bool
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> recoverable_lines(pd.DataFrame([[True, False], [False, False]], index=["a", "b"], columns=["x", "y"]))
+    ['row a', 'column x']
+    """
     m = mask.to_numpy()
     bad = [f"row {mask.index[i]}" for i in range(m.shape[0]) if m[i].sum() == 1]
     bad += [f"column {mask.columns[j]}" for j in range(m.shape[1]) if m[:, j].sum() == 1]
@@ -370,14 +572,18 @@ def share_label(count: int, total: int, k: int) -> str:
     Within k-1 answers of none or of all, the share shows as a bound that holds every count in that band, so a
     reader cannot tell "everyone answered favourably" (an attribute of every person) from "all but a few did".
 
+    Parameters
+    ----------
+    count, total, k : int
+
+    Returns
+    -------
+    str
+
     Examples
     --------
-    >>> share_label(19, 30, 3)
-    '63%'
-    >>> share_label(30, 30, 3), share_label(28, 30, 3)
-    ('at least 93%', 'at least 93%')
-    >>> share_label(0, 30, 3), share_label(2, 30, 3)
-    ('at most 7%', 'at most 7%')
+    >>> share_label(19, 30, 3), share_label(30, 30, 3), share_label(28, 30, 3), share_label(0, 30, 3), share_label(2, 30, 3)
+    ('63%', 'at least 93%', 'at least 93%', 'at most 7%', 'at most 7%')
     >>> share_label(2, 4, 3)     # 4 answers: every count is within 2 of none or all
     '–'
     """
