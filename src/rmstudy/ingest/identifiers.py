@@ -57,6 +57,11 @@ def looks_like_identifier(column: str) -> bool:
         ``Date of birth``, ``DOB`` or ``Birth date``; False for the name of a
         thing (``Department name``, ``Team name``). Case, spaces and
         punctuation are ignored.
+
+    Examples
+    --------
+    >>> [looks_like_identifier(c) for c in ["Work e-mail", "Manager name", "Department name", "Q3"]]
+    [True, True, False, False]
     """
     key = re.sub(r"[^0-9a-z]", "", str(column).casefold())
     if key.endswith("name"):
@@ -82,6 +87,12 @@ def pseudonym(key: str, employee_id: str) -> str:
     str
         ``"P"`` followed by the first 16 hexadecimal characters of
         HMAC-SHA256(key, employee_id).
+
+    Examples
+    --------
+    >>> key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    >>> pseudonym(key, "E101"), pseudonym(key, "E101") == "P" + hmac.new(key.encode(), b"E101", hashlib.sha256).hexdigest()[:16]
+    ('P76d5e4a5e132b7c6', True)
     """
     digest = hmac.new(key.encode("utf-8"), str(employee_id).encode("utf-8"), hashlib.sha256).hexdigest()
     return "P" + digest[:16]
@@ -98,6 +109,25 @@ def employee_id_problems(raw: dict, employees: list[dict], probs: list[Problem])
     is split into runs of letters and digits (case ignored), and an employee id of the HR extract found among them
     (as consecutive runs, for an id like ``E-101``) is a problem naming the row and the column. Ids with fewer
     than 4 letters and digits are not looked for.
+
+    Parameters
+    ----------
+    raw : dict
+        The mapping (its ``hr.columns``).
+    employees : list of dict
+        The HR records as read (``employee_id``, the mapped keys, ``where``: (file, row)).
+    probs : list of Problem
+        Appended to.
+
+    Examples
+    --------
+    >>> raw = {"hr": {"columns": {"employee_id": "Staff no", "pair_id": "Pair"}}}
+    >>> employees = [{"employee_id": "E101", "pair_id": "E101-E102", "where": ("hr.csv", 2)},
+    ...              {"employee_id": "E102", "pair_id": "PR1", "where": ("hr.csv", 3)}]
+    >>> probs = []
+    >>> employee_id_problems(raw, employees, probs)
+    >>> [(p.row, p.column, p.message.split(":")[0]) for p in probs]
+    [(2, 'Pair', "'E101-E102' contains the employee id(s) E101, E102")]
     """
     cols = raw["hr"]["columns"]
     keys = [k for k in cols if k not in ("employee_id", *HR_NUMERIC, *HR_EMPLOYMENT[:2], *HR_CHOICES)]

@@ -84,6 +84,14 @@ def _pattern(key: str) -> str | None:
 def key_problem(key: str) -> str | None:
     """Why a pseudonymisation key is refused (None for a usable key).
 
+    Parameters
+    ----------
+    key : str
+
+    Returns
+    -------
+    str or None
+
     Examples
     --------
     >>> print(key_problem("secret"))
@@ -105,6 +113,15 @@ def key_problem(key: str) -> str | None:
 
 def key_env_problem(name: str) -> str | None:
     """Why ``key_env:`` cannot name this variable (None when it can): its name must start with ``RMSTUDY_``.
+
+    Parameters
+    ----------
+    name : str
+        The environment variable named by ``key_env:``.
+
+    Returns
+    -------
+    str or None
 
     Examples
     --------
@@ -158,6 +175,32 @@ def pseudonym_key(raw: dict, m: str, base: Path, out_dir: Path, warnings: list[s
     ``RMSTUDY_`` variable (:func:`key_env_problem`), and a key file inside the output folder or a git working tree.
     Every refusal is a :class:`~rmstudy.errors.CohortError` whose problem names the mapping key (``key_env`` or
     ``key_file``); the key itself is never echoed.
+
+    Parameters
+    ----------
+    raw : dict
+        The mapping.
+    m : str
+        The mapping's file name, for problems.
+    base : Path
+        The mapping's folder (a relative ``key_file`` is read from there).
+    out_dir : Path
+        The cohort folder to be written.
+    warnings : list of str
+        Appended to (a key file other users can read).
+
+    Returns
+    -------
+    (str, str)
+        The key, and where it came from (``key file`` or ``environment variable <name>``).
+
+    Examples
+    --------
+    >>> try:
+    ...     pseudonym_key({"key_env": "RMSTUDY_DOCTEST_UNSET"}, "mapping.yaml", Path("."), Path("out"), [])
+    ... except CohortError as e:
+    ...     print(e.problems[0].column, "|", e.problems[0].message)
+    key_env | pseudonymise is true but the environment variable RMSTUDY_DOCTEST_UNSET is not set
     """
     if "key_file" in raw:
         key, source, where = _key_from_file(raw, m, base, out_dir, warnings), "key file", "key_file"

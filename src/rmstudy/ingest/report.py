@@ -44,6 +44,21 @@ def build_report(raw: dict, m: str, out_dir: Path, written: list[str], inputs: l
         written: any such value would let someone holding the report test guessed keys offline.
     shown_paths : dict
         ``codebook`` and ``study`` paths as shown in the report (relative paths only).
+
+    Returns
+    -------
+    dict
+        The report, ready for :func:`write_report`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())                      # an empty folder: the cohort check fails
+    >>> P, R = pd.DataFrame({"participant_id": ["P1", "P2"]}), pd.DataFrame({"participant_id": ["P1"], "wave": ["pre"]})
+    >>> r = build_report({"pseudonymise": False}, "mapping.yaml", out, [], [], [], P, R, None, None,
+    ...                  {"codebook": "codebook.yaml", "study": "study.yaml"})
+    >>> r["participants"], r["participants_without_responses"], r["cohort"]["ok"], r["cohort"]["problems"][0]["file"]
+    (2, 1, False, 'codebook.yaml')
     """
     report = {
         "rmstudy_version": __version__,

@@ -39,25 +39,84 @@ _SHOWN_CHARS = 60      # a value echoed in a message is cut to this many charact
 
 def clean_text(text: str) -> str:
     """Text in Unicode NFC form without zero-width characters: ``Re\u0301seau`` (decomposed) and ``Réseau``
-    (composed) are the same text, and ``E102\u200b`` is ``E102``."""
+    (composed) are the same text, and ``E102\u200b`` is ``E102``.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> clean_text("E102\\u200b"), clean_text("Re\\u0301seau") == "R\\u00e9seau"
+    ('E102', True)
+    """
     return _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
 
 
 def shown_value(value, limit: int = _SHOWN_CHARS) -> str:
     """A value as echoed in a message: at most ``limit`` characters, cut with "…" (a long cell is free text, which
-    may be personal, and would flood the output)."""
+    may be personal, and would flood the output).
+
+    Parameters
+    ----------
+    value : object
+        A cell or text.
+    limit : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> len(shown_value("x" * 70)), shown_value("x" * 70)[-1], shown_value(4.0)
+    (60, '…', '4')
+    """
     text = value if isinstance(value, str) else cell_text(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def label_key(text) -> str:
     """The form in which labels are matched: NFC without zero-width characters, curly apostrophes and quotes made
-    straight, spaces collapsed (Unicode spaces included), case ignored."""
+    straight, spaces collapsed (Unicode spaces included), case ignored.
+
+    Parameters
+    ----------
+    text : object
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> label_key("  Strongly\\u00a0 Agree\\u2019s ")
+    "strongly agree's"
+    """
     return " ".join(clean_text(str(text)).translate(_QUOTE_FOLD).split()).casefold()
 
 
 def is_blank(v) -> bool:
-    """An empty cell: None, NaN or text of spaces only."""
+    """An empty cell: None, NaN or text of spaces only.
+
+    Parameters
+    ----------
+    v : object
+        A cell.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_blank(None), is_blank(float("nan")), is_blank("  "), is_blank(0)
+    (True, True, True, False)
+    """
     if v is None:
         return True
     if isinstance(v, float):
@@ -66,7 +125,22 @@ def is_blank(v) -> bool:
 
 
 def cell_text(v) -> str:
-    """A cell as text (XLSX cells may be numbers or dates; CSV cells are text already)."""
+    """A cell as text (XLSX cells may be numbers or dates; CSV cells are text already).
+
+    Parameters
+    ----------
+    v : object
+        A cell.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> [cell_text(v) for v in [4.0, 4.5, True, _dt.datetime(2024, 3, 1), _dt.datetime(2024, 3, 1, 9, 5), None]]
+    ['4', '4.5', 'TRUE', '2024-03-01', '2024-03-01 09:05:00', '']
+    """
     if is_blank(v):
         return ""
     if isinstance(v, str):
@@ -87,11 +161,21 @@ def cell_text(v) -> str:
 def read_number(v) -> tuple[float | None, bool, bool]:
     """Read a number.
 
+    Parameters
+    ----------
+    v : object
+        A cell.
+
     Returns
     -------
     tuple
         ``(value, ok, decimal_comma)``: value is None for an empty cell; ok is
         False when the cell holds something that is not a number.
+
+    Examples
+    --------
+    >>> read_number(" 4 "), read_number("3,5"), read_number("four"), read_number("")
+    ((4.0, True, False), (3.5, True, True), (None, False, False), (None, True, False))
     """
     if is_blank(v):
         return None, True, False
@@ -126,6 +210,13 @@ def read_date(v, fmt: str | None, epoch: _dt.datetime | None) -> tuple[_dt.datet
         ``(when, has_time, ok)``: ``when`` is None for an empty or unreadable cell; ``has_time`` says whether the
         cell gives a time of day; ``ok`` is False for an unreadable cell and for a date outside 1920-01-01 to
         2100-12-31 (``when`` is then the date it gives).
+
+    Examples
+    --------
+    >>> read_date("28/12/2024", "%d/%m/%Y", None)
+    (datetime.datetime(2024, 12, 28, 0, 0), False, True)
+    >>> read_date(45000, None, _dt.datetime(1899, 12, 30))[0].date(), read_date("9999-12-31", None, None)[2]
+    (datetime.date(2023, 3, 15), False)
     """
     if is_blank(v):
         return None, False, True
@@ -175,7 +266,38 @@ def _serial_date(x: float, epoch: _dt.datetime | None) -> str:
 
 def date_problem(file: str, raw, fmt: str | None, row: int, column: str, *, excel: bool = False,
                   epoch: _dt.datetime | None = None, when: _dt.datetime | None = None, key: str = "") -> Problem:
-    """Why a date cell cannot be read (``when`` is set when it gives a date outside the plausible range)."""
+    """Why a date cell cannot be read (``when`` is set when it gives a date outside the plausible range).
+
+    Parameters
+    ----------
+    file : str
+        The file's name.
+    raw : object
+        The cell as read.
+    fmt : str or None
+        The mapping's ``date_format``.
+    row : int
+        The spreadsheet row.
+    column : str
+    excel : bool
+        The file is a workbook.
+    epoch : datetime, optional
+    when : datetime, optional
+        The date the cell gives, when it is outside the plausible range.
+    key : str
+        The cohort column (``hire_date``, ``exit_date``, ...).
+
+    Returns
+    -------
+    Problem
+
+    Examples
+    --------
+    >>> print(date_problem("hr.csv", "31/02/2024", "%d/%m/%Y", 5, "Start").message)
+    '31/02/2024' is not a date in the form %d/%m/%Y (e.g. 06/01/2025) or YYYY-MM-DD
+    >>> date_problem("hr.csv", "44927", None, 5, "Start").message.startswith("'44927' looks like an Excel date serial")
+    True
+    """
     full = cell_text(raw).strip()
     shown = shown_value(full)
     lo, hi = (d.isoformat() for d in DATE_RANGE)
@@ -216,7 +338,21 @@ def date_problem(file: str, raw, fmt: str | None, row: int, column: str, *, exce
 
 
 def column_letter(j: int) -> str:
-    """The spreadsheet letter(s) of the 1-based column ``j`` (1 -> A, 27 -> AA)."""
+    """The spreadsheet letter(s) of the 1-based column ``j`` (1 -> A, 27 -> AA).
+
+    Parameters
+    ----------
+    j : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> column_letter(1), column_letter(27), column_letter(703)
+    ('A', 'AA', 'AAA')
+    """
     letters = ""
     while j > 0:
         j, r = divmod(j - 1, 26)
