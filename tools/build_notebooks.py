@@ -64,10 +64,12 @@ for f in psy["flags"]:
     display(Markdown("- **" + f["flag"] + "**: " + f["message"]))'''),
     ("code", '''# item statistics and distributions go to the academic report's appendix; here, reliable change per arm
 display(pd.DataFrame([{"hypothesis": k, "arm": a, **c} for k, v in psy["rci"].items() for a, c in v["counts"].items()]))'''),
+    ("code", '''# measurement invariance (one-factor CFA, ML): across role and arm at the first wave, and across waves
+display(psy["invariance"])'''),
     ("code", '''rm.record(out, "02_psychometrics", {
     "reliability": psy["reliability"],
     "psychometrics": {k: psy[k] for k in ("items", "flags", "rci", "favourable", "favourable_by_hypothesis",
-                                          "distributions", "threshold")},
+                                          "distributions", "invariance", "threshold")},
 })'''),
 ]
 
@@ -180,7 +182,7 @@ show(A.section_design(doc, res, study, cohort.responses, cohort.participants))''
     ("code", '''show(A.section_flow(doc, res, study, warnings))'''),
     ("code", '''show(A.section_baseline(doc, res, codebook, baselines))
 show(A.section_attrition(doc, res, codebook))'''),
-    ("code", '''show(A.section_measurement(doc, res))
+    ("code", '''show(A.section_measurement(doc, res, codebook))
 show(A.section_descriptives(doc, res, study, codebook))'''),
     ("code", '''for key in ("primary", "secondary"):
     if key in sections:

@@ -5,12 +5,13 @@ codebook and the plan's populations (notebook 02's one call). The estimators the
 
 from __future__ import annotations
 
-__all__ = ["psychometrics"]
+__all__ = ["psychometrics", "measurement_invariance"]
 
 import numpy as np
 import pandas as pd
 
 from rmstudy.contract.population import select_population
+from rmstudy.stats.invariance import INVARIANCE_COLUMNS, LEVELS, longitudinal_invariance, multigroup_invariance
 from rmstudy.stats.reliability import (cronbach_alpha, item_distributions, item_statistics, omega_hierarchical,
                                        percent_favourable, reliability_flags, reliability_table, reliable_change,
                                        single_item_flags)
@@ -25,7 +26,7 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
     ``flags``, ``rci`` (reliable-change counts per arm for each survey
     hypothesis), ``favourable`` (% favourable by scale × wave × arm),
     ``favourable_by_hypothesis`` (the same in each hypothesis's population) and
-    ``distributions`` (answers per item × wave × option).
+    ``distributions`` (answers per item × wave × option) and ``invariance`` (:func:`measurement_invariance`).
     """
     threshold = cohort.study.reliability_threshold if threshold is None else threshold
     waves = cohort.study.waves
@@ -79,4 +80,34 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
     return {"reliability": table, "items": pd.DataFrame(item_rows), "flags": flags, "rci": rci,
             "favourable": percent_favourable(cohort.responses, P, cohort.codebook), "favourable_by_hypothesis": favourable_h,
             "distributions": item_distributions(cohort.responses, cohort.codebook),
-            "threshold": threshold}
+            "invariance": measurement_invariance(cohort), "threshold": threshold}
+
+
+def measurement_invariance(cohort, min_n: int = 30) -> pd.DataFrame:
+    """Configural, metric and scalar invariance of every scale with three or more items: across role and across
+    arm at the first wave of the plan, and across the plan's waves (longitudinal), by
+    :mod:`rmstudy.stats.invariance` (one-factor CFA, ML, lavaan's conventions).
+
+    Returns one row per scale × across (``role``, ``arm``, ``wave``) × level with the columns ``scale``,
+    ``across`` and those of :data:`~rmstudy.stats.invariance.INVARIANCE_COLUMNS`; a comparison that cannot be
+    fitted (too few people, one group, a flat item, no convergence) has a ``reason`` and no fit numbers.
+    Items are reverse-keyed first (this changes no fit); missing answers are handled listwise.
+    """
+    P = cohort.participants
+    groups = [c for c in ("role", "arm") if c in P.columns]
+    keyed = reverse_key(cohort.responses, cohort.codebook).merge(P[["participant_id", *groups]], on="participant_id")
+    first = keyed[keyed["wave"].astype(str) == str(cohort.study.waves[0])]
+    rows: list[dict] = []
+    for s in cohort.codebook.scales.values():
+        if s.n_items < 3:
+            continue
+        for across in ("role", "arm", "wave"):
+            if across == "wave":
+                t = longitudinal_invariance(keyed, s.items, cohort.study.waves, min_n=min_n)
+            elif across in groups:
+                t = multigroup_invariance(first, s.items, across, min_n=min_n)
+            else:
+                t = pd.DataFrame([{"level": lv, "n": 0, "reason": f"participants.csv has no {across} column"}
+                                  for lv in LEVELS], columns=INVARIANCE_COLUMNS)
+            rows.extend(t.assign(scale=s.name, across=across).to_dict(orient="records"))
+    return pd.DataFrame(rows, columns=["scale", "across", *INVARIANCE_COLUMNS])

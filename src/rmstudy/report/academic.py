@@ -30,6 +30,8 @@ from rmstudy.report.academic_figures import *  # noqa: F401,F403  (one namespace
 from rmstudy.report.academic_figures import __all__ as _figures_all
 from rmstudy.report.academic_format import *  # noqa: F401,F403
 from rmstudy.report.academic_format import __all__ as _format_all
+from rmstudy.report.academic_invariance import *  # noqa: F401,F403
+from rmstudy.report.academic_invariance import __all__ as _invariance_all
 from rmstudy.report.academic_refs import *  # noqa: F401,F403
 from rmstudy.report.academic_refs import __all__ as _refs_all
 from rmstudy.report.academic_tables import *  # noqa: F401,F403
@@ -40,6 +42,7 @@ import pandas as pd
 from rmstudy.report.academic_figures import flow_diagram, flow_table, means_figure, slopes_figure
 from rmstudy.report.academic_format import (ARM_NAMES, AcademicDoc, esc, fmt_bf, fmt_ci, fmt_count, fmt_df,
                                             fmt_num, fmt_p, fmt_p_eq, fmt_r, is_missing)
+from rmstudy.report.academic_invariance import INVARIANCE_MARK, invariance_flag, invariance_note, invariance_table
 from rmstudy.report.academic_refs import guideline, methods_paragraph, references_html, reproduce_command
 from rmstudy.report.academic_tables import (attrition_paragraphs, attrition_table, baseline_table, design_paragraphs,
                                             descriptives_table, e_value_sentence, fielded_dates, hypothesis_table,
@@ -52,7 +55,7 @@ _SECTIONS = ["paras", "title_block", "hypothesis_anchor", "subsections", "sectio
              "section_descriptives", "section_results", "section_sensitivity", "section_moderation",
              "section_retention", "section_assumptions", "section_power", "section_methods",
              "section_reproducibility", "section_references", "section_appendix"]
-__all__ = [*_format_all, *_refs_all, *_figures_all, *_tables_all, *_SECTIONS]
+__all__ = [*_format_all, *_refs_all, *_figures_all, *_tables_all, *_invariance_all, *_SECTIONS]
 
 # --------------------------------------------------------------------------------------------- sections
 # Each returns the HTML of one numbered section; the notebook displays them in order. ``doc`` numbers the
@@ -204,7 +207,7 @@ def section_attrition(doc: AcademicDoc, res: dict, codebook) -> str:
     return out
 
 
-def section_measurement(doc: AcademicDoc, res: dict) -> str:
+def section_measurement(doc: AcademicDoc, res: dict, codebook=None) -> str:
     psy = res.get("psychometrics", {})
     out = doc.heading("measurement") + paras(
         "Cronbach's α from pairwise covariances (as psych::alpha) with a Feldt (1965) 95% CI; McDonald's ω total from "
@@ -222,6 +225,14 @@ def section_measurement(doc: AcademicDoc, res: dict) -> str:
                             for hid, v in psy["rci"].items() for a, c in v["counts"].items()])
         out += doc.table(rci, "Reliable change (Jacobson–Truax) by hypothesis and arm",
                          note="|RCI| > 1.96 with the baseline sample's reliability; participants with both waves.")
+    inv = invariance_table(res, codebook)
+    if not inv.empty:
+        out += doc.table(inv, "Measurement invariance by scale (one-factor CFA, maximum likelihood)", wrap=("Note",),
+                         note="Across role and arm at the first wave (multiple-group CFA) and across waves (one factor "
+                              "per wave, residuals of the same item correlated); configural, metric (equal loadings) "
+                              "and scalar (equal loadings and intercepts) levels, as lavaan::cfa; listwise complete "
+                              f"answers. ΔCFI = this level's CFI minus the level below; {INVARIANCE_MARK} ΔCFI < "
+                              "−0.01 (Cheung &amp; Rensvold, 2002): the scale's means may not be comparable there.")
     out += paras("Item statistics are in the appendix.")
     return out
 
@@ -250,7 +261,13 @@ def section_results(doc: AcademicDoc, res: dict, study, codebook, key: str = "pr
                   "labelled <i>exploratory</i>) are reported here; neither is a confirmatory finding.")
     adj = sorted({f"{r['id']}: {r['adjustment']}" for r in rows if r.get("adjustment")})
     adj_note = ("Adjusted p: " + "; ".join(esc(a) for a in adj) + ". ") if adj else ""
-    out += doc.table(hypothesis_table(rows), "Primary hypotheses" if key == "primary" else
+    table = hypothesis_table(rows)
+    marks = [invariance_flag(res, r["outcome"]) for r in rows]
+    if any(marks):
+        table["ID"] = [f"{i} {m}" if m else i for i, m in zip(table["ID"], marks)]
+        adj_note += (f"{INVARIANCE_MARK} the outcome's scale fails scalar invariance (ΔCFI < −0.01; see Measurement): "
+                     "its means may not be comparable across groups or waves. ")
+    out += doc.table(table, "Primary hypotheses" if key == "primary" else
                      "Secondary and exploratory hypotheses",
                      note=adj_note + "Estimate: difference in change in scale points (programme minus comparison), or the log "
                           "hazard ratio for retention. d = d<sub>ppc2</sub> (Morris, 2008). TOST: two one-sided tests "
@@ -261,7 +278,7 @@ def section_results(doc: AcademicDoc, res: dict, study, codebook, key: str = "pr
         out += paras(f"<i>Method:</i> {esc(r['method'])}. <i>Population:</i> {esc(population_label(r.get('population')))}; "
                   + ", ".join(f"{ARM_NAMES[a].lower()} {fmt_count(v.get('participants'))} participants"
                               for a, v in r["n"].items()) + ".",
-                  result_sentence(r), " ".join(esc(n) for n in r.get("notes", [])))
+                  result_sentence(r), " ".join(esc(n) for n in r.get("notes", [])), invariance_note(res, r["outcome"]))
         if r["family"] == "primary" and r.get("design") != "single_arm":
             out += paras(e_value_sentence(r, _event_rate(res, r["id"])))
         m = res.get("models", {}).get(r["id"])
