@@ -285,7 +285,7 @@ def analyse_survey(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: f
     row, detail, fit, data = analyse_survey_hypothesis(cohort, scores, h, alpha)
     moderation = moderation_for_hypothesis(cohort, scores, data, h, alpha=alpha)
     sens = sensitivity_analyses(data, row, h, cohort.participants, alpha=alpha)
-    row = replace(row, bayes_factor_10=sens["bayes"]["bf10"])
+    row = replace(row, bayes_factor_10=sens["bayes"]["bf10"], log10_bayes_factor_10=sens["bayes"]["log10_bf10"])
     return SurveyAnalysis(row=row, detail=detail, fit=fit, data=data, sensitivity=sens, moderation=moderation,
                           power=minimum_detectable_effect(row, alpha))
 

@@ -88,7 +88,14 @@ def measurement_invariance(cohort, min_n: int = 30) -> pd.DataFrame:
     arm at the first wave of the plan, and across the plan's waves (longitudinal), by
     :mod:`rmstudy.stats.invariance` (one-factor CFA, ML, lavaan's conventions).
 
-    Returns one row per scale × across (``role``, ``arm``, ``wave``) × level with the columns ``scale``,
+    Parameters
+    ----------
+    cohort : the (analysis) cohort: participants, responses, codebook and plan.
+    min_n : fewest complete answers a group, or the longitudinal sample, needs.
+
+    Returns
+    -------
+    One row per scale × across (``role``, ``arm``, ``wave``) × level with the columns ``scale``,
     ``across`` and those of :data:`~rmstudy.stats.invariance.INVARIANCE_COLUMNS`; a comparison that cannot be
     fitted (too few people, one group, a flat item, no convergence) has a ``reason`` and no fit numbers.
     Items are reverse-keyed first (this changes no fit); missing answers are handled listwise.

@@ -19,7 +19,7 @@ from rmstudy.errors import ResultsError
 
 #: keys results.json leaves out when they do not apply (retention rows have no ``design`` or Bayes factor; rows
 #: are recorded before multiplicity and the decision are known)
-OPTIONAL_FIELDS = ("design", "bayes_factor_10", "p_adjusted", "adjustment", "decision")
+OPTIONAL_FIELDS = ("design", "bayes_factor_10", "log10_bayes_factor_10", "p_adjusted", "adjustment", "decision")
 
 
 @dataclass(frozen=True, kw_only=True, eq=True)
@@ -27,7 +27,8 @@ class HypothesisRow(Mapping):
     """One hypothesis of the plan, as results.json records it (docs/results.md). The field order is the key order.
 
     Survey rows: ``estimate``, ``se``, ``df`` and the CI are the difference in change in scale points, ``design``
-    is ``two_arm`` or ``single_arm`` and ``bayes_factor_10`` the JZS Bayes factor on completers' change. Retention
+    is ``two_arm`` or ``single_arm`` and ``bayes_factor_10`` the JZS Bayes factor on completers' change (None when
+    too large or small for a float; ``log10_bayes_factor_10``, its log10, is always a number). Retention
     rows: the log hazard ratio of voluntary exit (``df`` None) and ``effect_size`` the hazard ratio.
 
     Examples
@@ -69,6 +70,7 @@ class HypothesisRow(Mapping):
     n: dict
     notes: list
     bayes_factor_10: float | None = None
+    log10_bayes_factor_10: float | None = None
     p_adjusted: float | None = None
     adjustment: str | None = None
     decision: str | None = None

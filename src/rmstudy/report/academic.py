@@ -313,7 +313,9 @@ def section_sensitivity(doc: AcademicDoc, res: dict) -> str:
                            "df": fmt_df(x.get("df")), "95% CI": fmt_ci(x["ci_low"], x["ci_high"], 3),
                            "p": fmt_p(x["p_value"]), "n": fmt_count(x.get("n_participants")),
                            "Note": x.get("note") or "–"} for x in sv["rows"]])
-        bf = fmt_bf(b["bf10"])
+        bf = fmt_bf(b["bf10"], b.get("log10_bf10"))
+        if b.get("log10_bf10") is not None and abs(b["log10_bf10"]) > 2:     # the power of ten, even beyond a float
+            bf += f" (log<sub>10</sub> BF<sub>10</sub> = {fmt_num(b['log10_bf10'], 1)})"
         note = (f"BF<sub>10</sub> {bf}" if bf[0] in "<>" else f"BF<sub>10</sub> = {bf}") + \
             f" (n = {fmt_count(b['n_program'])} + {fmt_count(b['n_control'])} completers)."
         if sv.get("lords_paradox"):

@@ -72,8 +72,12 @@ def fmt_df(df) -> str:
     return "–" if is_missing(df) else f"{df:.1f}"
 
 
-def fmt_bf(bf) -> str:
-    """A Bayes factor: '> 100' beyond 100, '< 0.01' below 0.01, else two decimals."""
+def fmt_bf(bf, log10=None) -> str:
+    """A Bayes factor: '> 100' beyond 100, '< 0.01' below 0.01, else two decimals. ``log10`` (results.json's
+    log10 of it, always a number) is used when given: a BF10 too large for a float is null in results.json but
+    still reads '> 100'."""
+    if not is_missing(log10):
+        bf = 10.0 ** min(max(float(log10), -300.0), 300.0)
     if is_missing(bf):
         return "–"
     if bf > 100:

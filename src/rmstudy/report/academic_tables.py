@@ -292,7 +292,7 @@ def hypothesis_table(rows: list[dict]) -> pd.DataFrame:
                     "Adjusted p": fmt_p(r.get("p_adjusted")),
                     "Effect size [95% CI]": f"{es_name} = {fmt_num(es['value'])} {fmt_ci(es['ci_low'], es['ci_high'])}",
                     "TOST p": fmt_p(r.get("tost_p")),
-                    "BF10": "–" if ret else fmt_bf(r.get("bayes_factor_10")), "Decision": r["decision"]})
+                    "BF10": "–" if ret else fmt_bf(r.get("bayes_factor_10"), r.get("log10_bayes_factor_10")), "Decision": r["decision"]})
     return pd.DataFrame(out)
 
 
@@ -312,8 +312,8 @@ def result_sentence(r: dict) -> str:
             else "difference in change (programme minus comparison)")
     stat = (f"<i>t</i>({fmt_df(r['df'])}) = {fmt_num(t)}" if not is_missing(r.get("df")) else f"<i>z</i> = {fmt_num(t)}")
     bf = ""
-    if not is_missing(r.get("bayes_factor_10")):
-        b = fmt_bf(r["bayes_factor_10"])
+    if not is_missing(r.get("bayes_factor_10")) or not is_missing(r.get("log10_bayes_factor_10")):
+        b = fmt_bf(r.get("bayes_factor_10"), r.get("log10_bayes_factor_10"))
         bf = f"; BF<sub>10</sub> {b}" if b[0] in "<>" else f"; BF<sub>10</sub> = {b}"
     tost = f"; TOST against the SESOI {fmt_p_eq(r['tost_p'])}" if not is_missing(r.get("tost_p")) else ""
     return (f"The {what} was <i>b</i> = {fmt_num(r['estimate'], 3)} scale points, 95% CI "

@@ -356,8 +356,28 @@ def longitudinal_invariance(data: pd.DataFrame, items: Sequence[str], waves: Seq
     """Configural, metric and scalar invariance of the same items across ``waves`` (one factor per wave, factor
     covariances free, residuals of the same item correlated across waves).
 
-    ``data`` is long (one row per ``subject`` x ``wave``); people with every item answered at every wave enter
-    (listwise). Returns the columns of :func:`multigroup_invariance`; ``n`` is the number of people.
+    Parameters
+    ----------
+    data : long data, one row per ``subject`` x ``wave``, with the (reverse-keyed) ``items``.
+    items : at least three item columns; the first is each wave's marker (loading fixed to 1).
+    waves : the waves to compare, in order (the first is the reference: its factor mean is 0 at the scalar level).
+    subject, wave : the person and wave columns.
+    min_n : fewest people with every item answered at every wave (and always more than items x waves).
+
+    Returns
+    -------
+    DataFrame with the columns of :func:`multigroup_invariance`; ``n`` is the number of people (listwise: every
+    item at every wave).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> f = rng.normal(size=300)
+    >>> rows = [{"participant_id": i, "wave": w, **{f"q{j}": f[i] + s + rng.normal() for j in range(3)}}
+    ...         for i in range(300) for w, s in (("pre", 0.0), ("post", 0.5))]
+    >>> t = longitudinal_invariance(pd.DataFrame(rows), ["q0", "q1", "q2"], ["pre", "post"])
+    >>> t["df"].tolist(), bool(t.loc[2, "delta_cfi"] > -0.01)
+    ([5, 7, 9], True)
     """
     items, waves = list(items), [str(w) for w in waves]
     long = data[data[wave].astype(str).isin(waves)].drop_duplicates([subject, wave])
