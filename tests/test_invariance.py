@@ -138,3 +138,25 @@ def test_impossible_fits_give_rows_with_a_reason(fixture):
     few = longitudinal_invariance(data[data["participant_id"].isin(data["participant_id"].unique()[:20])], ITEMS,
                                   ["t1", "t2"])
     assert few["reason"].str.contains("too few complete answers").all()
+
+
+def test_a_fit_that_does_not_converge_gives_a_reason(fixture, monkeypatch):
+    import rmstudy.stats.invariance as inv
+
+    data, _ = fixture
+    real = inv.fit_cfa
+    monkeypatch.setattr(inv, "fit_cfa", lambda *a, **k: {**real(*a, **k), "converged": False})
+    t = multigroup_invariance(data[data["wave"] == "t1"], ITEMS, "group")
+    assert t["reason"].eq("the maximum-likelihood fit did not converge").all() and t["chisq"].isna().all()
+
+
+def test_a_heywood_case_is_fitted_and_noted():
+    """Three items with r01 * r02 / r12 = 1.2 > 1: item q0's residual variance is estimated below zero (as lavaan
+    would, unbounded), and the row says so."""
+    rng = np.random.default_rng(5)
+    R = np.array([[1, 0.8, 0.3], [0.8, 1, 0.2], [0.3, 0.2, 1]])
+    X = rng.multivariate_normal(np.zeros(3), R, size=1000)
+    d = pd.DataFrame(X, columns=["q0", "q1", "q2"]).assign(g=np.repeat(["a", "b"], 500))
+    t = multigroup_invariance(d, ["q0", "q1", "q2"], "g").set_index("level")
+    assert t.loc["configural", "df"] == 0 and t.loc["configural", "chisq"] == pytest.approx(0, abs=1e-6)
+    assert "Heywood" in t.loc["configural", "note"]
