@@ -82,6 +82,7 @@ def test_scale_words():
     assert n.scale_words(_scale(label="UWES total (short)")) == "UWES total"      # an acronym keeps its capitals
     assert n.scale_words(_scale(label="  Engagement  ")) == "engagement"
     assert n.scale_words(_scale(label="Ab")) == "ab"
+    assert n.scale_words(_scale(label="PCs used")) == "PCs used"                # the first two letters decide
     assert n.scale_words(_scale(label="\u01c5")) == "\u01c5"     # one character is never changed (titlecase Dž)
 
 
@@ -296,7 +297,9 @@ def test_retention_certainty():
     assert n.retention_certainty(r, 0.05) == (
         "We are confident about the direction: the programme group's rate of resigning is likely between 0.60 and "
         "0.90 times the comparison group's (95% range).")
-    assert "(90% range)" in n.retention_certainty({**_ret(1.3, "opposite", 1.1, 1.5)}, 0.1)
+    assert n.retention_certainty(_ret(1.3, "opposite", 1.1, 1.5), 0.1) == (
+        "We are confident about the direction: the programme group's rate of resigning is likely between 1.10 and "
+        "1.50 times the comparison group's (90% range).")
     # equivalent: exp(log 1.02 ± 1.6449 · 0.05) = 0.937 to 1.110; band 0.80 to 1.25 from either way of writing it
     eq = {**_ret(1.02, "equivalent", 0.9, 1.2), "se": 0.05, "sesoi": 1.25}
     want = ("Any effect is too small to matter: with 90% confidence the ratio lies between 0.94 and 1.11, inside the "
@@ -357,6 +360,12 @@ def test_moderation_sentence():
         "The programme's effect on this measure looked larger for people with higher baseline engagement at the "
         "start. Treat this as a lead to follow up: it was not the main question.")
     assert "looked smaller for people" in n.moderation_sentence({**mod, "interaction": {"estimate": 0.0}})
+
+
+def test_family_size_counts_the_rows_of_the_same_family():
+    rows = [{"family": "primary"}, {"family": "secondary"}, {"family": "primary"}, {"family": "primary"}]
+    assert n._family_size({"family": "primary"}, rows) == 3
+    assert n._family_size({"family": "secondary"}, rows) == 1 and n._family_size({"family": "other"}, rows) == 0
 
 
 def test_verdict():
