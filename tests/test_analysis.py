@@ -97,7 +97,7 @@ def test_typed_rows_are_built_once_and_recorded_unchanged(demo_cohort, demo_scor
     assert a.row.bayes_factor_10 == a.sensitivity["bayes"]["bf10"] > 0
     primary = rm.analyse_survey_hypothesis(demo_cohort, demo_scores, h)[0]
     assert primary.bayes_factor_10 is None and "bayes_factor_10" not in primary.to_dict()
-    assert dataclasses.replace(a.row, bayes_factor_10=None) == primary          # the same fit, only completed
+    assert dataclasses.replace(a.row, bayes_factor_10=None, log10_bayes_factor_10=None) == primary   # only completed
     with pytest.raises(TypeError):
         a.row["bayes_factor_10"] = 1.0                                           # no notebook can change a row
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -105,7 +105,7 @@ def test_typed_rows_are_built_once_and_recorded_unchanged(demo_cohort, demo_scor
     d = a.row.to_dict()
     assert list(d)[:9] == ["id", "label", "question", "outcome", "population", "family", "direction", "contrast",
                            "design"]
-    assert list(d)[-2:] == ["notes", "bayes_factor_10"]
+    assert list(d)[-3:] == ["notes", "bayes_factor_10", "log10_bayes_factor_10"]
     assert HypothesisRow.from_dict(d) == a.row
     with pytest.raises(ResultsError, match="unknown keys"):
         HypothesisRow.from_dict({**d, "bayes_factor": 3.0})
