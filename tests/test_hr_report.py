@@ -495,7 +495,7 @@ def test_next_steps_speak_to_managers():
             _row("O1", decision="inconclusive"), _row("O2", decision="inconclusive"), _row("H1", decision="supported"),
             _row("X1", family="exploratory", decision="supported")]
     questions = {r["id"]: f"Question about {r['id'].lower()}" for r in rows}
-    power = {"O1": {"n_factor_for_sesoi": 2.31}, "O2": {"n_factor_for_sesoi": 40.0}}
+    power = {"O1": {"factor": 2.31, "n_total": 1386}, "O2": {"factor": 40.0, "n_total": 24000}}   # next_cohort
     steps = hr.next_steps(rows, power, {"H1": "small"}, questions, 600)
     text = " ".join(steps)
     assert steps[0].startswith("Keep:") and "question about k1" in text.lower() and "question about h1" not in text.lower()
@@ -655,10 +655,10 @@ def test_single_arm_chart_is_titled_as_a_change_within_the_programme():
 
 def test_next_steps_of_a_single_arm_cohort_ask_for_no_similar_comparison_group():
     one = {**_row("S1"), "design": "single_arm", "n": {"program": {"participants": 80}}}
-    text = " ".join(hr.next_steps([one], {"S1": {"n_factor_for_sesoi": 2.0}}, {}, {"S1": "Q?"}, 80))
+    text = " ".join(hr.next_steps([one], {"S1": {"factor": 2.0, "n_total": 160}}, {}, {"S1": "Q?"}, 80))
     assert "roughly 160 people, with the same surveys)" in text and "similar comparison group" not in text
     two = _row("T1")
-    assert "similar comparison group" in " ".join(hr.next_steps([two], {"T1": {"n_factor_for_sesoi": 2.0}}, {},
+    assert "similar comparison group" in " ".join(hr.next_steps([two], {"T1": {"factor": 2.0, "n_total": 160}}, {},
                                                                 {"T1": "Q?"}, 80))
 
 

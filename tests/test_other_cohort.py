@@ -257,3 +257,11 @@ def test_small_retention_groups_get_no_rate_and_no_curve(pipeline_run, cohort):
             assert "not shown" in text and "%" not in text, text
         else:                  # had not resigned = 1 - cumulative incidence of voluntary exit (Aalen-Johansen)
             assert text.startswith(f"{round(100 * (1 - incidence[(r['group'], r['horizon_days'])]))}%"), text
+
+
+def test_next_cohort_advice_is_the_planners(pipeline_run):
+    """#14: the HR sentence and the academic power table print results.json next_cohort, the planner's sizes
+    (the check is tests/test_power_reports.py's, shared with the demo's in tests/test_power_e2e.py)."""
+    from test_power_reports import assert_reports_use_the_planner
+
+    assert_reports_use_the_planner(pipeline_run["out"])

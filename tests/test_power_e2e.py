@@ -95,3 +95,11 @@ def test_dask_cluster_of_two_workers_gives_the_single_process_answer():
     # multiprocessing's resource tracker is the interpreter's one shared helper (it ends with the interpreter)
     assert not [c for c in left if "resource_tracker" not in " ".join(c)], f"worker processes left running: {left}"
     assert not [t for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+
+
+def test_reports_next_cohort_is_the_planners(demo_run):
+    """#14: the HR report's and the academic report's next-cohort sizes are the planner's (test_power_reports)."""
+    from test_power_reports import assert_reports_use_the_planner
+
+    nc = assert_reports_use_the_planner(demo_run)
+    assert nc["hypotheses"] and all(e["n_per_arm"] for e in nc["hypotheses"].values())

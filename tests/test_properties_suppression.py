@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from conftest import examples
 from scipy.optimize import linprog
 
-from rmstudy.report.privacy import fewer_than, suppress_by_n, suppress_counts, suppressed_retention
+from rmstudy.report.privacy import fewer_than, suppress_by_column, suppress_by_n, suppress_counts, suppressed_retention
 
 
 def feasible_ranges(table: pd.DataFrame, shown: pd.DataFrame, mask: pd.DataFrame, k: int,
@@ -217,3 +217,60 @@ def test_retention_rates_need_k_people_and_k_leavers(groups, k):
         assert bool(out.loc[i, "suppressed"]) == hide
         assert pd.isna(out.loc[i, "retention"]) == hide and pd.isna(out.loc[i, "ci_low"]) == hide
         assert (out.loc[i, "n"] is None) == hide and (out.loc[i, "n_at_risk"] is None) == hide
+
+
+# --- suppress_by_column (the HR report's 'Who took part': column totals public, no row totals) ----------------------
+
+def column_ranges(table: pd.DataFrame, mask: pd.DataFrame, k: int) -> dict:
+    """{(i, j): (least, greatest)} of every hidden cell of suppress_by_column's display, for a reader who knows every
+    shown cell, every column total, that counts are non-negative and that "fewer than k" means 1 to k − 1.
+    Columns share no constraint (no row totals), so each column is its own linear programme."""
+    t, m = table.to_numpy().astype(int), mask.to_numpy()[:-1]
+    out = {}
+    for j in range(t.shape[1]):
+        rows = [i for i in range(t.shape[0]) if m[i, j]]
+        if not rows:
+            continue
+        a_eq, b_eq = [np.ones(len(rows))], [t[:, j].sum() - t[~m[:, j], j].sum()]
+        bounds = [(1, k - 1) if 0 < t[i, j] < k else (0, None) for i in rows]
+        for n, i in enumerate(rows):
+            e = np.eye(len(rows))[n]
+            lo = linprog(e, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            hi = linprog(-e, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            assert lo.status == 0 and hi.status == 0
+            out[(i, j)] = (round(lo.fun), round(-hi.fun))
+            assert out[(i, j)][0] <= t[i, j] <= out[(i, j)][1]
+    return out
+
+
+@settings(max_examples=examples(60))
+@given(count_tables(max_side=4), KS)
+@example(pd.DataFrame([[1], [1], [30]]), 3)                # two 'fewer than 3' under a public total of 32: 1 and 1
+@example(pd.DataFrame([[2], [4], [30], [40]]), 5)          # 76 − 70 = 6 = 2 + 4: each of them 2 to 4, not 1 to 4
+def test_a_public_column_total_says_nothing_about_a_small_cell(table, k):
+    """What the rule promises (and the reason for its second hidden cell): for a small cell in a column that also
+    holds a non-zero cell of at least k, what is shown (the column total and the shown cells) adds nothing to its
+    label: its least and greatest possible values are exactly 1 and k − 1. (A column whose non-zero cells are all
+    small cannot promise that: its public total is their sum; see the report of issue #17.)"""
+    shown, mask = suppress_by_column(table, k)
+    t, m = table.to_numpy(), mask.to_numpy()[:-1]
+    assert (m == ((t > 0) & (t < k)) | (m & (t >= k))).all() and m[(t > 0) & (t < k)].all()
+    assert not m[t == 0].any()
+    assert shown.iloc[-1].tolist() == [str(v) for v in t.sum(axis=0)]          # the column totals, always shown
+    ranges = column_ranges(table, mask, k)
+    for (i, j), (lo, hi) in ranges.items():
+        col = t[:, j]
+        if 0 < col[i] < k and (col >= k).any():
+            assert (lo, hi) == (1, k - 1), (f"'fewer than {k}' at ({i}, {j}) is {lo} to {hi}", table)
+        if col[i] >= k:
+            assert hi - lo >= 1                                                   # a complement is never pinned
+
+
+def test_two_small_cells_under_a_public_total_are_not_given_away():
+    """Regression (issue #17): juniors 1 and seniors 1 of 32 in the programme, k = 3: both cells read "fewer than
+    3", the leads' 30 and the public total 32 were shown, so 32 − 30 = 2 gave 1 and 1 back. Now the 30 is hidden."""
+    t = pd.DataFrame({"program": [1, 1, 30], "control": [20, 30, 40]}, index=["junior", "senior", "lead"])
+    shown, mask = suppress_by_column(t, 3)
+    assert shown["program"].tolist() == ["fewer than 3", "fewer than 3", "hidden", "32"]
+    assert shown["control"].tolist() == ["20", "30", "40", "90"]
+    assert column_ranges(t, mask, 3) == {(0, 0): (1, 2), (1, 0): (1, 2), (2, 0): (28, 30)}

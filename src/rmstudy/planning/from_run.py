@@ -26,7 +26,7 @@ a pair intercept constant over waves does not change its test of the difference 
 
 from __future__ import annotations
 
-__all__ = ["plan_from_run", "power_from_run"]
+__all__ = ["plan_from_run", "power_from_run", "next_cohort", "NEXT_COHORT_SIMS", "NEXT_COHORT_SEED"]
 
 import json
 import math
@@ -166,6 +166,45 @@ def _plan(res: dict, run_dir: Path, n_sims: int, seed: int, target_power: float)
     if len(waves) >= 2:
         raw["waves"] = waves
     return parse_plan(raw, file=f"{run_dir.name}/results.json"), sources
+
+
+NEXT_COHORT_SIMS = 200      # simulations per grid point of the run's own next-cohort search (results.json next_cohort)
+NEXT_COHORT_SEED = 1
+
+
+def _size_entry(s: dict, per_arm: float, source: str) -> dict:
+    """One ``next_cohort`` entry from :func:`~rmstudy.planning.search.sample_size` (no timings: results.json is
+    reproducible byte for byte)."""
+    n = s["n_per_arm"]
+    return {"n_per_arm": n, "n_per_arm_ci_low": s["n_per_arm_ci_low"], "n_per_arm_ci_high": s["n_per_arm_ci_high"],
+            "n_total": None if n is None else 2 * n, "factor": None if n is None else n / per_arm,
+            "power_at_n": s.get("power_at_n"), "target_power": s["target_power"], "effect": s["effect"],
+            "effect_scale": s["effect_scale"], "effect_source": source, "note": s["note"]}
+
+
+def next_cohort(results: dict, n_sims: int = NEXT_COHORT_SIMS, seed: int = NEXT_COHORT_SEED,
+                target_power: float = 0.8) -> dict:
+    """results.json ``next_cohort``: for each inconclusive two-arm hypothesis, the participants per arm (and in
+    all) a next cohort with this run's design needs for ``target_power`` to settle it, by the planner's simulation
+    (:func:`~rmstudy.planning.search.sample_size` on :func:`plan_from_run`'s plan: the run's decision rule,
+    multiplicity, attrition and correlation, the SESOI as the true effect). ``factor`` is that size over this
+    cohort's per arm. The reports read these numbers; :func:`power_from_run` with the same ``n_sims`` and ``seed``
+    gives the same ones."""
+    out = {"method": "simulation (rmstudy.planning.sample_size on the run's plan)", "n_sims": n_sims, "seed": seed,
+           "target_power": target_power, "n_per_arm_now": None, "hypotheses": {}, "note": None}
+    open_ = [r["id"] for r in results.get("hypotheses", [])
+             if r.get("decision") == "inconclusive" and r.get("design") != "single_arm"]
+    if not open_:
+        return out
+    try:
+        plan, sources = _plan(results, Path(str(results.get("cohort") or "run")), n_sims, seed, target_power)
+    except PlanningError as e:
+        return {**out, "note": f"no simulation: {e}"}
+    per_arm = plan.n_per_arm[0]
+    out["n_per_arm_now"] = per_arm
+    for hid in open_:
+        out["hypotheses"][hid] = _size_entry(sample_size(plan, hid, target_power), per_arm, sources[hid]["effect"])
+    return out
 
 
 def plan_from_run(run_dir: str | Path, n_sims: int = 1000, seed: int = 1, target_power: float = 0.8):

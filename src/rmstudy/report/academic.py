@@ -421,8 +421,20 @@ def section_assumptions(doc: AcademicDoc, res: dict, figures_dir=None) -> str:
     return out
 
 
+def _next_size(nc: dict, hid: str) -> str:
+    """The planner's next-cohort size of an open hypothesis (results.json ``next_cohort``), as it computed it."""
+    e = (nc.get("hypotheses") or {}).get(hid)
+    if not e:
+        return "–"
+    if is_missing(e["n_per_arm"]):
+        return "not reached"
+    return (f"{fmt_count(e['n_per_arm'])} per arm [{fmt_count(e['n_per_arm_ci_low'])}, "
+            f"{fmt_count(e['n_per_arm_ci_high'])}] ({e['factor']:.1f} × this cohort)")
+
+
 def section_power(doc: AcademicDoc, res: dict) -> str:
     rows = []
+    nc = res.get("next_cohort") or {}
     for hid, p in res["power"].items():
         if "mde_d" in p:
             mde = f"d = {fmt_num(p['mde_d'])} ({fmt_num(p['mde_raw'], 3)} points)"
@@ -430,10 +442,15 @@ def section_power(doc: AcademicDoc, res: dict) -> str:
             mde = f"HR = {fmt_num(p.get('mde_hazard_ratio'))}"
         rows.append({"Hypothesis": hid, "Power": f"{100 * p['power']:.0f}%", "α": fmt_r(p["alpha"]),
                      "Minimum detectable effect": mde,
-                     "Size needed for the SESOI": "–" if is_missing(p.get("n_factor_for_sesoi"))
-                     else f"{p['n_factor_for_sesoi']:.1f} × this cohort"})
+                     "Next cohort for the SESOI": _next_size(nc, hid)})
+    note = "Two-sided, unadjusted α, from each model's standard error."
+    if nc.get("hypotheses"):
+        note += (f" Next cohort (inconclusive hypotheses): participants per arm for which the plan's decision says "
+                 f"supported with {100 * nc['target_power']:.0f}% probability at the SESOI, by simulating this "
+                 f"design ({fmt_count(nc['n_sims'])} cohorts per size, the run's multiplicity and decision rule, "
+                 f"attrition and pre–post correlation), with its 95% Monte-Carlo interval.")
     return doc.heading("power") + doc.table(pd.DataFrame(rows), "Minimum detectable effects of this cohort",
-                                            note="Two-sided, unadjusted α, from each model's standard error.")
+                                            note=note)
 
 
 def section_methods(doc: AcademicDoc, res: dict, study) -> str:

@@ -46,7 +46,9 @@ MEETING_WORDS = {"pairs": "time for the pairs to meet", "groups": "time for the 
 def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, cohort_size: int,
                mentoring: str = "pairs") -> list[str]:
     """What managers can do with the answers: what to keep, what to look into, what to stop expecting, and how
-    large the next cohort should be to settle what is open (from the power analysis, rounded up to tens)."""
+    large the next cohort should be to settle what is open. ``power`` is results.json ``next_cohort.hypotheses``:
+    the planner's simulated size per open question (``factor`` times this cohort, ``n_total`` people; rounded up
+    to tens here, never recomputed). ``cohort_size`` is kept for callers; the sizes are the planner's."""
     keep, fix, same, open_, within = [], [], [], [], []
     for r in rows:
         if r["id"] in hidden or r["family"] == "exploratory":
@@ -73,15 +75,16 @@ def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, coh
                    ": the study found no meaningful change. If that matters, try something aimed at it directly.")
     sizes = []
     for r, q in open_:
-        f = (power.get(r["id"]) or {}).get("n_factor_for_sesoi")
+        f = (power.get(r["id"]) or {}).get("factor")
         if f and math.isfinite(f):
             sizes.append((r, q, f))
     settle = [(r, q, f) for r, q, f in sizes if f <= 10]
     too_big = [(r, q, f) for r, q, f in sizes if f > 10]
     if settle:
         f = max(f for _, _, f in settle)
+        people = max(power[r["id"]]["n_total"] for r, _, _ in settle)        # the largest size the planner found
         out.append("Try again, larger: " + _join([f"“{q}”" for _, q, _ in settle]) + " cannot be answered yet. "
-                   f"A next cohort about {fmt(max(1.0, f), 1)} times this one (roughly {_round_up(f * cohort_size)} "
+                   f"A next cohort about {fmt(max(1.0, f), 1)} times this one (roughly {_round_up(people)} "
                    "people, with the same surveys" + ("" if all(r.get("design") == "single_arm" for r, _, _ in settle)
                                                        else " and a similar comparison group") +
                    ") would be large enough to settle "
@@ -387,7 +390,8 @@ def build_report(results: dict, study, codebook) -> dict:
         "k": k, "alpha": alpha, "assignment": assignment,
         "cards": cards, "effects": effects, "participation": part, "findings": findings,
         "limits": limits(results, study, assignment, shown, k),
-        "next_steps": next_steps(rows, results.get("power") or {}, hidden, questions, cohort_size,
+        "next_steps": next_steps(rows, (results.get("next_cohort") or {}).get("hypotheses") or {}, hidden, questions,
+                                 cohort_size,
                                  str((study.raw.get("design") or {}).get("mentoring", "pairs"))),
         "privacy": privacy_lines, "footnotes": footnotes, "figures": figures_out, "data": data,
         "hidden": hidden,

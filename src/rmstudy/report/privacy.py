@@ -166,9 +166,11 @@ def suppress_by_column(table: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.Da
     """Suppress a count table whose column totals are public, showing those totals and no row totals.
 
     An arm's size can be worked out from many places of a report (a response rate or a share is a fraction of
-    it), so a table that hides a small cell must hold when the column totals are known: in every column either no
-    cell or at least two non-zero cells are hidden (the smallest other non-zero cell is hidden too; when there is
-    none, the whole column is). Row totals are left out (they would give a hidden cell back across columns).
+    it), so a table that hides a small cell must hold when the column totals are known: in every column with a
+    small cell, the smallest non-zero cell that is not small is hidden too (so the hidden cells' sum, which the
+    total gives, says nothing about a small one: two "fewer than 3" cells summing to 2 would each be 1); when there
+    is none, every non-zero cell of the column is small and hidden. Row totals are left out (they would give a
+    hidden cell back across columns).
 
     Parameters
     ----------
@@ -192,7 +194,7 @@ def suppress_by_column(table: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.Da
     hidden = prim.copy()
     for j in range(vals.shape[1]):
         col = hidden[:, j]
-        if col.sum() == 1:
+        if col.any():
             cand = [i for i in range(vals.shape[0]) if not col[i] and vals[i, j] > 0]
             if cand:
                 hidden[min(cand, key=lambda i: vals[i, j]), j] = True

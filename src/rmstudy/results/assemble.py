@@ -85,6 +85,8 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
         **sections,
     }
     results = to_jsonable(results)
+    from rmstudy.planning.from_run import next_cohort    # the reports' next-cohort sizes: the planner's, computed once
+    results["next_cohort"] = to_jsonable(next_cohort(results))
     validate_results(results)
     write_json(results, out_dir / "results.json", convert=False)
     return results
