@@ -417,3 +417,28 @@ def test_single_arm_design_attrition_and_references():
     assert A.attrition_paragraphs(res)[0] == ("Dropout (no response at post) was 20% in the programme; with one arm "
                                               "(or one wave) there is no test of differential attrition.")
     assert "VanderWeele" not in A.references_html(res, study)        # no E-value without a comparison group
+
+
+def test_invariance_table_and_flags_follow_results(report):
+    """Issue #18: the measurement-invariance table holds results.json's rows; every hypothesis whose scale fails scalar
+    invariance carries the mark and the note, no other does; the HR report says nothing about it."""
+    _, run_dir, res, html, soup = report
+    rows = res["psychometrics"]["invariance"]
+    cap = soup.find(string=re.compile("Measurement invariance by scale"))
+    assert rows and cap is not None
+    table = cap.find_parent("figure").find("table")
+    assert len(table.find("tbody").find_all("tr")) == len(rows)
+    bad = A.noninvariant_scales(res)
+    text = _prose(soup)
+    ids = {}
+    for title in ("Primary hypotheses", "Secondary and exploratory hypotheses"):
+        fig = soup.find("i", string=title)
+        for tr in (fig.find_parent("figure").find("tbody").find_all("tr") if fig else []):
+            ids[tr.find("td").get_text()] = title
+    for r in res["hypotheses"]:
+        shown = f"{r['id']} {A.INVARIANCE_MARK}" if r["outcome"] in bad else r["id"]
+        assert shown in ids, (r["id"], sorted(ids))
+    for scale in bad:
+        assert re.sub("<[^>]+>", "", A.invariance_note(res, scale)) in text
+    hr = (run_dir / "hr" / "hr_report.html").read_text(encoding="utf-8")
+    assert "invariance" not in hr.lower() and A.INVARIANCE_MARK not in hr
