@@ -58,13 +58,14 @@ def test_design_parsed_and_refused_in_an_older_version():
     assert e.value.problems[0].column == "design.mentoring"
 
 
-def test_mmrm_is_refused_in_one_line_until_it_is_fitted():
+def test_mmrm_is_accepted_for_survey_outcomes_only():
     raw = _plan()
     raw["hypotheses"][0]["model"] = "mmrm"
+    assert parse_study(raw).hypotheses[0].model == "mmrm"
+    raw["hypotheses"][0]["outcome"] = "retention"
     with pytest.raises(CohortError) as e:
         parse_study(raw)
-    (p,) = e.value.problems
-    assert p.column == "hypotheses.0.model" and "mmrm" in p.message
+    assert any(p.column == "hypotheses.0.model" and "retention" in p.message for p in e.value.problems)
 
 
 def test_trial_without_age_role_or_pairs_loads_and_filters_by_age_band():

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 __all__ = ["select_population", "analyse_survey_hypothesis", "analyse_retention_hypothesis", "analyse_survey",
            "analyse_retention", "SurveyAnalysis", "RetentionAnalysis", "finalise_hypotheses", "decide", "tost_p",
-           "cell_means", "minimum_detectable_effect", "HypothesisRow"]
+           "cell_means", "minimum_detectable_effect", "HypothesisRow", "trajectory"]
 
+import zlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,18 +24,23 @@ from rmstudy.analysis.moderators import moderation_for_hypothesis
 from rmstudy.analysis.rows import HypothesisRow
 from rmstudy.contract.coding import ARMS, CONTROL, TREATED
 from rmstudy.contract.cohort import Cohort
+from rmstudy.contract.design import mentoring_column
 from rmstudy.contract.population import select_population
 from rmstudy.contract.study import Hypothesis
 from rmstudy.errors import CohortError, Problem
 from rmstudy.stats.decisions import decide, finalise_hypotheses
 from rmstudy.stats.effects import d_per_raw, d_ppc2, pooled_baseline_sd, sesoi_bound
 from rmstudy.stats.models.mixed import RandomInterceptFit, conditional_residuals, design_arm_wave, mixed_model
+from rmstudy.stats.models.mmrm import MMRMFit, cell_vector, joint_test, mmrm
 from rmstudy.stats.models.survival import (cox_model, cox_ph, cox_zph, cumulative_incidence, km_horizons, logrank,
                                            retention_data)
 from rmstudy.stats.scoring import long_scores
 from rmstudy.stats.sensitivity import sensitivity_analyses
+from rmstudy.stats.tipping import tipping_point
 
 LMM_METHOD = "LMM score ~ arm * wave + (1 | participant_id), REML; Satterthwaite df (lmerTest)"
+MMRM_METHOD = ("MMRM score ~ arm * wave, unstructured covariance over the waves, REML; Satterthwaite df "
+               "(emmeans for nlme::gls)")
 COX_METHOD = "Cox PH, time from programme start to voluntary exit, Efron ties; Wald test"
 
 
@@ -89,7 +95,7 @@ def _analysed_scores(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis) -> tup
     return long, analysed
 
 
-def _contrast_vector(fit: RandomInterceptFit, h: Hypothesis, two_arm: bool) -> np.ndarray:
+def _contrast_vector(fit: RandomInterceptFit | MMRMFit, h: Hypothesis, two_arm: bool) -> np.ndarray:
     """L with L'beta = the plan's contrast (later minus baseline wave; for two arms, programme minus control)."""
     base, later = h.contrast
     L = np.zeros(len(fit.terms))
@@ -116,12 +122,44 @@ def _baseline_sd(analysed: pd.DataFrame, h: Hypothesis, two_arm: bool) -> tuple[
     return sd_pre, nt, nc
 
 
-def _survey_detail(h: Hypothesis, tab: pd.DataFrame, fit: RandomInterceptFit, analysed: pd.DataFrame,
+def _fit_primary(analysed: pd.DataFrame, h: Hypothesis, two_arm: bool, alpha: float
+                 ) -> tuple[pd.DataFrame, RandomInterceptFit | MMRMFit, str]:
+    """The plan's model of ``h`` (``lmm``, or ``mmrm``) on the analysed rows: (table, fit, method)."""
+    kw = {"between": "arm" if two_arm else None, "between_ref": CONTROL if two_arm else None, "alpha": alpha,
+          "return_fit": True}
+    tab, fit = (mmrm if h.model == "mmrm" else mixed_model)(analysed, "score", "participant_id", "wave", **kw)
+    method = MMRM_METHOD if h.model == "mmrm" else LMM_METHOD
+    return tab, fit, method if two_arm else method.replace("arm * wave", "wave")
+
+
+def trajectory(fit: RandomInterceptFit | MMRMFit, waves: list, arms: list, alpha: float) -> tuple[list, list, dict | None]:
+    """(trajectory, model_means, joint_test) of a fitted ``arm * wave`` model (:class:`~rmstudy.analysis.rows
+    .HypothesisRow`): for two ``arms`` (control, programme) the programme − control difference in change from the
+    first of ``waves`` at every later wave, for one arm the change itself; the model mean of every arm × wave
+    cell; and the F test of all the trajectory's contrasts at once (None with one wave)."""
+    def effect(w):
+        return cell_vector(fit.terms, w, arms[-1]) - (cell_vector(fit.terms, w, arms[0]) if len(arms) > 1 else 0)
+
+    keys = ("estimate", "se", "df", "ci_low", "ci_high")
+    means = [{"arm": str(a), "wave": str(w), **{k: fit.contrast(cell_vector(fit.terms, w, a), alpha=alpha)[k]
+                                               for k in keys}} for w in waves for a in arms]
+    Ls = [effect(w) - effect(waves[0]) for w in waves[1:]]
+    traj = [{"wave": str(w), **{k: c[k] for k in (*keys, "p_value")}}
+            for w, c in zip(waves[1:], (fit.contrast(L, alpha=alpha) for L in Ls))]
+    return traj, means, joint_test(fit, Ls) if Ls else None
+
+
+def _survey_detail(h: Hypothesis, tab: pd.DataFrame, fit: RandomInterceptFit | MMRMFit, analysed: pd.DataFrame,
                    two_arm: bool, alpha: float) -> tuple[dict, pd.DataFrame]:
     """The model's detail for the reports (terms, variance components, cell means, residual diagnostics) and the
-    analysed rows with their fitted values and conditional residuals."""
+    analysed rows with their fitted values and residuals (conditional for the LMM, marginal for the MMRM)."""
     X, _, _, _ = design_arm_wave(analysed, "wave", "arm" if two_arm else None, CONTROL if two_arm else None)
-    fitted, resid = conditional_residuals(fit, analysed["score"].to_numpy(float), X, analysed["participant_id"].to_numpy())
+    if isinstance(fit, MMRMFit):
+        fitted = X @ fit.beta
+        resid = analysed["score"].to_numpy(float) - fitted
+    else:
+        fitted, resid = conditional_residuals(fit, analysed["score"].to_numpy(float), X,
+                                              analysed["participant_id"].to_numpy())
     z = (resid - resid.mean()) / resid.std(ddof=1)
     detail = {"id": h.id, "terms": tab.to_dict(orient="records"), "variance_components": fit.variance_components(),
               "cell_means": cell_means(analysed, alpha=alpha).to_dict(orient="records"),
@@ -132,8 +170,9 @@ def _survey_detail(h: Hypothesis, tab: pd.DataFrame, fit: RandomInterceptFit, an
 
 
 def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: float | None = None
-                              ) -> tuple[HypothesisRow, dict, RandomInterceptFit, pd.DataFrame]:
-    """Fit the primary LMM for a survey outcome in the plan's population.
+                              ) -> tuple[HypothesisRow, dict, RandomInterceptFit | MMRMFit, pd.DataFrame]:
+    """Fit the primary model (the plan's ``model``: ``lmm`` by default, or ``mmrm``) for a survey outcome in the
+    plan's population, with its trajectory, model means and joint test of arm × wave.
 
     Returns
     -------
@@ -149,8 +188,9 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
     if not two_arm:
         notes.append("Single-arm cohort: within-arm change only; the change cannot be attributed to the "
                      "programme without a comparison group.")
-    tab, fit = mixed_model(analysed, "score", "participant_id", "wave", "arm" if two_arm else None,
-                           between_ref=CONTROL if two_arm else None, alpha=alpha, return_fit=True)
+    tab, fit, method = _fit_primary(analysed, h, two_arm, alpha)
+    waves = [w for w in analysed["wave"].cat.categories if (analysed["wave"] == w).any()]
+    traj, means, joint = trajectory(fit, waves, [CONTROL, TREATED] if two_arm else sorted(analysed["arm"].unique()), alpha)
     c = fit.contrast(_contrast_vector(fit, h, two_arm), f"{h.id} contrast", alpha)
     sd_pre, nt, nc = _baseline_sd(analysed, h, two_arm)
     if two_arm:
@@ -170,11 +210,12 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
                      f"and were left out of this model.")
     row = HypothesisRow(
         **_plan_fields(h), contrast=list(h.contrast), design="two_arm" if two_arm else "single_arm",
-        method=LMM_METHOD if two_arm else LMM_METHOD.replace("arm * wave", "wave"),
+        method=method,
         estimate=c["estimate"], se=c["se"], df=c["df"], ci_low=c["ci_low"], ci_high=c["ci_high"],
         p_value=c["p_value"], effect_size=es,
         raw_difference={"value": c["estimate"], "ci_low": c["ci_low"], "ci_high": c["ci_high"], "units": "scale points"},
-        tost_p=tost, baseline_sd=sd_pre, n=_n_by_arm(analysed), notes=notes)
+        tost_p=tost, baseline_sd=sd_pre, n=_n_by_arm(analysed), notes=notes, trajectory=traj, model_means=means,
+        joint_test=joint)
     detail, data = _survey_detail(h, tab, fit, analysed, two_arm, alpha)
     return row, detail, fit, data
 
@@ -278,13 +319,30 @@ class RetentionAnalysis:
     power: dict
 
 
+def _tipping(cohort: Cohort, data: pd.DataFrame, row: HypothesisRow, h: Hypothesis, alpha: float) -> dict | None:
+    """The delta-adjusted MI of the plan's contrast (two arms only), with the primary (likelihood) result beside
+    its MAR case; the seed is the plan's seed and the hypothesis id (a rerun gives the same numbers)."""
+    if row.design != "two_arm":
+        return None
+    waves = [w for w in data["wave"].cat.categories if (data["wave"] == w).any()]
+    seed = [int(cohort.study.seed or 0), zlib.crc32(h.id.encode())]
+    tip = tipping_point(data, *h.contrast, waves, h.expected_sign, row.baseline_sd, alpha=alpha,
+                        seed=int(np.random.SeedSequence(seed).generate_state(1)[0]))
+    return {**tip, "data": f"participants with a score at any wave; dropouts' {h.contrast[1]} scores imputed "
+                           "(MAR), then shifted by delta", "likelihood": {k: row[k] for k in ("estimate", "se", "df")}}
+
+
 def analyse_survey(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: float | None = None) -> SurveyAnalysis:
     """One survey hypothesis, whole: the primary model, its sensitivity analyses (whose JZS Bayes factor on
     completers' change completes the row), the plan's moderators and the minimum detectable effect."""
     alpha = cohort.study.alpha if alpha is None else alpha
     row, detail, fit, data = analyse_survey_hypothesis(cohort, scores, h, alpha)
     moderation = moderation_for_hypothesis(cohort, scores, data, h, alpha=alpha)
-    sens = sensitivity_analyses(data, row, h, cohort.participants, alpha=alpha)
+    sens = sensitivity_analyses(data, row, h, cohort.participants, alpha=alpha,
+                                mentoring_column=mentoring_column(cohort.study.design, cohort.participants.columns))
+    tip = _tipping(cohort, data, row, h, alpha)
+    if tip is not None:
+        sens = {**sens, "tipping_point": tip}
     row = replace(row, bayes_factor_10=sens["bayes"]["bf10"], log10_bayes_factor_10=sens["bayes"]["log10_bf10"])
     return SurveyAnalysis(row=row, detail=detail, fit=fit, data=data, sensitivity=sens, moderation=moderation,
                           power=minimum_detectable_effect(row, alpha))

@@ -17,9 +17,10 @@ from dataclasses import dataclass, fields
 
 from rmstudy.errors import ResultsError
 
-#: keys results.json leaves out when they do not apply (retention rows have no ``design`` or Bayes factor; rows
-#: are recorded before multiplicity and the decision are known)
-OPTIONAL_FIELDS = ("design", "bayes_factor_10", "log10_bayes_factor_10", "p_adjusted", "adjustment", "decision")
+#: keys results.json leaves out when they do not apply (retention rows have no ``design``, Bayes factor or
+#: trajectory; rows are recorded before multiplicity and the decision are known)
+OPTIONAL_FIELDS = ("design", "trajectory", "model_means", "joint_test", "bayes_factor_10", "log10_bayes_factor_10",
+                   "p_adjusted", "adjustment", "decision")
 
 
 @dataclass(frozen=True, kw_only=True, eq=True)
@@ -30,6 +31,12 @@ class HypothesisRow(Mapping):
     is ``two_arm`` or ``single_arm`` and ``bayes_factor_10`` the JZS Bayes factor on completers' change (None when
     too large or small for a float; ``log10_bayes_factor_10``, its log10, is always a number). Retention
     rows: the log hazard ratio of voluntary exit (``df`` None) and ``effect_size`` the hazard ratio.
+
+    Survey rows also carry the primary model's ``trajectory`` (the programme − control difference in change from
+    the first wave at every later wave: ``wave, estimate, se, df, ci_low, ci_high, p_value``; single-arm: the
+    change itself), ``model_means`` (``arm, wave, estimate, se, df, ci_low, ci_high``) and ``joint_test`` (every
+    arm × wave contrast of the trajectory at once: ``F, df1, df2, p_value``). The decision uses the plan's
+    ``contrast`` (``estimate`` ...), not these.
 
     Examples
     --------
@@ -69,6 +76,9 @@ class HypothesisRow(Mapping):
     baseline_sd: float | None
     n: dict
     notes: list
+    trajectory: list | None = None
+    model_means: list | None = None
+    joint_test: dict | None = None
     bayes_factor_10: float | None = None
     log10_bayes_factor_10: float | None = None
     p_adjusted: float | None = None

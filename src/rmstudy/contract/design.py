@@ -12,7 +12,8 @@ reverse-mentoring circle) or ``none`` (no grouping data). Plans without ``design
 
 from __future__ import annotations
 
-__all__ = ["ASSIGNMENTS", "MENTORING", "Design", "parse_design", "required_columns", "CLUSTER_COLUMN"]
+__all__ = ["ASSIGNMENTS", "MENTORING", "Design", "parse_design", "required_columns", "CLUSTER_COLUMN",
+           "mentoring_column"]
 
 from dataclasses import dataclass
 
@@ -88,3 +89,20 @@ def required_columns(study) -> dict[str, str]:
         elif "age" in h.covariates:
             need.setdefault("age", f"{h.id} names it as a covariate")
     return need
+
+
+def mentoring_column(design: Design | None, columns) -> str | None:
+    """The one rule for the pair or group model: the participants.csv column of the plan's mentoring design
+    (``pair_id`` for ``pairs``, the default; ``group_id`` for ``groups``), when the data have it; None for
+    ``mentoring: none`` whatever columns the file holds. Every analysis with a pair or group random effect asks
+    this function (a ``pair_id`` column in a ``groups`` or ``none`` plan is just another column).
+
+    Examples
+    --------
+    >>> mentoring_column(Design(), ["participant_id", "pair_id"]), mentoring_column(Design(), ["participant_id"])
+    ('pair_id', None)
+    >>> mentoring_column(Design(mentoring="none"), ["pair_id", "group_id"]) is None
+    True
+    """
+    col = (design or Design()).cluster_column
+    return col if col is not None and col in set(columns) else None

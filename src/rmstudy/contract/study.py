@@ -200,12 +200,12 @@ def _sesoi_units(h: dict, col: str, file: str, probs: list[Problem]) -> str:
 
 
 def _model(h: dict, col: str, file: str, probs: list[Problem]) -> str:
-    """The hypothesis's model (``lmm`` by default); ``mmrm`` is part of the contract but not yet fitted."""
+    """The hypothesis's model: ``lmm`` (random intercept, the default) or ``mmrm`` (unstructured covariance over
+    the waves); a survey outcome's only (retention is a Cox model)."""
     model = h.get("model", "lmm")
-    if model == "mmrm":
-        probs.append(Problem(file, f"{h['id']} asks for model: mmrm, which this version of rmstudy does not fit yet",
-                             "use model: lmm (random intercept, all available data) until MMRM lands",
-                             column=col + ".model"))
+    if "model" in h and h.get("outcome") == RETENTION:
+        probs.append(Problem(file, f"{h['id']} is a retention hypothesis (a Cox model); model: {model} is for survey "
+                             "outcomes", "remove model from this hypothesis", column=col + ".model"))
     return model
 
 

@@ -369,6 +369,11 @@ def e_value_sentence(r: dict, event_rate: float | None = None) -> str:
 
 def model_sentence(m: dict) -> str:
     vc = m["variance_components"]
+    if "correlation" in vc:             # MMRM: unstructured covariance over the waves
+        corr = [r for i, row in enumerate(vc["correlation"]) for r in row[i + 1:]]
+        return (f"Unstructured covariance over {len(vc['waves'])} waves: SD {min(vc['sd']):.2f}–{max(vc['sd']):.2f}, "
+                f"correlations {fmt_r(min(corr))}–{fmt_r(max(corr))}; {fmt_count(vc['n_obs'])} observations of "
+                f"{fmt_count(vc['n_groups'])} participants.")
     return (f"Variance components: participant intercept τ² = {vc['tau2']:.3f}, residual σ² = {vc['sigma2']:.3f}, "
             f"ICC = {fmt_r(vc['icc'])}; {fmt_count(vc['n_obs'])} observations of {fmt_count(vc['n_groups'])} "
             f"participants" + (" (singular fit)" if vc.get("singular") else "") + ".")

@@ -2,7 +2,10 @@
 
 Each returns a row ``analysis, estimate, se, df, ci_low, ci_high, p_value,
 n_participants, note`` for the programme-minus-control difference in change
-(ANCOVA: the adjusted difference at the later wave), in scale points.
+(ANCOVA: the adjusted difference at the later wave), in scale points;
+:func:`sensitivity_analyses` adds ``data``, the rows each analysis uses (every wave, the contrast's two waves, or
+the completers of those two waves). The delta-adjusted multiple imputation for data missing not at random is
+:func:`rmstudy.stats.tipping.tipping_point`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from rmstudy.stats.models.mixed import mixed_model
+from rmstudy.stats.models.mmrm import cell_vector, mmrm
 from rmstudy.contract.coding import arm_indicator, covariate_columns
 from rmstudy.errors import ModelError
 
@@ -148,42 +152,33 @@ def bayes_factor_change(w: pd.DataFrame) -> dict:
             "prior_r": 0.707}
 
 
-def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants: pd.DataFrame,
-                         alpha: float = 0.05) -> dict:
-    """Every sensitivity analysis that applies to one survey hypothesis.
-
-    ``analysed`` is the primary model's data (``participant_id, wave, score`` plus
-    the participant columns). Returns ``rows`` (the primary first), ``bayes``
-    (JZS BF on completers' change) and ``lords_paradox`` (a note, or None).
-    """
+def _other_model(full: pd.DataFrame, primary: dict, h, alpha: float) -> dict | None:
+    """The model the plan did not choose, on the primary model's data: the random-intercept LMM beside an MMRM
+    primary, the MMRM beside an LMM primary when there are three or more waves (with two, and no other
+    covariates, the two models differ only in whether the two waves' variances may differ)."""
     base, later = h.contrast
-    rows = [_row("Primary: LMM, all available data", primary["estimate"], primary["se"], primary["df"],
-                 sum(v["participants"] for v in primary["n"].values()), alpha)]
-    # the alternatives compare the contrast's two waves only (its baseline becomes the reference wave)
-    analysed = analysed[analysed["wave"].astype(str).isin([base, later])].copy()
-    analysed["wave"] = pd.Categorical(analysed["wave"].astype(str), [base, later], ordered=True)
-    if set(analysed["arm"]) != {"program", "control"}:
-        return {"rows": rows, "bayes": bayes_factor_change(_wide(completers(analysed, base, later), base, later)),
-                "lords_paradox": None}
-    comp = completers(analysed, base, later)
-    tab = mixed_model(comp, "score", between_ref="control", alpha=alpha)
-    r = _interaction(tab, base, later)
-    rows.append(_row("LMM, completers only", r["estimate"], r["se"], r["df"], comp["participant_id"].nunique(), alpha))
-    covs = [c for c in (h.covariates or STANDARD_COVARIATES) if c in analysed.columns and analysed[c].notna().all()]
-    w = _wide(comp, base, later, covs)
-    anc = ancova(w, alpha=alpha)
-    rows.append(anc)
-    if covs:
-        tab = mixed_model(analysed, "score", between_ref="control", covariates=covs, alpha=alpha)
-        r = _interaction(tab, base, later)
-        rows.append(_row(f"LMM adjusted for baseline {', '.join(covs)}", r["estimate"], r["se"], r["df"],
-                         analysed["participant_id"].nunique(), alpha))
-        rows.append(ancova(w, covs, alpha))
-    rows.append(ipw_ancova(w, covs, alpha))
-    # the mentoring pairs (design.mentoring: pairs) or groups (groups: one or more juniors with one or more seniors)
-    for unit, what, kind in (("pair_id", "Dyad", "pair"), ("group_id", "Group", "group")):
-        if unit not in analysed.columns:
-            continue
+    waves = [w for w in full["wave"].cat.categories if (full["wave"] == w).any()]
+    if set(full["arm"]) != {"program", "control"} or (getattr(h, "model", "lmm") != "mmrm" and len(waves) < 3):
+        return None
+    if getattr(h, "model", "lmm") == "mmrm":
+        tab, fit = mixed_model(full, "score", between_ref="control", alpha=alpha, return_fit=True)
+        name = "LMM (random intercept per participant), all available data"
+    else:
+        tab, fit = mmrm(full, "score", between_ref="control", alpha=alpha, return_fit=True)
+        name = "MMRM (unstructured covariance over the waves), all available data"
+    L_terms = [cell_vector(fit.terms, w, "program") - cell_vector(fit.terms, w, "control") for w in (later, base)]
+    c = fit.contrast(L_terms[0] - L_terms[1], alpha=alpha)
+    return _row(name, c["estimate"], c["se"], c["df"], full["participant_id"].nunique(), alpha)
+
+
+def _cluster_rows(analysed: pd.DataFrame, h, mentoring_column: str | None, alpha: float) -> list[dict]:
+    """The mentoring pair or group random effect (``mentoring_column``: ``pair_id`` or ``group_id``, the plan's
+    design) and the plan's ``cluster`` random effect, each where it applies."""
+    base, later = h.contrast
+    rows = []
+    what, kind = {"pair_id": ("Dyad", "pair"), "group_id": ("Group", "group")}.get(mentoring_column or "", ("", ""))
+    if mentoring_column and mentoring_column in analysed.columns:
+        unit = mentoring_column
         pairs = analysed.loc[analysed[unit].astype(str).str.strip() != "", [unit, "participant_id"]]
         if (pairs.drop_duplicates().groupby(unit).size() > 1).any():
             tab, fit = mixed_model(analysed, "score", between_ref="control", cluster=unit, alpha=alpha,
@@ -200,6 +195,54 @@ def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants:
         rows.append(_row(f"LMM with a {cluster} random intercept", r["estimate"], r["se"], r["df"],
                          analysed["participant_id"].nunique(), alpha,
                          note=f"{cluster} ICC {fit.variance_components()['icc_pair']:.2f}"))
+    return rows
+
+
+def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants: pd.DataFrame,
+                         alpha: float = 0.05, mentoring_column: str | None = "pair_id") -> dict:
+    """Every sensitivity analysis that applies to one survey hypothesis.
+
+    ``analysed`` is the primary model's data (``participant_id, wave, score`` plus the participant columns, every
+    wave). ``mentoring_column`` is the column of the plan's mentoring pairs or groups
+    (:func:`rmstudy.contract.design.mentoring_column`; ``pair_id`` for the default design, None for none).
+    Returns ``rows`` (the primary first; each row's ``data`` says which rows it analyses), ``bayes`` (JZS BF on
+    completers' change) and ``lords_paradox`` (a note, or None).
+    """
+    base, later = h.contrast
+    n_all = sum(v["participants"] for v in primary["n"].values())
+    everything = f"all scored rows at every wave ({n_all} participants)"
+    two_waves = f"all scored rows at {base} and {later}"
+    comp_data = f"completers: participants scored at both {base} and {later}, those two waves"
+    kind = "MMRM" if str(primary.get("method", "")).startswith("MMRM") else "LMM"
+    rows = [{**_row(f"Primary: {kind}, all available data", primary["estimate"], primary["se"], primary["df"],
+                    n_all, alpha), "data": everything}]
+    full = analysed
+    # the alternatives compare the contrast's two waves only (its baseline becomes the reference wave)
+    analysed = analysed[analysed["wave"].astype(str).isin([base, later])].copy()
+    analysed["wave"] = pd.Categorical(analysed["wave"].astype(str), [base, later], ordered=True)
+    if set(analysed["arm"]) != {"program", "control"}:
+        return {"rows": rows, "bayes": bayes_factor_change(_wide(completers(analysed, base, later), base, later)),
+                "lords_paradox": None}
+    other = _other_model(full, primary, h, alpha) if isinstance(full["wave"].dtype, pd.CategoricalDtype) else None
+    if other is not None:
+        rows.append({**other, "data": everything})
+    comp = completers(analysed, base, later)
+    tab = mixed_model(comp, "score", between_ref="control", alpha=alpha)
+    r = _interaction(tab, base, later)
+    rows.append({**_row("LMM, completers only", r["estimate"], r["se"], r["df"], comp["participant_id"].nunique(),
+                        alpha), "data": comp_data})
+    covs = [c for c in (h.covariates or STANDARD_COVARIATES) if c in analysed.columns and analysed[c].notna().all()]
+    w = _wide(comp, base, later, covs)
+    anc = ancova(w, alpha=alpha)
+    rows.append({**anc, "data": comp_data})
+    if covs:
+        tab = mixed_model(analysed, "score", between_ref="control", covariates=covs, alpha=alpha)
+        r = _interaction(tab, base, later)
+        rows.append({**_row(f"LMM adjusted for baseline {', '.join(covs)}", r["estimate"], r["se"], r["df"],
+                            analysed["participant_id"].nunique(), alpha), "data": two_waves})
+        rows.append({**ancova(w, covs, alpha), "data": comp_data})
+    rows.append({**ipw_ancova(w, covs, alpha), "data": comp_data})
+    rows += [{**r, "data": two_waves} for r in _cluster_rows(analysed, h, mentoring_column, alpha)]
     lords = None
     sig = lambda x: x["p_value"] < alpha  # noqa: E731
     if np.sign(anc["estimate"]) != np.sign(primary["estimate"]) or sig(anc) != sig(primary):

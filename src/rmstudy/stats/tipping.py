@@ -1,0 +1,167 @@
+"""Delta-adjusted multiple imputation (tipping-point analysis) for missing-not-at-random attrition.
+
+The primary models assume missing at random (MAR): a participant who left is assumed to have gone on like the
+participants still answering who looked like them at the waves they answered. :func:`tipping_point` asks how
+wrong that must be before the conclusion changes. Every participant of the analysed population without a score
+at the contrast's later wave (a dropout) has that score imputed under MAR, then shifted by delta (scale points):
+in the programme arm only, or in both arms. Each completed data set is analysed by the difference between arms
+in mean change (later wave minus baseline wave; with every score present this is what the primary models
+estimate), and the estimates are pooled with Rubin's rules (Barnard–Rubin df, as ``mice::pool``). The tipping
+point is the delta at which the pooled two-sided p crosses alpha.
+
+Imputation is ``mice`` with ``method = "norm"`` (Bayesian linear regression: coefficients and residual SD drawn
+from their posterior; chained equations over the waves, each wave regressed on all the others), separately in
+each arm, so the arms keep their own trajectories. The chains run side by side, one per imputation, vectorised
+over the imputations. Checked against R's ``mice`` within Monte-Carlo error (tests/reference/mmrm/).
+"""
+
+from __future__ import annotations
+
+__all__ = ["impute_norm", "pool_rubin", "tipping_point", "delta_grid"]
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from rmstudy.errors import ModelError
+
+RIDGE = 1e-5          # mice's default ridge for .norm.draw
+
+
+def impute_norm(Y: np.ndarray, m: int, rng: np.random.Generator, maxit: int = 10) -> np.ndarray:
+    """``m`` completed copies (m, n, T) of the n x T matrix ``Y`` (NaN = missing) by chained Bayesian linear
+    regressions (mice's ``norm``): start from random draws of each column's observed values, then ``maxit``
+    sweeps over the columns with missing values, each regressed (with an intercept) on all the other columns."""
+    n, T = Y.shape
+    miss = np.isnan(Y)
+    if (miss.all(axis=0)).any():
+        raise ModelError("impute_norm: a wave has no observed values in this group")
+    Z = np.repeat(Y[None], m, axis=0)
+    for col in range(T):
+        obs = Y[~miss[:, col], col]
+        k = int(miss[:, col].sum())
+        if k:
+            Z[:, miss[:, col], col] = rng.choice(obs, size=(m, k))
+    # with one incomplete column the chained equations are at their stationary distribution after one sweep
+    sweeps = 0 if not miss.any() else 1 if int(miss.any(axis=0).sum()) == 1 else maxit
+    for _ in range(sweeps):
+        for j in np.flatnonzero(miss.any(axis=0)).tolist():
+            ry = ~miss[:, j]
+            X = np.concatenate([np.ones((m, n, 1)), np.delete(Z, j, axis=2)], axis=2)
+            Xo, yo = X[:, ry], Z[:, ry, j]
+            XoT = Xo.transpose(0, 2, 1)
+            xtx = XoT @ Xo
+            xtx += np.einsum("mkk->mk", xtx)[:, :, None] * np.eye(xtx.shape[1]) * RIDGE
+            V = np.linalg.inv(xtx)
+            V = (V + V.transpose(0, 2, 1)) / 2
+            coef = (V @ (XoT @ yo[:, :, None]))[:, :, 0]
+            res = yo - (Xo @ coef[:, :, None])[:, :, 0]
+            df = max(int(ry.sum()) - X.shape[2], 1)
+            sig = np.sqrt((res**2).sum(axis=1) / rng.chisquare(df, size=m))
+            draw = (np.linalg.cholesky(V) @ rng.standard_normal((m, X.shape[2], 1)))[:, :, 0]
+            beta = coef + draw * sig[:, None]
+            Z[:, ~ry, j] = (X[:, ~ry] @ beta[:, :, None])[:, :, 0] + rng.standard_normal((m, int((~ry).sum()))) \
+                * sig[:, None]
+    return Z
+
+
+def pool_rubin(q: np.ndarray, u: np.ndarray, dfcom: float, alpha: float = 0.05) -> dict:
+    """Rubin's rules for m estimates ``q`` with variances ``u``; Barnard–Rubin df with complete-data df
+    ``dfcom`` (mice's ``pool``). Returns ``estimate, se, df, ci_low, ci_high, p_value, fmi``."""
+    m = len(q)
+    qbar, ubar, b = float(np.mean(q)), float(np.mean(u)), float(np.var(q, ddof=1))
+    t = ubar + (1 + 1 / m) * b
+    lam = (1 + 1 / m) * b / t
+    df_old = (m - 1) / max(lam, 1e-300) ** 2
+    df_obs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
+    df = float(df_old * df_obs / (df_old + df_obs))
+    se = float(np.sqrt(t))
+    half = float(special.stdtrit(df, 1 - alpha / 2)) * se
+    return {"estimate": qbar, "se": se, "df": df, "ci_low": float(qbar - half), "ci_high": float(qbar + half),
+            "p_value": float(2 * special.stdtr(df, -abs(qbar / se))), "fmi": float((lam * df + 2) / (df + 3))}
+
+
+class _Changes:
+    """Per completed set, what the difference in mean change and its variance need, so that any delta costs O(m):
+    shifting the dropouts' later score by delta moves an arm's mean change by delta x (share of dropouts) and its
+    variance by 2 delta cov(change, dropout) + delta^2 var(dropout)."""
+
+    def __init__(self, Z: np.ndarray, treated: np.ndarray, drop: np.ndarray, ib: int, il: int):
+        ch = Z[:, :, il] - Z[:, :, ib]
+        self.arms = []
+        for arm in (treated, ~treated):
+            c, d = ch[:, arm], drop[arm].astype(float)
+            n = c.shape[1]
+            self.arms.append({"n": n, "mean": c.mean(axis=1), "var": c.var(axis=1, ddof=1), "f": d.mean(),
+                              "cov": ((c - c.mean(axis=1, keepdims=True)) * (d - d.mean())).sum(axis=1) / (n - 1),
+                              "vd": d.var(ddof=1) if n > 1 else 0.0})
+
+    def estimates(self, delta: float, both: bool) -> tuple[np.ndarray, np.ndarray]:
+        out = []
+        for k, a in enumerate(self.arms):
+            dl = delta if (k == 0 or both) else 0.0
+            out.append((a["mean"] + dl * a["f"], a["var"] + 2 * dl * a["cov"] + dl * dl * a["vd"], a["n"]))
+        (mp, vp, n_p), (mc, vc, nc) = out
+        s2 = ((n_p - 1) * vp + (nc - 1) * vc) / (n_p + nc - 2)
+        return mp - mc, s2 * (1 / n_p + 1 / nc)
+
+
+def delta_grid(scale_sd: float, sign: int, points: int = 9) -> np.ndarray:
+    """The deltas a report shows: 0 to 2 baseline SDs in the direction ``sign``, ``points`` steps."""
+    return sign * np.linspace(0.0, 2.0 * scale_sd, points)
+
+
+def _wide(analysed: pd.DataFrame, waves: list) -> tuple[np.ndarray, np.ndarray]:
+    """(participants x waves scores, NaN where missing; programme indicator per participant)."""
+    rows, ids = pd.factorize(analysed["participant_id"].to_numpy(), sort=True)
+    cols = pd.Index([str(x) for x in waves]).get_indexer(analysed["wave"].astype(str).to_numpy())
+    if (cols < 0).any():
+        raise ModelError("tipping_point: a row's wave is not one of the waves given")
+    Y = np.full((len(ids), len(waves)), np.nan)
+    Y[rows, cols] = analysed["score"].to_numpy(float)
+    treated = np.zeros(len(ids), dtype=bool)
+    treated[rows] = (analysed["arm"] == "program").to_numpy()
+    return Y, treated
+
+
+def tipping_point(analysed: pd.DataFrame, base: str, later: str, waves: list, expected_sign: int, sd: float,
+                  alpha: float = 0.05, m: int = 100, maxit: int = 10, seed: int = 0) -> dict:
+    """Delta-adjusted MI of the dropouts' score at ``later`` (module docstring).
+
+    ``analysed`` holds the primary model's rows (``participant_id, wave, score, arm``); ``waves`` the waves in
+    order (every one enters the imputation model); ``expected_sign`` the sign the plan expects; ``sd`` the
+    baseline SD that scales the delta grid. Returns ``mar`` (the pooled result at delta 0), ``grid`` (one row
+    per delta and scenario), ``tipping`` (per scenario ``programme`` and ``both``: the delta at which the pooled
+    p crosses ``alpha``, or None when it does not within 3 baseline SDs), the dropouts per arm, and the settings.
+    """
+    Y, treated = _wide(analysed, waves)
+    ib, il = waves.index(base), waves.index(later)
+    drop = np.isnan(Y[:, il])
+    rng = np.random.default_rng(seed)
+    Z = np.empty((m, *Y.shape))
+    for arm in (treated, ~treated):
+        Z[:, arm] = impute_norm(Y[arm], m, rng, maxit)
+    dfcom = len(Y) - 2
+    changes = _Changes(Z, treated, drop, ib, il)
+
+    def pooled(delta: float, both: bool) -> dict:
+        return pool_rubin(*changes.estimates(delta, both), dfcom, alpha)
+
+    mar = pooled(0.0, False)
+    # towards the null when MAR finds an effect, towards the expected direction when it does not
+    sig = mar["p_value"] < alpha
+    sign = -int(np.sign(mar["estimate"])) if sig else int(expected_sign)
+    tipping = {}
+    for scenario, both in (("programme", False), ("both", True)):
+        f = lambda d: pooled(d, both)["p_value"] - alpha  # noqa: E731
+        steps = sign * np.linspace(0, 3 * sd, 31)
+        vals = np.array([f(d) for d in steps])
+        cross = np.flatnonzero(np.sign(vals[1:]) != np.sign(vals[:-1]))
+        tipping[scenario] = None if not len(cross) else float(
+            optimize.brentq(f, steps[cross[0]], steps[cross[0] + 1], xtol=1e-6))
+    grid = [{"scenario": sc, "delta": float(d), **pooled(float(d), sc == "both")}
+            for sc in ("programme", "both") for d in delta_grid(sd, sign)]
+    return {"mar": mar, "grid": grid, "tipping": tipping, "significant_under_mar": bool(sig),
+            "dropouts": {"program": int((drop & treated).sum()), "control": int((drop & ~treated).sum())},
+            "participants": {"program": int(treated.sum()), "control": int((~treated).sum())},
+            "m": m, "maxit": maxit, "seed": seed}
