@@ -289,9 +289,12 @@ def _levels(make, n: int, n_groups: int) -> pd.DataFrame:
     """Fit the three levels; ``make(level)`` returns (groups, n_free, start)."""
     rows, prev_cfi = [], None
     for level in LEVELS:
-        groups, n_free, start = make(level)
-        with threadpool_limits(1, "blas"):          # the matrices are tiny: BLAS threads only contend
-            fit = fit_cfa(groups, n_free, start)
+        try:
+            groups, n_free, start = make(level)
+            with threadpool_limits(1, "blas"):      # the matrices are tiny: BLAS threads only contend
+                fit = fit_cfa(groups, n_free, start)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            fit = {"converged": False}
         if not fit["converged"]:
             rows.append(_row(level, n, "the maximum-likelihood fit did not converge"))
             prev_cfi = None
