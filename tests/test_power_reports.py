@@ -14,7 +14,8 @@ import math
 import re
 from pathlib import Path
 
-from rmstudy.planning.from_run import NEXT_COHORT_SEED, NEXT_COHORT_SIMS, next_cohort, plan_from_run
+from rmstudy.planning.from_run import (NEXT_COHORT_MAX_FACTOR, NEXT_COHORT_SEED, NEXT_COHORT_SIMS, next_cohort,
+                                      plan_from_run)
 from rmstudy.planning.search import sample_size
 from rmstudy.report import hr
 
@@ -37,19 +38,21 @@ def assert_reports_use_the_planner(run_dir: Path, recompute: int = 1) -> dict:
     assert nc["n_per_arm_now"] == plan.n_per_arm[0]
     by_size = sorted(open_, key=lambda h: (-(nc["hypotheses"][h]["n_per_arm"] or 0), h))
     for hid in by_size[:recompute]:
-        s = sample_size(plan, hid, nc["target_power"])
+        s = sample_size(plan, hid, nc["target_power"], max_n=int(NEXT_COHORT_MAX_FACTOR * plan.n_per_arm[0]))
         e = nc["hypotheses"][hid]
         assert (e["n_per_arm"], e["n_per_arm_ci_low"], e["n_per_arm_ci_high"], e["note"]) == \
             (s["n_per_arm"], s["n_per_arm_ci_low"], s["n_per_arm_ci_high"], s["note"]), hid
         if s["n_per_arm"] is not None:
             assert e["n_total"] == 2 * s["n_per_arm"] and e["factor"] == s["n_per_arm"] / plan.n_per_arm[0]
+            assert e["n_per_arm"] <= NEXT_COHORT_MAX_FACTOR * plan.n_per_arm[0]
     # the HR sentence: the largest factor among the questions it can settle, and that question's people
     rows = {r["id"]: r for r in res["hypotheses"]}
     hr_text = _text(next(p for p in (run_dir / "hr" / "hr_report.html", run_dir / "hr_report.html") if p.exists()))
     found = re.findall(r"A next cohort about ([\d.]+) times this one \(roughly (\d+) people", hr_text)
-    sized = [h for h in open_ if rows[h]["family"] != "exploratory" and nc["hypotheses"][h]["factor"] is not None]
-    shown = [h for h in sized if nc["hypotheses"][h]["factor"] <= 10]
-    if any(nc["hypotheses"][h]["factor"] > 10 for h in sized):         # the planner's factor decides this sentence too
+    factor = {h: e["factor"] or e["more_than_factor"] for h, e in nc["hypotheses"].items()}
+    sized = [h for h in open_ if rows[h]["family"] != "exploratory" and factor[h] is not None]
+    shown = [h for h in sized if factor[h] <= 10]
+    if any(factor[h] > 10 for h in sized):         # the planner's factor decides this sentence too
         assert "would need more than ten times this cohort" in hr_text
     if found:
         f, people = found[0]
@@ -84,3 +87,20 @@ def test_hr_sentence_reads_the_planner_numbers_as_they_are():
     text = " ".join(hr.next_steps(rows, sizes, {}, {"O1": "Q1?", "O2": "Q2?"}, cohort_size=1))
     assert "about 3.4 times this one (roughly 2060 people" in text      # cohort_size plays no part any more
     assert "times this one" not in " ".join(hr.next_steps(rows, {}, {}, {"O1": "Q1?", "O2": "Q2?"}, 600))
+
+
+def test_a_size_beyond_the_search_reads_as_more_than_ten_times():
+    rows = [{"id": "R1", "family": "secondary", "decision": "inconclusive", "design": "two_arm"}]
+    beyond = {"R1": {"factor": None, "n_total": None, "more_than_factor": NEXT_COHORT_MAX_FACTOR}}
+    text = " ".join(hr.next_steps(rows, beyond, {}, {"R1": "Q?"}, 80))
+    assert "more than ten times this cohort" in text and "times this one" not in text
+    zero = {"R1": {"factor": None, "n_total": None, "more_than_factor": None}}      # an assumed effect of 0
+    assert "a larger cohort would help" in " ".join(hr.next_steps(rows, zero, {}, {"R1": "Q?"}, 80))
+
+
+def test_a_cohort_too_large_to_simulate_in_a_run_says_so(monkeypatch):
+    from rmstudy.planning import from_run
+
+    monkeypatch.setattr(from_run, "_plan", lambda *a: (type("P", (), {"n_per_arm": (50_000,)})(), {}))
+    out = next_cohort({"hypotheses": [{"id": "A", "decision": "inconclusive", "design": "two_arm"}]})
+    assert out["hypotheses"] == {} and "rmstudy power --from-run" in out["note"] and out["n_per_arm_now"] == 50_000

@@ -26,7 +26,8 @@ a pair intercept constant over waves does not change its test of the difference 
 
 from __future__ import annotations
 
-__all__ = ["plan_from_run", "power_from_run", "next_cohort", "NEXT_COHORT_SIMS", "NEXT_COHORT_SEED"]
+__all__ = ["plan_from_run", "power_from_run", "next_cohort", "NEXT_COHORT_SIMS", "NEXT_COHORT_SEED",
+           "NEXT_COHORT_MAX_FACTOR"]
 
 import json
 import math
@@ -170,13 +171,17 @@ def _plan(res: dict, run_dir: Path, n_sims: int, seed: int, target_power: float)
 
 NEXT_COHORT_SIMS = 200      # simulations per grid point of the run's own next-cohort search (results.json next_cohort)
 NEXT_COHORT_SEED = 1
+NEXT_COHORT_MAX_FACTOR = 12  # sizes beyond 12 times this cohort are not searched (the HR report: "more than ten times")
+NEXT_COHORT_BUDGET = 5e7     # simulated participants per grid point (n_sims x 2 arms x the largest n) a run may spend
 
 
 def _size_entry(s: dict, per_arm: float, source: str) -> dict:
     """One ``next_cohort`` entry from :func:`~rmstudy.planning.search.sample_size` (no timings: results.json is
-    reproducible byte for byte)."""
+    reproducible byte for byte). ``more_than_factor``: no size up to that many times this cohort reaches the target
+    for a non-zero effect."""
     n = s["n_per_arm"]
-    return {"n_per_arm": n, "n_per_arm_ci_low": s["n_per_arm_ci_low"], "n_per_arm_ci_high": s["n_per_arm_ci_high"],
+    zero = s["effect"] == (0 if s["effect_scale"] == "d" else 1)
+    return {"more_than_factor": NEXT_COHORT_MAX_FACTOR if n is None and not zero else None,"n_per_arm": n, "n_per_arm_ci_low": s["n_per_arm_ci_low"], "n_per_arm_ci_high": s["n_per_arm_ci_high"],
             "n_total": None if n is None else 2 * n, "factor": None if n is None else n / per_arm,
             "power_at_n": s.get("power_at_n"), "target_power": s["target_power"], "effect": s["effect"],
             "effect_scale": s["effect_scale"], "effect_source": source, "note": s["note"]}
@@ -189,7 +194,9 @@ def next_cohort(results: dict, n_sims: int = NEXT_COHORT_SIMS, seed: int = NEXT_
     (:func:`~rmstudy.planning.search.sample_size` on :func:`plan_from_run`'s plan: the run's decision rule,
     multiplicity, attrition and correlation, the SESOI as the true effect). ``factor`` is that size over this
     cohort's per arm. The reports read these numbers; :func:`power_from_run` with the same ``n_sims`` and ``seed``
-    gives the same ones."""
+    gives the same ones. Sizes above ``NEXT_COHORT_MAX_FACTOR`` times this cohort are not searched, and a cohort so
+    large that the search would simulate more than ``NEXT_COHORT_BUDGET`` participants per grid point is left to
+    ``rmstudy power --from-run`` (a note says so)."""
     out = {"method": "simulation (rmstudy.planning.sample_size on the run's plan)", "n_sims": n_sims, "seed": seed,
            "target_power": target_power, "n_per_arm_now": None, "hypotheses": {}, "note": None}
     open_ = [r["id"] for r in results.get("hypotheses", [])
@@ -202,8 +209,13 @@ def next_cohort(results: dict, n_sims: int = NEXT_COHORT_SIMS, seed: int = NEXT_
         return {**out, "note": f"no simulation: {e}"}
     per_arm = plan.n_per_arm[0]
     out["n_per_arm_now"] = per_arm
+    max_n = int(NEXT_COHORT_MAX_FACTOR * per_arm)
+    if n_sims * 2 * max_n * 1.6 > NEXT_COHORT_BUDGET:
+        return {**out, "note": f"this cohort is too large to simulate its next cohort within a run ({per_arm} per arm): "
+                               "rmstudy power --from-run RUN_DIR answers it"}
     for hid in open_:
-        out["hypotheses"][hid] = _size_entry(sample_size(plan, hid, target_power), per_arm, sources[hid]["effect"])
+        out["hypotheses"][hid] = _size_entry(sample_size(plan, hid, target_power, max_n=max_n), per_arm,
+                                             sources[hid]["effect"])
     return out
 
 

@@ -427,7 +427,7 @@ def _next_size(nc: dict, hid: str) -> str:
     if not e:
         return "–"
     if is_missing(e["n_per_arm"]):
-        return "not reached"
+        return f"more than {e['more_than_factor']} × this cohort" if e.get("more_than_factor") else "not reached"
     return (f"{fmt_count(e['n_per_arm'])} per arm [{fmt_count(e['n_per_arm_ci_low'])}, "
             f"{fmt_count(e['n_per_arm_ci_high'])}] ({e['factor']:.1f} × this cohort)")
 

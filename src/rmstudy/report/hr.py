@@ -75,7 +75,8 @@ def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, coh
                    ": the study found no meaningful change. If that matters, try something aimed at it directly.")
     sizes = []
     for r, q in open_:
-        f = (power.get(r["id"]) or {}).get("factor")
+        size = power.get(r["id"]) or {}
+        f = size.get("factor") or size.get("more_than_factor")     # the planner's: no size up to that factor did
         if f and math.isfinite(f):
             sizes.append((r, q, f))
     settle = [(r, q, f) for r, q, f in sizes if f <= 10]
