@@ -34,7 +34,21 @@ table, .jp-OutputArea-output { break-inside: avoid; }
 
 def export_html(executed: Path, dest: Path, title: str) -> Path:
     """Export an executed report notebook to self-contained, offline HTML with no code, no prompts and no
-    parameters / injected-parameters cell. ``title`` is user text (it holds the study name): it is escaped."""
+    parameters / injected-parameters cell. ``title`` is user text (it holds the study name): it is escaped.
+
+    Parameters
+    ----------
+    executed : Path
+        The executed notebook.
+    dest : Path
+        The HTML file to write.
+    title : str
+
+    Returns
+    -------
+    Path
+        ``dest``.
+    """
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -95,7 +109,19 @@ class DataOnlyFetcher:
 def pdf_from_string(html: str, dest: Path, stylesheets=()) -> tuple[Path, list[str]]:
     """Render an HTML string to ``dest`` (PDF) with no base URL and the data-only fetcher.
 
-    Returns the path and the URLs that were refused."""
+    Returns the path and the URLs that were refused.
+
+    Parameters
+    ----------
+    html : str
+    dest : Path
+    stylesheets : iterable
+        weasyprint stylesheets.
+
+    Returns
+    -------
+    (Path, list of str)
+    """
     import logging
 
     import weasyprint
@@ -117,7 +143,20 @@ def export_pdf(html: Path, dest: Path) -> Path:
     """Print a report's HTML file to an A4 PDF with weasyprint, fetching nothing but embedded ``data:`` URIs.
 
     The HR report's own print stylesheet (``@page`` rules in the page) wins over :data:`PDF_CSS`, which only
-    supplies the A4 page and numbering for notebook-made HTML."""
+    supplies the A4 page and numbering for notebook-made HTML.
+
+    Parameters
+    ----------
+    html : Path
+        The report's HTML file.
+    dest : Path
+        The PDF to write.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+    """
     text = Path(html).read_text(encoding="utf-8")
     sheets = () if "data-rmstudy-print" in text else (PDF_CSS,)
     pdf_from_string(text, Path(dest), stylesheets=sheets)

@@ -21,6 +21,7 @@ ARM_LABELS = {"program": "Programme", "control": "Comparison group"}
 
 
 def set_style() -> None:
+    """Set the house style in matplotlib's ``rcParams`` (no mathtext, SVG text as text, fixed SVG ids)."""
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 110,
                          "figure.subplot.left": 0.12, "figure.subplot.right": 0.97, "figure.subplot.bottom": 0.15,
                          "figure.subplot.top": 0.88, "figure.subplot.wspace": 0.32,
@@ -38,7 +39,24 @@ def _ax(ax):
 
 
 def plot_means(means: pd.DataFrame, waves, title: str, ylabel: str, ax=None, scale_range=None):
-    """Mean score per wave and arm with 95% CIs; suppressed cells (NaN) are not drawn."""
+    """Mean score per wave and arm with 95% CIs; suppressed cells (NaN) are not drawn.
+
+    Parameters
+    ----------
+    means : DataFrame
+        ``arm``, ``wave``, ``mean``, ``ci_low``, ``ci_high``.
+    waves : list of str
+        The waves in order.
+    title, ylabel : str
+    ax : matplotlib Axes, optional
+        Drawn on; a new figure when None.
+    scale_range : (float, float), optional
+        The y range (the scale's full range).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     ax = _ax(ax)
     x = np.arange(len(waves))
     for i, arm in enumerate(("control", "program")):
@@ -59,7 +77,21 @@ def plot_means(means: pd.DataFrame, waves, title: str, ylabel: str, ax=None, sca
 
 
 def plot_km(data: pd.DataFrame, title: str, ax=None, alpha: float = 0.05):
-    """Kaplan–Meier curves by arm with log-type 95% bands (academic report only)."""
+    """Kaplan–Meier curves by arm with log-type 95% bands (academic report only).
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`rmstudy.stats.models.survival.retention_data`'s table.
+    title : str
+    ax : matplotlib Axes, optional
+        Drawn on; a new figure when None.
+    alpha : float
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     from scipy import stats
     from statsmodels.duration.survfunc import SurvfuncRight
 
@@ -85,7 +117,18 @@ def plot_km(data: pd.DataFrame, title: str, ax=None, alpha: float = 0.05):
 
 
 def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None):
-    """Residual normal Q–Q plot and residuals against fitted values."""
+    """Residual normal Q–Q plot and residuals against fitted values.
+
+    Parameters
+    ----------
+    fitted, resid : numpy array
+    title : str
+    axes : pair of Axes, optional
+
+    Returns
+    -------
+    pair of Axes
+    """
     from scipy import stats
 
     plt.rcParams["text.parse_math"] = False
@@ -111,7 +154,20 @@ def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None)
 def save(fig_or_ax, out_dir, name: str, close: bool = False) -> Path:
     """Save a figure as PNG under ``<out_dir>/figures/`` and return the path.
 
-    ``close=True`` closes it afterwards, so a notebook does not render it a second time."""
+    ``close=True`` closes it afterwards, so a notebook does not render it a second time.
+
+    Parameters
+    ----------
+    fig_or_ax : Figure or Axes
+    out_dir : str or Path
+    name : str
+        The file name without ``.png``.
+    close : bool
+
+    Returns
+    -------
+    Path
+    """
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     if isinstance(fig_or_ax, np.ndarray):
         fig = fig_or_ax.flat[0].figure
@@ -127,7 +183,20 @@ def save(fig_or_ax, out_dir, name: str, close: bool = False) -> Path:
 
 def plot_simple_slopes(result: dict, title: str, ax=None):
     """The programme effect (or the within-programme change, for a dose) across the moderator, with a 95% band
-    and the simple slopes at the mean and ±1 SD marked."""
+    and the simple slopes at the mean and ±1 SD marked.
+
+    Parameters
+    ----------
+    result : dict
+        A moderation result of results.json (its ``curve`` and ``simple_slopes``).
+    title : str
+    ax : matplotlib Axes, optional
+        Drawn on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     ax = _ax(ax)
     c = pd.DataFrame(result["curve"])
     ax.fill_between(c["moderator_value"], c["ci_low"], c["ci_high"], color=ARM_COLOURS["program"], alpha=0.2)
@@ -150,7 +219,17 @@ VERDICT_COLOURS = {"supported": "#009E73", "opposite": "#D55E00", "equivalent": 
 
 def to_svg(fig, salt: str = "rmstudy") -> str:
     """The figure as SVG text (fonts as text, no timestamp, ids stable for a given ``salt`` and distinct between
-    figures of one page when each gets its own salt), closed afterwards."""
+    figures of one page when each gets its own salt), closed afterwards.
+
+    Parameters
+    ----------
+    fig : Figure
+    salt : str
+
+    Returns
+    -------
+    str
+    """
     import io
 
     buf = io.StringIO()
@@ -166,6 +245,21 @@ def plot_effects(items: list[dict], xlabel: str, band: float | None = None, ax=N
     ``items``: dicts with ``label``, ``value``, ``lo95``, ``hi95``, ``lo90``, ``hi90``, ``decision``, and an
     optional per-row ``band`` (half-width; for log axes the band is [1/b, b]). Rows are drawn top to bottom in
     the order given. The x axis is symmetric around no effect, so neither side looks bigger than it is.
+
+    Parameters
+    ----------
+    items : list of dict
+    xlabel : str
+    band : float, optional
+        Half-width of the shaded band (SESOI).
+    ax : matplotlib Axes, optional
+        Drawn on; a new figure when None.
+    log : bool
+        A log axis (hazard ratios).
+
+    Returns
+    -------
+    matplotlib Axes
     """
     ax = _ax(ax)
     n = len(items)
@@ -216,7 +310,26 @@ def plot_question(means: list[dict] | None, waves, scale_range, ylabel: str, eff
                   band: float | None = None, axes=None, effect_title: str = "Difference in change"):
     """A survey question: average score per wave and group with 95% CIs on the scale's full range (left; only
     when the means may be shown), and the difference in change with its 95% and (1 − 2α) ranges against zero
-    and the ±SESOI band, in scale points (right)."""
+    and the ±SESOI band, in scale points (right).
+
+    Parameters
+    ----------
+    means : list of dict or None
+        Cell means (None when they may not be shown).
+    waves : list of str
+    scale_range : (float, float)
+    ylabel : str
+    effect : dict or None
+        The difference in change with its ranges.
+    effect_label : str
+    band : float, optional
+    axes : pair of Axes, optional
+    effect_title : str
+
+    Returns
+    -------
+    pair of Axes
+    """
     plt.rcParams["text.parse_math"] = False
     if axes is None:
         set_style()
@@ -261,7 +374,20 @@ def plot_question(means: list[dict] | None, waves, scale_range, ylabel: str, eff
 def plot_retention(cells: list[dict], horizons_label: dict, ax=None):
     """Share who had not resigned, per group and horizon, with 95% CIs on a 0–100% axis; suppressed cells are
     labelled, never drawn. ``cells``: dicts with ``group``, ``horizon_days``, ``shown``, ``not_resigned``,
-    ``ci_low``, ``ci_high``."""
+    ``ci_low``, ``ci_high``.
+
+    Parameters
+    ----------
+    cells : list of dict
+    horizons_label : dict
+        Horizon in days -> its label.
+    ax : matplotlib Axes, optional
+        Drawn on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     ax = _ax(ax)
     rows = [(h, g) for h in sorted({c["horizon_days"] for c in cells}) for g in ("program", "control")]
     by = {(c["horizon_days"], c["group"]): c for c in cells}

@@ -179,8 +179,7 @@ def suppress_by_column(table: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.Da
 
     Returns
     -------
-    (DataFrame, DataFrame)
-        The display with a ``Total`` row, and the mask of the same shape (True where hidden).
+    (DataFrame, DataFrame): the display with a ``Total`` row, and the mask of its shape (True where hidden).
 
     Examples
     --------
@@ -538,8 +537,7 @@ def adjusted_p_shown(rows: list[dict], hidden: set) -> dict[str, bool]:
 
     Examples
     --------
-    >>> rows = [{"id": "H1", "family": "primary"}, {"id": "H2", "family": "secondary"}, {"id": "H3", "family": "secondary"}]
-    >>> sorted(adjusted_p_shown(rows, {"H3"}).items())
+    >>> sorted(adjusted_p_shown([{"id": "H1", "family": "primary"}, {"id": "H3", "family": "secondary"}], {"H3"}).items())
     [('primary', True), ('secondary', False)]
     """
     fams = {r["family"] for r in rows}
