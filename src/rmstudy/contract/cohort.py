@@ -62,9 +62,11 @@ class Cohort:
 
     Examples
     --------
-    >>> c = load_cohort("data/demo")
-    >>> c.name, c.row_counts["responses.csv"], c.employment is None
-    ('demo', 1059, False)
+    >>> from types import SimpleNamespace as NS
+    >>> c = Cohort(pd.DataFrame({"participant_id": ["P1"]}), pd.DataFrame({"participant_id": ["P1"], "wave": ["pre"]}),
+    ...            None, Codebook({}), study=NS(name="Pilot"), root=Path("pilot"))   # as load_cohort gives it
+    >>> c.name, c.employment is None, c.excluded_responses is None
+    ('pilot', True, True)
     """
 
     participants: pd.DataFrame
@@ -470,14 +472,15 @@ def apply_run_exclusions(c: Cohort) -> Cohort:
 
     Examples
     --------
-    >>> import dataclasses
-    >>> c = load_cohort("data/demo")                          # one row per participant x wave
-    >>> twice = pd.concat([c.responses, c.responses.iloc[[0]]], ignore_index=True)
-    >>> c = dataclasses.replace(c, responses=twice,
-    ...                         study=dataclasses.replace(c.study, duplicate_submissions="keep_earliest"))
+    >>> from types import SimpleNamespace as NS
+    >>> from rmstudy.contract.codebook import Scale
+    >>> R = pd.DataFrame({"participant_id": ["P1", "P1"], "wave": ["pre", "pre"], "q1": [4.0, 5.0],
+    ...                   "submitted_on": pd.to_datetime(["2024-01-08", "2024-01-09"])})      # submitted twice
+    >>> c = Cohort(pd.DataFrame({"participant_id": ["P1"], "arm": ["program"]}), R, None,
+    ...            Codebook({"s": Scale("s", ("q1",), 1, 5)}), NS(duplicate_submissions="keep_latest"))
     >>> out = apply_run_exclusions(c)
-    >>> len(out.responses), out.excluded_responses[["row", "participant_id", "kept_row"]].values.tolist()
-    (1059, [[1061, 'P0001', 2]])
+    >>> out.responses["q1"].tolist(), out.excluded_responses[["row", "kept_row"]].values.tolist()
+    ([5.0], [[2, 3]])
     """
     import dataclasses
 
