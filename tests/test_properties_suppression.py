@@ -2,11 +2,22 @@
 
 The reader of a suppressed count table is modelled as an attacker with a linear programme: every shown cell and
 total is known, counts are non-negative, and a cell reading "fewer than k" holds 1 to k − 1 (so does a total
-reading "fewer than k"). For every hidden cell (inner or total) the least and greatest value consistent with all
-that is found with scipy.optimize.linprog; the margins' constraint matrix is totally unimodular, so these bounds
-are whole numbers and are also the integer programme's. A hidden cell must not be pinned down: its range is
-unbounded (no shown total limits it) or at least 1 wide. (Ranges at least k wide are not promised: the rule hides
-cells, it does not pad them; see the report of issue #17.)
+reading "fewer than k"; zeros are shown, so a small cell is never 0). For every hidden cell (inner or total) the
+least and greatest value consistent with all that is found with scipy.optimize.linprog; the margins' constraint
+matrix is totally unimodular, so these bounds are whole numbers and are also the integer programme's.
+
+What is asserted, precisely (issue #17 asked for "every hidden cell stays undetermined or at least k wide"):
+
+- "at least k wide" cannot hold for a small cell under this labelling: its label alone says 1 to k − 1, i.e.
+  k − 1 possible values. The strongest achievable statement is that what is shown adds nothing to the labels:
+  each small cell's range is exactly what the labels alone allow (1 to k − 1 for an inner cell under no small
+  total).
+- suppress_by_column (the table the HR report prints whenever a cell is hidden: column totals public) now meets
+  that statement for every small cell in a column that also holds a cell of at least k (asserted below);
+- suppress_counts (totals shown) meets only the weaker rule its docstring promises: no hidden cell is pinned
+  (its range is unbounded or at least 1 wide). Its stronger statement fails for about 45% of small cells of
+  random tables (e.g. [[3], [4]] at k = 5: the shown total 7 makes each 3 or 4); that xfail below is the
+  precise gap (reported in issue #17; the HR report does not print suppress_counts' hidden cells).
 """
 
 import numpy as np
@@ -168,12 +179,27 @@ def test_the_recovered_one_from_the_first_example_is_now_protected():
     assert shown.iat[3, 2] == "fewer than 5"
 
 
-@pytest.mark.xfail(strict=True, reason="known limit of the labels (issue #17 report): two 'fewer than 3' cells under a "
-                   "total reading 'fewer than 3' can only be 1 and 1; hiding more cells cannot change that")
-def test_labels_alone_can_give_a_tiny_table_away():
+@pytest.mark.xfail(strict=True, reason="a real leak, not yet fixed (issue #17 report): [[1, 1]] at k = 3 hides every "
+                   "cell, but the row total reads 'fewer than 3' too, and two cells of at least 1 under a total of at "
+                   "most 2 can only be 1 and 1. Hiding more cells cannot help; a hidden total labelled 'hidden' "
+                   "(never 'fewer than k') would")
+def test_labels_alone_do_not_give_a_tiny_table_away():
     t = pd.DataFrame([[1, 1]])
     shown, mask = suppress_counts(t, 3)
-    assert all(hi - lo >= 1 for lo, hi in feasible_ranges(t, shown, mask, 3).values())
+    assert mask.to_numpy().all()
+    ranges = feasible_ranges(t, shown, mask, 3)
+    assert ranges[(0, 0)] == (1, 2) and ranges[(0, 1)] == (1, 2)
+
+
+@pytest.mark.xfail(strict=True, reason="suppress_counts promises 'not pinned', not 'nothing beyond the labels' "
+                   "(issue #17 report): a shown total of 7 over two 'fewer than 5' cells makes each 3 or 4")
+def test_shown_totals_add_nothing_to_the_labels_of_small_cells():
+    t = pd.DataFrame([[3], [4]])
+    shown, mask = suppress_counts(t, 5)
+    ranges, by_labels = feasible_ranges(t, shown, mask, 5), feasible_ranges(t, shown, mask, 5, labels_only=True)
+    assert shown.iat[2, 0] == "7"
+    assert by_labels[(0, 0)] == (1, 4)
+    assert ranges[(0, 0)] == by_labels[(0, 0)]                 # today: (3, 4)
 
 
 def test_a_hidden_zero_next_to_a_small_count_is_not_enough():
