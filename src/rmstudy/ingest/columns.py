@@ -20,7 +20,21 @@ BLANK_ROW = "blank row"
 
 @dataclass
 class Context:
-    """What the survey and HR readers share."""
+    """What the survey and HR readers share.
+
+    Attributes
+    ----------
+    codebook : Codebook
+    waves : tuple of str
+    drop : set of str
+        Export columns the mapping drops.
+    missing_values : set of str
+        Cell texts that mean "no answer".
+    anchors : dict
+        Item -> normalised anchor label -> answer value.
+    missing_numbers : set of float
+        The missing values that are numbers (-99).
+    """
 
     codebook: Codebook
     waves: tuple[str, ...]
@@ -31,7 +45,21 @@ class Context:
 
 
 def classify_columns(table: Table, used: dict[str, str], ctx: Context) -> tuple[dict[str, int], list[dict]]:
-    """Split a table's columns into used ones (name -> position) and dropped ones (with the reason)."""
+    """Split a table's columns into used ones (name -> position) and dropped ones (with the reason).
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+    used : dict
+        Export column -> what it is mapped to.
+    ctx : Context
+
+    Returns
+    -------
+    (dict, list of dict)
+        Used column -> position; the dropped columns with their reason.
+    """
     positions: dict[str, int] = {}
     dropped = []
     for j, name in enumerate(table.columns):
@@ -55,12 +83,34 @@ def classify_columns(table: Table, used: dict[str, str], ctx: Context) -> tuple[
 
 
 def filled_cells(table: Table, j: int) -> int:
-    """How many data rows have something in column ``j``."""
+    """How many data rows have something in column ``j``.
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+    j : int
+        0-based column.
+
+    Returns
+    -------
+    int
+    """
     return sum(not is_blank(cells[j]) for cells in table.rows)
 
 
 def blank_header_warnings(table: Table) -> list[str]:
-    """A warning for each column without a header name that holds data (it is dropped: it cannot be mapped)."""
+    """A warning for each column without a header name that holds data (it is dropped: it cannot be mapped).
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+
+    Returns
+    -------
+    list of str
+    """
     out = []
     for j, name in enumerate(table.columns):
         if not name and (filled := filled_cells(table, j)):
@@ -70,7 +120,22 @@ def blank_header_warnings(table: Table) -> list[str]:
 
 
 def ledger(table: Table, written: int, reasons: dict[str, list[int]]) -> dict:
-    """What became of every row after the header row(s): ``rows_in == written + excluded``."""
+    """What became of every row after the header row(s): ``rows_in == written + excluded``.
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+    written : int
+        Rows written.
+    reasons : dict
+        Reason -> spreadsheet rows left out.
+
+    Returns
+    -------
+    dict
+        ``rows_in``, ``written``, ``excluded``, ``reasons``.
+    """
     reasons = {BLANK_ROW: list(table.info.get("blank_rows_skipped", [])), **reasons}
     reasons = {k: sorted(v) for k, v in reasons.items() if v}
     return {"rows_in": table.rows_in, "written": written, "excluded": sum(len(v) for v in reasons.values()),
@@ -83,13 +148,42 @@ def _squash(name) -> str:
 
 
 def near_matches(table: Table, name: str, taken=()) -> list[str]:
-    """The file's columns that are ``name`` but for case, spaces or underscores (and not ``taken`` by the mapping)."""
+    """The file's columns that are ``name`` but for case, spaces or underscores (and not ``taken`` by the mapping).
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+    name : str
+        The column the mapping names.
+    taken : iterable of str
+
+    Returns
+    -------
+    list of str
+    """
     key = _squash(name)
     return [c for c in dict.fromkeys(table.columns) if c and c != name and c not in taken and _squash(c) == key]
 
 
 def require_column(table: Table, name: str, what: str, probs: list[Problem]) -> bool:
-    """A column the mapping names must be in the file, once."""
+    """A column the mapping names must be in the file, once.
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+    name : str
+    what : str
+        What the column is, for the problem.
+    probs : list of Problem
+        Appended to.
+
+    Returns
+    -------
+    bool
+        Whether the column is there exactly once.
+    """
     where = table.positions(name)
     if not where:
         near = near_matches(table, name)

@@ -16,7 +16,23 @@ from rmstudy.ingest.table import Table
 from rmstudy.ingest.values import cell_text, clean_text, date_problem, label_key, read_date, read_number, shown_value
 
 def read_hr(table: Table, hr: dict, ctx: Context, probs: list[Problem]) -> tuple[list, dict]:
-    """Turn the HR extract into one record per employee (contract names, typed values) and its report entry."""
+    """Turn the HR extract into one record per employee (contract names, typed values) and its report entry.
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+    hr : dict
+        The mapping's ``hr`` entry.
+    ctx : Context
+    probs : list of Problem
+        Appended to.
+
+    Returns
+    -------
+    (list of dict, dict)
+        One record per employee, and the file's report entry.
+    """
     cols = {str(k): str(v).strip() for k, v in hr["columns"].items()}
     values = {key: {label_key(k): ("" if v is None else clean_text(str(v)).strip()) for k, v in mp.items()}
               for key, mp in (hr.get("values") or {}).items()}
@@ -83,6 +99,19 @@ def read_hr(table: Table, hr: dict, ctx: Context, probs: list[Problem]) -> tuple
 def cross_check(raw: dict, responses: list[dict], employees: list[dict], hr_rep: dict | None,
                  probs: list[Problem], duplicate_rule: str = "error") -> list[str]:
     """One row per employee, one response per respondent and wave, every respondent in the HR extract.
+
+    Parameters
+    ----------
+    raw : dict
+        The mapping.
+    responses, employees : list of dict
+        The records read.
+    hr_rep : dict or None
+        The HR file's report entry (its ledger is updated).
+    probs : list of Problem
+        Appended to.
+    duplicate_rule : str
+        The plan's ``duplicate_submissions``.
 
     Returns
     -------

@@ -17,7 +17,21 @@ _IMPORT_ID = re.compile(r'\{\s*"ImportId"')
 
 @dataclass
 class RawRead:
-    """What a reader got from one file: (spreadsheet row number, cells) records and what is needed to judge them."""
+    """What a reader got from one file: (spreadsheet row number, cells) records and what is needed to judge them.
+
+    Attributes
+    ----------
+    records : list
+        (spreadsheet row number, cells).
+    merged, unsaved : list
+        XLSX merged ranges; formula cells without a saved value.
+    lines : dict
+        CSV record number -> (first, last) line.
+    epoch : datetime or None
+        XLSX date system.
+    hidden : set
+        XLSX hidden rows.
+    """
 
     records: list
     merged: list = field(default_factory=list)     # XLSX merged ranges (first row, first col, last row, last col, ref)
@@ -36,6 +50,18 @@ def unsaved_formula_problems(file: str, cells: list[tuple[int, int]], columns: l
 
     The cell would read as empty, so an answer, an id or a date would be silently lost. The formula itself is not
     quoted (it may hold personal data).
+
+    Parameters
+    ----------
+    file : str
+    cells : list of (int, int)
+        1-based (row, column) of the formula cells.
+    columns : list of str
+        The header names.
+    header_last : int
+        The last header row.
+    probs : list of Problem
+        Appended to.
     """
     by_col: dict[int, list[int]] = {}
     for r, c in sorted(cells, key=lambda rc: (rc[1], rc[0])):
@@ -61,6 +87,21 @@ def width_problem(file: str, n: int, cells: list, columns: list[str], lines: dic
     Padding a short row or cutting a long one would shift answers into the wrong columns (an unquoted decimal comma
     ``12,5`` makes two cells of one). A stray quote character makes one cell of the rest of the line and the
     following lines; the message then says so, with the lines of the file the cell runs over.
+
+    Parameters
+    ----------
+    file : str
+    n : int
+        The spreadsheet row.
+    cells : list
+    columns : list of str
+    lines : dict
+        Record -> lines of the file.
+    delimiter : str or None
+
+    Returns
+    -------
+    Problem
     """
     width = len(columns)
     msg = f"row has {len(cells)} cells but the header has {width}"
@@ -94,6 +135,18 @@ def merged_cell_problems(file: str, merged: list, cells_of: dict[int, list], col
     A merged range keeps its value in its first (top-left) cell only; every other cell of it reads as empty. In the
     header that leaves columns without a name (their data would be dropped as unnamed columns); in the data it
     leaves answers or ids empty. Ranges wholly above the header or below the last filled row hold nothing.
+
+    Parameters
+    ----------
+    file : str
+    merged : list
+        The ranges (:class:`RawRead`).
+    cells_of : dict
+        Row -> cells.
+    columns : list of str
+    header_first, header_last, last_row : int
+    probs : list of Problem
+        Appended to.
     """
     def value(r, c):
         row = cells_of.get(r, [])
@@ -126,6 +179,15 @@ def merged_cell_problems(file: str, merged: list, cells_of: dict[int, list], col
 
 
 def is_import_id_row(cells: list) -> bool:
-    """Qualtrics' third header row: every non-empty cell starts with ``{"ImportId"``."""
+    """Qualtrics' third header row: every non-empty cell starts with ``{"ImportId"``.
+
+    Parameters
+    ----------
+    cells : list
+
+    Returns
+    -------
+    bool
+    """
     filled = [cell_text(c).strip() for c in cells if not is_blank(c)]
     return bool(filled) and all(_IMPORT_ID.match(c) for c in filled)

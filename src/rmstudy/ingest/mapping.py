@@ -26,7 +26,20 @@ _HR_KEYS = {"file", "sheet", "columns", "values", "date_format", "encoding", "de
 
 
 def load_mapping(path: Path, file: str, probs: list[Problem]):
-    """The mapping as read (None, with a problem, when it cannot be read). A key written twice is refused."""
+    """The mapping as read (None, with a problem, when it cannot be read). A key written twice is refused.
+
+    Parameters
+    ----------
+    path : Path
+    file : str
+        Its name in problems.
+    probs : list of Problem
+        Appended to.
+
+    Returns
+    -------
+    dict or None
+    """
     try:
         with open(path, encoding="utf-8-sig") as fh:
             raw = yamlio.load(fh, allow_empty=True)     # an empty mapping gets its own message below
@@ -70,7 +83,17 @@ def _delimiter_problem(d: str) -> str | None:
 
 
 def check_mapping(raw, m: str, probs: list[Problem]) -> None:
-    """Structural checks of the mapping (types, unknown and missing keys); problems name the key path."""
+    """Structural checks of the mapping (types, unknown and missing keys); problems name the key path.
+
+    Parameters
+    ----------
+    raw : object
+        The mapping as read.
+    m : str
+        Its file name.
+    probs : list of Problem
+        Appended to.
+    """
 
     def bad(where, msg, fix):
         probs.append(Problem(m, msg, fix, column=where))
@@ -213,7 +236,17 @@ def _label_collisions(labels: dict, where: str, bad) -> None:
 def same_input_twice(raw: dict, m: str, base: Path, probs: list[Problem]) -> None:
     """One export (the same file, and for a workbook the same sheet) under two survey entries: a copy-pasted
     ``file:`` would make one wave a copy of another. Paths are compared after resolving them (``./pre.csv`` and
-    ``pre.csv`` are one file); a workbook's sheet not given and sheet 0 are the same sheet."""
+    ``pre.csv`` are one file); a workbook's sheet not given and sheet 0 are the same sheet.
+
+    Parameters
+    ----------
+    raw : dict
+    m : str
+    base : Path
+        The mapping's folder.
+    probs : list of Problem
+        Appended to.
+    """
     surveys = raw.get("surveys")
     if not isinstance(surveys, list):
         return
@@ -263,12 +296,32 @@ def _check_columns_map(cols, where: str, m: str, probs: list[Problem]) -> None:
 
 
 def map_key(raw: dict, i: int) -> str:
-    """Key path of the column map survey ``i`` uses: its own ``columns:`` or the top-level one."""
+    """Key path of the column map survey ``i`` uses: its own ``columns:`` or the top-level one.
+
+    Parameters
+    ----------
+    raw : dict
+    i : int
+        The survey's index.
+
+    Returns
+    -------
+    str
+    """
     return f"surveys.{i}.columns" if "columns" in raw["surveys"][i] else "columns"
 
 
 def effective_maps(raw: dict) -> dict[str, dict[str, str]]:
-    """The column maps in use (key path -> {export column: item code}); an unused top-level map is left out."""
+    """The column maps in use (key path -> {export column: item code}); an unused top-level map is left out.
+
+    Parameters
+    ----------
+    raw : dict
+
+    Returns
+    -------
+    dict
+    """
     maps = {}
     for i in range(len(raw["surveys"])):
         where = map_key(raw, i)
@@ -278,7 +331,16 @@ def effective_maps(raw: dict) -> dict[str, dict[str, str]]:
 
 
 def check_privacy_and_items(raw: dict, codebook: Codebook, m: str, probs: list[Problem]) -> None:
-    """Mapped item codes exist; identifier-looking and dropped columns are never mapped; every item is mapped."""
+    """Mapped item codes exist; identifier-looking and dropped columns are never mapped; every item is mapped.
+
+    Parameters
+    ----------
+    raw : dict
+    codebook : Codebook
+    m : str
+    probs : list of Problem
+        Appended to.
+    """
     pseudonymise = raw["pseudonymise"]
     drop = {str(d) for d in raw.get("drop") or []}
     items = set(codebook.items)

@@ -26,6 +26,16 @@ def _dates(values) -> pd.Series:
 
 
 def check_out_dir(out_dir: Path) -> None:
+    """Refuse an output path that is a file, or a folder holding files other than the ones ingest writes.
+
+    Parameters
+    ----------
+    out_dir : Path
+
+    Raises
+    ------
+    CohortError
+    """
     if out_dir.exists() and not out_dir.is_dir():
         raise CohortError(Problem(str(out_dir.name), "the output path is a file, not a folder",
                                   "pass a new or empty folder to --out"))
@@ -43,6 +53,19 @@ def cohort_tables(raw: dict, ctx: Context, responses: list[dict], employees: lis
 
     Rows are sorted by participant id (responses by wave, then id), so the input order (often alphabetical by
     name) does not survive pseudonymisation.
+
+    Parameters
+    ----------
+    raw : dict
+    ctx : Context
+    responses, employees : list of dict
+    pid : dict
+        Employee id -> participant id.
+
+    Returns
+    -------
+    (DataFrame, DataFrame, DataFrame or None)
+        participants, responses, employment.
     """
     cols = raw["hr"]["columns"]
     extras = [k for k in cols if k not in HR_REQUIRED + HR_EMPLOYMENT]
@@ -112,6 +135,20 @@ def write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employm
     Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
     carriage return, and not a plain number) are written with a leading ``'`` (:func:`rmstudy.contract.csvio.
     neutralise_text_columns`), and a warning counts them per file; numbers, negative ones included, are untouched.
+
+    Parameters
+    ----------
+    out_dir : Path
+    part, resp : DataFrame
+    employment : DataFrame or None
+    sources : dict
+        ``codebook`` and ``study`` paths to copy.
+    warnings : list of str
+        Appended to.
+
+    Returns
+    -------
+    list of str
     """
     copies = {f"{key}.yaml": sources[key].read_bytes() for key in ("codebook", "study")}   # before any write
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +182,14 @@ def write_outputs(out_dir: Path, part: pd.DataFrame, resp: pd.DataFrame, employm
 
 def check_ledgers(inputs: list[dict], response_rows: int, participant_rows: int) -> None:
     """Every input row is accounted for: each file's ledger adds up, and the rows it says were written are the rows
-    of responses.csv (surveys) and participants.csv (HR). A failure is a bug in rmstudy, not in the inputs."""
+    of responses.csv (surveys) and participants.csv (HR). A failure is a bug in rmstudy, not in the inputs.
+
+    Parameters
+    ----------
+    inputs : list of dict
+        The report's input entries.
+    response_rows, participant_rows : int
+    """
     for f in inputs:
         led = f["ledger"]
         if led["rows_in"] != led["written"] + led["excluded"] or led["written"] != f["rows_written"]:

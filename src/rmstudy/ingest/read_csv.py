@@ -63,7 +63,23 @@ def _binary_problem(data: bytes, path: Path, file: str) -> Problem | None:
 def read_csv_records(path: Path, file: str, spec: dict, probs: list[Problem], info: dict,
                       warnings: list[str]) -> RawRead | None:
     """The rows of a CSV as (spreadsheet row number, cells), with the lines of the file each one spans; encoding and
-    delimiter detected and put in ``info``."""
+    delimiter detected and put in ``info``.
+
+    Parameters
+    ----------
+    path : Path
+    file : str
+    spec : dict
+        The mapping entry.
+    probs : list of Problem
+    info : dict
+        Filled with ``encoding`` and ``delimiter``.
+    warnings : list of str
+
+    Returns
+    -------
+    RawRead or None
+    """
     with open(path, "rb") as fh:
         head = fh.read(len(_OLE_MAGIC))
     # a workbook or archive first, then a line too long to hold (before the file is held in memory)

@@ -25,6 +25,19 @@ def read_excel_records(path: Path, file: str, spec: dict, probs: list[Problem], 
     copy), and when the workbook has more than one visible sheet a warning names the sheet read. ``info["sheet"]``
     is the name of the sheet read. Rows hidden in the sheet (by a filter, or a collapsed group) are read, and counted
     in ``info["hidden_rows"]`` (``hidden`` in the returned records' row numbers) for a warning.
+
+    Parameters
+    ----------
+    path : Path
+    file, where : str
+        The file's name, and its entry's key path in the mapping.
+    spec, info : dict
+        The mapping entry; filled with ``sheet`` and ``hidden_rows``.
+    probs, warnings : list
+
+    Returns
+    -------
+    RawRead or None
     """
     given = "sheet" in spec
     sheet = spec.get("sheet", 0)

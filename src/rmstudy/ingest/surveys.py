@@ -31,7 +31,17 @@ _TEST_REASON = "Qualtrics preview/test/spam response"
 
 
 def anchor_values(anchors: dict) -> dict[str, float]:
-    """A scale's anchors as normalised label -> answer value (keys that are not numbers are skipped)."""
+    """A scale's anchors as normalised label -> answer value (keys that are not numbers are skipped).
+
+    Parameters
+    ----------
+    anchors : dict
+        answer value -> label.
+
+    Returns
+    -------
+    dict
+    """
     out = {}
     for k, label in anchors.items():
         value, ok, _ = read_number(k)
@@ -138,7 +148,26 @@ def _item_value(v, item: str, ctx: Context, file: str, row: int, column: str, pr
 
 
 def read_survey(table: Table, spec: dict, i: int, raw: dict, ctx: Context, probs: list[Problem]) -> tuple[list, dict]:
-    """Turn one survey export into response records (raw id, wave, submitted_on, items) and its report entry."""
+    """Turn one survey export into response records (raw id, wave, submitted_on, items) and its report entry.
+
+    Parameters
+    ----------
+    table : Table
+        The file as read (:func:`rmstudy.ingest.table.read_table`).
+    spec : dict
+        The survey's mapping entry.
+    i : int
+        Its index.
+    raw : dict
+    ctx : Context
+    probs : list of Problem
+        Appended to.
+
+    Returns
+    -------
+    (list of dict, dict)
+        The response records, and the file's report entry.
+    """
     id_col = spec.get("id", raw.get("id"))
     columns = effective_maps(raw)[map_key(raw, i)]
     wave_col = spec.get("wave_column")

@@ -25,6 +25,18 @@ class Table:
 
     ``rows_in`` counts every row after the header row(s), blank ones included; the blank ones are not in ``rows``
     (their numbers are in ``info["blank_rows_skipped"]``).
+
+    Attributes
+    ----------
+    file : str
+    columns : list of str
+    rows : list of list
+    row_numbers : list of int
+    info : dict
+    excel : bool
+    rows_in : int
+    epoch : datetime or None
+    header_row : int
     """
 
     file: str
