@@ -11,7 +11,9 @@
 
 Prints one row per stage with its wall seconds, and the whole run's wall seconds and peak resident memory (sum
 over the process tree at the worst sample, and the largest single process), each beside its goal: the whole run,
-reports included, in <= 60 s with peak RSS <= 2 GB on a 2-core machine. Stage boundaries:
+reports included, in <= 60 s with peak RSS <= 2 GB on a 2-core machine. Also the CPU seconds (user + sys) of the
+run and every process it started (kernels, PDF writers), which a shared, loaded machine inflates far less than
+wall time, and the load average. Stage boundaries:
 
   start .. validation.json      kernels start, inputs snapshotted and validated, validation.json written
   .. results.json               stage 1 (the four analysis notebooks) and assembling results.json
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -41,8 +44,19 @@ MARKS = ["validation.json", "records/01_data_quality.json", "records/02_psychome
          "hr/hr_report.pdf", "academic_report.html", "academic_report.pdf", "manifest.json"]
 
 
-def tree_rss_mb(pid: int) -> tuple[float, float]:
-    """(sum, max) resident MB of ``pid`` and its descendants."""
+def _name(pid: int, root: int) -> str:
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "gone"
+    if pid == root:
+        return "rmstudy run"
+    text = b" ".join(args).decode(errors="replace")
+    return "kernel" if "ipykernel" in text else Path(args[0].decode(errors="replace")).name
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float, list]:
+    """(sum, max, [(name, MB) of each process]) resident MB of ``pid`` and its descendants."""
     children: dict[int, list[int]] = {}
     rss: dict[int, float] = {}
     for proc in Path("/proc").glob("[0-9]*"):
@@ -59,7 +73,7 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
         seen.append(p)
         todo.extend(children.get(p, []))
     values = [rss.get(p, 0.0) for p in seen]
-    return sum(values), max(values, default=0.0)
+    return sum(values), max(values, default=0.0), [(p, rss.get(p, 0.0)) for p in seen]
 
 
 def watch(proc: subprocess.Popen, out: Path, marks: dict, peak: dict) -> None:
@@ -73,7 +87,10 @@ def watch(proc: subprocess.Popen, out: Path, marks: dict, peak: dict) -> None:
             if m not in marks and any((r / m).exists() for r in roots):
                 marks[m] = now
         if now - last_rss >= 0.1:
-            total, single = tree_rss_mb(proc.pid)
+            total, single, each = tree_rss_mb(proc.pid)
+            if total > peak.get("total", 0.0):        # who held what at the worst moment
+                peak["at"] = now
+                peak["each"] = sorted(((_name(p, proc.pid), mb) for p, mb in each), key=lambda x: -x[1])
             peak["total"] = max(peak.get("total", 0.0), total)
             peak["single"] = max(peak.get("single", 0.0), single)
             last_rss = now
@@ -102,6 +119,7 @@ def main() -> None:
         marks: dict[str, float] = {}
         peak: dict[str, float] = {}
         t = time.perf_counter()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.Popen([str(BIN / "rmstudy"), "run", str(cohort), "--out", str(out), "--no-progress"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         watcher = threading.Thread(target=watch, args=(proc, out, marks, peak))
@@ -109,6 +127,9 @@ def main() -> None:
         stdout, stderr = proc.communicate()
         total = time.perf_counter() - t
         watcher.join()
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)    # the run and every process it waited for
+        peak["cpu"] = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+        peak["load"] = os.getloadavg()[1]
         report(a, sim, total, marks, peak, proc.returncode, stderr)
         if proc.returncode == 0:
             print(stdout.splitlines()[0] if stdout else "")
@@ -146,6 +167,12 @@ def report(a, sim, total, marks, peak, status, stderr) -> None:
     print(f"peak RSS, run + kernels (sum)        {peak.get('total', 0.0):7.0f} MB   goal <= {GOAL_RSS_MB:.0f} MB "
           f"{'met' if ok_m else 'NOT met'}")
     print(f"peak RSS, largest single process     {peak.get('single', 0.0):7.0f} MB")
+    if "each" in peak:
+        print(f"  at the peak ({peak['at']:.1f} s after start): "
+              + ", ".join(f"{name} {mb:.0f} MB" for name, mb in peak["each"] if mb >= 1))
+    cpu = peak.get("cpu", 0.0)
+    print(f"CPU, run + kernels (user + sys)      {cpu:7.1f} s    (/ 2 cores = {cpu / 2:.1f} s: the least wall time on "
+          f"an idle 2-core machine; load average over the run's last 5 min: {peak.get('load', 0.0):.1f})")
 
 
 if __name__ == "__main__":

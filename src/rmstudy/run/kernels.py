@@ -23,9 +23,12 @@ KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]   # no TCP-encryption chatter on
 RESET_SOURCE = ("get_ipython().run_line_magic('reset', '-f')\n"
                 "import sys as _s\n"
                 "_s.modules.get('matplotlib.pyplot') and _s.modules['matplotlib.pyplot'].close('all')\n"
-                "del _s\n")
+                "del _s\n"
+                "from rmstudy.run.shared_cohort import release_memory as _r\n"   # the last notebook's tables
+                "_r()\n"
+                "del _r\n")
 _PRELOAD = ("--IPKernelApp.exec_lines=['import importlib as _i; [_i.import_module(m) for m in (\"pandas\", "
-            "\"scipy.stats\", \"matplotlib.pyplot\", \"rmstudy.contract.cohort\")]; del _i']")   # no names left
+            "\"scipy.stats\", \"matplotlib.pyplot\", \"rmstudy.run.shared_cohort\")]; del _i']")   # no names left
 
 
 class KernelPool:

@@ -22,7 +22,6 @@ __all__ = ["run", "NotebookFailed", "STAGES", "REPORTS", "HR_DIR", "notebook_dir
 
 import errno
 import functools
-import gc
 import json
 import os
 import re
@@ -42,7 +41,7 @@ from rmstudy.errors import CohortError, Problem, RmstudyError
 from rmstudy.results.assemble import assemble_results
 from rmstudy.run.kernels import RESET_SOURCE, KernelPool
 from rmstudy.run.rundir import RunFolder, output_error, snapshot_inputs
-from rmstudy.run.shared_cohort import SHARED_NAME, write_shared_cohort
+from rmstudy.run.shared_cohort import SHARED_NAME, release_memory, write_shared_cohort
 
 STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_quality"),   # longest first
           ("06_academic_report", "05_hr_report"))
@@ -375,7 +374,7 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     shared = write_shared_cohort(apply_run_exclusions(report.loaded), snap.parent / SHARED_NAME)
     cohort = _plan_only(report.loaded)
     del report                                    # the notebooks read the shared file: free the tables here
-    gc.collect()
+    release_memory()
     shown = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}        # what results and manifest record
     ctx = _Run(nb_dir=notebook_dir(), build=build, scratch=rf.scratch, pool=pool,
                params={"cohort_dir": _rel(snap), "out_dir": _rel(build), "cohort_cache": _rel(shared)},
