@@ -110,7 +110,9 @@ def _public(tree: ast.Module):
     listed = None
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
-            listed = set(ast.literal_eval(node.value))
+            elts = getattr(node.value, "elts", [])
+            if all(isinstance(e, ast.Constant) for e in elts):      # else (``[*OTHER, ...]``): the naming rule
+                listed = {e.value for e in elts}
     return [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
             and (n.name in listed if listed is not None else not n.name.startswith("_"))]
 
