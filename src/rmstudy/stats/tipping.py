@@ -72,8 +72,9 @@ def pool_rubin(q: np.ndarray, u: np.ndarray, dfcom: float, alpha: float = 0.05) 
     qbar, ubar, b = float(np.mean(q)), float(np.mean(u)), float(np.var(q, ddof=1))
     t = ubar + (1 + 1 / m) * b
     lam = (1 + 1 / m) * b / t
-    df_old = (m - 1) / max(lam, 1e-300) ** 2
-    df_obs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
+    lam_df = max(lam, 1e-4)                     # mice's barnard.rubin floors lambda at 1e-4
+    df_old = (m - 1) / lam_df**2
+    df_obs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam_df)
     df = float(df_old * df_obs / (df_old + df_obs))
     se = float(np.sqrt(t))
     half = float(special.stdtrit(df, 1 - alpha / 2)) * se
@@ -132,7 +133,8 @@ def tipping_point(analysed: pd.DataFrame, base: str, later: str, waves: list, ex
     order (every one enters the imputation model); ``expected_sign`` the sign the plan expects; ``sd`` the
     baseline SD that scales the delta grid. Returns ``mar`` (the pooled result at delta 0), ``grid`` (one row
     per delta and scenario), ``tipping`` (per scenario ``programme`` and ``both``: the delta at which the pooled
-    p crosses ``alpha``, or None when it does not within 3 baseline SDs), the dropouts per arm, and the settings.
+    p crosses ``alpha``, or None when it does not within 3 baseline SDs), ``b_between`` (the between-imputation
+    variance at MAR: its Monte-Carlo error is sqrt(b / m)), the dropouts per arm, and the settings.
     """
     Y, treated = _wide(analysed, waves)
     ib, il = waves.index(base), waves.index(later)
@@ -161,7 +163,9 @@ def tipping_point(analysed: pd.DataFrame, base: str, later: str, waves: list, ex
             optimize.brentq(f, steps[cross[0]], steps[cross[0] + 1], xtol=1e-6))
     grid = [{"scenario": sc, "delta": float(d), **pooled(float(d), sc == "both")}
             for sc in ("programme", "both") for d in delta_grid(sd, sign)]
+    q0, _ = changes.estimates(0.0, False)
     return {"mar": mar, "grid": grid, "tipping": tipping, "significant_under_mar": bool(sig),
+            "b_between": float(np.var(q0, ddof=1)) if m > 1 else 0.0,
             "dropouts": {"program": int((drop & treated).sum()), "control": int((drop & ~treated).sum())},
             "participants": {"program": int(treated.sum()), "control": int((~treated).sum())},
             "m": m, "maxit": maxit, "seed": seed}

@@ -1,0 +1,112 @@
+"""Delta-adjusted multiple imputation (stats/tipping.py, issue #12) against R ``mice`` on the trial fixture
+(tests/reference/mmrm/make_tipping_reference.R), and its MAR case against the likelihood (primary) result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmstudy.analysis.hypotheses import analyse_survey_hypothesis
+from rmstudy.contract.cohort import load_cohort
+from rmstudy.stats.scoring import score_scales
+from rmstudy.stats.tipping import pool_rubin, tipping_point
+
+HERE = Path(__file__).resolve().parent
+REF = json.loads((HERE / "reference" / "mmrm" / "tipping_trial.json").read_text(encoding="utf-8"))
+M = 1000
+
+
+@pytest.fixture(scope="module")
+def trial():
+    c = load_cohort(HERE / "fixtures" / "trial_cohort")
+    h = c.study.hypothesis(REF["id"])
+    row, _, _, data = analyse_survey_hypothesis(c, score_scales(c.responses, c.codebook), h)
+    waves = list(c.study.waves)
+    # sd = 6 makes the grid R's: 0, -1.5, ..., -12 (the plan expects a decrease; MAR is not significant)
+    tp = tipping_point(data, *h.contrast, waves, h.expected_sign, 6.0, m=M, seed=20261203)
+    return {"row": row, "data": data, "waves": waves, "h": h, "tp": tp}
+
+
+def _mc(b_py: float, b_r: float) -> float:
+    """SE of the difference of two independent MI means (Monte-Carlo error of each)."""
+    return float(np.sqrt(b_py / M + b_r / REF["m"]))
+
+
+def test_same_dropouts_as_r(trial):
+    tp = trial["tp"]
+    assert tp["dropouts"] == REF["dropouts"] and sum(tp["participants"].values()) == REF["n"]
+
+
+@pytest.mark.parametrize("scenario", ["programme", "both"])
+def test_grid_matches_mice_within_monte_carlo_error(trial, scenario):
+    ours = [g for g in trial["tp"]["grid"] if g["scenario"] == scenario]
+    theirs = REF["grid"][scenario]
+    assert [g["delta"] for g in ours] == pytest.approx([g["delta"] for g in theirs])
+    b_py = trial["tp"]["b_between"]
+    for a, r in zip(ours, theirs):
+        assert abs(a["estimate"] - r["estimate"]) < 4 * _mc(b_py, r["b"])
+        assert a["se"] == pytest.approx(r["se"], rel=0.08)
+        assert a["df"] == pytest.approx(r["df"], rel=0.25)
+
+
+def test_tipping_point_matches_mice(trial):
+    tp = trial["tp"]
+    assert tp["significant_under_mar"] is False
+    # the programme's dropouts would need to score this much lower (better) for p to reach .05
+    assert tp["tipping"]["programme"] == pytest.approx(REF["tipping_programme"], abs=1.5)
+    assert tp["tipping"]["programme"] < 0
+    assert tp["tipping"]["both"] is None            # shifting both arms barely moves the difference here
+
+
+def test_mar_case_agrees_with_the_likelihood_result(trial):
+    mar, row = trial["tp"]["mar"], trial["row"]
+    assert abs(mar["estimate"] - row.estimate) < 0.25 * row.se
+    assert row.se < mar["se"] < 1.5 * row.se                  # MI under MAR is not more precise than the likelihood
+
+
+def test_the_shift_moves_the_estimate_by_the_dropout_share(trial):
+    tp = trial["tp"]
+    share = tp["dropouts"]["program"] / tp["participants"]["program"]
+    share_c = tp["dropouts"]["control"] / tp["participants"]["control"]
+    for g in tp["grid"]:
+        slope = share if g["scenario"] == "programme" else share - share_c
+        assert g["estimate"] == pytest.approx(tp["mar"]["estimate"] + g["delta"] * slope, abs=1e-9)
+
+
+def test_complete_data_need_no_imputation():
+    rng = np.random.default_rng(4)
+    n = 40
+    d = pd.DataFrame({"participant_id": np.repeat(np.arange(n), 2), "wave": ["pre", "post"] * n,
+                      "arm": np.repeat(np.where(np.arange(n) < 20, "program", "control"), 2),
+                      "score": rng.normal(size=2 * n)})
+    tp = tipping_point(d, "pre", "post", ["pre", "post"], 1, 1.0, m=20, seed=1)
+    w = d.pivot(index="participant_id", columns="wave", values="score")
+    ch = (w["post"] - w["pre"]).to_numpy()
+    assert tp["mar"]["estimate"] == pytest.approx(ch[:20].mean() - ch[20:].mean(), abs=1e-12)
+    assert tp["tipping"] == {"programme": None, "both": None} and tp["b_between"] == 0
+
+
+def test_rubins_rules_by_hand():
+    q, u = np.array([1.0, 1.2, 0.8, 1.1]), np.array([0.04, 0.05, 0.045, 0.05])
+    r = pool_rubin(q, u, dfcom=50)
+    b, ubar = q.var(ddof=1), u.mean()
+    t = ubar + 1.25 * b
+    lam = 1.25 * b / t
+    df_old, df_obs = 3 / lam**2, 51 / 53 * 50 * (1 - lam)
+    assert r["se"] == pytest.approx(np.sqrt(t)) and r["df"] == pytest.approx(df_old * df_obs / (df_old + df_obs))
+
+
+def test_the_run_records_the_tipping_point_with_its_data():
+    from rmstudy.analysis.hypotheses import analyse_survey
+
+    c = load_cohort(HERE / "fixtures" / "trial_cohort")
+    a = analyse_survey(c, score_scales(c.responses, c.codebook), c.study.hypothesis("T1"))
+    tp = a.sensitivity["tipping_point"]
+    assert "imputed" in tp["data"] and tp["likelihood"]["estimate"] == a.row.estimate and tp["m"] == 100
+    again = analyse_survey(c, score_scales(c.responses, c.codebook), c.study.hypothesis("T1"))
+    assert again.sensitivity["tipping_point"]["tipping"] == tp["tipping"]          # seeded: a rerun agrees
+    assert all("data" in r for r in a.sensitivity["rows"])
