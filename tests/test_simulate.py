@@ -82,9 +82,11 @@ def test_null_scenario_gives_no_effect(tmp_path):
     null_extra = {k: {"d": 0.0, "roles": v["roles"]} for k, v in rm.simulate.cohort.DEMO_EXTRA_EFFECTS.items()}
     ret = {"exit_12m": {"junior": 0.2, "senior": 0.08}, "involuntary_12m": 0.04, "hazard_ratio": {"junior": 1.0, "senior": 1.0}}
     cohort, truth = _write(tmp_path, seed=11, n_pairs=1500, n_control_juniors=1500, n_control_seniors=1500,
-                           effects=null, extra_effects=null_extra, retention=ret, truth_mc=20_000)
+                           effects=null, extra_effects=null_extra, retention=ret, truth_mc=20_000, actor_partner=False)
     outcomes = [s for s in truth["scales"].values() if "raw_effect" in s]
     assert len(outcomes) == 7 and all(v == 0 for s in outcomes for v in s["raw_effect"].values())
+    assert all(v == 0 for s in outcomes if "actor_partner" in s for m in s["actor_partner"]["latent"].values()
+               for v in m.values())                                   # no actor-partner moderation either (#18)
     scores = rm.score_scales(cohort.responses, cohort.codebook)
     for h in cohort.study.hypotheses:
         row = (rm.analyse_retention_hypothesis(cohort, h)[0] if h.is_retention
