@@ -6,6 +6,8 @@
     options: --table FILE (write the markdown table there; `make mutation` writes benchmarks/mutation.md)
              --json FILE (per-module figures and every survivor with its diff; `make mutation`: benchmarks/out/)
              --keep (leave the scratch folders, to look at a mutant with `mutmut show NAME` there)
+             --sample N (a deterministic sample of N mutants per module, for the slow ones; the table says so)
+             --max-children N (mutants run at once; default one per CPU)
 
 How it runs. mutmut reads its settings from the folder it runs in and mutates a copy of ``src/`` in
 ``mutants/``; it runs each mutant against the tests that call the mutated function (it records which tests call
@@ -108,6 +110,7 @@ class Result:
     equivalent: list[dict] = field(default_factory=list)     # survivors listed as equivalent
     seconds: float = 0.0
     error: str = ""
+    generated: int = 0                                       # mutants generated (more than run when sampled)
 
     @property
     def total(self) -> int:
@@ -209,8 +212,25 @@ def is_equivalent(module: str, mutant: dict, equivalents: list[dict]) -> dict | 
     return None
 
 
+def _sample(names: list[str], n: int) -> list[str]:
+    """A deterministic sample of ``n`` mutant names (the same names on every machine and run): the first ``n`` by
+    the SHA-256 of the name, so a mutant is in or out whatever else the file holds."""
+    import hashlib
+
+    return sorted(sorted(names, key=lambda x: hashlib.sha256(x.encode()).hexdigest())[:n])
+
+
+def _first_function(m: Module) -> str:
+    """The longest top-level function of the file: mutmut certainly makes a mutant 1 of it."""
+    import ast
+
+    tree = ast.parse((ROOT / m.source).read_text(encoding="utf-8"))
+    fns = [f for f in tree.body if isinstance(f, ast.FunctionDef) and (not m.functions or f.name in m.functions)]
+    return max(fns, key=lambda f: (f.end_lineno or f.lineno) - f.lineno).name
+
+
 def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = None,
-               max_children: int | None = None) -> Result:
+               max_children: int | None = None, sample: int | None = None) -> Result:
     equivalents = load_equivalents() if equivalents is None else equivalents
     res = Result(m)
     t0 = time.monotonic()
@@ -222,7 +242,23 @@ def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = N
         env.pop("PYTHONPATH", None)
         mutmut = [sys.executable, "-m", "mutmut"]
         children = [f"--max-children={max_children}"] if max_children else []
-        proc = subprocess.run(mutmut + ["run"] + children + _mutant_globs(m), cwd=work, env=env, text=True,
+        names = _mutant_globs(m)
+        if sample:
+            # generate every mutant and collect which tests call what, running one mutant; then run the sample
+            mod = m.source[len("src/"):-len(".py")].replace("/", ".")
+            first = subprocess.run(mutmut + ["run"] + children + [f"{mod}.x_{_first_function(m)}__mutmut_1"], cwd=work,
+                                   env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            listed = subprocess.run([sys.executable, "-c", _READ_RESULTS], cwd=work, env=env, text=True,
+                                    capture_output=True)
+            if first.returncode != 0 or listed.returncode != 0:
+                res.error = "mutmut's first run failed: " + "\n".join((first.stdout + listed.stderr).splitlines()[-25:])
+                return res
+            every = [x["name"] for x in json.loads(listed.stdout)]
+            if m.functions:
+                every = [x for x in every if _function_of(x) in m.functions]
+            res.generated = len(every)
+            names = _sample(every, sample)
+        proc = subprocess.run(mutmut + ["run"] + children + names, cwd=work, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         log = proc.stdout
         (work / "mutmut-run.log").write_text(log, encoding="utf-8")
@@ -239,6 +275,8 @@ def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = N
             wanted = {f"x_{f}" for f in m.functions}
             mutants = [x for x in mutants if x["name"].partition("__mutmut_")[0].rpartition(".")[2] in wanted]
         mutants = [x for x in mutants if x["status"] != "not checked"] if m.functions else mutants
+        if sample:
+            mutants = [x for x in mutants if x["name"] in set(names)]      # not the first run's one unless sampled
         for x in mutants:
             res.counts[x["status"]] = res.counts.get(x["status"], 0) + 1
             if x["status"] in KILLED:
@@ -273,7 +311,7 @@ def _from_json(items: list[dict]) -> list[Result]:
         listed = d["equivalent"] + [{**x, "reason": is_equivalent(d["module"], x, equivalents)["reason"]}
                                     for x in d["survivors"] if x not in still]
         out.append(Result(MODULES[d["module"]], counts=d["counts"], survivors=still, equivalent=listed,
-                          seconds=d["seconds"], error=d["error"]))
+                          seconds=d["seconds"], error=d["error"], generated=d.get("generated", 0)))
     return out
 
 
@@ -285,7 +323,8 @@ def table(results: list[Result], all_modules: bool = False) -> str:
         m = r.module
         fn = f" ({', '.join(m.functions)})" if m.functions else ""
         survived = r.counts.get("survived", 0) - len(r.equivalent)
-        rows.append(f"| {m.name} | `{m.source.removeprefix('src/rmstudy/')}`{fn} | {r.total} | {r.killed} | {survived} "
+        total = f"{r.total} (sample of {r.generated})" if r.generated else f"{r.total}"
+        rows.append(f"| {m.name} | `{m.source.removeprefix('src/rmstudy/')}`{fn} | {total} | {r.killed} | {survived} "
                     f"| {len(r.equivalent)} | {r.counts.get('no tests', 0)} | {r.score:.1f} % | "
                     f"{'100 %' if m.goal >= 100 else f'≥ {m.goal:.0f} %'} | {'yes' if r.ok else 'NO'} "
                     f"| {r.seconds:.0f} |")
@@ -309,6 +348,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="write per-module figures and the survivors as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folders (for `mutmut browse` there)")
     ap.add_argument("--max-children", type=int, help="mutants run at once (mutmut's default: one per CPU)")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="run a deterministic sample of N mutants per module (the table says so): for modules whose "
+                         "every mutant would take hours")
     ap.add_argument("--table-from", type=Path, nargs="+", metavar="JSON",
                     help="run nothing: write the table from earlier --json files (modules in none: 'not run')")
     a = ap.parse_args(argv)
@@ -327,7 +369,8 @@ def main(argv=None) -> int:
     results = []
     for n in dict.fromkeys(names):
         print(f"[{n}] mutating {MODULES[n].source} ...", file=sys.stderr, flush=True)
-        r = run_module(MODULES[n], keep=a.keep, equivalents=equivalents, max_children=a.max_children)
+        r = run_module(MODULES[n], keep=a.keep, equivalents=equivalents, max_children=a.max_children,
+                       sample=a.sample)
         results.append(r)
         print(f"[{n}] {r.total} mutants, {r.killed} killed, {len(r.survivors)} not killed, "
               f"{len(r.equivalent)} equivalent, {r.seconds:.0f} s" + (f"\n  ERROR {r.error}" if r.error else ""),
@@ -342,6 +385,7 @@ def main(argv=None) -> int:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps([{"module": r.module.name, "counts": r.counts, "score": r.score,
                                        "goal": r.module.goal, "ok": r.ok, "seconds": round(r.seconds, 1),
+                                       "generated": r.generated,
                                        "error": r.error, "survivors": r.survivors, "equivalent": r.equivalent}
                                       for r in results], indent=1), encoding="utf-8")
     return 0 if all(r.ok for r in results) else 1
