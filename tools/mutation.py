@@ -78,7 +78,7 @@ MODULES = {m.name: m for m in [
     Module("scoring", "src/rmstudy/stats/scoring.py",
            ("tests/test_scoring.py", "tests/test_scoring_rules.py"), OTHER_GOAL, data=True),
     Module("reliability", "src/rmstudy/stats/reliability.py",
-           ("tests/test_reliability.py", "tests/test_psychometrics.py"), OTHER_GOAL,
+           ("tests/test_reliability.py", "tests/test_psychometrics.py", "tests/test_reliability_mutants.py"), OTHER_GOAL,
            data=True),
     Module("models.mixed", "src/rmstudy/stats/models/mixed.py",
            ("tests/test_mixed.py", "tests/test_lmm_fixtures.py", "tests/test_properties_estimators.py"), OTHER_GOAL,

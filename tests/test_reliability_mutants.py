@@ -1,0 +1,60 @@
+"""Boundaries and returned fields of stats/reliability.py that the psych comparisons do not reach (issue #17: the
+mutation run of reliability.py left these mutants alive). Expected values are worked out by hand beside them."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmstudy.stats.reliability import feldt_compare, reliability_flags, reliable_change
+
+
+def test_feldt_is_two_sided_and_symmetric():
+    # W = (1 − .8) / (1 − .9) = 2 > 1: the upper tail; the p must not depend on which alpha comes first
+    p = feldt_compare(0.8, 100, 0.9, 100)
+    assert p == pytest.approx(feldt_compare(0.9, 100, 0.8, 100), rel=1e-9)
+    assert p == pytest.approx(0.0007, abs=5e-5) and 0 < p < 1
+    assert feldt_compare(0.8, 50, 0.8, 50) == pytest.approx(1.0)              # W = 1: p = 2 · 0.5
+    assert feldt_compare(0.80, 40, 0.81, 40) <= 1.0
+
+
+def _table(alpha, n=100):
+    return pd.DataFrame([{"scale": "eng", "wave": "pre", "role": "all", "alpha": alpha, "n": n}])
+
+
+def test_low_alpha_flag_at_the_default_threshold():
+    assert reliability_flags(_table(0.75), {}) == []
+    assert reliability_flags(_table(0.70), {}) == []                          # at 0.70: not below
+    flags = reliability_flags(_table(0.69), {})
+    assert [f["flag"] for f in flags] == ["low_alpha"]
+    assert flags[0]["message"] == "alpha = 0.690 for eng at pre (all) is below 0.70"
+    assert reliability_flags(_table(0.69), {}, threshold=0.6) == []
+
+
+def _change_data():
+    participants = pd.DataFrame({"participant_id": ["P1", "P2", "P3", "P4"],
+                                 "arm": ["program", "program", "control", "control"]})
+    scores = pd.DataFrame({"participant_id": ["P1", "P2", "P3", "P4"] * 2, "wave": ["pre"] * 4 + ["post"] * 4,
+                           "eng": [1.0, 2.0, 3.0, 4.0, 3.0, 2.0, 1.0, 5.0]})
+    return scores, participants
+
+
+def test_reliable_change_by_hand():
+    # SD at pre of 1, 2, 3, 4 = 1.2910; S_diff = √2 · 1.2910 · √(1 − .75) = 0.9129; changes +2, 0, −2, +1 give
+    # RCI 2.19, 0, −2.19, 1.10: improved, unchanged, worsened, unchanged at z = 1.96
+    scores, participants = _change_data()
+    w, info = reliable_change(scores, participants, "eng", ("pre", "post"), 0.75)
+    sd1 = np.std([1, 2, 3, 4], ddof=1)
+    assert info["sd_baseline"] == pytest.approx(sd1)
+    assert info["s_diff"] == pytest.approx(math.sqrt(2) * sd1 * 0.5)
+    assert info["reliability"] == 0.75 and info["z"] == 1.96
+    assert info["counts"] == {"control": {"improved": 0, "unchanged": 1, "worsened": 1},
+                              "program": {"improved": 1, "unchanged": 1, "worsened": 0}}
+    assert w.set_index("participant_id")["rci"].round(3).to_dict() == {"P1": 2.191, "P2": 0.0, "P3": -2.191,
+                                                                      "P4": 1.095}
+    _, down = reliable_change(scores, participants, "eng", ("pre", "post"), 0.75, direction="decrease")
+    assert down["counts"] == {"control": {"improved": 1, "unchanged": 1, "worsened": 0},
+                              "program": {"improved": 0, "unchanged": 1, "worsened": 1}}
+    _, wide = reliable_change(scores, participants, "eng", ("pre", "post"), 0.75, z=1.0)
+    assert wide["counts"]["control"] == {"improved": 1, "unchanged": 0, "worsened": 1}
