@@ -128,3 +128,41 @@ def test_text_waves_need_their_order():
         mmrm(d, "score", between_ref="control")
     tab = mmrm(d, "score", between_ref="control", within_order=["pre", "m2", "m12"])
     assert list(tab["term"])[-2:] == ["arm[program]:wave[m2]", "arm[program]:wave[m12]"]
+
+
+@pytest.mark.e2e
+def test_trial_with_model_mmrm_runs_end_to_end_and_matches_r(tmp_path):
+    """The trial fixture with ``model: mmrm`` for T1 through ``rmstudy run``: results.json's row, trajectory, model
+    means and joint test are the nlme/emmeans values; the random-intercept LMM is a sensitivity row; the tipping
+    point is recorded with its data."""
+    import shutil
+
+    import yaml
+
+    from rmstudy.cli import main
+
+    d = tmp_path / "trial"
+    shutil.copytree(TRIAL, d)
+    plan = yaml.safe_load((d / "study.yaml").read_text(encoding="utf-8"))
+    plan["hypotheses"][0]["model"] = "mmrm"
+    (d / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        assert main(["run", str(d), "--out", str(tmp_path / "run")]) == 0
+    res = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))
+    (t1,) = [h for h in res["hypotheses"] if h["id"] == "T1"]
+    (ref,) = [r for r in REF["fits"] if r["id"] == "T1"]
+    assert t1["method"].startswith("MMRM")
+    (want,) = [t for t in ref["trajectory"] if t["wave"] == t1["contrast"][1]]
+    assert abs(t1["estimate"] - want["estimate"]) < 1e-4 and abs(t1["se"] - want["se"]) < 1e-4
+    assert t1["df"] == pytest.approx(want["df_exact"], rel=1e-3)
+    for got, exp in zip(t1["trajectory"], ref["trajectory"]):
+        assert got["wave"] == exp["wave"] and abs(got["estimate"] - exp["estimate"]) < 1e-4
+    assert len(t1["model_means"]) == 8 and t1["joint_test"]["df1"] == 3
+    assert t1["joint_test"]["F"] == pytest.approx(ref["joint_test"]["F"], abs=6e-4)
+    sens = res["sensitivity"]["T1"]
+    names = [r["analysis"] for r in sens["rows"]]
+    assert names[0] == "Primary: MMRM, all available data" and names[1].startswith("LMM (random intercept")
+    assert sens["tipping_point"]["tipping"]["programme"] is not None
+    (t2,) = [h for h in res["hypotheses"] if h["id"] == "T2"]
+    assert t2["method"].startswith("LMM") and t2["trajectory"] and t2["joint_test"]["df1"] == 3

@@ -222,9 +222,16 @@ class MMRMFit:
         return tab
 
     def variance_components(self) -> dict:
+        """The covariance over the waves (``waves``, ``sd``, ``correlation``) and, for readers of the
+        random-intercept model's keys (the planner's pre-post correlation), its compound-symmetry summary:
+        ``tau2`` the mean covariance between two waves, ``sigma2`` the mean variance minus ``tau2``, ``icc``."""
         sd = np.sqrt(np.diag(self.sigma))
+        T = len(sd)
+        tau2 = float(self.sigma[np.triu_indices(T, 1)].mean()) if T > 1 else 0.0
+        sigma2 = float(np.diag(self.sigma).mean()) - tau2
         return {"waves": [str(w) for w in self.waves], "sd": sd.tolist(),
-                "correlation": (self.sigma / np.outer(sd, sd)).tolist(), "reml_criterion": self.reml_criterion,
+                "correlation": (self.sigma / np.outer(sd, sd)).tolist(), "tau2": tau2, "sigma2": sigma2,
+                "icc": tau2 / (tau2 + sigma2), "reml_criterion": self.reml_criterion,
                 "n_obs": self.n_obs, "n_groups": self.n_groups}
 
 
