@@ -194,7 +194,7 @@ def next_cohort(results: dict, n_sims: int = NEXT_COHORT_SIMS, seed: int = NEXT_
     (:func:`~rmstudy.planning.search.sample_size` on :func:`plan_from_run`'s plan: the run's decision rule,
     multiplicity, attrition and correlation, the SESOI as the true effect). ``factor`` is that size over this
     cohort's per arm. The reports read these numbers; :func:`power_from_run` with the same ``n_sims`` and ``seed``
-    gives the same ones. Sizes above ``NEXT_COHORT_MAX_FACTOR`` times this cohort are not searched, and a cohort so
+    gives the same ones up to about 7.5 times the cohort (beyond, this search's grid is cut at the maximum). Sizes above ``NEXT_COHORT_MAX_FACTOR`` times this cohort are not searched, and a cohort so
     large that the search would simulate more than ``NEXT_COHORT_BUDGET`` participants per grid point is left to
     ``rmstudy power --from-run`` (a note says so)."""
     out = {"method": "simulation (rmstudy.planning.sample_size on the run's plan)", "n_sims": n_sims, "seed": seed,
