@@ -58,3 +58,16 @@ def test_reliable_change_by_hand():
                               "program": {"improved": 0, "unchanged": 1, "worsened": 1}}
     _, wide = reliable_change(scores, participants, "eng", ("pre", "post"), 0.75, z=1.0)
     assert wide["counts"]["control"] == {"improved": 1, "unchanged": 0, "worsened": 1}
+
+
+def test_favourable_answers_by_rule():
+    from types import SimpleNamespace
+
+    from rmstudy.stats import reliability
+
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    fav = lambda f: reliability._favourable(x, SimpleNamespace(favourable=f, min=1, max=5)).tolist()  # noqa: E731
+    assert fav("high") == [False, False, False, True, True]                 # top two: 4 and 5
+    assert fav("low") == [True, True, False, False, False]                  # bottom two: 1 and 2
+    assert fav({"at_most": 3}) == [True, True, True, False, False]          # the cut-off itself counts
+    assert fav({"at_least": 3}) == [False, False, True, True, True]
