@@ -8,6 +8,7 @@
              --keep (leave the scratch folders, to look at a mutant with `mutmut show NAME` there)
              --sample N (a deterministic sample of N mutants per module, for the slow ones; the table says so)
              --max-children N (mutants run at once; default one per CPU)
+             --recheck JSON (run again only the mutants an earlier run left alive, after new tests; merge figures)
 
 How it runs. mutmut reads its settings from the folder it runs in and mutates a copy of ``src/`` in
 ``mutants/``; it runs each mutant against the tests that call the mutated function (it records which tests call
@@ -230,7 +231,7 @@ def _first_function(m: Module) -> str:
 
 
 def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = None,
-               max_children: int | None = None, sample: int | None = None) -> Result:
+               max_children: int | None = None, sample: int | None = None, only: list[str] | None = None) -> Result:
     equivalents = load_equivalents() if equivalents is None else equivalents
     res = Result(m)
     t0 = time.monotonic()
@@ -242,8 +243,8 @@ def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = N
         env.pop("PYTHONPATH", None)
         mutmut = [sys.executable, "-m", "mutmut"]
         children = [f"--max-children={max_children}"] if max_children else []
-        names = _mutant_globs(m)
-        if sample:
+        names = list(only) if only else _mutant_globs(m)
+        if sample and not only:
             # generate every mutant and collect which tests call what, running one mutant; then run the sample
             mod = m.source[len("src/"):-len(".py")].replace("/", ".")
             first = subprocess.run(mutmut + ["run"] + children + [f"{mod}.x_{_first_function(m)}__mutmut_1"], cwd=work,
@@ -275,7 +276,7 @@ def run_module(m: Module, keep: bool = False, equivalents: list[dict] | None = N
             wanted = {f"x_{f}" for f in m.functions}
             mutants = [x for x in mutants if x["name"].partition("__mutmut_")[0].rpartition(".")[2] in wanted]
         mutants = [x for x in mutants if x["status"] != "not checked"] if m.functions else mutants
-        if sample:
+        if sample or only:
             mutants = [x for x in mutants if x["name"] in set(names)]      # not the first run's one unless sampled
         for x in mutants:
             res.counts[x["status"]] = res.counts.get(x["status"], 0) + 1
@@ -315,6 +316,24 @@ def _from_json(items: list[dict]) -> list[Result]:
     return out
 
 
+def recheck(earlier: dict, max_children: int | None = None) -> Result:
+    """Run again only the mutants that an earlier run (one module's --json entry) did not kill, against today's
+    tests, and merge: the earlier counts with those mutants' new statuses (a survivor killed by a test written
+    since counts as killed; one still alive is matched against today's equivalents)."""
+    m = MODULES[earlier["module"]]
+    names = [x["name"] for x in earlier["survivors"] + earlier["equivalent"]]
+    if not names:
+        return _from_json([earlier])[0]
+    new = run_module(m, only=names, max_children=max_children)
+    counts = dict(earlier["counts"])
+    for x in earlier["survivors"] + earlier["equivalent"]:
+        counts[x["status"]] -= 1
+    for k, v in new.counts.items():
+        counts[k] = counts.get(k, 0) + v
+    return Result(m, counts={k: v for k, v in counts.items() if v}, survivors=new.survivors, equivalent=new.equivalent,
+                  seconds=earlier["seconds"] + new.seconds, error=new.error, generated=earlier.get("generated", 0))
+
+
 def table(results: list[Result], all_modules: bool = False) -> str:
     head = ("| module | file | mutants | killed | survived | equivalent (listed) | no tests | killed of non-equivalent "
             "| goal | met | seconds |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
@@ -351,6 +370,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", type=int, metavar="N",
                     help="run a deterministic sample of N mutants per module (the table says so): for modules whose "
                          "every mutant would take hours")
+    ap.add_argument("--recheck", type=Path, metavar="JSON",
+                    help="run again only the mutants an earlier --json run did not kill (after writing tests) and "
+                         "merge the figures; --json writes the merged result")
     ap.add_argument("--table-from", type=Path, nargs="+", metavar="JSON",
                     help="run nothing: write the table from earlier --json files (modules in none: 'not run')")
     a = ap.parse_args(argv)
@@ -358,6 +380,16 @@ def main(argv=None) -> int:
         results = _from_json([d for f in a.table_from for d in json.loads(f.read_text(encoding="utf-8"))])
         results.sort(key=lambda r: list(MODULES).index(r.module.name))
         _write_table(a.table, table(results, all_modules=True)) if a.table else print(table(results, True))
+        return 0 if all(r.ok for r in results) else 1
+    if a.recheck:
+        results = [recheck(d, a.max_children) for d in json.loads(a.recheck.read_text(encoding="utf-8")) if not d["error"]]
+        for r in results:
+            print(f"[{r.module.name}] rechecked: {len(r.survivors)} not killed", file=sys.stderr)
+            for s in r.survivors:
+                print(f"  {s['status']}: {s['name']}\n    " + "\n    ".join(s["diff"].splitlines()[2:]), file=sys.stderr)
+        print(table(results))
+        if a.json:
+            _write_json(a.json, results)
         return 0 if all(r.ok for r in results) else 1
     names: list[str] = []
     for n in a.modules:
@@ -382,13 +414,17 @@ def main(argv=None) -> int:
     if a.table:
         _write_table(a.table, table(results, all_modules=True))
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps([{"module": r.module.name, "counts": r.counts, "score": r.score,
-                                       "goal": r.module.goal, "ok": r.ok, "seconds": round(r.seconds, 1),
-                                       "generated": r.generated,
-                                       "error": r.error, "survivors": r.survivors, "equivalent": r.equivalent}
-                                      for r in results], indent=1), encoding="utf-8")
+        _write_json(a.json, results)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _write_json(path: Path, results: list[Result]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([{"module": r.module.name, "counts": r.counts, "score": r.score,
+                                 "goal": r.module.goal, "ok": r.ok, "seconds": round(r.seconds, 1),
+                                 "generated": r.generated,
+                                 "error": r.error, "survivors": r.survivors, "equivalent": r.equivalent}
+                                for r in results], indent=1), encoding="utf-8")
 
 
 def _write_table(path: Path, text: str) -> None:
