@@ -75,10 +75,10 @@ class HypothesisRow(Mapping):
     tost_p: float | None
     baseline_sd: float | None
     n: dict
-    notes: list
     trajectory: list | None = None
     model_means: list | None = None
     joint_test: dict | None = None
+    notes: list
     bayes_factor_10: float | None = None
     log10_bayes_factor_10: float | None = None
     p_adjusted: float | None = None
