@@ -87,7 +87,7 @@ MODULES = {m.name: m for m in [
     Module("models.nested", "src/rmstudy/stats/models/nested.py",
            ("tests/test_lmm_fixtures.py", "tests/test_mixed.py"), OTHER_GOAL, data=True),
     Module("models.survival", "src/rmstudy/stats/models/survival.py",
-           ("tests/test_survival.py", "tests/test_survival_reference.py"), OTHER_GOAL,
+           ("tests/test_survival.py", "tests/test_survival_reference.py", "tests/test_survival_mutants.py"), OTHER_GOAL,
            data=True),
     Module("narrative", "src/rmstudy/report/narrative.py",
            ("tests/test_narrative.py", "tests/test_narrative_mutants.py",
