@@ -324,8 +324,8 @@ def section_sensitivity(doc: AcademicDoc, res: dict) -> str:
             tp, d = sv["tipping_point"], sv["tipping_point"]["tipping"]["programme"]
             note += (f" Missing not at random (delta-adjusted multiple imputation, m = {tp['m']}): under MAR "
                      f"{fmt_num(tp['mar']['estimate'], 3)}, {fmt_p_eq(tp['mar']['p_value'])}; " +
-                     (f"the conclusion would change if the programme's dropouts scored {fmt_num(d, 2)} scale points "
-                      "away from their MAR imputations." if d is not None else "no shift of the programme's dropouts "
+                     (f"the conclusion would change if the programme's dropouts scored {fmt_num(abs(d), 2)} scale points "
+                      f"{'lower' if d < 0 else 'higher'} than imputed under MAR." if d is not None else "no shift of the programme's dropouts "
                       "within three baseline SDs changes the conclusion."))
         out += doc.table(t, f"Sensitivity analyses for {hid}", note=note, wrap=("Analysis", "Note"))
     return out
