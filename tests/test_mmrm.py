@@ -166,3 +166,28 @@ def test_trial_with_model_mmrm_runs_end_to_end_and_matches_r(tmp_path):
     assert sens["tipping_point"]["tipping"]["programme"] is not None
     (t2,) = [h for h in res["hypotheses"] if h["id"] == "T2"]
     assert t2["method"].startswith("LMM") and t2["trajectory"] and t2["joint_test"]["df1"] == 3
+
+
+def test_validate_refuses_an_mmrm_whose_waves_barely_overlap(tmp_path):
+    import shutil
+
+    import yaml
+
+    from rmstudy.checks.validate import validate
+
+    d = tmp_path / "trial"
+    shutil.copytree(TRIAL, d)
+    plan = yaml.safe_load((d / "study.yaml").read_text(encoding="utf-8"))
+    plan["hypotheses"][0]["model"] = "mmrm"
+    (d / "study.yaml").write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    assert validate(d).ok                                           # the fixture itself supports the MMRM
+    R = pd.read_csv(d / "responses.csv", dtype=str)
+    at6 = set(R.loc[R["wave"] == "month6", "participant_id"])
+    keep = sorted(at6)[:2]                                          # two answer both month6 and month12
+    R = R[~((R["wave"] == "month12") & R["participant_id"].isin(at6 - set(keep)))]
+    R.to_csv(d / "responses.csv", index=False)
+    errs = validate(d).errors
+    assert errs and all(e.column == "hypotheses.0.model" for e in errs)
+    assert any("answered both 'month6' and 'month12'" in e.message and "only 2 participant" in e.message
+               for e in errs)
+    assert "use model: lmm for T1" in errs[0].fix

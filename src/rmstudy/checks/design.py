@@ -11,7 +11,7 @@ adjust for when participants.csv has them (:data:`rmstudy.stats.sensitivity.STAN
 
 from __future__ import annotations
 
-__all__ = ["covariate_problems"]
+__all__ = ["covariate_problems", "mmrm_problems"]
 
 import numpy as np
 import pandas as pd
@@ -85,4 +85,29 @@ def covariate_problems(c: Cohort, scores: pd.DataFrame) -> list[Problem]:
                                    "cannot estimate it", fix, column=where))
                 continue
             cols += new
+    return out
+
+
+def mmrm_problems(c: Cohort, scores: pd.DataFrame, least: int = 3) -> list[Problem]:
+    """One problem per ``model: mmrm`` hypothesis whose data cannot identify an unstructured covariance: two waves
+    that fewer than ``least`` participants of its population answered both (the covariance of the two waves rests
+    on them). The run would otherwise stop in the model, or estimate that covariance from next to nothing."""
+    out: list[Problem] = []
+    for i, h in enumerate(c.study.hypotheses):
+        if h.is_retention or h.model != "mmrm" or h.outcome not in scores.columns:
+            continue
+        pop = select_population(c.participants, h.population, h.id)
+        got = scores.loc[scores[h.outcome].notna() & scores["participant_id"].isin(pop["participant_id"]),
+                         ["participant_id", "wave"]].astype(str).drop_duplicates()
+        waves = [w for w in c.study.waves if (got["wave"] == str(w)).any()]
+        seen = got.assign(one=1).pivot_table(index="participant_id", columns="wave", values="one", fill_value=0)
+        fix = (f"use model: lmm for {h.id} in study.yaml (hypotheses.{i}.model; the random-intercept model needs no "
+               "covariance per pair of waves), or drop the sparse wave from the plan")
+        for a, w1 in enumerate(waves):
+            for w2 in waves[a + 1:]:
+                k = int((seen[str(w1)] * seen[str(w2)]).sum())
+                if k < least:
+                    out.append(Problem("study.yaml", f"{h.id} asks for model: mmrm, but only {k} participant(s) of "
+                                       f"its population answered both '{w1}' and '{w2}', too few to estimate the "
+                                       "covariance of the two waves", fix, column=f"hypotheses.{i}.model"))
     return out

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rmstudy.checks.design import covariate_problems
+from rmstudy.checks.design import covariate_problems, mmrm_problems
 from rmstudy.checks.quality import ingest_changed, participant_flow
 from rmstudy.contract.cohort import REASON_AFTER_EXIT, ROLES, Cohort, apply_run_exclusions, load_cohort
 from rmstudy.contract.coding import ARMS
@@ -288,7 +288,8 @@ def validate(cohort_dir: str | Path) -> ValidationReport:
         return rep
     scores = score_scales(cohort.responses, cohort.codebook)     # every response row, the late ones too
     rep.errors = [Finding("error", "covariate", p.file, p.message, p.fix, column=p.column)   # plan vs. its data
-                  for p in covariate_problems(cohort, scores)]
+                  for p in covariate_problems(cohort, scores)] + \
+        [Finding("error", "model", p.file, p.message, p.fix, column=p.column) for p in mmrm_problems(cohort, scores)]
     if rep.errors:
         return rep
     rep.summary = {"participants": len(cohort.participants), "response_rows": len(cohort.responses),
