@@ -71,3 +71,30 @@ def test_favourable_answers_by_rule():
     assert fav("low") == [True, True, False, False, False]                  # bottom two: 1 and 2
     assert fav({"at_most": 3}) == [True, True, True, False, False]          # the cut-off itself counts
     assert fav({"at_least": 3}) == [False, False, True, True, True]
+
+
+def _two_waves(a1, a2, n):
+    return pd.DataFrame([{"scale": "eng", "wave": "pre", "role": "all", "alpha": a1, "n": n},
+                         {"scale": "eng", "wave": "post", "role": "all", "alpha": a2, "n": n}])
+
+
+def test_alpha_differs_needs_the_gap_and_feldt_p_below_001():
+    # 0.9 vs 0.7 at n = 30: gap 0.2, Feldt p = 0.0042 < .01: flagged; at n = 20 p = 0.021: not (default p_differ)
+    flags = reliability_flags(_two_waves(0.9, 0.7, 30), {})
+    assert [f["flag"] for f in flags] == ["alpha_differs"]
+    assert flags[0]["value"] == pytest.approx(0.2)
+    assert flags[0]["message"] == ("alpha of eng differs between waves pre (0.90) and post (0.70) at role all "
+                                   "(Feldt p = 0.0042)")
+    assert reliability_flags(_two_waves(0.9, 0.7, 20), {}) == []
+    assert [f["flag"] for f in reliability_flags(_two_waves(0.9, 0.7, 20), {}, p_differ=0.05)] == ["alpha_differs"]
+    # a gap below min_gap (0.10) is never flagged, however small p is
+    assert reliability_flags(_two_waves(0.9, 0.82, 2000), {}) == []
+
+
+def test_negative_item_rest_flag_names_the_item():
+    st = pd.DataFrame({"item": ["q1", "q2"], "r_drop": [0.4, -0.12]})
+    flags = reliability_flags(_table(0.8), {("eng", "pre", "junior"): st})
+    assert flags == [{"flag": "negative_item_rest", "scale": "eng", "wave": "pre", "role": "junior", "item": "q2",
+                      "value": -0.12, "message": "item q2 correlates negatively with the rest of eng (r = -0.12) at "
+                                                 "pre (junior): is a reverse key missing from codebook.yaml?"}]
+    assert reliability_flags(_table(0.8), {("eng", "pre", "junior"): st.assign(r_drop=[0.4, 0.0])}) == []
