@@ -302,12 +302,29 @@ def section_results(doc: AcademicDoc, res: dict, study, codebook, key: str = "pr
     return out
 
 
+def trajectory_table(doc: AcademicDoc, row: dict) -> str:
+    """The primary model's trajectory (issue #12) when there are three or more waves: the difference in change from
+    the first wave at every later wave, the joint test of arm × wave in the note; '' with two waves."""
+    traj = row.get("trajectory") or []
+    if len(traj) < 2:
+        return ""
+    t = pd.DataFrame([{"Wave": x["wave"], "Estimate": fmt_num(x["estimate"], 3), "SE": fmt_num(x["se"], 3),
+                       "df": fmt_df(x["df"]), "95% CI": fmt_ci(x["ci_low"], x["ci_high"], 3), "p": fmt_p(x["p_value"])}
+                      for x in traj])
+    j = row.get("joint_test")
+    note = (f"Programme minus comparison, change from the first wave, scale points ({esc(row['method'])})." +
+            (f" Joint test of arm × wave: <i>F</i>({j['df1']}, {fmt_df(j['df2'])}) = {fmt_num(j['F'], 2)}, "
+             f"{fmt_p_eq(j['p_value'])}." if j else ""))
+    return doc.table(t, f"Trajectory for {row['id']}", note=note)
+
+
 def section_sensitivity(doc: AcademicDoc, res: dict) -> str:
     out = doc.heading("sensitivity") + paras(
         "The primary estimate beside completers-only, ANCOVA, covariate-adjusted, propensity-weighted and (where pairs "
         "or clusters exist) multilevel versions; all in scale points, programme minus comparison. The JZS Bayes factor "
         "(r = .707) compares completers' change scores.")
     for hid, sv in res["sensitivity"].items():
+        out += trajectory_table(doc, next((r for r in res["hypotheses"] if r["id"] == hid), {}))
         b = sv["bayes"]
         t = pd.DataFrame([{"Analysis": x["analysis"], "Estimate": fmt_num(x["estimate"], 3), "SE": fmt_num(x["se"], 3),
                            "df": fmt_df(x.get("df")), "95% CI": fmt_ci(x["ci_low"], x["ci_high"], 3),
