@@ -98,3 +98,10 @@ def test_negative_item_rest_flag_names_the_item():
                       "value": -0.12, "message": "item q2 correlates negatively with the rest of eng (r = -0.12) at "
                                                  "pre (junior): is a reverse key missing from codebook.yaml?"}]
     assert reliability_flags(_table(0.8), {("eng", "pre", "junior"): st.assign(r_drop=[0.4, 0.0])}) == []
+
+
+def test_a_gap_of_exactly_min_gap_counts():
+    assert 0.2 - 0.1 == 0.1                                   # exact in binary floating point, unlike 0.8 − 0.7
+    flags = reliability_flags(_two_waves(0.2, 0.1, 5000), {}, threshold=0.0)
+    assert [f["flag"] for f in flags] == ["alpha_differs"]
+    assert reliability_flags(_two_waves(0.2, 0.1, 5000), {}, threshold=0.0, min_gap=0.1000001) == []
