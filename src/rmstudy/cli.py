@@ -232,7 +232,27 @@ def _exit_now(code: int) -> None:
 def main(argv=None) -> int:
     """The ``rmstudy`` command. Run from the command line (``argv`` None), a command that stopped with an error
     ends the process at once once it has cleaned up and said so in one line: no thread left waiting on a stopped
-    kernel keeps it alive, and no event loop of a stopped notebook client prints a traceback as it is collected."""
+    kernel keeps it alive, and no event loop of a stopped notebook client prints a traceback as it is collected.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``rmstudy`` (default: the command line's).
+
+    Returns
+    -------
+    int
+        The exit code (the epilog of ``rmstudy --help`` lists them: 0 done, 2 the cohort or the arguments, ...).
+
+    Examples
+    --------
+    >>> main(["validate", "no/such/folder"])
+    folder: the cohort cannot be analysed — 1 error(s)
+    ...
+      - folder: cohort folder not found — fix: pass the folder that holds participants.csv, ...
+    ...
+    2
+    """
     code = _main(argv)
     if argv is None and code not in (0, 1):
         _exit_now(code)

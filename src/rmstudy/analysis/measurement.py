@@ -21,12 +21,20 @@ from rmstudy.stats.scoring import reverse_key
 def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) -> dict:
     """Everything the reports need about measurement, from the codebook alone.
 
-    Returns ``reliability`` (rows per scale × wave × role, with omega_h where a
-    scale has three or more subscales), ``items`` (item statistics per cell),
-    ``flags``, ``rci`` (reliable-change counts per arm for each survey
-    hypothesis), ``favourable`` (% favourable by scale × wave × arm),
-    ``favourable_by_hypothesis`` (the same in each hypothesis's population) and
-    ``distributions`` (answers per item × wave × option) and ``invariance`` (:func:`measurement_invariance`).
+    Parameters
+    ----------
+    cohort : the (analysis) cohort: participants, responses, codebook and plan.
+    scores : scale scores per participant × wave (for reliable change).
+    threshold : reliability below which a scale is flagged (default: the plan's ``reliability_threshold``).
+
+    Returns
+    -------
+    dict
+        ``reliability`` (rows per scale × wave × role, with omega_h where a scale has three or more subscales),
+        ``items`` (item statistics per cell), ``flags``, ``rci`` (reliable-change counts per arm for each survey
+        hypothesis), ``favourable`` (% favourable by scale × wave × arm), ``favourable_by_hypothesis`` (the same in
+        each hypothesis's population), ``distributions`` (answers per item × wave × option), ``invariance``
+        (:func:`measurement_invariance`) and ``threshold``.
     """
     threshold = cohort.study.reliability_threshold if threshold is None else threshold
     waves = cohort.study.waves

@@ -29,6 +29,15 @@ _PLAIN = (str, int, bool, type(None))
 def to_jsonable(obj):
     """Convert numpy/pandas values to plain JSON types (NaN -> null), recursively.
 
+    Parameters
+    ----------
+    obj : any object; mappings, lists, tuples and DataFrames (as records) are converted item by item.
+
+    Returns
+    -------
+    object
+        Plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``; other objects are returned unchanged.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -68,6 +77,11 @@ def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool =
         ``dict``/``list``/``str``/``int``/``float``/``None`` may skip it; NaN is refused either way.
     sort_keys : write every mapping's keys in sorted order (e.g. a simulation's truth.json).
 
+    Returns
+    -------
+    pathlib.Path
+        ``path``, written.
+
     Examples
     --------
     >>> import tempfile, numpy as np
@@ -97,7 +111,20 @@ def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool =
 
 def fsync_dir(path: str | Path) -> None:
     """Flush a folder's entries (a file created or renamed in it) to the disk. File systems that cannot sync a
-    folder (some network and FUSE ones) are skipped: there the rename is as durable as they make it."""
+    folder (some network and FUSE ones) are skipped: there the rename is as durable as they make it.
+
+    Parameters
+    ----------
+    path : the folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fsync_dir(tempfile.mkdtemp()) is None
+    True
+    >>> fsync_dir("no/such/folder") is None          # skipped, not raised
+    True
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:

@@ -30,19 +30,68 @@ RESULTS_SCHEMA_VERSION = 2
 
 
 def record(out_dir: str | Path, name: str, payload: dict) -> Path:
-    """Write one notebook's results as ``<out_dir>/records/<name>.json``."""
+    """Write one notebook's results as ``<out_dir>/records/<name>.json``.
+
+    Parameters
+    ----------
+    out_dir : the run folder. name : the record's name (the notebook's). payload : its results, JSON-able.
+
+    Returns
+    -------
+    pathlib.Path
+        The record written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> record(out, "01_quality", {"flow": {"enrolled": 12}}).relative_to(out).as_posix()
+    'records/01_quality.json'
+    >>> load_records(out)
+    {'01_quality': {'flow': {'enrolled': 12}}}
+    """
     d = Path(out_dir) / "records"
     d.mkdir(parents=True, exist_ok=True)
     return write_json(payload, d / f"{name}.json")
 
 
 def load_records(out_dir: str | Path) -> dict:
+    """The notebook records of a run folder, by name (see :func:`record`).
+
+    Parameters
+    ----------
+    out_dir : the run folder.
+
+    Returns
+    -------
+    dict
+        ``{name: record}`` in name order; empty when nothing was recorded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> load_records(tempfile.mkdtemp())
+    {}
+    """
     d = Path(out_dir) / "records"
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(d.glob("*.json"))}
 
 
 def validate_results(results: dict) -> None:
-    """Raise ``jsonschema.ValidationError`` when results do not meet the schema."""
+    """Raise ``jsonschema.ValidationError`` when results do not meet the schema.
+
+    Parameters
+    ----------
+    results : a results.json mapping.
+
+    Examples
+    --------
+    >>> try:
+    ...     validate_results({"schema_version": RESULTS_SCHEMA_VERSION})
+    ... except jsonschema.ValidationError as e:
+    ...     print(e.validator)
+    required
+    """
     jsonschema.Draft202012Validator(load_schema("results")).validate(results)
 
 
@@ -51,7 +100,18 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
 
     The records' hypothesis rows are read back as typed rows (:class:`~rmstudy.analysis.rows.HypothesisRow`: a row
     that is not one raises ResultsError), completed by :func:`~rmstudy.stats.decisions.finalise_hypotheses`
-    (multiplicity within families, decisions) and written in the plan's order."""
+    (multiplicity within families, decisions) and written in the plan's order.
+
+    Parameters
+    ----------
+    out_dir : the run folder holding ``records/``. cohort : the loaded cohort (plan, name, folder).
+    parameters : the run's parameters, recorded as they are. created : the timestamp (default: now, UTC).
+
+    Returns
+    -------
+    dict
+        The results mapping, JSON-ready and schema-valid, also written to ``<out_dir>/results.json``.
+    """
     out_dir = Path(out_dir)
     recs = load_records(out_dir)
     rows, sections = [], {}
@@ -93,12 +153,49 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
 
 
 def load_results(out_dir: str | Path) -> dict:
+    """Read ``<out_dir>/results.json``.
+
+    Parameters
+    ----------
+    out_dir : the run folder.
+
+    Returns
+    -------
+    dict
+        The results mapping.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> _ = write_json({"cohort": "demo"}, out / "results.json")
+    >>> load_results(out)
+    {'cohort': 'demo'}
+    """
     return json.loads((Path(out_dir) / "results.json").read_text(encoding="utf-8"))
 
 
 def load_or_assemble(out_dir: str | Path, cohort_dir: str | Path) -> dict:
     """results.json of a run folder; when a researcher ran the analysis notebooks by
-    hand (so no pipeline assembled it), assemble it from their records first."""
+    hand (so no pipeline assembled it), assemble it from their records first.
+
+    Parameters
+    ----------
+    out_dir : the run folder. cohort_dir : the cohort folder, loaded only when results.json must be assembled.
+
+    Returns
+    -------
+    dict
+        The results mapping.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> _ = write_json({"cohort": "demo"}, out / "results.json")
+    >>> load_or_assemble(out, "not/read")["cohort"]           # there already: read, the cohort is not loaded
+    'demo'
+    """
     out_dir = Path(out_dir)
     path = out_dir / "results.json"
     if path.exists():

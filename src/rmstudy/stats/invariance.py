@@ -130,8 +130,26 @@ def _objective(x: np.ndarray, groups: list[_Group], n_total: int, info: bool = T
 def fit_cfa(groups: list[_Group], n_free: int, start: np.ndarray, tol: float = 1e-9, max_iter: int = 500) -> dict:
     """Minimise the ML discrepancy by Fisher scoring with step halving.
 
-    Returns ``chisq``, ``df``, ``converged`` (largest gradient element of F / N below ``tol``), ``heywood`` and
-    the estimates ``x``.
+    Parameters
+    ----------
+    groups : the groups' moments with their parameter layout (from ``_multigroup_spec`` or ``_longitudinal_spec``).
+    n_free : number of free parameters. start : their starting values.
+    tol : convergence bound on the largest gradient element of F / N. max_iter : most scoring steps.
+
+    Returns
+    -------
+    dict
+        ``chisq``, ``df``, ``converged`` (largest gradient element of F / N below ``tol``), ``heywood`` and the
+        estimates ``x``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> f = rng.normal(size=200)
+    >>> groups = [_group(np.column_stack([f + rng.normal(size=200) for _ in range(3)]))]
+    >>> fit = fit_cfa(groups, *_multigroup_spec(groups, "configural"))
+    >>> fit["df"], fit["converged"], round(fit["chisq"], 6)        # three items, one factor: just identified
+    (0, True, 0.0)
     """
     n_total = sum(g.n for g in groups)
     x = start.astype(float)
