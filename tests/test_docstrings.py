@@ -36,6 +36,7 @@ EXAMPLE_MODULES = (
     "ingest.values", "ingest.identifiers", "ingest.key", "ingest.report",
     "report.privacy", "report.escape", "report.tables",
     "contract.jsonio", "stats.invariance", "results.assemble", "cli",
+    "report.academic_format", "report.academic_refs", "report.academic_invariance", "report.academic_export",
     "errors",
 )
 #: numpydoc sections required, examples not: these read a whole export, a workbook or a mapping from disk, or draw

@@ -55,7 +55,28 @@ ol.references li { padding-left: 2em; text-indent: -2em; margin-bottom: .35em; }
 
 def collect_html(executed: Path) -> str:
     """The HTML fragments a report notebook displayed, in order (markdown outputs converted; stream output,
-    the parameters and the code are left out)."""
+    the parameters and the code are left out).
+
+    Parameters
+    ----------
+    executed : path of the executed notebook (.ipynb).
+
+    Returns
+    -------
+    str
+        The fragments joined by newlines.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cells = [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": []},
+    ...          {"cell_type": "code", "metadata": {}, "outputs": [{"data": {"text/html": ["<h1>", "Report</h1>"]}},
+    ...                                                            {"name": "stdout", "text": "log"}]}]
+    >>> nb = Path(tempfile.mkdtemp()) / "academic.ipynb"
+    >>> _ = nb.write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    >>> collect_html(nb)
+    '<h1>Report</h1>'
+    """
     nb = json.loads(Path(executed).read_text(encoding="utf-8"))
     parts = []
     for cell in nb.get("cells", []):
@@ -84,7 +105,29 @@ def collect_html(executed: Path) -> str:
 
 def export_academic(executed: Path, html_dest: Path, pdf_dest: Path | None = None, title: str = "Academic report"):
     """Write the academic report as one offline HTML file and, when ``pdf_dest`` is given, an A4 PDF with
-    bookmarks. Returns the paths written."""
+    bookmarks. Returns the paths written.
+
+    Parameters
+    ----------
+    executed : path of the executed notebook. html_dest : the HTML file to write.
+    pdf_dest : the PDF to write (optional; needs weasyprint). title : the page's title.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> cells = [{"cell_type": "code", "metadata": {}, "outputs": [{"data": {"text/html": "<h1>Report</h1>"}}]}]
+    >>> _ = (d / "academic.ipynb").write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    >>> [p.name for p in export_academic(d / "academic.ipynb", d / "academic_report.html")]
+    ['academic_report.html']
+    >>> page = (d / "academic_report.html").read_text(encoding="utf-8")
+    >>> "<h1>Report</h1>" in page, "https://" in page
+    (True, False)
+    """
     from rmstudy.report.export import CSP        # forbids every fetch but embedded data: images and fonts
 
     body = collect_html(executed)

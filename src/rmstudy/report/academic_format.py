@@ -17,13 +17,42 @@ ARMS = ("program", "control")
 
 # --------------------------------------------------------------------------------------------- formatting
 def esc(text) -> str:
-    """User text (plan, codebook, reasons) made safe for HTML, by the reports' one helper (rmstudy.report.escape)."""
+    """User text (plan, codebook, reasons) made safe for HTML, by the reports' one helper (rmstudy.report.escape).
+
+    Parameters
+    ----------
+    text : any value; None gives ''.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> esc("Mentoring <pilot> & Co")
+    'Mentoring &lt;pilot&gt; &amp; Co'
+    """
     from rmstudy.report import escape
 
     return escape.html(text)
 
 
 def is_missing(x) -> bool:
+    """Whether ``x`` is absent: None or a float NaN (the reports' one test).
+
+    Parameters
+    ----------
+    x : any value.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_missing(None), is_missing(float("nan")), is_missing(0)
+    (True, True, False)
+    """
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
@@ -32,7 +61,21 @@ def _minus(s: str) -> str:
 
 
 def fmt_num(x, digits: int = 2, sign: bool = False) -> str:
-    """An estimate: fixed decimals, a true minus sign, '–' when absent."""
+    """An estimate: fixed decimals, a true minus sign, '–' when absent.
+
+    Parameters
+    ----------
+    x : float or None. digits : decimals. sign : show '+' on positive values.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_num(-0.456), fmt_num(0.004, sign=True), fmt_num(0.3, sign=True), fmt_num(None)
+    ('−0.46', '0.00', '+0.30', '–')
+    """
     if is_missing(x):
         return "–"
     s = f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
@@ -42,7 +85,21 @@ def fmt_num(x, digits: int = 2, sign: bool = False) -> str:
 
 
 def fmt_p(p) -> str:
-    """APA p: '< .001', '.013', '> .999' (no leading zero, never 0.000)."""
+    """APA p: '< .001', '.013', '> .999' (no leading zero, never 0.000).
+
+    Parameters
+    ----------
+    p : float or None.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_p(0.0004), fmt_p(0.0132), fmt_p(0.9999), fmt_p(None)
+    ('< .001', '.013', '> .999', '–')
+    """
     if is_missing(p):
         return "–"
     if p < 0.001:
@@ -53,13 +110,42 @@ def fmt_p(p) -> str:
 
 
 def fmt_p_eq(p) -> str:
-    """'p < .001' or 'p = .013' for running text."""
+    """'p < .001' or 'p = .013' for running text.
+
+    Parameters
+    ----------
+    p : float or None.
+
+    Returns
+    -------
+    str
+        HTML (the p in italics).
+
+    Examples
+    --------
+    >>> fmt_p_eq(0.0132), fmt_p_eq(0.0001)
+    ('<i>p</i> = .013', '<i>p</i> < .001')
+    """
     s = fmt_p(p)
     return f"<i>p</i> {s}" if s[0] in "<>" else f"<i>p</i> = {s}"
 
 
 def fmt_r(x, digits: int = 2) -> str:
-    """A value bounded by 1 (r, α, ω, ICC): no leading zero."""
+    """A value bounded by 1 (r, α, ω, ICC): no leading zero.
+
+    Parameters
+    ----------
+    x : float or None. digits : decimals.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_r(0.834), fmt_r(-0.2), fmt_r(1.0), fmt_r(None)
+    ('.83', '−.20', '1.00', '–')
+    """
     if is_missing(x):
         return "–"
     s = f"{x:.{digits}f}"
@@ -69,13 +155,42 @@ def fmt_r(x, digits: int = 2) -> str:
 
 
 def fmt_df(df) -> str:
+    """Degrees of freedom with one decimal (Satterthwaite's are not whole numbers); '–' when absent.
+
+    Parameters
+    ----------
+    df : float or None.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_df(57.26), fmt_df(None)
+    ('57.3', '–')
+    """
     return "–" if is_missing(df) else f"{df:.1f}"
 
 
 def fmt_bf(bf, log10=None) -> str:
     """A Bayes factor: '> 100' beyond 100, '< 0.01' below 0.01, else two decimals. ``log10`` (results.json's
     log10 of it, always a number) is used when given: a BF10 too large for a float is null in results.json but
-    still reads '> 100'."""
+    still reads '> 100'.
+
+    Parameters
+    ----------
+    bf : float or None. log10 : its log10, preferred when given.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_bf(3.456), fmt_bf(None, log10=400.0), fmt_bf(0.001), fmt_bf(None)
+    ('3.46', '> 100', '< 0.01', '–')
+    """
     if not is_missing(log10):
         bf = 10.0 ** min(max(float(log10), -300.0), 300.0)
     if is_missing(bf):
@@ -88,18 +203,62 @@ def fmt_bf(bf, log10=None) -> str:
 
 
 def fmt_count(n) -> str:
-    """A count as an integer; an absent count as 'not recorded'."""
+    """A count as an integer; an absent count as 'not recorded'.
+
+    Parameters
+    ----------
+    n : number or None.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_count(12.0), fmt_count(None)
+    ('12', 'not recorded')
+    """
     if is_missing(n):
         return "not recorded"
     return f"{int(round(float(n))):d}"
 
 
 def fmt_ci(lo, hi, digits: int = 2, r: bool = False) -> str:
+    """A confidence interval '[lo, hi]', as estimates (:func:`fmt_num`) or, with ``r``, as bounded values (:func:`fmt_r`).
+
+    Parameters
+    ----------
+    lo, hi : the bounds (float or None). digits : decimals. r : format as values bounded by 1 (no leading zero).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_ci(-0.12, 0.5), fmt_ci(0.71, 0.88, r=True)
+    ('[−0.12, 0.50]', '[.71, .88]')
+    """
     f = (lambda v: fmt_r(v, digits)) if r else (lambda v: fmt_num(v, digits))
     return f"[{f(lo)}, {f(hi)}]"
 
 
 def pct(x) -> str:
+    """A proportion as a whole percentage; '–' when absent.
+
+    Parameters
+    ----------
+    x : float or None (0 to 1).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> pct(0.456), pct(None)
+    ('46%', '–')
+    """
     return "–" if is_missing(x) else f"{100 * x:.0f}%"
 
 
@@ -109,6 +268,21 @@ class AcademicDoc:
 
     ``sections`` is the outline (see :func:`outline`): a list of ``(key, title)``; :meth:`heading` gives
     a section its number, :meth:`table` and :meth:`figure` number captions in the order they are called.
+
+    Parameters
+    ----------
+    sections : list of (key, title)
+        The outline; keys starting with ``appendix`` are headed 'Appendix'.
+
+    Examples
+    --------
+    >>> doc = AcademicDoc([("plan", "The plan"), ("flow", "Participant flow"), ("appendix_items", "Items")])
+    >>> doc.heading("flow")
+    '<h2 id="sec-flow">2. Participant flow</h2>'
+    >>> doc.number("appendix_items")
+    'Appendix'
+    >>> doc.table(pd.DataFrame({"Arm": ["Programme"], "n": ["12"]}), "Counts")[:82]
+    '<figure class="apa-table" id="table-1"><figcaption><b>Table 1</b><br><i>Counts</i>'
     """
 
     def __init__(self, sections):
@@ -192,7 +366,22 @@ class AcademicDoc:
 
 
 def outline(res: dict) -> list[tuple[str, str]]:
-    """The sections present in this run, in report order (a section without its analysis is left out)."""
+    """The sections present in this run, in report order (a section without its analysis is left out).
+
+    Parameters
+    ----------
+    res : a results.json mapping.
+
+    Returns
+    -------
+    list of (key, title)
+
+    Examples
+    --------
+    >>> keys = [k for k, _ in outline({"hypotheses": [{"family": "primary"}], "retention": {"H4": {}}})]
+    >>> keys[6:]
+    ['descriptives', 'primary', 'retention', 'methods', 'reproducibility', 'references', 'appendix_items']
+    """
     fam = {r["family"] for r in res["hypotheses"]}
     s = [("plan", "The preregistered plan"), ("design", "Design, programme and comparison group"),
          ("flow", "Participant flow"), ("baseline", "Baseline characteristics by arm"), ("attrition", "Attrition"),

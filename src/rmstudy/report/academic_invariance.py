@@ -30,7 +30,24 @@ def _rows(res: dict) -> list[dict]:
 
 def invariance_table(res: dict, codebook=None) -> pd.DataFrame:
     """One line per scale × comparison × level: χ² (df), CFI, RMSEA, ΔCFI and n; a comparison that was not fitted
-    shows its reason instead. ΔCFI below −0.01 carries the mark."""
+    shows its reason instead. ΔCFI below −0.01 carries the mark.
+
+    Parameters
+    ----------
+    res : a results.json mapping. codebook : the codebook, for the scales' labels (optional).
+
+    Returns
+    -------
+    DataFrame
+        Columns Scale, Across, Level, χ² (df), CFI, RMSEA, ΔCFI, n and Note (cells formatted as text).
+
+    Examples
+    --------
+    >>> fit = dict(chisq=31.5, df=11, cfi=0.95, rmsea=0.08, delta_cfi=-0.04, n=120, reason=None, note=None)
+    >>> res = {"psychometrics": {"invariance": [{"scale": "trust", "across": "wave", "level": "scalar", **fit}]}}
+    >>> invariance_table(res).iloc[0].tolist()
+    ['trust', 'waves', 'scalar', '31.50 (11)', '.950', '.080', '−.040 ‡', '120', '']
+    """
     out = []
     for r in _rows(res):
         label = r["scale"]
@@ -52,7 +69,24 @@ def invariance_table(res: dict, codebook=None) -> pd.DataFrame:
 
 def noninvariant_scales(res: dict) -> dict[str, list[dict]]:
     """Scale → the comparisons (``across``, ``level``, ``delta_cfi``) where it fails scalar invariance: the first
-    level (metric, else scalar) whose ΔCFI is below the cut-off."""
+    level (metric, else scalar) whose ΔCFI is below the cut-off.
+
+    Parameters
+    ----------
+    res : a results.json mapping.
+
+    Returns
+    -------
+    dict
+        ``{scale: [{"across", "level", "delta_cfi"}, ...]}``; empty when every fitted scale holds.
+
+    Examples
+    --------
+    >>> rows = [{"scale": "trust", "across": "wave", "level": "metric", "delta_cfi": -0.002},
+    ...         {"scale": "trust", "across": "wave", "level": "scalar", "delta_cfi": -0.04}]
+    >>> noninvariant_scales({"psychometrics": {"invariance": rows}})
+    {'trust': [{'across': 'wave', 'level': 'scalar', 'delta_cfi': -0.04}]}
+    """
     found: dict[str, list[dict]] = {}
     seen = set()
     for r in _rows(res):
@@ -66,12 +100,47 @@ def noninvariant_scales(res: dict) -> dict[str, list[dict]]:
 
 
 def invariance_flag(res: dict, outcome: str) -> str:
-    """The mark for a hypothesis on ``outcome`` ("" when its scale is not shown to be non-invariant)."""
+    """The mark for a hypothesis on ``outcome`` ("" when its scale is not shown to be non-invariant).
+
+    Parameters
+    ----------
+    res : a results.json mapping. outcome : the hypothesis's scale.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> res = {"psychometrics": {"invariance": [{"scale": "trust", "across": "arm", "level": "metric",
+    ...                                          "delta_cfi": -0.03}]}}
+    >>> invariance_flag(res, "trust"), invariance_flag(res, "voice"), invariance_flag({}, "trust")
+    ('‡', '', '')
+    """
     return INVARIANCE_MARK if outcome in noninvariant_scales(res) else ""
 
 
 def invariance_note(res: dict, outcome: str) -> str:
-    """The sentence placed with a mean comparison on ``outcome`` whose scale fails scalar invariance ("" if none)."""
+    """The sentence placed with a mean comparison on ``outcome`` whose scale fails scalar invariance ("" if none).
+
+    Parameters
+    ----------
+    res : a results.json mapping. outcome : the hypothesis's scale.
+
+    Returns
+    -------
+    str
+        HTML text.
+
+    Examples
+    --------
+    >>> res = {"psychometrics": {"invariance": [{"scale": "trust", "across": "arm", "level": "metric",
+    ...                                          "delta_cfi": -0.03}]}}
+    >>> invariance_note(res, "trust")[83:]
+    'across arm (first wave) at the metric level (ΔCFI = −.030), so its means may not be comparable ...'
+    >>> invariance_note(res, "voice")
+    ''
+    """
     fails = noninvariant_scales(res).get(outcome)
     if not fails:
         return ""

@@ -90,7 +90,23 @@ GUIDELINES = {
 
 
 def assignment(study) -> str:
-    """The plan's ``design.assignment`` (``nonrandomised`` when the plan does not say)."""
+    """The plan's ``design.assignment`` (``nonrandomised`` when the plan does not say).
+
+    Parameters
+    ----------
+    study : the plan (a Study, or any object with ``design`` or ``raw["design"]``).
+
+    Returns
+    -------
+    str
+        ``nonrandomised``, ``randomised`` or ``waitlist``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> assignment(NS(design={"assignment": "waitlist"})), assignment(NS(design=None, raw={}))
+    ('waitlist', 'nonrandomised')
+    """
     design = getattr(study, "design", None)
     if design is None:
         design = (getattr(study, "raw", None) or {}).get("design")
@@ -99,13 +115,47 @@ def assignment(study) -> str:
 
 
 def guideline(study) -> dict:
-    """The reporting guideline of the plan's design: ``assignment``, ``name``, ``sentence``, ``refs``."""
+    """The reporting guideline of the plan's design: ``assignment``, ``name``, ``sentence``, ``refs``.
+
+    Parameters
+    ----------
+    study : the plan.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> g = guideline(NS(design={"assignment": "randomised"}))
+    >>> g["name"], g["refs"]
+    ('CONSORT 2010 and CONSORT-SPI 2018', ('consort', 'consort_spi', 'jars'))
+    """
     a = assignment(study)
     return {"assignment": a, **GUIDELINES[a]}
 
 
 def methods_paragraph(res: dict, study) -> str:
-    """A methods paragraph generated from the plan and the results, to paste into a paper."""
+    """A methods paragraph generated from the plan and the results, to paste into a paper.
+
+    Parameters
+    ----------
+    res : a results.json mapping. study : the plan (``alpha``, ``design``).
+
+    Returns
+    -------
+    str
+        HTML text.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> res = {"hypotheses": [{"outcome": "retention", "family": "primary"}], "plan_sha256": "ab" * 32,
+    ...        "rmstudy_version": "1.0", "environment": {"python": "3.11"}}
+    >>> methods_paragraph(res, NS(design=None, raw={}, alpha=0.05))[:80]
+    'We report this non-randomised evaluation following TREND and APA JARS-Quant. The'
+    """
     g = guideline(study)
     survey = [r for r in res["hypotheses"] if r["outcome"] != "retention"]
     ret = [r for r in res["hypotheses"] if r["outcome"] == "retention"]
@@ -155,7 +205,24 @@ _CITED = {"nonrandomised": ("trend", "jars"), "randomised": ("consort", "consort
 
 
 def references_html(res: dict, study) -> str:
-    """The reference list (APA 7, alphabetical) of the guideline, software and methods this report used."""
+    """The reference list (APA 7, alphabetical) of the guideline, software and methods this report used.
+
+    Parameters
+    ----------
+    res : a results.json mapping. study : the plan.
+
+    Returns
+    -------
+    str
+        An HTML ordered list.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> html = references_html({"hypotheses": [], "rmstudy_version": "1.0"}, NS(design={"assignment": "randomised"}))
+    >>> html.count("<li>"), "CONSORT 2010" in html, "TREND" in html
+    (16, True, False)
+    """
     keys = list(_CITED[assignment(study)]) + ["rmstudy", "statsmodels", "papermill", "feldt", "mcdonald", "psych",
                                               "jacobson", "holm", "bh", "lakens", "rouder", "little_rubin", "austin"]
     if any(r["outcome"] != "retention" for r in res["hypotheses"]):
@@ -176,7 +243,21 @@ def references_html(res: dict, study) -> str:
 
 
 def reproduce_command(res: dict) -> str:
-    """The command that reruns this run and compares its results.json."""
+    """The command that reruns this run and compares its results.json.
+
+    Parameters
+    ----------
+    res : a results.json mapping (its ``parameters``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> reproduce_command({"parameters": {"out_dir": "reports/demo", "cohort_dir": "data/demo"}})
+    'rmstudy reproduce reports/demo --cohort data/demo'
+    """
     p = res.get("parameters", {})
     return f"rmstudy reproduce {p.get('out_dir', 'RUN_DIR')} --cohort {p.get('cohort_dir', 'COHORT_DIR')}"
 
