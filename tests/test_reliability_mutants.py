@@ -105,3 +105,21 @@ def test_a_gap_of_exactly_min_gap_counts():
     flags = reliability_flags(_two_waves(0.2, 0.1, 5000), {}, threshold=0.0)
     assert [f["flag"] for f in flags] == ["alpha_differs"]
     assert reliability_flags(_two_waves(0.2, 0.1, 5000), {}, threshold=0.0, min_gap=0.1000001) == []
+
+
+KEYS = {"n", "k", "alpha", "alpha_std", "average_r", "alpha_ci_low", "alpha_ci_high"}
+
+
+def test_cronbach_alpha_needs_two_items_and_three_rows():
+    from rmstudy.stats.reliability import cronbach_alpha
+
+    # 3 rows of 2 items, (1, 2), (2, 2), (3, 5): var 1 and 3, cov 1.5; alpha = (1 − 4 / 7) · 2 = 0.857
+    three = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 5.0]})
+    out = cronbach_alpha(three)
+    assert set(out) == KEYS and out["n"] == 3 and out["k"] == 2
+    assert out["alpha"] == pytest.approx((1 - 4 / 7) * 2)
+    short = cronbach_alpha(three.iloc[:2])
+    assert set(short) == KEYS and short["n"] == 2 and short["k"] == 2
+    assert all(np.isnan(short[key]) for key in KEYS - {"n", "k"})
+    one = cronbach_alpha(three[["a"]])
+    assert one["k"] == 1 and np.isnan(one["alpha"]) and np.isnan(one["alpha_std"])
