@@ -23,7 +23,28 @@ def _stage(flow: dict, name: str) -> dict:
 
 def flow_counts(res: dict, study) -> dict:
     """Per arm: invited, not enrolled (with reasons when given), enrolled, responded and lost per wave, analysed,
-    response rows excluded from every survey analysis and retention exclusions, all as ints (None: not recorded)."""
+    response rows excluded from every survey analysis and retention exclusions, all as ints (None: not recorded).
+
+    Parameters
+    ----------
+    res : a results.json mapping (its ``flow``). study : the plan (``waves``; ``raw["flow"]`` for the reasons).
+
+    Returns
+    -------
+    dict
+        ``{arm: {"invited", "enrolled", "not_enrolled", "not_enrolled_reasons", "waves", "analysed",
+        "rows_excluded", "retention_excluded"}}``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> st = [{"stage": s, "program": p, "control": c} for s, p, c in [("invited", 20, 30), ("enrolled", 12, 25),
+    ...       ("responded_T0", 12, 24), ("responded_T1", 10, 20), ("analysed", 12, 24)]]
+    >>> res, study = {"flow": {"stages": st, "exclusions": []}}, NS(waves=["T0", "T1"], raw={}, design=None)
+    >>> fc = flow_counts(res, study)
+    >>> fc["program"]["not_enrolled"], fc["control"]["waves"][1]
+    (8, {'wave': 'T1', 'responded': 20, 'missed': 5})
+    """
     flow = res["flow"]
     waves = list(study.waves)
     reasons = ((getattr(study, "raw", None) or {}).get("flow") or {}).get("not_enrolled_reasons") or []
@@ -49,7 +70,26 @@ def flow_counts(res: dict, study) -> dict:
 
 
 def flow_table(res: dict, study) -> pd.DataFrame:
-    """The participant flow as a table of integer counts per arm and in total ('not recorded' when absent)."""
+    """The participant flow as a table of integer counts per arm and in total ('not recorded' when absent).
+
+    Parameters
+    ----------
+    res : a results.json mapping. study : the plan.
+
+    Returns
+    -------
+    DataFrame
+        Columns Stage, Programme, Comparison and Total (text).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> st = [{"stage": s, "program": p, "control": c} for s, p, c in [("invited", 20, 30), ("enrolled", 12, 25),
+    ...       ("responded_T0", 12, 24), ("responded_T1", 10, 20), ("analysed", 12, 24)]]
+    >>> res, study = {"flow": {"stages": st, "exclusions": []}}, NS(waves=["T0", "T1"], raw={}, design=None)
+    >>> flow_table(res, study)[["Stage", "Total"]].values.tolist()[3:6]
+    [['Responded at T0', '36'], ['Responded at T1', '30'], ['Did not respond at T1', '7']]
+    """
     fc = flow_counts(res, study)
     rows = []
 
@@ -72,7 +112,18 @@ def flow_table(res: dict, study) -> pd.DataFrame:
 
 
 def figure_style():
-    """rmstudy's publication figure style (rc parameters): sans-serif, no top/right spines, 300 dpi, Okabe–Ito."""
+    """rmstudy's publication figure style (rc parameters): sans-serif, no top/right spines, 300 dpi, Okabe–Ito.
+
+    Returns
+    -------
+    dict
+        matplotlib rc parameters (used through :func:`figure_context`; the global ones are never changed).
+
+    Examples
+    --------
+    >>> figure_style()["savefig.dpi"], figure_style()["axes.spines.top"]
+    (300, False)
+    """
     return {"figure.dpi": 100, "savefig.dpi": 300, "font.family": "DejaVu Sans", "font.size": 9,
             "axes.titlesize": 10, "axes.titleweight": "bold", "axes.labelsize": 9, "axes.spines.top": False,
             "axes.spines.right": False, "axes.linewidth": 0.8, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
@@ -82,6 +133,19 @@ def figure_style():
 
 @contextmanager
 def figure_context():
+    """The report's figure style (:func:`figure_style`) for the figures drawn inside the ``with`` block only.
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> import matplotlib as mpl
+    >>> with figure_context():
+    ...     print(mpl.rcParams["font.family"])
+    ['DejaVu Sans']
+    """
     import matplotlib as mpl
 
     with mpl.rc_context(figure_style()):
@@ -89,10 +153,13 @@ def figure_context():
 
 
 def flow_diagram(res: dict, study):
-    """The participant-flow diagram (TREND/CONSORT style) per arm, drawn from results.json's flow and ledger.
-
-    Invited → enrolled → responded at each wave → analysed, with the losses and their reasons beside the arrows.
-    Returns the matplotlib Figure."""
+    """The participant-flow diagram (TREND/CONSORT) per arm: invited to analysed, losses and reasons by the arrows.
+    Parameters
+    ----------
+    res, study : results.json (its flow and ledger) and the plan.
+    Returns
+    -------
+    matplotlib Figure"""
     import matplotlib.pyplot as plt
 
     fc = flow_counts(res, study)
@@ -166,7 +233,28 @@ def flow_diagram(res: dict, study):
 
 # --------------------------------------------------------------------------------------------- figures
 def means_figure(cell_means: list[dict], waves, title: str, ylabel: str):
-    """Observed means by wave and arm with 95% CIs, in the report's figure style."""
+    """Observed means by wave and arm with 95% CIs, in the report's figure style.
+
+    Parameters
+    ----------
+    cell_means : list of dict
+        ``arm``, ``wave``, ``mean``, ``ci_low``, ``ci_high`` (results.json's cell means).
+    waves : the waves in order. title, ylabel : str
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> cells = [{"arm": a, "wave": w, "mean": m, "ci_low": m - 0.3, "ci_high": m + 0.3}
+    ...          for a, w, m in [("program", "T0", 3.1), ("program", "T1", 3.6), ("control", "T0", 3.0), ("control", "T1", 3.1)]]
+    >>> fig = means_figure(cells, ["T0", "T1"], "Trust", "Mean (1–5)")
+    >>> fig.axes[0].get_ylabel(), [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ('Mean (1–5)', ['T0', 'T1'])
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     from rmstudy.report.figures import plot_means
@@ -180,6 +268,26 @@ def means_figure(cell_means: list[dict], waves, title: str, ylabel: str):
 
 
 def slopes_figure(m: dict, title: str):
+    """The programme effect across a moderator (simple slopes, 95% band), in the report's figure style.
+
+    Parameters
+    ----------
+    m : a moderation result of results.json (``curve``, ``slopes``, ``moderator``, ``kind``). title : str
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> pts = [{"moderator_value": x, "estimate": 0.1 * x, "ci_low": 0.1 * x - 0.2, "ci_high": 0.1 * x + 0.2}
+    ...        for x in (-1.0, 0.0, 1.0)]
+    >>> fig = slopes_figure({"curve": pts, "slopes": pts, "moderator": "age_gap", "kind": "moderation"}, "Trust")
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('age gap', 'Difference in change')
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     from rmstudy.report.figures import plot_simple_slopes

@@ -22,7 +22,24 @@ ARM_WORDS = {"program": "Programme", "control": "Comparison group"}
 
 @dataclass
 class FindingContext:
-    """What every finding of one HR report reads, and the lists it appends to."""
+    """What every finding of one HR report reads, and the lists it appends to.
+
+    Attributes
+    ----------
+    results : results.json. study : the plan. codebook : the codebook.
+    k : the anonymity threshold. alpha : the plan's alpha. conf : its confidence level in words ('95%').
+    assignment : the design's assignment (for the causal caveat). questions : hypothesis id -> the question HR asked.
+    data : every published number, appended. figures : the figures drawn, appended. figure_number : the last figure's.
+
+    Examples
+    --------
+    >>> row = {"id": "H4", "family": "primary", "outcome": "retention", "population": None, "decision": "supported",
+    ...        "effect_size": {"value": 0.5, "ci_low": 0.3, "ci_high": 0.8}, "p_value": 0.001, "p_adjusted": 0.002}
+    >>> ctx = FindingContext(results={"hypotheses": [row]}, study=None, codebook=None, k=5, alpha=0.05, conf="95%",
+    ...                      assignment="nonrandomised", questions={"H4": "Do people stay?"})
+    >>> ctx.next_figure(), ctx.next_figure(), ctx.family_size("primary")
+    (1, 2, 1)
+    """
 
     results: dict
     study: object
@@ -47,26 +64,91 @@ class FindingContext:
 
 def moderators_to_show(moderation: list[dict], alpha: float, k: int) -> list[dict]:
     """The moderation results HR hears of: planned (not exploratory) and estimable ones whose interaction passes a
-    Bonferroni bar over the plan's moderators for that hypothesis, resting on at least k people."""
+    Bonferroni bar over the plan's moderators for that hypothesis, resting on at least k people.
+
+    Parameters
+    ----------
+    moderation : the hypothesis's moderation results (results.json). alpha : the plan's alpha.
+    k : the anonymity threshold.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> ms = [{"moderator": m, "estimable": True, "source": "plan", "n_participants": n, "interaction": {"p_value": p}}
+    ...       for m, n, p in [("age_gap", 40, 0.01), ("tenure", 40, 0.04), ("dose", 3, 0.001)]]
+    >>> [m["moderator"] for m in moderators_to_show(ms, 0.05, 5)]      # bar: .05 / 3
+    ['age_gap']
+    """
     planned = [m for m in moderation or [] if m.get("estimable") and "exploratory" not in str(m.get("source", ""))]
     return [m for m in planned if m["interaction"]["p_value"] < alpha / len(planned)
             and int(m.get("n_participants") or 0) >= k]
 
 
 def svg_item(svg: str, number: int, caption: str, alt: str, name: str) -> dict:
-    """A numbered figure of the report: the SVG, its caption and alt text, and a data: URI for the page."""
+    """A numbered figure of the report: the SVG, its caption and alt text, and a data: URI for the page.
+
+    Parameters
+    ----------
+    svg : the figure's SVG text. number : its number. caption, alt : its caption and alt text.
+    name : its file name (without extension).
+
+    Returns
+    -------
+    dict
+        ``number``, ``caption``, ``alt``, ``svg``, ``name`` and ``src`` (the data: URI).
+
+    Examples
+    --------
+    >>> item = svg_item("<svg/>", 2, "Retention by group.", "Dot chart.", "retention-h4")
+    >>> item["number"], item["src"]
+    (2, 'data:image/svg+xml;base64,PHN2Zy8+')
+    """
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return {"number": number, "caption": caption, "alt": alt, "svg": svg, "name": name,
             "src": f"data:image/svg+xml;base64,{data}"}
 
 
 def cell_means(results: dict, hid: str) -> list[dict]:
-    """The recorded means by arm and wave of one hypothesis (empty when none were recorded)."""
+    """The recorded means by arm and wave of one hypothesis (empty when none were recorded).
+
+    Parameters
+    ----------
+    results : results.json. hid : the hypothesis id.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> res = {"descriptives": {"cell_means": {"H1": [{"arm": "program", "wave": "T0", "mean": 3.2}]}}}
+    >>> cell_means(res, "H1"), cell_means(res, "H2"), cell_means({}, "H1")
+    ([{'arm': 'program', 'wave': 'T0', 'mean': 3.2}], [], [])
+    """
     return list((results.get("descriptives") or {}).get("cell_means", {}).get(hid) or [])
 
 
 def baseline_gap(cells: list[dict], wave: str) -> float | None:
-    """Programme minus comparison at ``wave`` in pooled standard deviations (None without both arms or SDs)."""
+    """Programme minus comparison at ``wave`` in pooled standard deviations (None without both arms or SDs).
+
+    Parameters
+    ----------
+    cells : the cell means (``arm``, ``wave``, ``mean``, ``sd``). wave : the baseline wave.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> cells = [{"arm": "program", "wave": "T0", "mean": 3.5, "sd": 0.8}, {"arm": "control", "wave": "T0", "mean": 3.1,
+    ...                                                                       "sd": 0.6}]
+    >>> round(baseline_gap(cells, "T0"), 3), baseline_gap(cells, "T1")
+    (0.566, None)
+    """
     by = {c["arm"]: c for c in cells if c["wave"] == wave}
     if set(by) != {"program", "control"}:
         return None
@@ -78,7 +160,26 @@ def baseline_gap(cells: list[dict], wave: str) -> float | None:
 
 
 def retention_finding(ctx: FindingContext, f: dict, r: dict, two_arm: bool) -> None:
-    """Fill finding ``f`` of retention row ``r``: answer, caveat, certainty, the retention table and its chart."""
+    """Fill finding ``f`` of retention row ``r``: answer, caveat, certainty, the retention table and its chart.
+
+    Parameters
+    ----------
+    ctx : the report's context. f : the finding (``anchor``, ``sentences``), filled in place.
+    r : the retention hypothesis row. two_arm : whether the design compares two arms (adds the causal caveat).
+
+    Examples
+    --------
+    >>> row = {"id": "H4", "family": "primary", "outcome": "retention", "population": None, "decision": "supported",
+    ...        "effect_size": {"value": 0.5, "ci_low": 0.3, "ci_high": 0.8}, "p_value": 0.001, "p_adjusted": 0.002}
+    >>> ctx = FindingContext(results={"hypotheses": [row]}, study=None, codebook=None, k=5, alpha=0.05, conf="95%",
+    ...                      assignment="nonrandomised", questions={"H4": "Do people stay?"})
+    >>> f = {"anchor": "h4", "sentences": []}
+    >>> retention_finding(ctx, f, row, two_arm=True)
+    >>> f["sentences"][0]
+    'Among ..., people in the programme resigned at 0.50 times the rate of the comparison group (50% less often).'
+    >>> f["table"]["rows"], "figure" in f                  # no Kaplan–Meier rows recorded: no table rows, no chart
+    ([], False)
+    """
     from rmstudy.report import figures
 
     results, k, alpha, conf = ctx.results, ctx.k, ctx.alpha, ctx.conf
@@ -150,7 +251,13 @@ def _survey_text(ctx: FindingContext, f: dict, r: dict, two_arm: bool, scale, ce
 
 
 def survey_finding(ctx: FindingContext, f: dict, r: dict, two_arm: bool) -> None:
-    """Fill finding ``f`` of survey row ``r``: sentences, the question chart and the % favourable table."""
+    """Fill finding ``f`` of survey row ``r``: sentences, the question chart and the % favourable table.
+
+    Parameters
+    ----------
+    ctx : the report's context. f : the finding (``anchor``, ``sentences``), filled in place.
+    r : the survey hypothesis row. two_arm : whether the design compares two arms.
+    """
     results, k, data, hid = ctx.results, ctx.k, ctx.data, r["id"]
     scale = ctx.codebook[r["outcome"]]
     cells = cell_means(results, hid)
@@ -224,7 +331,24 @@ def _share(cell: dict, k: int) -> str:
 
 
 def privacy_section(findings: list[dict], rows: list[dict], part: dict, k: int) -> list[str]:
-    """The privacy section's sentences: the threshold, what is hidden and why, in general terms."""
+    """The privacy section's sentences: the threshold, what is hidden and why, in general terms.
+
+    Parameters
+    ----------
+    findings : the report's findings (``shown``, ``table``). rows : the hypothesis rows.
+    part : the 'Who took part' table with its ``mask``. k : the anonymity threshold.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = privacy_section([{"shown": False}], [{"outcome": "trust"}], {"mask": pd.DataFrame({"n": [False]})}, 5)
+    >>> len(lines), lines[-1]
+    (3, '1 question of the plan is not reported for these reasons.')
+    """
     suppressed = [f for f in findings if not f["shown"]]
     lines = [
         f"No group of fewer than {k} people is shown anywhere in this report. Small groups show as ‘fewer than {k}’, "
