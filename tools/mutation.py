@@ -434,7 +434,10 @@ def _write_table(path: Path, text: str) -> None:
         "original are listed with their reason in `mutation_equivalent.toml`; every other survivor fails the "
         "goal. Timeouts count as killed. Goal: every non-equivalent mutant killed in decisions, multiplicity and "
         "privacy (CI runs these three: `tests/test_mutation_gate.py`); at least 90 % elsewhere. Seconds are wall "
-        "time on the machine that ran it.\n\n" + text, encoding="utf-8")
+        "time on the machine that ran it. A module whose mutants read 'N (sample of M)' ran a deterministic sample "
+        "(`--sample N`: the first N mutant names by SHA-256), because all M would take hours on a shared 2-core "
+        "machine; its percentage is that sample's. Figures after `--recheck` (survivors run again once tests were "
+        "written for them) add the two runs' seconds.\n\n" + text, encoding="utf-8")
 
 
 def _mutmut_version() -> str:
