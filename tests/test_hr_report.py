@@ -456,6 +456,8 @@ def test_nothing_depends_on_the_demos_ids():
         r["id"] = ren[r["id"]]
     for key in ("power", "moderation", "retention"):
         res[key] = {ren.get(k, k): v for k, v in (res.get(key) or {}).items()}
+    if res.get("next_cohort"):          # keyed by hypothesis id too
+        res["next_cohort"]["hypotheses"] = {ren[k]: v for k, v in res["next_cohort"]["hypotheses"].items()}
     res["descriptives"]["cell_means"] = {ren[k]: v for k, v in res["descriptives"]["cell_means"].items()}
     fav = res["psychometrics"]["favourable_by_hypothesis"]
     res["psychometrics"]["favourable_by_hypothesis"] = {ren.get(k, k): v for k, v in fav.items()}
