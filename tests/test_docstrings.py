@@ -65,8 +65,11 @@ NOT_YET = {
     "stats.sensitivity": "the same", "stats.tipping": "the same",
     "stats.models.mmrm": "the same", "checks.design": "the same", "simulate": "the same", "analysis": "the same",
     "planning": "the same", "pool": "the same", "run": "the same",
-    "report.academic": "the same (every report.academic* module)", "report.narrative": "the same",
-    "report.hr": "the same (report.hr and report.hr_findings)",
+    "report.academic": "academic.py and academic_tables.py (44 public functions, 512 and 498 lines): their sections "
+                       "need the modules split first (600-line rule); the other report.academic_* modules are covered",
+    "report.narrative": "another session's files while this rule was written",
+    "report.hr": "build_report is 79 lines: its sections need it split first (80-line rule); the rest of report.hr "
+                 "has them, and report.hr_findings is covered",
 }
 
 

@@ -48,7 +48,27 @@ def next_steps(rows: list[dict], power: dict, hidden: dict, questions: dict, coh
     """What managers can do with the answers: what to keep, what to look into, what to stop expecting, and how
     large the next cohort should be to settle what is open. ``power`` is results.json ``next_cohort.hypotheses``:
     the planner's simulated size per open question (``factor`` times this cohort, ``n_total`` people; rounded up
-    to tens here, never recomputed). ``cohort_size`` is kept for callers; the sizes are the planner's."""
+    to tens here, never recomputed). ``cohort_size`` is kept for callers; the sizes are the planner's.
+
+    Parameters
+    ----------
+    rows : the hypothesis rows (results.json). power : the planner's sizes by hypothesis id.
+    hidden : the ids of hypotheses not shown. questions : id -> the question in words.
+    cohort_size : this cohort's size (unused). mentoring : the plan's mentoring design (its meeting words).
+
+    Returns
+    -------
+    list of str
+        One paragraph per kind of step.
+
+    Examples
+    --------
+    >>> rows = [{"id": "H1", "family": "primary", "decision": "supported"},
+    ...         {"id": "H2", "family": "primary", "decision": "inconclusive"}]
+    >>> steps = next_steps(rows, {"H2": {"factor": 2.4, "n_total": 113}}, {}, {"H1": "Trust?", "H2": "Voice?"}, 50)
+    >>> [s.split(":")[0] for s in steps], "roughly 120 people" in steps[1]
+    (['Keep', 'Try again, larger'], True)
+    """
     keep, fix, same, open_, within = [], [], [], [], []
     for r in rows:
         if r["id"] in hidden or r["family"] == "exploratory":
@@ -105,7 +125,17 @@ def _join(words: list[str]) -> str:
 
 
 def limits(results: dict, study, assignment: str, shown_rows: list[dict], k: int) -> list[tuple[str, str]]:
-    """What the results do and do not mean: (title, sentence) pairs built from the design and results.json."""
+    """What the results do and do not mean: (title, sentence) pairs built from the design and results.json.
+
+    Parameters
+    ----------
+    results : results.json. study : the plan. assignment : the design's assignment.
+    shown_rows : the hypothesis rows shown. k : the anonymity threshold.
+
+    Returns
+    -------
+    list of (str, str)
+    """
     out = []
     caveat = narrative.causal_caveat(assignment)
     single = bool(shown_rows) and all(r.get("design") == "single_arm" for r in shown_rows if r["outcome"] != "retention")
@@ -148,7 +178,17 @@ def limits(results: dict, study, assignment: str, shown_rows: list[dict], k: int
 
 def participation(results: dict, study, k: int) -> dict:
     """Who took part: counts by role and group (suppressed), response rates per survey, the comparison group and
-    the starting differences above 0.1 SD."""
+    the starting differences above 0.1 SD.
+
+    Parameters
+    ----------
+    results : results.json. study : the plan. k : the anonymity threshold.
+
+    Returns
+    -------
+    dict
+        ``table``, ``mask``, ``totals``, ``rates``, ``comparison``, ``single_arm``, ``gaps`` and ``shares``.
+    """
     rates = results.get("descriptives", {}).get("response_rates") or []
     first = [r for r in rates if r["wave"] == study.waves[0]]
     roles = sorted({str(r.get("role")) for r in first if r.get("role") not in (None, "")}) or ["everyone"]
@@ -428,19 +468,47 @@ def _keep_p_together(text: str):
 
 
 def render_html(model: dict) -> str:
-    """The complete HR report page (HTML with its screen and print stylesheets, figures embedded)."""
+    """The complete HR report page (HTML with its screen and print stylesheets, figures embedded).
+
+    Parameters
+    ----------
+    model : the report's content (:func:`build_report`).
+
+    Returns
+    -------
+    str
+    """
     from rmstudy.report.export import CSP
 
     return _env().get_template("hr_report.html.j2").render(m=model, csp=CSP, fragment=False)
 
 
 def render_fragment(model: dict) -> str:
-    """The report's body and styles only, for display inside a notebook."""
+    """The report's body and styles only, for display inside a notebook.
+
+    Parameters
+    ----------
+    model : the report's content (:func:`build_report`).
+
+    Returns
+    -------
+    str
+    """
     return _env().get_template("hr_report.html.j2").render(m=model, csp="", fragment=True)
 
 
 def load_inputs(run_dir: Path, cohort_dir: Path):
-    """results.json of the run, and the plan and codebook of the cohort."""
+    """results.json of the run, and the plan and codebook of the cohort.
+
+    Parameters
+    ----------
+    run_dir : the run folder. cohort_dir : the cohort folder.
+
+    Returns
+    -------
+    tuple
+        ``(results, study, codebook)``.
+    """
     from rmstudy.contract.codebook import load_codebook
     from rmstudy.contract.study import load_study
     from rmstudy.results.assemble import load_results
@@ -453,7 +521,16 @@ def load_inputs(run_dir: Path, cohort_dir: Path):
 
 def write_hr_folder(run_dir: Path, cohort_dir: Path) -> Path:
     """Write the HR deliverable: ``run_dir/hr/`` with ``hr_report.html`` (self-contained: figures embedded),
-    ``hr_report.pdf`` and ``figures/*.svg``, and nothing else (a stale folder is replaced). Returns the folder."""
+    ``hr_report.pdf`` and ``figures/*.svg``, and nothing else (a stale folder is replaced). Returns the folder.
+
+    Parameters
+    ----------
+    run_dir : the run folder (holds results.json). cohort_dir : the cohort folder (plan and codebook).
+
+    Returns
+    -------
+    pathlib.Path
+    """
     import shutil
 
     from rmstudy.report.export import pdf_from_string
