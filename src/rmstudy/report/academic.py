@@ -62,10 +62,12 @@ __all__ = [*_format_all, *_refs_all, *_figures_all, *_tables_all, *_invariance_a
 # tables and figures in the order they are called, so call them in the order of the outline.
 
 def paras(*paras) -> str:
+    """The given texts as HTML paragraphs, empty ones left out."""
     return "".join(f"<p>{x}</p>" for x in paras if x)
 
 
 def title_block(res: dict, study) -> str:
+    """The report's title, cohort, results date, rmstudy version, plan hash and reporting guideline."""
     g = guideline(study)
     return (f"<h1>Academic report: {esc(study.name)}</h1>"
             f'<p class="meta">Cohort <code>{esc(res["cohort"])}</code> · results of {esc(res["created"][:10])} · rmstudy '
@@ -75,6 +77,7 @@ def title_block(res: dict, study) -> str:
 
 
 def hypothesis_anchor(hid: str) -> str:
+    """The HTML anchor of a hypothesis ('hyp-' and its id, other characters than letters and digits as '-')."""
     return "hyp-" + "".join(c if c.isalnum() else "-" for c in hid)
 
 
@@ -88,6 +91,7 @@ def subsections(res: dict) -> dict:
 
 
 def section_plan(doc: AcademicDoc, res: dict, study) -> str:
+    """The preregistered plan: its hypotheses table and the deviations from the plan."""
     dev = ("".join(f"<li>{esc(d['what'])}: {esc(d['why'])}</li>" for d in study.deviations)
            if study.deviations else "")
     return (doc.heading("plan")
@@ -108,6 +112,8 @@ def section_plan(doc: AcademicDoc, res: dict, study) -> str:
 
 def section_design(doc: AcademicDoc, res: dict, study, responses: pd.DataFrame | None = None,
                    participants: pd.DataFrame | None = None) -> str:
+    """Design, programme and comparison group: the design paragraphs, uptake and the survey dates per wave
+    (``responses``: the analysis cohort's, for the dates)."""
     out = doc.heading("design") + paras(*design_paragraphs(study, res), uptake_sentence(participants, study))
     if responses is not None:
         dates = fielded_dates(responses, study.waves, (study.raw or {}).get("wave_offsets_days"),
@@ -127,6 +133,8 @@ def section_design(doc: AcademicDoc, res: dict, study, responses: pd.DataFrame |
 
 
 def section_flow(doc: AcademicDoc, res: dict, study, warnings: list | None = None) -> str:
+    """Participant flow: the flow diagram and table, exclusions, the row ledger, ingest and the validate warnings
+    (``warnings``)."""
     flow = res["flow"]
     out = doc.heading("flow")
     out += doc.figure(flow_diagram(res, study),
@@ -170,6 +178,8 @@ def section_flow(doc: AcademicDoc, res: dict, study, warnings: list | None = Non
 
 
 def section_baseline(doc: AcademicDoc, res: dict, codebook, baselines: list[dict] | None = None) -> str:
+    """Baseline characteristics by arm (standardised mean differences), one table per population (``baselines``:
+    :func:`population_baselines`)."""
     out = doc.heading("baseline") + paras(
         "Standardised mean difference (SMD) = programme minus comparison over the root mean of the two variances "
         "(for shares, of p(1 − p)). † marks |SMD| > 0.1, the usual threshold for a meaningful imbalance (Austin, 2009). "
@@ -194,6 +204,7 @@ def section_baseline(doc: AcademicDoc, res: dict, codebook, baselines: list[dict
 
 
 def section_attrition(doc: AcademicDoc, res: dict, codebook) -> str:
+    """Attrition: completers and dropouts by arm and the baseline scores of both."""
     att = res["attrition"]
     out = doc.heading("attrition") + doc.table(attrition_table(res), "Completers and dropouts by arm",
                                                note=f"Completers answered the last wave ({esc(att['last_wave'])}).")
@@ -208,6 +219,7 @@ def section_attrition(doc: AcademicDoc, res: dict, codebook) -> str:
 
 
 def section_measurement(doc: AcademicDoc, res: dict, codebook=None) -> str:
+    """Measurement: reliability by scale, wave and group, reliable change and measurement invariance."""
     psy = res.get("psychometrics", {})
     out = doc.heading("measurement") + paras(
         "Cronbach's α from pairwise covariances (as psych::alpha) with a Feldt (1965) 95% CI; McDonald's ω total from "
@@ -238,6 +250,7 @@ def section_measurement(doc: AcademicDoc, res: dict, codebook=None) -> str:
 
 
 def section_descriptives(doc: AcademicDoc, res: dict, study, codebook) -> str:
+    """Descriptive statistics: the observed means by scale, wave and arm."""
     t = descriptives_table(res, codebook, study.waves)
     return doc.heading("descriptives") + (doc.table(
         t, "Observed means, standard deviations and n by arm and wave", wrap=("Outcome",),
@@ -254,6 +267,8 @@ def _event_rate(res: dict, hid: str) -> float | None:
 
 
 def section_results(doc: AcademicDoc, res: dict, study, codebook, key: str = "primary") -> str:
+    """The primary (``key`` 'primary') or the secondary and exploratory results: the hypotheses table, then each
+    hypothesis's sentence, model terms, trajectory and means figure."""
     rows = [r for r in res["hypotheses"] if (r["family"] == "primary") == (key == "primary")]
     out = doc.heading(key)
     if key == "secondary":
@@ -319,6 +334,7 @@ def trajectory_table(doc: AcademicDoc, row: dict) -> str:
 
 
 def section_sensitivity(doc: AcademicDoc, res: dict) -> str:
+    """Sensitivity analyses: the primary estimate beside the other analyses, one table per hypothesis."""
     out = doc.heading("sensitivity") + paras(
         "The primary estimate beside completers-only, ANCOVA, covariate-adjusted, propensity-weighted and (where pairs "
         "or clusters exist) multilevel versions; all in scale points, programme minus comparison. The JZS Bayes factor "
@@ -349,6 +365,7 @@ def section_sensitivity(doc: AcademicDoc, res: dict) -> str:
 
 
 def section_moderation(doc: AcademicDoc, res: dict, codebook) -> str:
+    """Moderation and dose–response (exploratory): the tests' table and the simple-slopes figures."""
     out = doc.heading("moderation") + paras(
         "Moderators measured in both arms enter as arm × wave × moderator (centred); a moderator measured only in the "
         "programme (sessions attended, relationship quality after the programme) gives a dose–response model within "
@@ -370,6 +387,8 @@ def section_moderation(doc: AcademicDoc, res: dict, codebook) -> str:
 
 
 def section_retention(doc: AcademicDoc, res: dict, study, figures_dir=None) -> str:
+    """Retention: Kaplan–Meier figures and numbers at risk, Cox models, the proportional-hazards test and cumulative
+    incidence, per retention hypothesis (figures read from ``figures_dir``)."""
     from pathlib import Path
 
     out = doc.heading("retention")
@@ -424,6 +443,7 @@ def section_retention(doc: AcademicDoc, res: dict, study, figures_dir=None) -> s
 
 
 def section_assumptions(doc: AcademicDoc, res: dict, figures_dir=None) -> str:
+    """Assumption checks: residual diagnostics of the mixed models, with their figures from ``figures_dir``."""
     from pathlib import Path
 
     out = doc.heading("assumptions") + paras(
@@ -457,6 +477,7 @@ def _next_size(nc: dict, hid: str) -> str:
 
 
 def section_power(doc: AcademicDoc, res: dict) -> str:
+    """Power and sensitivity: the minimum detectable effects of this cohort and the next cohort's sizes."""
     rows = []
     nc = res.get("next_cohort") or {}
     for hid, p in res["power"].items():
@@ -478,11 +499,13 @@ def section_power(doc: AcademicDoc, res: dict) -> str:
 
 
 def section_methods(doc: AcademicDoc, res: dict, study) -> str:
+    """The statistical methods paragraph, to paste into a paper."""
     return doc.heading("methods") + paras("The paragraph below is generated from the plan and the results; it may be "
                                        "pasted into a paper's method section.", methods_paragraph(res, study))
 
 
 def section_reproducibility(doc: AcademicDoc, res: dict, study) -> str:
+    """Reproducibility: the command that reruns the run, the input files' hashes and the versions."""
     cmd = reproduce_command(res)
     p = res.get("parameters", {})
     out = doc.heading("reproducibility") + paras(
@@ -499,10 +522,12 @@ def section_reproducibility(doc: AcademicDoc, res: dict, study) -> str:
 
 
 def section_references(doc: AcademicDoc, res: dict, study) -> str:
+    """The reference list."""
     return doc.heading("references") + references_html(res, study)
 
 
 def section_appendix(doc: AcademicDoc, res: dict, waves=None) -> str:
+    """Appendix: item statistics by scale and wave."""
     items = res.get("psychometrics", {}).get("items", [])
     waves = list(waves) if waves is not None else list(dict.fromkeys(i["wave"] for i in items))
     t = item_table(items, waves)

@@ -117,6 +117,7 @@ def design_paragraphs(study, res: dict) -> list[str]:
 
 # --------------------------------------------------------------------------------------------- descriptives
 def outcome_label(codebook, outcome: str) -> str:
+    """The codebook's label of a scale, or the outcome's name when the codebook has none (or no such scale)."""
     try:
         return codebook[outcome].label
     except (KeyError, TypeError, AttributeError):
@@ -148,6 +149,7 @@ def descriptives_table(res: dict, codebook, waves) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------- baseline
 def smd_flag(smd) -> str:
+    """A standardised mean difference as text, with '†' when its size is above SMD_FLAG; '–' when absent."""
     if is_missing(smd):
         return "–"
     return fmt_num(smd) + (" †" if abs(smd) > SMD_FLAG else "")
@@ -228,6 +230,7 @@ def population_baselines(cohort, scores: pd.DataFrame) -> list[dict]:
 
 # --------------------------------------------------------------------------------------------- attrition
 def attrition_table(res: dict) -> pd.DataFrame:
+    """results.json's attrition table per arm: enrolled, completers, dropouts and the dropout rate, formatted."""
     t = pd.DataFrame(res["attrition"]["table"])
     return pd.DataFrame({"Arm": t["arm"].map(ARM_NAMES), "Enrolled": t["enrolled"].map(fmt_count),
                          "Completers": t["completers"].map(fmt_count), "Dropouts": t["dropouts"].map(fmt_count),
@@ -356,6 +359,7 @@ def e_value(r: dict, event_rate: float | None = None) -> dict | None:
 
 
 def e_value_sentence(r: dict, event_rate: float | None = None) -> str:
+    """The E-value sentence of a primary result (point estimate and confidence limit); '' when none applies."""
     e = e_value(r, event_rate)
     if e is None:
         return ""
@@ -368,6 +372,8 @@ def e_value_sentence(r: dict, event_rate: float | None = None) -> str:
 
 
 def model_sentence(m: dict) -> str:
+    """A model's variance components in one sentence: the MMRM's SDs and correlations, else the random intercept's τ²,
+    σ² and ICC, with the observations and participants."""
     vc = m["variance_components"]
     if "correlation" in vc:             # MMRM: unstructured covariance over the waves
         corr = [r for i, row in enumerate(vc["correlation"]) for r in row[i + 1:]]
@@ -417,6 +423,8 @@ def _actor_partner_rows(hid: str, m: dict) -> list[dict]:
 
 
 def moderation_table(res: dict) -> pd.DataFrame:
+    """Every moderation result: interaction with its 95% CI, t (df), unadjusted p and the effect per SD (actor and
+    partner rows where there are any); 'not estimable' rows say so."""
     rows = []
     for hid, mods in res.get("moderation", {}).items():
         for m in mods:
@@ -465,6 +473,8 @@ def uptake_sentence(participants: pd.DataFrame | None, study) -> str:
 
 
 def reliability_table(rows: list[dict]) -> pd.DataFrame:
+    """The reliability rows of results.json formatted for the report: n, items, α with its 95% CI, ω total, ω h and the
+    mean inter-item r."""
     d = pd.DataFrame(rows)
     return pd.DataFrame({"Scale": d["scale"], "Wave": d["wave"], "Group": d["role"], "n": d["n"].map(fmt_count),
                          "k": d["k"].map(fmt_count), "α": d["alpha"].map(fmt_r),
