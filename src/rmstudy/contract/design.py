@@ -27,6 +27,13 @@ CLUSTER_COLUMN = {"pairs": "pair_id", "groups": "group_id", "none": None}
 class Design:
     """``assignment`` and ``mentoring`` of the plan (defaults: the demo's design).
 
+    Attributes
+    ----------
+    assignment : str
+        One of :data:`ASSIGNMENTS` (``nonrandomised``, ``randomised``, ``waitlist``).
+    mentoring : str
+        One of :data:`MENTORING` (``pairs``, ``groups``, ``none``).
+
     Examples
     --------
     >>> Design().cluster_column, Design(mentoring="groups").cluster_column, Design(mentoring="none").cluster_column
@@ -49,6 +56,15 @@ class Design:
 def parse_design(raw: dict | None) -> Design:
     """The plan's ``design`` mapping (already checked by the JSON Schema) as a :class:`Design`.
 
+    Parameters
+    ----------
+    raw : dict or None
+        study.yaml's ``design`` mapping; None (no ``design`` key) reads as the demo's design.
+
+    Returns
+    -------
+    Design
+
     Examples
     --------
     >>> parse_design(None)
@@ -66,6 +82,16 @@ def required_columns(study) -> dict[str, str]:
     ``role`` and the pair or group column follow ``design.mentoring``; ``age`` is needed (every cell filled)
     only when a population filters on it or a hypothesis names it as a covariate. Other columns a population,
     covariate, moderator or cluster names are checked with the plan's populations (contract.cohort).
+
+    Parameters
+    ----------
+    study : Study
+        The plan (read: its ``design`` and each hypothesis's ``id``, ``population`` and ``covariates``).
+
+    Returns
+    -------
+    dict of str to str
+        Column name -> why the plan needs it.
 
     Examples
     --------
@@ -96,6 +122,18 @@ def mentoring_column(design: Design | None, columns) -> str | None:
     (``pair_id`` for ``pairs``, the default; ``group_id`` for ``groups``), when the data have it; None for
     ``mentoring: none`` whatever columns the file holds. Every analysis with a pair or group random effect asks
     this function (a ``pair_id`` column in a ``groups`` or ``none`` plan is just another column).
+
+    Parameters
+    ----------
+    design : Design or None
+        The plan's design (None: the default, ``pairs``).
+    columns : iterable of str
+        participants.csv's columns.
+
+    Returns
+    -------
+    str or None
+        The column to group by, or None when there is none.
 
     Examples
     --------

@@ -28,13 +28,60 @@ RETENTION = "retention"
 
 
 def load_schema(name: str) -> dict:
-    """Return a JSON Schema shipped with the package (``study`` or ``results``)."""
+    """Return a JSON Schema shipped with the package (``study`` or ``results``).
+
+    Parameters
+    ----------
+    name : str
+        The schema's name: the file ``contract/schemas/<name>.schema.json``.
+
+    Returns
+    -------
+    dict
+        The parsed JSON Schema.
+
+    Examples
+    --------
+    >>> load_schema("study")["type"]
+    'object'
+    """
     text = resources.files("rmstudy").joinpath("contract", "schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
 @dataclass(frozen=True)
 class Hypothesis:
+    """One hypothesis of the plan (study.yaml ``hypotheses``), as :func:`parse_study` builds it.
+
+    Attributes
+    ----------
+    id, label, question : str
+        Its id (``H1``), its label and the question it answers.
+    outcome : str
+        A codebook scale, or ``retention``.
+    direction : str
+        ``increase`` or ``decrease``.
+    family : str
+        The multiplicity family (``primary``, ...).
+    population : dict
+        Participant column -> filter (values, or ``min`` / ``max``).
+    contrast : (str, str) or None
+        Baseline and follow-up wave of a survey outcome.
+    sesoi : float or None
+        The smallest effect size of interest, in ``sesoi_units`` (``d``, ``raw`` or ``hazard_ratio``).
+    covariates, moderators : tuple of str
+        participants.csv columns.
+    cluster : str or None
+        A column to cluster on beyond the mentoring design's.
+    model : str
+        ``lmm`` or ``mmrm``.
+
+    Examples
+    --------
+    >>> Hypothesis("H1", "L", "retention", "increase", "primary").expected_sign
+    -1
+    """
+
     id: str
     label: str
     outcome: str
@@ -69,6 +116,41 @@ class Hypothesis:
 
 @dataclass(frozen=True)
 class Study:
+    """The checked plan (study.yaml), as :func:`parse_study` builds it; defaults are the schema's.
+
+    Attributes
+    ----------
+    name : str
+    programme_start, censor_date : datetime.date
+    waves : tuple of str
+        The survey waves, in order.
+    hypotheses : tuple of Hypothesis
+    alpha, low_response_rate, reliability_threshold : float
+    anonymity_threshold : int
+        The smallest group a report may show.
+    horizons_days : tuple of int
+        Retention horizons, days after programme_start.
+    invited : dict
+        Participant-flow counts (``flow.invited``).
+    comparison_group, preregistration : str
+    deviations : tuple of dict
+        Deviations from the preregistered plan.
+    seed : int or None
+    duplicate_submissions : str
+        One of ``DUPLICATE_RULES``.
+    design : Design
+    raw : dict
+        The plan as read (JSON-able).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> s = Study("x", dt.date(2025, 1, 6), dt.date(2026, 1, 6), ("pre", "post"),
+    ...           (Hypothesis("H1", "L", "wellbeing", "increase", "primary"),))
+    >>> s.hypothesis("H1").expected_sign, s.alpha, s.design.mentoring
+    (1, 0.05, 'pairs')
+    """
+
     name: str
     programme_start: _dt.date
     censor_date: _dt.date
@@ -240,6 +322,19 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
     together the dates' order and every hypothesis (outcome in the codebook, contrast of known waves in order,
     SESOI units fitting the outcome).
 
+    Parameters
+    ----------
+    raw : dict
+        The parsed study.yaml mapping.
+    codebook : Codebook, optional
+        When given, every survey outcome must be one of its scales.
+    file : str
+        The file name problems name.
+
+    Returns
+    -------
+    Study
+
     Raises
     ------
     CohortError
@@ -278,6 +373,17 @@ def parse_study(raw: dict, codebook=None, file: str = "study.yaml") -> Study:
 
 def load_study(path: str | Path, codebook=None) -> Study:
     """Read and check a study.yaml (:func:`parse_study`), against ``codebook`` when given.
+
+    Parameters
+    ----------
+    path : str or Path
+        The study.yaml file.
+    codebook : Codebook, optional
+        Checks every survey outcome is one of its scales.
+
+    Returns
+    -------
+    Study
 
     Examples
     --------
