@@ -43,6 +43,18 @@ def _interaction(tab: pd.DataFrame, base: str, later: str) -> dict:
 def completers(data: pd.DataFrame, base: str, later: str) -> pd.DataFrame:
     """Rows of participants scored at both contrast waves, restricted to those two waves.
 
+    Parameters
+    ----------
+    data : DataFrame
+        Long rows: ``participant_id, wave, score``.
+    base, later : str
+        The contrast's two waves.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``data`` at those waves, of participants with a score at both.
+
     Examples
     --------
     >>> long = pd.DataFrame({"participant_id": list("aabbc"), "wave": ["pre", "post", "pre", "post", "pre"],
@@ -70,7 +82,31 @@ def _design(w: pd.DataFrame, covs) -> tuple[np.ndarray, list[str]]:
 
 
 def ancova(w: pd.DataFrame, covs=(), alpha: float = 0.05) -> dict:
-    """OLS ``post ~ arm + pre (+ covariates)`` on completers (statsmodels)."""
+    """OLS ``post ~ arm + pre (+ covariates)`` on completers (statsmodels).
+
+    Parameters
+    ----------
+    w : DataFrame
+        One row per completer: ``arm`` (``program`` / ``control``), ``pre``, ``post`` and the covariates.
+    covs : sequence of str
+        Covariate columns.
+    alpha : float
+
+    Returns
+    -------
+    dict
+        The row ``analysis, estimate, se, df, ci_low, ci_high, p_value, n_participants, note`` for the arm term.
+
+    Examples
+    --------
+    Both arms start alike, so the adjusted difference is the difference in mean change, 1.25 - 0.25:
+
+    >>> w = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 4, "pre": [2.0, 3.0, 4.0, 5.0] * 2,
+    ...                   "post": [3.0, 4.5, 5.0, 6.5, 2.0, 3.5, 4.0, 5.5]})
+    >>> r = ancova(w)
+    >>> round(r["estimate"], 4), round(r["se"], 4), r["df"], r["n_participants"]
+    (1.0, 0.2, 5.0, 8)
+    """
     from statsmodels.regression.linear_model import OLS
 
     X, _ = _design(w, covs)
@@ -82,7 +118,32 @@ def ancova(w: pd.DataFrame, covs=(), alpha: float = 0.05) -> dict:
 def ipw_ancova(w: pd.DataFrame, covs, alpha: float = 0.05) -> dict:
     """Propensity-score weighting: a logistic model of joining the programme on the
     baseline score and covariates gives stabilised ATE weights; weighted ANCOVA
-    with HC1 (sandwich) standard errors."""
+    with HC1 (sandwich) standard errors.
+
+    Parameters
+    ----------
+    w : DataFrame
+        As :func:`ancova`.
+    covs : sequence of str
+        Covariates of both the propensity model and the ANCOVA.
+    alpha : float
+
+    Returns
+    -------
+    dict
+        The row as :func:`ancova` (``df`` None: normal CI); ``note`` gives the effective sample size and the
+        weights' range.
+
+    Examples
+    --------
+    Baselines balanced between the arms: every weight is 1 and the estimate is the plain ANCOVA's:
+
+    >>> w = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 4, "pre": [2.0, 3.0, 4.0, 5.0] * 2,
+    ...                   "post": [3.0, 4.5, 5.0, 6.5, 2.0, 3.5, 4.0, 5.5]})
+    >>> r = ipw_ancova(w, ())
+    >>> round(r["estimate"], 4), r["df"], r["note"]
+    (1.0, None, 'propensity from baseline score + nothing else; effective sample size 8 of 8; weights 1.00–1.00')
+    """
     from statsmodels.discrete.discrete_model import Logit
     from statsmodels.regression.linear_model import WLS
 
@@ -139,7 +200,26 @@ def bayes_factor_change(w: pd.DataFrame) -> dict:
     """JZS Bayes factor (Cauchy prior r = .707) for the difference in completers'
     change scores between arms (:func:`log10_jzs_bf`, equal to pingouin's ``bayesfactor_ttest`` where that is
     finite). ``log10_bf10`` is always a number; ``bf10`` is None when BF10 is beyond :data:`BF_LOG10_MAX` powers
-    of ten either way (at 100,000 participants a clear difference gives BF10 of 10^1000 and more)."""
+    of ten either way (at 100,000 participants a clear difference gives BF10 of 10^1000 and more).
+
+    Parameters
+    ----------
+    w : DataFrame
+        One row per completer: ``arm``, ``pre``, ``post`` (a single-arm cohort: one-sample test of the change).
+
+    Returns
+    -------
+    dict
+        ``bf10, log10_bf10, t, n_program, n_control, prior_r``.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"arm": ["program"] * 4 + ["control"] * 4, "pre": [2.0, 3.0, 4.0, 5.0] * 2,
+    ...                   "post": [3.0, 4.5, 5.0, 6.5, 2.0, 3.5, 4.0, 5.5]})
+    >>> r = bayes_factor_change(w)
+    >>> round(r["t"], 3), round(r["bf10"], 2), r["n_program"], r["n_control"]
+    (4.899, 12.6, 4, 4)
+    """
     ch = w["post"] - w["pre"]
     x, y = ch[w["arm"] == "program"], ch[w["arm"] == "control"]
     if len(y) == 0:               # single-arm cohort: one-sample test of the change itself
@@ -202,11 +282,25 @@ def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants:
                          alpha: float = 0.05, mentoring_column: str | None = "pair_id") -> dict:
     """Every sensitivity analysis that applies to one survey hypothesis.
 
-    ``analysed`` is the primary model's data (``participant_id, wave, score`` plus the participant columns, every
-    wave). ``mentoring_column`` is the column of the plan's mentoring pairs or groups
-    (:func:`rmstudy.contract.design.mentoring_column`; ``pair_id`` for the default design, None for none).
-    Returns ``rows`` (the primary first; each row's ``data`` says which rows it analyses), ``bayes`` (JZS BF on
-    completers' change) and ``lords_paradox`` (a note, or None).
+    Parameters
+    ----------
+    analysed : DataFrame
+        The primary model's data (``participant_id, wave, score`` plus the participant columns, every wave).
+    primary : dict
+        The primary model's result (``estimate, se, df, n, method``).
+    h : Hypothesis
+        The plan's hypothesis (``contrast``, ``covariates``, ``model``, ``cluster``).
+    participants : DataFrame
+    alpha : float
+    mentoring_column : str or None
+        The column of the plan's mentoring pairs or groups (:func:`rmstudy.contract.design.mentoring_column`;
+        ``pair_id`` for the default design, None for none).
+
+    Returns
+    -------
+    dict
+        ``rows`` (the primary first; each row's ``data`` says which rows it analyses), ``bayes`` (JZS BF on
+        completers' change) and ``lords_paradox`` (a note, or None).
     """
     base, later = h.contrast
     n_all = sum(v["participants"] for v in primary["n"].values())
