@@ -14,6 +14,11 @@
 #                an orthonormal basis of the contrasts)
 #   (df2_exact: the smallest df_exact over the same orthonormal basis of the contrasts emmeans uses)
 #   logLik       the REML log-likelihood nlme reports
+# df / df2 are emmeans' printed Satterthwaite df for a fit whose apVar (the approximate covariance of the
+# variance parameters, emmeans' "A") is the inverse of numDeriv::hessian of nlme's own REML log-likelihood
+# (nlme:::glsApVar.fullGlsLogLik, in nlme's parameters) instead of nlme's fdHess (steps of 6e-6 x |parameter|,
+# which leave up to 4% of noise in the df). df_fdhess / df2_fdhess are emmeans' df for the same fit with nlme's
+# stock apVar (the values this file held before; kept for comparison, not what rmstudy is held to).
 #   df_exact     the same Satterthwaite df (emmeans' formula 2 (c'Vc)^2 / (g'Ag)) with A the inverse of an accurate
 #                numerical Hessian (numDeriv::hessian) of the REML log-likelihood, written out below in the
 #                parameters (correlations, log SD ratios, log SD of the first wave), instead of nlme's apVar
@@ -80,6 +85,36 @@ exact_df <- function(m, d, waves, Ls) {
                            2 * sum(L * (V %*% L))^2 / sum(g * (A %*% g)) })
 }
 
+# nlme:::glsApVar with fdHess replaced by numDeriv::hessian (Richardson extrapolation) of the same function,
+# nlme's REML log-likelihood in nlme's parameters (corSymm's unconstrained coefficients, varIdent's log ratios,
+# log sigma), so that attr(apVar, "Pars") and emmeans' gls_grad use the parameters they always do.
+numderiv_apvar <- function(glsSt, sigma, conLin = attr(glsSt, "conLin"), .relStep, minAbsPar, natural) {
+  stopifnot(!natural, !attr(glsSt, "fixedSigma"))
+  dims <- conLin$dims
+  conLin[["logLik"]] <- 0
+  Pars <- c(coef(glsSt), lSigma = log(sigma))
+  H <- numDeriv::hessian(nlme:::glsApVar.fullGlsLogLik, Pars, object = glsSt, conLin = conLin, dims = dims,
+                         N = dims$N - dims$REML * dims$p)
+  if (any(eigen(H, symmetric = TRUE, only.values = TRUE)$values >= 0)) stop("REML Hessian not negative definite")
+  val <- solve(-H)
+  dimnames(val) <- list(names(Pars), names(Pars))
+  attr(val, "Pars") <- Pars
+  attr(val, "natural") <- natural
+  val
+}
+
+# The MMRM fit; accurate_apvar = TRUE swaps numderiv_apvar in for nlme:::glsApVar during this one call.
+fit_gls <- function(d, accurate_apvar = FALSE) {
+  if (accurate_apvar) {
+    stock <- nlme:::glsApVar
+    assignInNamespace("glsApVar", numderiv_apvar, "nlme")
+    on.exit(assignInNamespace("glsApVar", stock, "nlme"))
+  }
+  gls(score ~ arm * wave, data = d, correlation = corSymm(form = ~ t | id),
+      weights = varIdent(form = ~ 1 | wave), method = "REML",
+      control = glsControl(natural = FALSE, tolerance = 1e-10, msTol = 1e-10, maxIter = 500, msMaxIter = 500))
+}
+
 basis <- function(Ls) { Q <- qr.Q(qr(do.call(cbind, Ls))); lapply(seq_len(ncol(Q)), function(k) Q[, k]) }
 
 fit_one <- function(h) {
@@ -93,11 +128,13 @@ fit_one <- function(h) {
   d$id <- factor(d$participant_id)
   d$t <- as.integer(d$wave)
   d <- d[order(d$id, d$wave), ]
-  m <- gls(score ~ arm * wave, data = d, correlation = corSymm(form = ~ t | id),
-           weights = varIdent(form = ~ 1 | wave), method = "REML",
-           control = glsControl(natural = FALSE, tolerance = 1e-10, msTol = 1e-10, maxIter = 500, msMaxIter = 500))
+  m0 <- fit_gls(d)                                   # nlme's stock apVar (fdHess)
+  m <- fit_gls(d, accurate_apvar = TRUE)             # the same fit, apVar from numDeriv's Hessian
+  stopifnot(isTRUE(all.equal(coef(m0), coef(m), tolerance = 0)),
+            isTRUE(all.equal(coef(m0$modelStruct), coef(m$modelStruct), tolerance = 0)))
   ct <- summary(m)$tTable
   em <- emmeans(m, ~ arm * wave, mode = "satterthwaite", data = d)
+  em0 <- emmeans(m0, ~ arm * wave, mode = "satterthwaite", data = d)
   g <- as.data.frame(em@grid)
   cell <- function(a, w) as.numeric(g$arm == a & g$wave == w)
   later <- waves[-1]
@@ -106,6 +143,9 @@ fit_one <- function(h) {
   tr <- summary(contrast(em, cons), infer = TRUE)
   jt <- test(contrast(em, cons), joint = TRUE)
   mm <- summary(em)
+  tr0 <- summary(contrast(em0, cons), infer = TRUE)
+  jt0 <- test(contrast(em0, cons), joint = TRUE)
+  mm0 <- summary(em0)
   full <- names(which(table(d$id) == length(waves)))[1]
   V <- getVarCov(m, individual = full)
   Lmm <- lapply(seq_len(nrow(g)), function(k) as.numeric(em@linfct[k, ]))
@@ -114,16 +154,16 @@ fit_one <- function(h) {
        coef = data.frame(term = rownames(ct), estimate = unname(ct[, "Value"]), se = unname(ct[, "Std.Error"])),
        covariance = unname(unclass(V)[seq_along(waves), seq_along(waves)]),
        model_means = data.frame(arm = as.character(mm$arm), wave = as.character(mm$wave), estimate = mm$emmean,
-                                se = mm$SE, df = mm$df, df_exact = exact_df(m, d, waves, Lmm)),
+                                se = mm$SE, df = mm$df, df_exact = exact_df(m, d, waves, Lmm), df_fdhess = mm0$df),
        trajectory = data.frame(wave = later, estimate = tr$estimate, se = tr$SE, df = tr$df,
-                               df_exact = exact_df(m, d, waves, Ltr)),
+                               df_exact = exact_df(m, d, waves, Ltr), df_fdhess = tr0$df),
        joint_test = list(df1 = jt$df1, df2 = jt$df2, F = jt$F.ratio,
-                         df2_exact = min(exact_df(m, d, waves, basis(Ltr)))),
+                         df2_exact = min(exact_df(m, d, waves, basis(Ltr))), df2_fdhess = jt0$df2),
        logLik = as.numeric(logLik(m)))
 }
 
 hyps <- Filter(function(h) h$outcome != "retention", study$hypotheses)
 write_ref <- ref_writer(out_dir, "tests/reference/mmrm/make_mmrm_reference.R",
-                        ref_versions(c("nlme", "emmeans", "jsonlite", "yaml")))
+                        ref_versions(c("nlme", "emmeans", "numDeriv", "jsonlite", "yaml")))
 write_ref(list(fits = lapply(hyps, fit_one)), "mmrm_trial.json",
           "MMRM (nlme::gls corSymm + varIdent, REML) and emmeans Satterthwaite on tests/fixtures/trial_cohort")
