@@ -85,7 +85,7 @@ MODULES = {m.name: m for m in [
            ("tests/test_mixed.py", "tests/test_lmm_fixtures.py", "tests/test_properties_estimators.py"), OTHER_GOAL,
            data=True),
     Module("models.nested", "src/rmstudy/stats/models/nested.py",
-           ("tests/test_lmm_fixtures.py", "tests/test_mixed.py"), OTHER_GOAL, data=True),
+           ("tests/test_lmm_fixtures.py", "tests/test_mixed.py", "tests/test_nested_mutants.py"), OTHER_GOAL, data=True),
     Module("models.survival", "src/rmstudy/stats/models/survival.py",
            ("tests/test_survival.py", "tests/test_survival_reference.py", "tests/test_survival_mutants.py"), OTHER_GOAL,
            data=True),
