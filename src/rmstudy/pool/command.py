@@ -14,7 +14,18 @@ def _err(msg: str) -> int:
 
 
 def pool_command(a) -> int:
-    """``rmstudy pool RUN_DIR... | --effects CSV | --registry CSV --out DIR`` (exit 0 done, 2 unusable input)."""
+    """``rmstudy pool RUN_DIR... | --effects CSV | --registry CSV --out DIR``: pool, write and print a summary.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        cli.py's parsed arguments (``run_dirs``, ``effects``, ``registry``, ``out``, ``method``, ``test``...).
+
+    Returns
+    -------
+    int
+        The exit code: 0 done, 1 nothing had two comparable studies, 2 unusable input.
+    """
     from rmstudy.pool.core import pool_sources
     from rmstudy.pool.outputs import write_outputs
     from rmstudy.pool.sources import PoolError
@@ -64,7 +75,18 @@ def pool_command(a) -> int:
 
 
 def register_command(run_dir, cohort_dir, registry) -> int:
-    """After a successful ``rmstudy run``: append the run's effect rows to the registry (idempotent)."""
+    """After a successful ``rmstudy run``: append the run's effect rows to the registry (idempotent).
+
+    Parameters
+    ----------
+    run_dir, cohort_dir, registry : str or Path
+        The run folder, its cohort folder and the registry CSV (:func:`rmstudy.pool.registry.register_run`).
+
+    Returns
+    -------
+    int
+        The exit code: 0 appended or already there, 2 not registered.
+    """
     from rmstudy.pool.registry import register_run
     from rmstudy.pool.sources import PoolError
 

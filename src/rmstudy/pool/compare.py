@@ -38,6 +38,26 @@ MEASURES = {
 
 @dataclass
 class Group:
+    """The studies pooled together for one key, on one scale.
+
+    Attributes
+    ----------
+    key, measure, scale_reason : str
+        The hypothesis (or outcome) key, the scale (a key of ``MEASURES``) and why that scale.
+    effects : list of StudyEffect
+    yi, sei : list of float
+        The estimates and their SEs on that scale, in the order of ``effects``.
+    notes : list of str
+
+    Examples
+    --------
+    >>> from rmstudy.pool.sources import StudyEffect
+    >>> e = StudyEffect("Smith 2021", "all", 0.3, 0.1, source="effects", origin="effects.csv:2")
+    >>> g = Group("all", "as_given", "published effects", [e], [0.3], [0.1])
+    >>> g.first.study, MEASURES[g.measure]
+    ('Smith 2021', "the published effect's own scale")
+    """
+
     key: str
     measure: str
     scale_reason: str
@@ -52,7 +72,24 @@ class Group:
 
 
 def population_words(pop: dict | None) -> str:
-    """A population filter in words: ``role junior; age up to 35`` (``everyone`` for an empty filter)."""
+    """A population filter in words: ``role junior; age up to 35`` (``everyone`` for an empty filter).
+
+    Parameters
+    ----------
+    pop : dict or None
+        A hypothesis' population filter.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> population_words({"role": "junior", "age": {"max": 35}})
+    'age up to 35; role junior'
+    >>> population_words({"grade": ["A", "B"], "age": {"min": 25, "max": 35}}), population_words(None)
+    ('age 25 to 35; grade A or B', 'everyone')
+    """
     parts = []
     for k, v in sorted((pop or {}).items()):
         if isinstance(v, dict) and set(v) <= {"min", "max"}:
@@ -102,6 +139,14 @@ def _instrument_words(a: dict, b: dict) -> str:
 
 def group_effects(effects: list[StudyEffect], match: str = "id", scale: str = "auto") -> tuple[list[Group], list[dict]]:
     """Group the effects, leave out the incomparable ones and choose each group's scale.
+
+    Parameters
+    ----------
+    effects : list of StudyEffect
+    match : str
+        Group by hypothesis ``id`` or by ``outcome`` (and population).
+    scale : str
+        ``auto``, ``raw`` or ``d`` (module docstring).
 
     Returns
     -------

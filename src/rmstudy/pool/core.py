@@ -57,6 +57,25 @@ def pool_effects(effects: list[StudyEffect], method: str = "REML", test: str | N
     match : group by hypothesis ``id`` or by ``outcome`` (and population).
     scale : ``auto``, ``raw`` or ``d`` (:mod:`rmstudy.pool.compare`).
     source, inputs, created : recorded as they are (``created`` defaults to now, UTC).
+    control : options of :func:`rmstudy.stats.meta.meta_analysis`'s fit.
+
+    Returns
+    -------
+    dict
+        The pooled.json mapping: a ``hypotheses`` entry per key with two studies or more, ``excluded``, ``not_pooled``.
+
+    Examples
+    --------
+    >>> from rmstudy.pool.sources import StudyEffect
+    >>> es = [StudyEffect(s, "all", y, se, "effects", f"effects.csv:{i}")
+    ...       for i, (s, y, se) in enumerate([("A", 0.3, 0.1), ("B", 0.1, 0.15), ("C", 0.25, 0.12)], start=2)]
+    >>> [h] = pool_effects(es, created="2026-01-01T00:00:00Z")["hypotheses"]
+    >>> h["k"], h["test"], round(h["estimate"], 3), round(h["ci_low"], 3), round(h["ci_high"], 3), h["tau2"]
+    (3, 'knha', 0.242, 0.011, 0.474, 0.0)
+    >>> [round(s["weight"], 1) for s in h["studies"]]
+    [46.8, 20.8, 32.5]
+    >>> pool_effects(es[:1])["not_pooled"][0]["reason"]
+    'only one study: nothing to pool'
     """
     if test is None:
         test = "z" if method == "FE" else "knha"
@@ -137,13 +156,47 @@ def _z(level: float) -> float:
 
 
 def validate_pooled(pooled: dict) -> None:
-    """Raise ``jsonschema.ValidationError`` when a pooled.json mapping does not meet its schema."""
+    """Raise ``jsonschema.ValidationError`` when a pooled.json mapping does not meet its schema.
+
+    Parameters
+    ----------
+    pooled : dict
+        A pooled.json mapping (:func:`pool_effects`).
+
+    Examples
+    --------
+    >>> import jsonschema
+    >>> try:
+    ...     validate_pooled({"schema_version": 1})
+    ... except jsonschema.ValidationError as e:
+    ...     print(e.message)
+    'rmstudy_version' is a required property
+    """
     jsonschema.Draft202012Validator(load_schema("pooled")).validate(pooled)
 
 
 def write_pooled(pooled: dict, out_dir: str | Path) -> Path:
     """Write ``<out_dir>/pooled.json`` with the one JSON writer of rmstudy (:func:`rmstudy.contract.jsonio.write_json`:
-    UTF-8, indent 2, newline at the end; written whole, then renamed)."""
+    UTF-8, indent 2, newline at the end; written whole, then renamed).
+
+    Parameters
+    ----------
+    pooled : dict
+    out_dir : str or Path
+        Created when missing.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> p = write_pooled({"schema_version": 1, "hypotheses": []}, tempfile.mkdtemp())
+    >>> p.name, json.loads(p.read_text(encoding="utf-8"))
+    ('pooled.json', {'schema_version': 1, 'hypotheses': []})
+    """
     return write_json(pooled, Path(out_dir) / "pooled.json")
 
 
@@ -152,7 +205,31 @@ def pool_sources(run_dirs=(), effects: str | Path | None = None, registry: str |
     """Read run folders, an effects CSV and/or a registry CSV, and pool them (:func:`pool_effects`); with ``raw``
     (the cohort folders the runs analysed), add the pooled mixed model's cross-check (:mod:`rmstudy.pool.lmm`).
 
-    Raises :class:`~rmstudy.pool.sources.PoolError` naming every unreadable input."""
+    Parameters
+    ----------
+    run_dirs : iterable of str or Path
+        Run folders (``rmstudy run``).
+    effects, registry : str or Path, optional
+        An effects CSV of published studies, a registry CSV.
+    raw : list of folders, optional
+        The cohort folders the runs analysed.
+    **kwargs
+        Passed to :func:`pool_effects` (``method``, ``test``, ``match``, ``scale``, ``pi_type``...).
+
+    Returns
+    -------
+    dict
+        The pooled.json mapping. Raises :class:`~rmstudy.pool.sources.PoolError` naming every unreadable input.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "effects.csv"
+    >>> _ = p.write_text("study,estimate,se\\nA,0.3,0.1\\nB,0.1,0.15\\nC,0.25,0.12\\n", encoding="utf-8")
+    >>> pooled = pool_sources(effects=p, method="DL", test="z")
+    >>> pooled["source"], pooled["inputs"][0]["rows"], round(pooled["hypotheses"][0]["estimate"], 3)
+    ('effects', 3, 0.242)
+    """
     from rmstudy.pool.registry import read_registry
 
     all_effects: list[StudyEffect] = []

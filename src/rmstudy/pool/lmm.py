@@ -51,7 +51,18 @@ def _raw_cohorts(cohort_dirs) -> list[tuple[str, Path]]:
 
 
 def load_raw(folder: Path) -> tuple:
-    """(cohort, scores) of a raw-data folder, loaded and scored once for all its hypotheses."""
+    """(cohort, scores) of a raw-data folder, loaded and scored once for all its hypotheses.
+
+    Parameters
+    ----------
+    folder : Path
+        A cohort folder (study.yaml, codebook.yaml and the data).
+
+    Returns
+    -------
+    (Cohort, DataFrame)
+        The analysis cohort and its scale scores.
+    """
     from rmstudy.contract.cohort import analysis_cohort
     from rmstudy.stats.scoring import score_scales
 
@@ -63,7 +74,19 @@ def pooled_long(cohorts: list[tuple[str, object, pd.DataFrame]], hypothesis: str
     """The analysed rows of ``hypothesis`` in every cohort, at its contrast's two waves: columns ``cohort,
     participant, arm, wave`` (``base`` / ``later``) and ``score``. ``cohorts`` is a list of (label, cohort,
     scores) (:func:`load_raw`); with ``match="outcome"``, ``hypothesis`` names the outcome and each cohort's first
-    survey hypothesis on it is used."""
+    survey hypothesis on it is used.
+
+    Parameters
+    ----------
+    cohorts : list of (str, Cohort, DataFrame)
+    hypothesis : str
+    match : str
+        ``id`` or ``outcome``.
+
+    Returns
+    -------
+    DataFrame
+    """
     from rmstudy.analysis.hypotheses import analyse_survey_hypothesis
 
     parts = []
@@ -116,7 +139,22 @@ def lmm_cross_check(pooled: dict, cohort_dirs, level: float | None = None, hypot
     Returns ``{"model", "term", "hypotheses": [...], "skipped": [...], "unmatched": [...]}``: one entry per pooled
     hypothesis on the raw scale whose every study has its raw data, with the fit and its distance from the
     meta-analysis; ``skipped`` names the others and why; ``unmatched`` the folders no pooled study analysed.
-    ``hypotheses`` limits the fits to those pooled hypotheses (default: all)."""
+    ``hypotheses`` limits the fits to those pooled hypotheses (default: all).
+
+    Parameters
+    ----------
+    pooled : dict
+        The pooled.json mapping.
+    cohort_dirs : iterable of folders
+        The raw-data folders (``--raw``).
+    level : float, optional
+        Default: the pooling's level.
+    hypotheses : iterable of str, optional
+
+    Returns
+    -------
+    dict
+    """
     raw = _raw_cohorts(cohort_dirs)
     by_hash = {h: d for h, d in raw}
     loaded: dict[str, tuple] = {}

@@ -38,7 +38,22 @@ _AXIS = {"difference_in_change": "Difference in change (scale points)",
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a hypothesis key (letters, digits, ``-``, ``_``; at most 60 characters)."""
+    """A file-name-safe form of a hypothesis key (letters, digits, ``-``, ``_``; at most 60 characters).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+        ``hypothesis`` when nothing usable is left.
+
+    Examples
+    --------
+    >>> slug("H1: engagement (juniors)"), slug("???")
+    ('H1_engagement_juniors', 'hypothesis')
+    """
     s = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text)).strip("_")[:60]
     return s or "hypothesis"
 
@@ -53,7 +68,19 @@ def plot_forest(h: dict, ax=None, title: str | None = None):
     Each study: its estimate (a square sized by its weight) and normal-theory CI at the pooled level (as
     metafor's ``forest``); the pooled estimate as a diamond spanning its CI (the primary test's), and the
     prediction interval as a dashed line under it. Retention is drawn as hazard ratios on a log axis.
-    Returns the Axes.
+
+    Parameters
+    ----------
+    h : dict
+        A pooled.json ``hypotheses`` entry.
+    ax : matplotlib Axes, optional
+        Drawn on a new figure when None.
+    title : str, optional
+        Default: the hypothesis and its question.
+
+    Returns
+    -------
+    matplotlib Axes
     """
     import matplotlib.pyplot as plt
 
@@ -121,7 +148,28 @@ def academic_table(pooled: dict) -> pd.DataFrame:
     """One row per pooled hypothesis, numbers unrounded: the columns of ``pooled_table.csv``
     (``hypothesis, outcome, measure, k, method, test, estimate, se, ci_low, ci_high, p_value, other_test,
     other_ci_low, other_ci_high, other_p_value, tau2, tau2_ci_low, tau2_ci_high, i2, i2_ci_low, i2_ci_high, h2, q,
-    q_df, q_p, pi_low, pi_high``)."""
+    q_df, q_p, pi_low, pi_high``).
+
+    Parameters
+    ----------
+    pooled : dict
+        A pooled.json mapping.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> from rmstudy.pool.core import pool_effects
+    >>> from rmstudy.pool.sources import StudyEffect
+    >>> es = [StudyEffect(s, "all", y, se, "effects", s) for s, y, se in [("A", .3, .1), ("B", .1, .15), ("C", .25, .12)]]
+    >>> t = academic_table(pool_effects(es))
+    >>> t.shape
+    (1, 27)
+    >>> t[["test", "p_value", "other_test", "other_p_value"]].round(4).to_dict("records")
+    [{'test': 'knha', 'p_value': 0.0459, 'other_test': 'z', 'other_p_value': 0.0004}]
+    """
     rows = []
     for h in pooled["hypotheses"]:
         o = h["other_test"]
@@ -157,7 +205,26 @@ def _apa_table(pooled: dict) -> pd.DataFrame:
 def pooled_decision(h: dict, alpha: float) -> str:
     """``supported`` / ``opposite`` / ``inconclusive`` for a pooled hypothesis (the primary test's p-value against
     alpha, in the plan's expected direction; log hazard ratios are expected to fall when the plan says
-    ``increase``). Published effects without a direction: ``supported`` means "a clear effect"."""
+    ``increase``). Published effects without a direction: ``supported`` means "a clear effect".
+
+    Parameters
+    ----------
+    h : dict
+        A pooled.json ``hypotheses`` entry (``p_value``, ``direction``, ``measure``, ``estimate``).
+    alpha : float
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> h = {"p_value": 0.01, "direction": "increase", "measure": "difference_in_change", "estimate": 0.2}
+    >>> pooled_decision(h, 0.05), pooled_decision(h, 0.005)
+    ('supported', 'inconclusive')
+    >>> pooled_decision({**h, "measure": "log_hazard_ratio"}, 0.05)       # more exits under the programme
+    'opposite'
+    """
     if h["p_value"] is None or h["p_value"] >= alpha:
         return "inconclusive"
     if not h.get("direction"):
@@ -212,7 +279,26 @@ def _conflicts(pooled: dict, k_override: int | None) -> set:
 
 
 def hr_sentences(h: dict, alpha: float) -> list[str]:
-    """The plain-language sentences of one pooled question (numbers from pooled.json, rounded here only)."""
+    """The plain-language sentences of one pooled question (numbers from pooled.json, rounded here only).
+
+    Parameters
+    ----------
+    h : dict
+        A pooled.json ``hypotheses`` entry.
+    alpha : float
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from rmstudy.pool.core import pool_effects
+    >>> from rmstudy.pool.sources import StudyEffect
+    >>> es = [StudyEffect(s, "all", y, se, "effects", s) for s, y, se in [("A", .3, .1), ("B", .1, .15), ("C", .25, .12)]]
+    >>> hr_sentences(pool_effects(es)["hypotheses"][0], 0.05)[:2]
+    ['Across 3 cohorts: a clear effect.', 'The pooled effect is +0.24 (the data are consistent with anything from +0.01 to +0.47).']
+    """
     from rmstudy.report.narrative import VERDICTS, fmt, fmt_range, fmt_signed, size_in_words
 
     dec = pooled_decision(h, alpha)
@@ -259,7 +345,29 @@ def hr_sentences(h: dict, alpha: float) -> list[str]:
 
 
 def hr_model(pooled: dict, anonymity_threshold: int | None = None) -> dict:
-    """What the HR summary shows: per pooled question its sentences and whether it is shown (and why not)."""
+    """What the HR summary shows: per pooled question its sentences and whether it is shown (and why not).
+
+    Parameters
+    ----------
+    pooled : dict
+        A pooled.json mapping.
+    anonymity_threshold : int, optional
+        Used beside (the larger of the two) or instead of each run's recorded threshold.
+
+    Returns
+    -------
+    dict
+        ``items`` (one per pooled hypothesis: ``shown``, ``why_hidden``, ``decision``, ``sentences``...), ``alpha``
+        and ``anonymity_threshold``.
+
+    Examples
+    --------
+    >>> from rmstudy.pool.core import pool_effects
+    >>> from rmstudy.pool.sources import StudyEffect
+    >>> es = [StudyEffect(s, "all", y, se, "effects", s) for s, y, se in [("A", .3, .1), ("B", .1, .15), ("C", .25, .12)]]
+    >>> [(i["hypothesis"], i["shown"], i["decision"], len(i["sentences"])) for i in hr_model(pool_effects(es))["items"]]
+    [('all', True, 'supported', 4)]
+    """
     from rmstudy.report.narrative import population_in_words
 
     alpha = 1 - pooled["parameters"]["level"]
@@ -300,7 +408,19 @@ def _svg(h: dict) -> str:
 
 
 def render_hr(pooled: dict, model: dict) -> str:
-    """The HR summary page."""
+    """The HR summary page.
+
+    Parameters
+    ----------
+    pooled : dict
+    model : dict
+        :func:`hr_model` of ``pooled``.
+
+    Returns
+    -------
+    str
+        A self-contained HTML page (forest plots inline as SVG).
+    """
     from rmstudy.report.escape import html as esc
 
     parts = ["<h1>What the cohorts say together</h1>",
@@ -328,7 +448,17 @@ def render_hr(pooled: dict, model: dict) -> str:
 
 
 def render_academic(pooled: dict) -> str:
-    """The academic summary page."""
+    """The academic summary page.
+
+    Parameters
+    ----------
+    pooled : dict
+
+    Returns
+    -------
+    str
+        A self-contained HTML page (forest plots inline as SVG).
+    """
     from rmstudy.report.escape import html as esc
     from rmstudy.report.tables import apa_p, ci, num
 
@@ -410,7 +540,19 @@ def _html_table(df: pd.DataFrame) -> str:
 def write_outputs(pooled: dict, out_dir: str | Path, anonymity_threshold: int | None = None) -> dict:
     """Write pooled.json, the forest plots, pooled_table.csv, academic_summary.html and hr/hr_summary.html.
 
-    Returns a mapping of what was written (paths) and the HR model."""
+    Parameters
+    ----------
+    pooled : dict
+    out_dir : str or Path
+        Created when missing.
+    anonymity_threshold : int, optional
+        :func:`hr_model`'s.
+
+    Returns
+    -------
+    dict
+        The paths written (``pooled``, ``figures``, ``table``, ``academic``, ``hr``) and ``hr_model``.
+    """
     import matplotlib.pyplot as plt
 
     from rmstudy.pool.core import write_pooled

@@ -52,7 +52,27 @@ def _uncell(s: str) -> str:
 
 
 def registry_rows(results: dict, study=None, codebook=None) -> list[dict]:
-    """The registry rows of one run (one per hypothesis with an estimate)."""
+    """The registry rows of one run (one per hypothesis with an estimate).
+
+    Parameters
+    ----------
+    results : dict
+        The run's results.json.
+    study, codebook : optional
+        The cohort's plan and codebook (programme start, anonymity threshold, instruments).
+
+    Returns
+    -------
+    list of dict
+        One per row, keyed by ``REGISTRY_COLUMNS``.
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "outcome": "engagement", "estimate": 0.5, "se": 0.2, "ci_low": 0.1, "ci_high": 0.9}
+    >>> [r] = registry_rows({"cohort": "2025", "inputs": {"study.yaml": "ab"}, "hypotheses": [row]})
+    >>> r["study"], r["measure"], r["estimate"], r["population"], r["d_ppc2"], r["inputs_sha256"][:12]
+    ('2025', 'difference_in_change', 0.5, '{}', None, '3f9825df6613')
+    """
     effects = effects_from_results(results, str(results.get("cohort") or "run"), origin="", study=study,
                                    codebook=codebook)
     rows = []
@@ -104,6 +124,18 @@ def register_run(run_dir: str | Path, registry: str | Path, cohort_dir: str | Pa
     -------
     dict with ``status`` (``"appended"`` or ``"already registered"``), ``rows`` (the number appended) and
     ``inputs_sha256``.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> run = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> run.mkdir()
+    >>> row = {"id": "H1", "outcome": "engagement", "estimate": 0.5, "se": 0.2}
+    >>> _ = (run / "results.json").write_text(json.dumps({"cohort": "2025", "hypotheses": [row]}), encoding="utf-8")
+    >>> [register_run(run, run.parent / "registry.csv")["status"] for _ in range(2)]
+    ['appended', 'already registered']
+    >>> [(e.study, e.hypothesis, e.estimate) for e in read_registry(run.parent / "registry.csv")]
+    [('2025', 'H1', 0.5)]
     """
     from rmstudy.contract.codebook import load_codebook
     from rmstudy.contract.provenance import file_sha256
@@ -156,7 +188,17 @@ def register_run(run_dir: str | Path, registry: str | Path, cohort_dir: str | Pa
 
 
 def read_registry(path: str | Path) -> list[StudyEffect]:
-    """The study effects of a registry CSV (every problem reported at once, with its spreadsheet row)."""
+    """The study effects of a registry CSV (every problem reported at once, with its spreadsheet row).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    list of StudyEffect
+        ``source="registry"``; :func:`register_run` shows one read back.
+    """
     path = Path(path)
     name = path.name
     text = read_csv_text(path, "give a registry written by `rmstudy run --register`")

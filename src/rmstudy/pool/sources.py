@@ -42,7 +42,23 @@ RETENTION = "retention"
 
 
 class PoolError(RmstudyError, ValueError):
-    """Inputs that cannot be pooled; carries every problem found (file, row, column, fix)."""
+    """Inputs that cannot be pooled; carries every problem found (file, row, column, fix).
+
+    Parameters
+    ----------
+    problems : list of Problem, or one Problem
+        Kept as ``problems``; the message lists them, one a line.
+
+    Examples
+    --------
+    >>> from rmstudy.errors import Problem
+    >>> e = PoolError(Problem("effects.csv", "se -1 is not a positive number", "give the SE (> 0)", row=3, column="se"))
+    >>> len(e.problems)
+    1
+    >>> print(e)
+    1 problem(s) in the pooling inputs:
+      - effects.csv, row 3, column 'se': se -1 is not a positive number — fix: give the SE (> 0)
+    """
 
     def __init__(self, problems: list[Problem] | Problem):
         if isinstance(problems, Problem):
@@ -54,7 +70,33 @@ class PoolError(RmstudyError, ValueError):
 
 @dataclass
 class StudyEffect:
-    """One study's effect for one hypothesis, on every scale it can be pooled on."""
+    """One study's effect for one hypothesis, on every scale it can be pooled on.
+
+    Attributes
+    ----------
+    study, hypothesis : str
+        The label shown in tables and plots; the grouping key.
+    estimate, se : float
+        Scale points (survey), log hazard ratio (retention) or as given (published), and its SE.
+    source, origin : str
+        ``run``, ``effects`` or ``registry``; the run folder or ``file:row`` it came from.
+    kind : str
+        ``survey``, ``retention`` or ``published`` (the default).
+    outcome, population, direction, design, contrast, question, label
+        The plan's hypothesis, when known.
+    d, se_d : float or None
+        d_ppc2 and its SE for pooling (survey).
+    n_program, n_control, anonymity_threshold : int or None
+        Analysed people per arm, and the cohort's threshold.
+    order, instrument, plan_sha256, inputs_sha256, notes
+        Date or year, the outcome's instrument (:func:`instrument_of`), hashes and notes.
+
+    Examples
+    --------
+    >>> e = StudyEffect("Smith 2021", "all", 0.31, 0.12, source="effects", origin="effects.csv:2", order="2021")
+    >>> e.kind, e.d, e.notes
+    ('published', None, [])
+    """
 
     study: str                       # label shown in tables and plots
     hypothesis: str                  # the grouping key (hypothesis id, or the effects CSV's hypothesis column)
@@ -83,7 +125,25 @@ class StudyEffect:
 
 
 def canonical_population(pop) -> str:
-    """A population filter as comparable text: scalar values as one-element lists, lists sorted, keys sorted."""
+    """A population filter as comparable text: scalar values as one-element lists, lists sorted, keys sorted.
+
+    Parameters
+    ----------
+    pop : dict or None
+        A hypothesis' population filter (``None``: everyone).
+
+    Returns
+    -------
+    str
+        JSON text; two filters select the same people when their texts are equal.
+
+    Examples
+    --------
+    >>> canonical_population({"role": "junior", "age": {"max": 35}})
+    '{"age": {"max": ["35"]}, "role": ["junior"]}'
+    >>> canonical_population({"role": ["junior"]}) == canonical_population({"role": "junior"})
+    True
+    """
     def norm(v):
         if isinstance(v, dict):
             return {str(k): norm(x) for k, x in sorted(v.items())}
@@ -94,13 +154,48 @@ def canonical_population(pop) -> str:
 
 
 def inputs_sha256(inputs: dict) -> str:
-    """One SHA-256 for a run's input files: over the sorted ``name:sha256`` lines of results.json ``inputs``."""
+    """One SHA-256 for a run's input files: over the sorted ``name:sha256`` lines of results.json ``inputs``.
+
+    Parameters
+    ----------
+    inputs : dict
+        File name -> SHA-256 (results.json ``inputs``).
+
+    Returns
+    -------
+    str
+        64 hex digits; the same whatever the order of ``inputs``.
+
+    Examples
+    --------
+    >>> inputs_sha256({"study.yaml": "ab", "responses.csv": "cd"})
+    '222d26ec0105000e5aa7c3e1c1eeb93dab42ef5242a8c7b8ba9f6466033e78ff'
+    >>> inputs_sha256({"responses.csv": "cd", "study.yaml": "ab"})[:12]
+    '222d26ec0105'
+    """
     text = "\n".join(f"{k}:{inputs[k]}" for k in sorted(inputs))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def instrument_of(scale) -> dict:
-    """What makes two scales the same instrument: item codes, response range, reverse keys and direction."""
+    """What makes two scales the same instrument: item codes, response range, reverse keys and direction.
+
+    Parameters
+    ----------
+    scale
+        A codebook scale (``items``, ``min``, ``max``, ``reverse``, ``higher_is``).
+
+    Returns
+    -------
+    dict
+        ``items`` and ``reverse`` sorted, ``min`` and ``max`` as floats, ``higher_is`` ('' when not given).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> instrument_of(SimpleNamespace(items=["q2", "q1"], min=1, max=5, reverse=["q2"], higher_is="better"))
+    {'items': ['q1', 'q2'], 'min': 1.0, 'max': 5.0, 'reverse': ['q2'], 'higher_is': 'better'}
+    """
     return {"items": sorted(scale.items), "min": float(scale.min), "max": float(scale.max),
             "reverse": sorted(scale.reverse), "higher_is": scale.higher_is or ""}
 
@@ -118,8 +213,29 @@ def _baseline_counts(row: dict, results: dict) -> tuple[int, int]:
 
 
 def d_ppc2_se(row: dict, results: dict) -> tuple[float, float] | tuple[None, None]:
-    """d_ppc2 of a survey results row and its SE for pooling (module docstring); (None, None) when the row has
-    no usable CI."""
+    """d_ppc2 of a survey results row and its SE for pooling (module docstring).
+
+    Parameters
+    ----------
+    row : dict
+        A results.json ``hypotheses`` row (``se``, ``ci_low``, ``ci_high``, ``effect_size``, ``n``, ``contrast``).
+    results : dict
+        The whole results.json (its ``descriptives.cell_means`` give the baseline counts).
+
+    Returns
+    -------
+    (float, float) or (None, None)
+        d_ppc2 and its SE; (None, None) when the row has no usable CI.
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "se": 0.2, "ci_low": 0.1, "ci_high": 0.9, "contrast": ["t0", "t2"],
+    ...        "effect_size": {"value": 0.4, "ci_low": 0.08, "ci_high": 0.72},
+    ...        "n": {"program": {"participants": 20}, "control": {"participants": 22}}}
+    >>> d, se_d = d_ppc2_se(row, {})
+    >>> d, round(se_d, 4)
+    (0.4, 0.1661)
+    """
     es = row.get("effect_size") or {}
     d = es.get("value")
     width_raw = (row.get("ci_high") or 0) - (row.get("ci_low") or 0)
@@ -138,8 +254,29 @@ def effects_from_results(results: dict, label: str, origin: str, source: str = "
                          codebook=None) -> list[StudyEffect]:
     """The study effects of one results.json (one per hypothesis row with a finite estimate and SE).
 
-    ``study`` and ``codebook`` (the cohort's plan and codebook, when at hand) add the programme start, the
-    anonymity threshold and each survey outcome's instrument."""
+    Parameters
+    ----------
+    results : dict
+        A results.json mapping.
+    label, origin, source : str
+        The study's label, where it came from, and ``run`` or ``registry``.
+    study, codebook : optional
+        The cohort's plan and codebook, when at hand: they add the programme start, the anonymity threshold and
+        each survey outcome's instrument.
+
+    Returns
+    -------
+    list of StudyEffect
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "outcome": "engagement", "estimate": 0.5, "se": 0.2, "ci_low": 0.1, "ci_high": 0.9,
+    ...        "effect_size": {"value": 0.4, "ci_low": 0.08, "ci_high": 0.72},
+    ...        "n": {"program": {"participants": 20}, "control": {"participants": 22}}}
+    >>> [e] = effects_from_results({"created": "2026-03-01T10:00:00Z", "hypotheses": [row]}, "2025", "reports/2025")
+    >>> e.kind, e.estimate, e.d, round(e.se_d, 4), e.order, e.n_program
+    ('survey', 0.5, 0.4, 0.1661, '2026-03-01', 20)
+    """
     out = []
     ih = inputs_sha256(results.get("inputs") or {})
     for row in results.get("hypotheses") or []:
@@ -188,7 +325,20 @@ def locate_materials(run_dir: Path, results: dict) -> tuple[Path | None, Path | 
 
     Looked for inside the run folder (a snapshot of the inputs, up to two levels down), at the cohort folder the
     run recorded (``parameters.cohort_dir``, relative to the folder the run started from, found through the
-    recorded ``out_dir``) and at ``cohort_dir`` from the current folder."""
+    recorded ``out_dir``) and at ``cohort_dir`` from the current folder.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder.
+    results : dict
+        Its results.json (the hashes and folders it recorded).
+
+    Returns
+    -------
+    (Path or None, Path or None)
+        study.yaml and codebook.yaml, each None when not found with the recorded hash.
+    """
     params = results.get("parameters") or {}
     inputs = results.get("inputs") or {}
     want = {"study.yaml": results.get("plan_sha256") or inputs.get("study.yaml"),
@@ -220,7 +370,18 @@ def locate_materials(run_dir: Path, results: dict) -> tuple[Path | None, Path | 
 
 
 def read_run(run_dir: str | Path) -> tuple[list[StudyEffect], dict]:
-    """The study effects of one run folder and a description of the run for pooled.json ``inputs``."""
+    """The study effects of one run folder and a description of the run for pooled.json ``inputs``.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A folder written by ``rmstudy run`` (its results.json).
+
+    Returns
+    -------
+    (list of StudyEffect, dict)
+        The effects (:func:`effects_from_results`) and the run's ``inputs`` entry.
+    """
     from rmstudy.contract.codebook import load_codebook
     from rmstudy.contract.study import load_study
 
@@ -282,7 +443,27 @@ MAX_CSV_BYTES = 50_000_000   # an effects table or registry is a few rows per st
 
 def read_csv_text(path: str | Path, fix: str) -> str:
     """The text of an effects or registry CSV: refused in one problem when it cannot be read as UTF-8, is larger
-    than ``MAX_CSV_BYTES`` or holds a line over 1 MB (checked before the file is read, so memory stays bounded)."""
+    than ``MAX_CSV_BYTES`` or holds a line over 1 MB (checked before the file is read, so memory stays bounded).
+
+    Parameters
+    ----------
+    path : str or Path
+    fix : str
+        What the problem tells the user to do.
+
+    Returns
+    -------
+    str
+        The text, a leading BOM removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "effects.csv"
+    >>> _ = p.write_bytes(b"\\xef\\xbb\\xbfstudy,estimate,se\\nA,0.3,0.1\\n")
+    >>> read_csv_text(p, "save the file as CSV UTF-8")
+    'study,estimate,se\\nA,0.3,0.1\\n'
+    """
     from rmstudy.contract.csvio import long_line_problem
 
     path = Path(path)
@@ -301,7 +482,31 @@ def read_csv_text(path: str | Path, fix: str) -> str:
 def read_effects_csv(path: str | Path) -> list[StudyEffect]:
     """Published effects: a CSV with columns ``study, estimate, se`` and optionally ``hypothesis`` (several pooled
     at once; default ``all``) and ``year`` or ``date`` (cumulative order). UTF-8 (a BOM is accepted), comma- or
-    semicolon-delimited. Every problem is reported at once, with its spreadsheet row."""
+    semicolon-delimited. Every problem is reported at once, with its spreadsheet row.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    list of StudyEffect
+        One per row, ``source="effects"``; raises :class:`PoolError` listing every problem.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "effects.csv"
+    >>> _ = p.write_text("study;estimate;se;year\\nSmith;0,3;0.1;2021\\nLee;0.2;0.15;2023\\n", encoding="utf-8")
+    >>> try:
+    ...     read_effects_csv(p)
+    ... except PoolError as e:
+    ...     print(e.problems[0].row, e.problems[0].column, e.problems[0].message)
+    2 estimate '0,3' is not a number
+    >>> _ = p.write_text("study;estimate;se;year\\nSmith;0.3;0.1;2021\\nLee;0.2;0.15;2023\\n", encoding="utf-8")
+    >>> [(e.study, e.estimate, e.se, e.order, e.origin) for e in read_effects_csv(p)]
+    [('Smith', 0.3, 0.1, '2021', 'effects.csv:2'), ('Lee', 0.2, 0.15, '2023', 'effects.csv:3')]
+    """
     path = Path(path)
     name = path.name
     text = read_csv_text(path, "save the file as CSV UTF-8")
