@@ -47,6 +47,20 @@ COX_METHOD = "Cox PH, time from programme start to voluntary exit, Efron ties; W
 def tost_p(estimate: float, se: float, bound: float, df: float | None) -> float:
     """Two one-sided tests against ±bound: the larger one-sided p (t with df, or z).
 
+    Parameters
+    ----------
+    estimate, se : float
+        The estimate and its standard error.
+    bound : float
+        The equivalence bound (the SESOI on the estimate's scale), > 0.
+    df : float or None
+        Degrees of freedom of a t test; None (or not finite) for a z test.
+
+    Returns
+    -------
+    float
+        The TOST p-value: small when the estimate lies within ±bound.
+
     Examples
     --------
     >>> round(tost_p(0.02, 0.05, 0.15, None), 4)
@@ -59,7 +73,31 @@ def tost_p(estimate: float, se: float, bound: float, df: float | None) -> float:
 
 
 def cell_means(long: pd.DataFrame, by=("arm", "wave"), alpha: float = 0.05) -> pd.DataFrame:
-    """Mean score per cell with a t-based CI: ``arm, wave, n, mean, sd, ci_low, ci_high``."""
+    """Mean score per cell with a t-based CI: ``arm, wave, n, mean, sd, ci_low, ci_high``.
+
+    Parameters
+    ----------
+    long : DataFrame
+        One row per participant × wave, with a ``score`` column (missing scores are left out) and the ``by`` columns.
+    by : sequence of str
+        The cell's columns.
+    alpha : float
+        1 - the CI's level.
+
+    Returns
+    -------
+    DataFrame
+        One row per cell, in sorted order (CI NaN for a cell of one).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["control"] * 2 + ["program"] * 3, "wave": ["pre"] * 5,
+    ...                   "score": [3.0, 3.4, 2.0, 3.0, None]})
+    >>> cell_means(d)[["arm", "n", "mean", "ci_low"]].round(3)
+           arm  n  mean  ci_low
+    0  control  2   3.2   0.659
+    1  program  2   2.5  -3.853
+    """
     rows = []
     for key, g in long.dropna(subset=["score"]).groupby(list(by), observed=True, sort=True):
         n = len(g)
@@ -136,7 +174,34 @@ def trajectory(fit: RandomInterceptFit | MMRMFit, waves: list, arms: list, alpha
     """(trajectory, model_means, joint_test) of a fitted ``arm * wave`` model (:class:`~rmstudy.analysis.rows
     .HypothesisRow`): for two ``arms`` (control, programme) the programme − control difference in change from the
     first of ``waves`` at every later wave, for one arm the change itself; the model mean of every arm × wave
-    cell; and the F test of all the trajectory's contrasts at once (None with one wave)."""
+    cell; and the F test of all the trajectory's contrasts at once (None with one wave).
+
+    Parameters
+    ----------
+    fit : RandomInterceptFit or MMRMFit
+        A fitted ``arm * wave`` (or ``wave``) model.
+    waves, arms : list
+        The waves in order; the arms, control first.
+    alpha : float
+        1 - the CIs' level.
+
+    Returns
+    -------
+    (list of dict, list of dict, dict or None)
+
+    Examples
+    --------
+    >>> from rmstudy.stats.models.mixed import mixed_model
+    >>> d = pd.DataFrame({"participant_id": [f"p{i}" for i in range(8)] * 2,
+    ...                   "arm": (["control"] * 4 + ["program"] * 4) * 2,
+    ...                   "wave": pd.Categorical(["pre"] * 8 + ["post"] * 8, ["pre", "post"], ordered=True),
+    ...                   "score": [3.0, 3.2, 2.8, 3.1, 3.0, 2.9, 3.3, 3.1, 3.1, 3.2, 2.9, 3.2, 3.6, 3.4, 3.9, 3.7]})
+    >>> _, fit = mixed_model(d, "score", "participant_id", "wave", between="arm", between_ref="control",
+    ...                      return_fit=True)
+    >>> traj, means, joint = trajectory(fit, ["pre", "post"], ["control", "program"], 0.05)
+    >>> traj[0]["wave"], round(traj[0]["estimate"], 3), len(means), joint["df1"]
+    ('post', 0.5, 4, 1)
+    """
     def effect(w):
         return cell_vector(fit.terms, w, arms[-1]) - (cell_vector(fit.terms, w, arms[0]) if len(arms) > 1 else 0)
 
@@ -174,12 +239,37 @@ def analyse_survey_hypothesis(cohort: Cohort, scores: pd.DataFrame, h: Hypothesi
     """Fit the primary model (the plan's ``model``: ``lmm`` by default, or ``mmrm``) for a survey outcome in the
     plan's population, with its trajectory, model means and joint test of arm × wave.
 
+    Parameters
+    ----------
+    cohort : Cohort
+        The loaded cohort (plan, participants, responses).
+    scores : DataFrame
+        :func:`rmstudy.stats.scoring.score_scales` of its responses.
+    h : Hypothesis
+        A survey hypothesis of the plan.
+    alpha : float, optional
+        Default: the plan's.
+
     Returns
     -------
     (row, detail, fit, data)
         the :class:`HypothesisRow` (no Bayes factor: :func:`analyse_survey` adds it), the detail for the reports
         (``terms``, ``variance_components``, ``cell_means``, ``diagnostics``), the model fit, and the analysed rows
         with ``fitted`` and ``resid``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from rmstudy.contract.design import Design
+    >>> ids = [f"p{i}" for i in range(8)]
+    >>> P = pd.DataFrame({"participant_id": ids, "arm": ["control"] * 4 + ["program"] * 4})
+    >>> S = pd.DataFrame({"participant_id": ids * 2, "wave": ["pre"] * 8 + ["post"] * 8,
+    ...                   "wellbeing": [3.0, 3.2, 2.8, 3.1, 3.0, 2.9, 3.3, 3.1, 3.1, 3.2, 2.9, 3.2, 3.6, 3.4, 3.9, 3.7]})
+    >>> c = NS(participants=P, study=NS(alpha=0.05, waves=("pre", "post"), design=Design()))
+    >>> h = Hypothesis("H1", "L", "wellbeing", "increase", "primary", contrast=("pre", "post"))
+    >>> row, detail, fit, data = analyse_survey_hypothesis(c, S, h)
+    >>> row.design, round(row.estimate, 3), row.n["program"], len(detail["cell_means"]), len(data)
+    ('two_arm', 0.5, {'participants': 4, 'observations': 8}, 4, 16)
     """
     alpha = cohort.study.alpha if alpha is None else alpha
     long, analysed = _analysed_scores(cohort, scores, h)
@@ -258,6 +348,15 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
                                  ) -> tuple[HypothesisRow, dict, pd.DataFrame]:
     """Cox PH for time to voluntary exit in the plan's population.
 
+    Parameters
+    ----------
+    cohort : Cohort
+        The loaded cohort, with employment.csv.
+    h : Hypothesis
+        A retention hypothesis of the plan.
+    alpha : float, optional
+        Default: the plan's.
+
     Returns
     -------
     (row, detail, data)
@@ -298,7 +397,16 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
 
 @dataclass(frozen=True)
 class SurveyAnalysis:
-    """Everything notebook 03 records for one survey hypothesis (:func:`analyse_survey`)."""
+    """Everything notebook 03 records for one survey hypothesis (:func:`analyse_survey`).
+
+    Attributes
+    ----------
+    row : HypothesisRow
+    detail, sensitivity, power : dict
+    fit : RandomInterceptFit or MMRMFit
+    data : DataFrame
+    moderation : list of dict
+    """
 
     row: HypothesisRow              # with the Bayes factor of the sensitivity analyses
     detail: dict                    # terms, variance_components, cell_means, diagnostics
@@ -311,7 +419,14 @@ class SurveyAnalysis:
 
 @dataclass(frozen=True)
 class RetentionAnalysis:
-    """Everything notebook 04 records for one retention hypothesis (:func:`analyse_retention`)."""
+    """Everything notebook 04 records for one retention hypothesis (:func:`analyse_retention`).
+
+    Attributes
+    ----------
+    row : HypothesisRow
+    detail, power : dict
+    data : DataFrame
+    """
 
     row: HypothesisRow
     detail: dict                    # the report's retention section, ``at_risk`` included
@@ -334,7 +449,22 @@ def _tipping(cohort: Cohort, data: pd.DataFrame, row: HypothesisRow, h: Hypothes
 
 def analyse_survey(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: float | None = None) -> SurveyAnalysis:
     """One survey hypothesis, whole: the primary model, its sensitivity analyses (whose JZS Bayes factor on
-    completers' change completes the row), the plan's moderators and the minimum detectable effect."""
+    completers' change completes the row), the plan's moderators and the minimum detectable effect.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    scores : DataFrame
+        :func:`rmstudy.stats.scoring.score_scales` of the cohort's responses.
+    h : Hypothesis
+        A survey hypothesis of the plan.
+    alpha : float, optional
+        Default: the plan's.
+
+    Returns
+    -------
+    SurveyAnalysis
+    """
     alpha = cohort.study.alpha if alpha is None else alpha
     row, detail, fit, data = analyse_survey_hypothesis(cohort, scores, h, alpha)
     moderation = moderation_for_hypothesis(cohort, scores, data, h, alpha=alpha)
@@ -350,7 +480,20 @@ def analyse_survey(cohort: Cohort, scores: pd.DataFrame, h: Hypothesis, alpha: f
 
 def analyse_retention(cohort: Cohort, h: Hypothesis, alpha: float | None = None) -> RetentionAnalysis:
     """One retention hypothesis, whole: the Cox model and its detail, the numbers at risk at five points up to
-    the last horizon (for the Kaplan–Meier figure), and the minimum detectable effect."""
+    the last horizon (for the Kaplan–Meier figure), and the minimum detectable effect.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    h : Hypothesis
+        A retention hypothesis of the plan.
+    alpha : float, optional
+        Default: the plan's.
+
+    Returns
+    -------
+    RetentionAnalysis
+    """
     alpha = cohort.study.alpha if alpha is None else alpha
     row, detail, data = analyse_retention_hypothesis(cohort, h, alpha)
     last = max(cohort.study.horizons_days)
@@ -369,6 +512,25 @@ def minimum_detectable_effect(row, alpha: float, power: float = 0.8) -> dict:
     cohort needs to detect the plan's SESOI with that power, assuming the SE
     shrinks with 1/sqrt(n) under the same design and attrition. ``row`` is a :class:`HypothesisRow` or a
     mapping with its keys.
+
+    Parameters
+    ----------
+    row : HypothesisRow or mapping
+    alpha, power : float
+
+    Returns
+    -------
+    dict
+        ``id, power, alpha``, ``mde_raw`` and ``mde_d`` (survey) or ``mde_log_hr`` and ``mde_hazard_ratio``
+        (retention), and ``n_factor_for_sesoi`` (None without a SESOI).
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "outcome": "wellbeing", "df": None, "se": 0.1, "estimate": 0.2, "baseline_sd": 0.8,
+    ...        "effect_size": {"value": 0.25}, "sesoi": 0.2, "sesoi_units": "raw"}
+    >>> m = minimum_detectable_effect(row, 0.05)
+    >>> round(float(m["mde_raw"]), 3), round(float(m["mde_d"]), 3), round(m["n_factor_for_sesoi"], 2)
+    (0.28, 0.35, 1.96)
     """
     df = row.get("df")
     dist = stats.t(df) if df else stats.norm()

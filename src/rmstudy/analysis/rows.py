@@ -38,6 +38,30 @@ class HypothesisRow(Mapping):
     arm × wave contrast of the trajectory at once: ``F, df1, df2, p_value``). The decision uses the plan's
     ``contrast`` (``estimate`` ...), not these.
 
+    Attributes
+    ----------
+    id, label, question, outcome, family, direction, method : str
+        From the plan (``method``: the model, in words).
+    population : dict
+    contrast : list or None
+        Baseline and later wave (None for retention).
+    design : str or None
+    estimate, se, ci_low, ci_high, p_value : float
+    df : float or None
+    effect_size : dict
+        ``name, value, ci_low, ci_high``.
+    raw_difference : dict or None
+    sesoi, tost_p, baseline_sd : float or None
+    sesoi_units : str or None
+    n : dict
+        Per arm: ``participants``, ``observations`` (retention: ``events``).
+    trajectory, model_means : list or None
+    joint_test : dict or None
+    notes : list of str
+    bayes_factor_10, log10_bayes_factor_10, p_adjusted : float or None
+    adjustment, decision : str or None
+        Set by :func:`rmstudy.stats.decisions.finalise_hypotheses`.
+
     Examples
     --------
     >>> r = HypothesisRow(id="H1", label="L", question="", outcome="wellbeing", population={}, family="primary",

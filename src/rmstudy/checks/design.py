@@ -54,7 +54,28 @@ def covariate_problems(c: Cohort, scores: pd.DataFrame) -> list[Problem]:
     """One problem per covariate that is constant in a hypothesis's analysed population, or that the arm and the
     earlier covariates determine (the design ``1 + arm + covariates`` loses rank when it is added).
 
-    ``scores`` is :func:`rmstudy.stats.scoring.score_scales` of the cohort's responses.
+    Parameters
+    ----------
+    c : Cohort
+        The loaded cohort (its plan and participants).
+    scores : DataFrame
+        :func:`rmstudy.stats.scoring.score_scales` of the cohort's responses.
+
+    Returns
+    -------
+    list of Problem
+        Empty when every covariate can be estimated.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from rmstudy.contract.study import Hypothesis
+    >>> h = Hypothesis("H1", "L", "wellbeing", "increase", "primary", contrast=("pre", "post"), covariates=("age",))
+    >>> P = pd.DataFrame({"participant_id": ["a", "b", "c", "d"], "arm": ["program", "program", "control", "control"],
+    ...                   "age": [30.0] * 4})
+    >>> S = pd.DataFrame({"participant_id": ["a", "b", "c", "d"], "wave": ["pre"] * 4, "wellbeing": [3.0, 2.0, 4.0, 3.5]})
+    >>> [(p.file, p.column, p.message) for p in covariate_problems(NS(study=NS(hypotheses=(h,)), participants=P), S)]
+    [('study.yaml', 'hypotheses.0.covariates', "covariate 'age' of H1 takes the one value 30 among the 4 ...")]
     """
     out: list[Problem] = []
     for i, h in enumerate(c.study.hypotheses):
@@ -91,7 +112,33 @@ def covariate_problems(c: Cohort, scores: pd.DataFrame) -> list[Problem]:
 def mmrm_problems(c: Cohort, scores: pd.DataFrame, least: int = 3) -> list[Problem]:
     """One problem per ``model: mmrm`` hypothesis whose data cannot identify an unstructured covariance: two waves
     that fewer than ``least`` participants of its population answered both (the covariance of the two waves rests
-    on them). The run would otherwise stop in the model, or estimate that covariance from next to nothing."""
+    on them). The run would otherwise stop in the model, or estimate that covariance from next to nothing.
+
+    Parameters
+    ----------
+    c : Cohort
+        The loaded cohort (its plan and participants).
+    scores : DataFrame
+        :func:`rmstudy.stats.scoring.score_scales` of the cohort's responses.
+    least : int
+        The fewest participants with both waves of a pair.
+
+    Returns
+    -------
+    list of Problem
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from rmstudy.contract.study import Hypothesis
+    >>> h = Hypothesis("H1", "L", "wellbeing", "increase", "primary", contrast=("pre", "post"), model="mmrm")
+    >>> P = pd.DataFrame({"participant_id": ["a", "b", "c"], "arm": ["program"] * 3})
+    >>> S = pd.DataFrame({"participant_id": ["a", "b", "c", "a", "b"], "wave": ["pre"] * 3 + ["post"] * 2,
+    ...                   "wellbeing": [3.0, 2.0, 4.0, 3.5, 2.5]})
+    >>> c = NS(study=NS(hypotheses=(h,), waves=("pre", "post")), participants=P)
+    >>> len(mmrm_problems(c, S)), len(mmrm_problems(c, S, least=2))
+    (1, 0)
+    """
     out: list[Problem] = []
     for i, h in enumerate(c.study.hypotheses):
         if h.is_retention or h.model != "mmrm" or h.outcome not in scores.columns:
