@@ -35,6 +35,19 @@ from rmstudy.stats.models.nested import fit_nested_intercepts
 def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
     """Each programme participant's pair partner's moderator value (controls have no partner).
 
+    Parameters
+    ----------
+    participants : DataFrame
+        ``participant_id`` and ``pair_id`` (blank for controls).
+    values : Series
+        Moderator value per participant id.
+
+    Returns
+    -------
+    Series
+        The partner's value, indexed by participant id (those without a partner, or whose partner has no value,
+        left out).
+
     Examples
     --------
     >>> P = pd.DataFrame({"participant_id": ["a", "b", "c"], "pair_id": ["p1", "p1", ""]})
@@ -49,7 +62,38 @@ def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
 
 def moderation_analysis(analysed: pd.DataFrame, h, values: pd.Series, name: str, source: str,
                         alpha: float = 0.05, grid: int = 25) -> dict:
-    """Fit the moderation (or dose-response) model for one moderator of one hypothesis."""
+    """Fit the moderation (or dose-response) model for one moderator of one hypothesis (module docstring).
+
+    Parameters
+    ----------
+    analysed : DataFrame
+        The primary model's rows: ``participant_id, wave, score, arm``.
+    h : Hypothesis
+        Its ``contrast`` (base, later) is used.
+    values : Series
+        Moderator value per participant id (programme only: a dose-response model).
+    name, source : str
+        The moderator's name and where it comes from (carried into the result).
+    alpha, grid : float, int
+        1 - the CIs' coverage; points of ``curve`` (the effect over the moderator's 5th-95th percentiles).
+
+    Returns
+    -------
+    dict
+        ``kind, estimable, model, n_participants, mean, sd, interaction, per_sd, slopes, curve, note``
+        (``estimable`` False and a ``note`` with fewer than 10 participants or 3 moderator values).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> rng, ids, arm = np.random.default_rng(0), [f"p{i}" for i in range(12)], np.tile(["program", "control"], 6)
+    >>> m, u = pd.Series(np.arange(12) % 6 + 1.0, index=ids), rng.normal(0, 1, 12)
+    >>> d = pd.DataFrame({"participant_id": ids * 2, "wave": ["t0"] * 12 + ["t1"] * 12, "arm": np.tile(arm, 2),
+    ...                   "score": np.r_[u, u + (arm == "program") * 0.5 * m.to_numpy()] + rng.normal(0, 0.1, 24)})
+    >>> r = moderation_analysis(d, SimpleNamespace(contrast=("t0", "t1")), m, "sessions", "participants.csv")
+    >>> r["kind"], r["n_participants"], round(r["interaction"]["estimate"], 2)         # true interaction: 0.5
+    ('moderation', 12, 0.47)
+    """
     base, later = h.contrast
     d = analysed[analysed["wave"].astype(str).isin([base, later])]          # change from the contrast's baseline
     d = d.assign(m=d["participant_id"].map(values), wave=pd.Categorical(d["wave"].astype(str), [base, later],
@@ -102,6 +146,20 @@ def partner_means(participants: pd.DataFrame, values: pd.Series, group: str = "p
     """Each grouped participant's partners' mean moderator value: the pair partner's value in a pair, the mean of
     the other members' values in a group; participants alone in their group (and controls) have none.
 
+    Parameters
+    ----------
+    participants : DataFrame
+        ``participant_id`` and the ``group`` column (blank for controls).
+    values : Series
+        Moderator value per participant id.
+    group : str
+        ``pair_id`` or ``group_id``.
+
+    Returns
+    -------
+    Series
+        The partners' mean value, indexed by participant id.
+
     Examples
     --------
     >>> P = pd.DataFrame({"participant_id": list("abcde"), "g": ["g1", "g1", "g1", "g2", ""]})
@@ -124,13 +182,46 @@ def actor_partner_analysis(analysed: pd.DataFrame, h, actor: pd.Series, partner:
 
     ``score ~ wave * (a + p) + (1 | group) + (1 | participant)`` over the contrast's two waves, programme arm only,
     with a = the participant's own moderator value and p = the partner's (the pair partner's, or the mean of the
-    other group members'), each standardised over the analysed participants (one value each). The wave × a and
-    wave × p coefficients are the actor and partner effects: the extra change per SD of one's own and of the
-    partner's moderator. The group random intercept is left out when no group has two analysed members (it then
-    coincides with the participant's). Read as moderation of the programme effect only if change in the
-    comparison group does not depend on the moderator. REML fit of :mod:`rmstudy.stats.models.nested` (or
-    :mod:`~rmstudy.stats.models.mixed`), Satterthwaite df; equals lme4/lmerTest
-    (tests/reference/actor_partner/make_reference.R).
+    other group members'), each standardised over the analysed participants (one value each). The wave × a and wave
+    × p coefficients are the actor and partner effects: the extra change per SD of one's own and of the partner's
+    moderator. The group random intercept is left out when no group has two analysed members (it then coincides with
+    the participant's). Read as moderation of the programme effect only if change in the comparison group does not
+    depend on the moderator. REML fit of :mod:`rmstudy.stats.models.nested` (or :mod:`~rmstudy.stats.models.mixed`),
+    Satterthwaite df; equals lme4/lmerTest (tests/reference/actor_partner/make_reference.R).
+
+    Parameters
+    ----------
+    analysed : DataFrame
+        The primary model's rows: ``participant_id, wave, score, arm``.
+    h : Hypothesis
+        Its ``contrast`` (base, later) is used.
+    actor, partner : Series
+        Own and partner's moderator value per participant id (:func:`partner_values`, :func:`partner_means`).
+    groups : Series
+        Pair or group id per participant id.
+    name, source, alpha : str, str, float
+        The moderator's name and where it comes from; 1 - the CIs' coverage.
+
+    Returns
+    -------
+    dict
+        ``estimable, model, random_effects, n_participants, n_groups, n_obs, scale, actor, partner, note`` (actor,
+        partner: ``estimate, se, df, t, p_value, ci_low, ci_high, term``, per SD), or ``estimable`` False, ``note``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> rng, ids = np.random.default_rng(0), [f"p{i}" for i in range(20)]
+    >>> P = pd.DataFrame({"participant_id": ids, "pair_id": np.repeat([f"g{i}" for i in range(10)], 2)})
+    >>> own = pd.Series(rng.normal(0, 1, 20).round(1), index=ids)
+    >>> partner, seen, u = partner_values(P, own), ids[::2], rng.normal(0, 1, 10)    # one of each pair answered
+    >>> change = 1 + 0.5 * own[seen].to_numpy() + 0.2 * partner[seen].to_numpy()     # true effects: 0.5 and 0.2
+    >>> d = pd.DataFrame({"participant_id": seen * 2, "wave": ["t0"] * 10 + ["t1"] * 10, "arm": "program",
+    ...                   "score": np.r_[u, u + change] + rng.normal(0, 0.05, 20)})
+    >>> r = actor_partner_analysis(d, SimpleNamespace(contrast=("t0", "t1")), own, partner,
+    ...                            P.set_index("participant_id")["pair_id"], "openness", "participants.csv")
+    >>> r["random_effects"], [round(r[k]["estimate"] / r["scale"][k]["sd"], 2) for k in ("actor", "partner")]
+    ('participant (no group has two analysed members)', [0.47, 0.21])
     """
     base, later = h.contrast
     d = analysed[analysed["wave"].astype(str).isin([base, later]) & (analysed["arm"] == "program")]

@@ -156,7 +156,36 @@ def _richardson(f, x: np.ndarray, k: int, h: float) -> np.ndarray:
 
 @dataclass
 class MMRMFit:
-    """Result of :func:`fit_mmrm`."""
+    """Result of :func:`fit_mmrm`.
+
+    Attributes
+    ----------
+    terms : list of str
+        The fixed-effects terms, in the order of ``beta``.
+    beta, cov_beta : ndarray
+        The GLS estimates and their covariance.
+    sigma : ndarray
+        The unstructured T x T covariance over the waves.
+    waves : list
+        The waves, in order.
+    reml_criterion : float
+        -2 REML log-likelihood (without nlme's log|X'X| term).
+    n_obs, n_groups : int
+        Rows and subjects.
+
+    Examples
+    --------
+    Complete data, one arm, two waves: ``sigma`` is the sample covariance of the two waves and the contrast of
+    the change is the paired t test (t = 2 / sqrt(1 / 3), df = 2):
+
+    >>> y, X = [1.0, 2.0, 3.0, 3.0, 3.0, 6.0], np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1]])
+    >>> fit = fit_mmrm(y, X, list("abcabc"), [0, 0, 0, 1, 1, 1], 2, ["Intercept", "wave[post]"], ["pre", "post"])
+    >>> c = fit.contrast([0, 1], "change")
+    >>> fit.sigma.round(4).tolist(), round(c["t"], 4), round(c["df"], 4)
+    ([[1.0, 1.5], [1.5, 3.0]], 3.4641, 2.0)
+    >>> round(fit.variance_components()["icc"], 4)          # tau2 = 1.5 (the covariance), sigma2 = 2 - 1.5
+    0.75
+    """
 
     terms: list[str]
     beta: np.ndarray
@@ -240,6 +269,35 @@ def fit_mmrm(y, X, subjects, times, n_times: int, terms: list[str] | None = None
 
     ``times`` are the wave indices (0 .. n_times - 1) of the rows; a subject has at most one row per wave. No
     missing values (drop them first).
+
+    Parameters
+    ----------
+    y : array_like
+        Outcome, one value per row.
+    X : array_like
+        Fixed-effects design (full column rank).
+    subjects, times : array_like
+        Subject id and wave index of each row.
+    n_times : int
+        Number of waves T.
+    terms, waves : list, optional
+        Names of the columns of ``X`` and of the waves (default ``x0, x1, ...`` and ``0 .. T - 1``).
+
+    Returns
+    -------
+    MMRMFit
+
+    Raises
+    ------
+    ModelError
+        Missing values, two rows of a subject at one wave, a rank-deficient design, too few rows, no convergence.
+
+    Examples
+    --------
+    >>> y, X = [1.0, 2.0, 3.0, 3.0, 3.0, 6.0], np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1]])
+    >>> fit = fit_mmrm(y, X, list("abcabc"), [0, 0, 0, 1, 1, 1], 2, ["Intercept", "wave[post]"], ["pre", "post"])
+    >>> fit.beta.round(4).tolist(), fit.sigma.round(4).tolist()      # pre mean, mean change; sample covariance
+    ([2.0, 2.0], [[1.0, 1.5], [1.5, 3.0]])
     """
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
@@ -298,6 +356,42 @@ def mmrm(data: pd.DataFrame, dv: str, subject: str = "participant_id", within: s
     ``dv`` are dropped. Returns the fixed-effects table (``term, estimate, se, df`` (Satterthwaite), ``t,
     p_value, ci_low, ci_high``), with the fit when ``return_fit``. Matches ``nlme::gls`` with ``corSymm`` and
     ``varIdent`` by REML, and emmeans' Satterthwaite df (tests/reference/mmrm/).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long rows.
+    dv, subject, within : str
+        Outcome, subject and wave columns.
+    between : str or None
+        Arm column (None: ``dv ~ within``).
+    between_ref : optional
+        The reference arm.
+    alpha : float
+    return_fit : bool
+        Also return the :class:`MMRMFit`.
+    within_order : list, optional
+        The waves in order.
+
+    Returns
+    -------
+    DataFrame or (DataFrame, MMRMFit)
+
+    Examples
+    --------
+    With complete data and two waves, the interaction is the difference in mean change (2 - 1/3) and its test
+    the two-sample t test of the change scores (t = 2.5, df = 4):
+
+    >>> d = pd.DataFrame({"participant_id": list("abcdef") * 2, "arm": (["program"] * 3 + ["control"] * 3) * 2,
+    ...                   "wave": pd.Categorical(["pre"] * 6 + ["post"] * 6, ["pre", "post"], ordered=True),
+    ...                   "score": [1.0, 2.0, 3.0, 2.0, 3.0, 4.0, 3.0, 3.0, 6.0, 2.0, 4.0, 4.0]})
+    >>> tab = mmrm(d, "score", between_ref="control")
+    >>> tab[["term", "estimate", "se", "df"]].round(4)
+                          term  estimate      se   df
+    0                Intercept    3.0000  0.5774  4.0
+    1             arm[program]   -1.0000  0.8165  4.0
+    2               wave[post]    0.3333  0.4714  4.0
+    3  arm[program]:wave[post]    1.6667  0.6667  4.0
     """
     cols = [dv, subject, within] + ([between] if between else [])
     frame = {c: data[c] for c in cols}
@@ -317,6 +411,19 @@ def cell_vector(terms: list[str], wave, arm: str | None = None, within: str = "w
     (:func:`rmstudy.stats.models.mixed.design_arm_wave`; ``arm=None`` for the single-arm ``~ wave``). The
     reference levels have no term of their own.
 
+    Parameters
+    ----------
+    terms : list of str
+        The fit's terms.
+    wave, arm : optional
+        The cell's wave and arm.
+    within, between : str
+        The wave and arm variables' names in the terms.
+
+    Returns
+    -------
+    ndarray
+
     Examples
     --------
     >>> cell_vector(["Intercept", "arm[program]", "wave[post]", "arm[program]:wave[post]"], "post", "program")
@@ -334,7 +441,28 @@ def joint_test(fit, Ls) -> dict:
     rank of the rows, ``df2`` the smallest Satterthwaite df over an orthonormal basis of them. ``fit`` has
     ``beta``, ``cov_beta`` and ``satterthwaite_df(L)`` (:class:`MMRMFit` or the random-intercept fit).
 
-    Returns ``{"F", "df1", "df2", "p_value"}``.
+    Parameters
+    ----------
+    fit : MMRMFit or the random-intercept fit
+    Ls : array_like
+        One contrast per row (linearly dependent rows count once).
+
+    Returns
+    -------
+    dict
+        ``F, df1, df2, p_value``.
+
+    Examples
+    --------
+    One contrast, the programme arm's change (2): F is its t squared, (2 / 0.4714)^2 = 18, on 1 and 4 df.
+
+    >>> d = pd.DataFrame({"participant_id": list("abcdef") * 2, "arm": (["program"] * 3 + ["control"] * 3) * 2,
+    ...                   "wave": pd.Categorical(["pre"] * 6 + ["post"] * 6, ["pre", "post"], ordered=True),
+    ...                   "score": [1.0, 2.0, 3.0, 2.0, 3.0, 4.0, 3.0, 3.0, 6.0, 2.0, 4.0, 4.0]})
+    >>> _, fit = mmrm(d, "score", between_ref="control", return_fit=True)
+    >>> L = cell_vector(fit.terms, "post", "program") - cell_vector(fit.terms, "pre", "program")
+    >>> {k: round(v, 4) for k, v in joint_test(fit, [L]).items()}
+    {'F': 18.0, 'df1': 1, 'df2': 4.0, 'p_value': 0.0132}
     """
     Ls = np.atleast_2d(np.asarray(Ls, dtype=float))
     Q, R = np.linalg.qr(Ls.T)
