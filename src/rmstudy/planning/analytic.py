@@ -31,7 +31,33 @@ from scipy import optimize, stats
 
 
 def change_power(d: float, rho: float, n1: int, n0: int | None = None, alpha: float = 0.05, n_waves: int = 2) -> float:
-    """Exact power of the complete-data LMM contrast to come out significant in the direction of ``d``."""
+    """Exact power of the complete-data LMM contrast to come out significant in the direction of ``d``.
+
+    Parameters
+    ----------
+    d : float
+        The true difference in change, in baseline SDs.
+    rho : float
+        Correlation of one person's scores at two waves.
+    n1, n0 : int
+        Participants per arm (``n0`` defaults to ``n1``).
+    alpha : float
+        Two-sided significance level.
+    n_waves : int
+        Waves observed per participant.
+
+    Returns
+    -------
+    float
+        P(T > t_{1 - alpha/2, df}) for T noncentral t (see the module notes).
+
+    Examples
+    --------
+    >>> round(change_power(0.5, 0.5, 64), 3)
+    0.801
+    >>> change_power(0.5, 0.5, 64) == change_power(-0.5, 0.5, 64)
+    True
+    """
     n0 = n1 if n0 is None else n0
     df = (n1 + n0 - 2) * (n_waves - 1)
     ncp = abs(d) / np.sqrt(2 * (1 - rho) * (1 / n1 + 1 / n0))
@@ -39,7 +65,31 @@ def change_power(d: float, rho: float, n1: int, n0: int | None = None, alpha: fl
 
 
 def change_n_for_power(d: float, rho: float, power: float = 0.8, alpha: float = 0.05, n_waves: int = 2) -> float:
-    """Participants per arm (not rounded) for which :func:`change_power` equals ``power``."""
+    """Participants per arm (not rounded) for which :func:`change_power` equals ``power``.
+
+    Parameters
+    ----------
+    d : float
+        The true difference in change (d); 0 gives infinity.
+    rho : float
+        Pre-post correlation.
+    power, alpha : float
+        Target power and two-sided significance level.
+    n_waves : int
+        Waves observed per participant.
+
+    Returns
+    -------
+    float
+        Participants per arm (``inf`` when no size reaches ``power``).
+
+    Examples
+    --------
+    >>> round(change_n_for_power(0.5, 0.5), 1)
+    63.8
+    >>> change_n_for_power(0.0, 0.5)
+    inf
+    """
     if d == 0:
         return float("inf")
     f = lambda n: change_power(d, rho, n, n, alpha, n_waves) - power   # noqa: E731
@@ -53,7 +103,31 @@ def change_n_for_power(d: float, rho: float, power: float = 0.8, alpha: float = 
 
 def voluntary_exit_probability(exit_rate: float, involuntary_rate: float, hazard_ratio: float = 1.0,
                                follow_up_days: float = 365) -> float:
-    """Probability of a voluntary exit within follow-up under the simulation's competing exponential hazards."""
+    """Probability of a voluntary exit within follow-up under the simulation's competing exponential hazards.
+
+    Parameters
+    ----------
+    exit_rate : float
+        Voluntary exits by the end of follow-up without competing exits (comparison arm).
+    involuntary_rate : float
+        The same for involuntary exits (the competing risk).
+    hazard_ratio : float
+        Multiplies the voluntary-exit hazard (the programme's effect).
+    follow_up_days : float
+        Length of follow-up.
+
+    Returns
+    -------
+    float
+        h_v / (h_v + h_i) (1 - exp(-(h_v + h_i) T)).
+
+    Examples
+    --------
+    >>> round(voluntary_exit_probability(0.2, 0.0), 4)          # no competing exits: the exit rate itself
+    0.2
+    >>> round(voluntary_exit_probability(0.2, 0.04), 4), round(voluntary_exit_probability(0.2, 0.04, 0.7), 4)
+    (0.1961, 0.1418)
+    """
     T = float(follow_up_days)
     hv = -np.log1p(-exit_rate) / T * hazard_ratio
     hi = -np.log1p(-involuntary_rate) / T
@@ -61,12 +135,56 @@ def voluntary_exit_probability(exit_rate: float, involuntary_rate: float, hazard
 
 
 def schoenfeld_power(hazard_ratio: float, events: float, alpha: float = 0.05, share: float = 0.5) -> float:
-    """Schoenfeld's power of the two-sided test in the direction of the hazard ratio, given expected events."""
+    """Schoenfeld's power of the two-sided test in the direction of the hazard ratio, given expected events.
+
+    Parameters
+    ----------
+    hazard_ratio : float
+        Programme vs comparison hazard of voluntary exit.
+    events : float
+        Expected voluntary exits in both arms.
+    alpha : float
+        Two-sided significance level.
+    share : float
+        Share of the sample in the programme.
+
+    Returns
+    -------
+    float
+        Phi(abs(log HR) sqrt(D share (1 - share)) - z_{1 - alpha/2}).
+
+    Examples
+    --------
+    >>> round(schoenfeld_power(0.7, 100), 3)
+    0.43
+    >>> round(schoenfeld_power(0.7, schoenfeld_events(0.7)), 3)
+    0.8
+    """
     z = stats.norm.ppf(1 - alpha / 2)
     return float(stats.norm.cdf(abs(np.log(hazard_ratio)) * np.sqrt(events * share * (1 - share)) - z))
 
 
 def schoenfeld_events(hazard_ratio: float, power: float = 0.8, alpha: float = 0.05, share: float = 0.5) -> float:
-    """Events needed for ``power`` (Schoenfeld 1983)."""
+    """Events needed for ``power`` (Schoenfeld 1983).
+
+    Parameters
+    ----------
+    hazard_ratio : float
+        Programme vs comparison hazard of voluntary exit (not 1).
+    power, alpha : float
+        Target power and two-sided significance level.
+    share : float
+        Share of the sample in the programme.
+
+    Returns
+    -------
+    float
+        Expected voluntary exits (both arms, not rounded).
+
+    Examples
+    --------
+    >>> round(schoenfeld_events(0.7), 1)
+    246.8
+    """
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
     return float(z**2 / (share * (1 - share) * np.log(hazard_ratio) ** 2))

@@ -13,7 +13,25 @@ from pathlib import Path
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    """Add the ``power`` subcommand to rmstudy's subparsers."""
+    """Add the ``power`` subcommand to rmstudy's subparsers.
+
+    Parameters
+    ----------
+    sub : argparse subparsers
+        What ``ArgumentParser.add_subparsers()`` returned.
+
+    Returns
+    -------
+    ArgumentParser
+        The ``power`` parser (its handler, :func:`run_power`, is the ``fn`` default).
+
+    Examples
+    --------
+    >>> sub = argparse.ArgumentParser(prog="rmstudy").add_subparsers()
+    >>> a = add_parser(sub).parse_args(["PLANNING.yaml", "--n-sims", "200"])
+    >>> a.planning, a.from_run, a.n_sims, a.jobs, a.fn is run_power
+    ('PLANNING.yaml', None, 200, 1, True)
+    """
     p = sub.add_parser("power", help="simulation-based power and sample size for a planned cohort (docs/planning.md)",
                        description="Power of each hypothesis of a planned cohort by simulation, analysed as a run "
                                    "would (primary LMM, Cox PH, multiplicity, decision rule); or, with --from-run, the "
@@ -65,7 +83,32 @@ def _compute(a, progress: bool) -> dict:
 
 
 def run_power(a) -> int:
-    """Handler of ``rmstudy power``; returns the exit code (2 for a planning file or run that cannot be used)."""
+    """Handler of ``rmstudy power``: prints the summary, writes ``--json``.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        The parsed arguments of :func:`add_parser`'s parser.
+
+    Returns
+    -------
+    int
+        The exit code: 0, or 2 for a planning file or run that cannot be used (the reason on stderr).
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> parser = add_parser(argparse.ArgumentParser(prog="rmstudy").add_subparsers())
+    >>> run_power(parser.parse_args([]))                  # neither PLANNING.yaml nor --from-run
+    2
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     plan = Path(tmp) / "PLANNING.yaml"
+    ...     _ = plan.write_text(json.dumps({"waves": ["pre", "post"], "n_per_arm": 20, "effect_d": 0.5, "n_sims": 20,
+    ...                                     "pre_post_correlation": 0.5, "attrition": 0}), encoding="utf-8")
+    ...     run_power(parser.parse_args([str(plan), "--no-progress"]))
+      H1     n/arm     20  power ... (MC SE ...; analytic 0.338; type I error ...)  ... s
+    0
+    """
     from rmstudy.planning.output import summary_lines, write_json
     from rmstudy.planning.spec import PlanningError
 

@@ -28,8 +28,34 @@ MAX_ABS_BETA = 20.0
 
 
 def cox_binary(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> dict:
-    """Log hazard ratio of ``x == 1`` for each cohort: ``estimate, se, p_value`` arrays (B,); ``time``, ``event``
-    (B, N); ``x`` (N,) 0/1, the same in every cohort."""
+    """Log hazard ratio of ``x == 1`` for each cohort of a batch, by Newton-Raphson on the partial likelihood.
+
+    Parameters
+    ----------
+    time : ndarray (B, N)
+        Follow-up times of B cohorts of N participants (continuous: no ties).
+    event : ndarray (B, N)
+        1 (or True) for an event, 0 for a censored time.
+    x : ndarray (N,)
+        0/1 covariate (1 = programme), the same in every cohort.
+
+    Returns
+    -------
+    dict
+        ``estimate, se, p_value``: arrays (B,) of the log hazard ratio, its SE and the two-sided Wald p (0, inf and 1
+        for a cohort without a finite estimate).
+
+    Examples
+    --------
+    Two cohorts of four (programme members first and third). In the second everyone exits, the programme members at
+    days 1 and 3; in the first, the only comparison exit comes when no programme member is left at risk (a monotone
+    likelihood: no finite estimate).
+
+    >>> t = np.array([[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]])
+    >>> r = cox_binary(t, np.array([[1, 0, 1, 1], [1, 1, 1, 1]]), np.array([1, 0, 1, 0]))
+    >>> np.round(r["estimate"], 3), np.round(r["se"], 3), np.round(r["p_value"], 3)
+    (array([0.   , 0.941]), array([ inf, 1.24]), array([1.   , 0.448]))
+    """
     B, N = time.shape
     order = np.argsort(time, axis=1, kind="stable")
     xs = x[order]

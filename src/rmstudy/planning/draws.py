@@ -41,19 +41,78 @@ from scipy import optimize, special
 
 
 def stream(seed: int, hypothesis_id: str, sim: int) -> np.random.Generator:
-    """The random generator of one simulation of one hypothesis."""
+    """The random generator of one simulation of one hypothesis.
+
+    Parameters
+    ----------
+    seed : int
+        The plan's seed.
+    hypothesis_id : str
+        The hypothesis (its crc32 keys the stream).
+    sim : int
+        The simulation's index.
+
+    Returns
+    -------
+    numpy.random.Generator
+        PCG64 on ``SeedSequence(seed, spawn_key=(crc32(id), sim))``.
+
+    Examples
+    --------
+    >>> stream(1, "H1", 7).random() == stream(1, "H1", 7).random()    # the same simulation, whatever the chunking
+    True
+    >>> stream(1, "H1", 7).random() == stream(1, "H2", 7).random()
+    False
+    """
     ss = np.random.SeedSequence(seed, spawn_key=(zlib.crc32(hypothesis_id.encode("utf-8")), sim))
     return np.random.Generator(np.random.PCG64(ss))
 
 
 def arms(n_per_arm: int) -> np.ndarray:
-    """Arm indicator (1 = programme) of a population with ``n_per_arm`` in each arm, programme first."""
+    """Arm indicator (1 = programme) of a population with ``n_per_arm`` in each arm, programme first.
+
+    Parameters
+    ----------
+    n_per_arm : int
+        Participants per arm.
+
+    Returns
+    -------
+    ndarray (2 n_per_arm,)
+
+    Examples
+    --------
+    >>> arms(2)
+    array([1., 1., 0., 0.])
+    """
     return np.repeat([1.0, 0.0], n_per_arm)
 
 
 @lru_cache(maxsize=256)
 def mar_intercepts(shares: tuple[float, ...], slope: float) -> tuple[float, ...]:
-    """a_w with E[expit(a_w + slope * Z)] = s_w for Z ~ N(0, 1) (s_w = 0 gives -inf: nobody drops out)."""
+    """a_w with E[expit(a_w + slope * Z)] = s_w for Z ~ N(0, 1) (s_w = 0 gives -inf: nobody drops out).
+
+    Parameters
+    ----------
+    shares : tuple of float
+        Cumulative dropout share s_w at each wave.
+    slope : float
+        Log-odds of having dropped out per baseline SD.
+
+    Returns
+    -------
+    tuple of float
+        The intercepts a_w.
+
+    Examples
+    --------
+    >>> a = mar_intercepts((0.0, 0.2), -0.5)
+    >>> a[0], round(a[1], 4)
+    (-inf, -1.4585)
+    >>> z = np.random.default_rng(0).standard_normal(200_000)          # the share it gives on a N(0, 1) baseline
+    >>> round(float(special.expit(a[1] - 0.5 * z).mean()), 2)
+    0.2
+    """
     z, wts = np.polynomial.hermite_e.hermegauss(80)
     wts = wts / wts.sum()
     out = []
@@ -68,7 +127,24 @@ def mar_intercepts(shares: tuple[float, ...], slope: float) -> tuple[float, ...]
 
 @dataclass
 class SurveyDraw:
-    """Noise of a batch of simulations: ``y0`` (B, N, W) without the programme's effect, ``observed`` (B, N, W)."""
+    """Noise of a batch of simulations: the scores without the programme's effect and the response pattern.
+
+    Attributes
+    ----------
+    y0 : ndarray (B, N, W)
+        Scores without the effect (the baseline difference of a nonrandomised design included).
+    observed : ndarray of bool (B, N, W)
+        Which scores were given (the baseline always).
+    arm : ndarray (N,)
+        1 = programme (first), 0 = comparison.
+
+    Examples
+    --------
+    >>> d = SurveyDraw(y0=np.zeros((1, 2, 2)), observed=np.ones((1, 2, 2), bool), arm=arms(1))
+    >>> d.with_effect([0.0, 0.5])[0]
+    array([[0. , 0.5],
+           [0. , 0. ]])
+    """
 
     y0: np.ndarray
     observed: np.ndarray
@@ -87,7 +163,36 @@ def _units(n: int, cluster_size: int) -> np.ndarray:
 
 def draw_survey(h, n: int, n_waves: int, seed: int, sims) -> SurveyDraw:
     """Draw the scores (without effect) and the response pattern of simulations ``sims`` of survey hypothesis ``h``
-    with ``n`` participants per arm."""
+    with ``n`` participants per arm.
+
+    Parameters
+    ----------
+    h : SurveyHypothesis
+        Its variances, attrition and dropout mechanism.
+    n : int
+        Participants per arm.
+    n_waves : int
+        Waves.
+    seed : int
+        The plan's seed.
+    sims : sequence of int
+        The simulations' indices (each its own :func:`stream`).
+
+    Returns
+    -------
+    SurveyDraw
+        Arrays (len(sims), 2n, n_waves).
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> h = parse_plan({**EXAMPLE, "attrition": 0.5}).hypotheses[0]
+    >>> d = draw_survey(h, 50, 2, seed=1, sims=range(4))
+    >>> d.y0.shape, bool(d.observed[:, :, 0].all()), float(d.observed[:, :, 1].mean())
+    ((4, 100, 2), True, 0.49)
+    >>> bool((draw_survey(h, 50, 2, seed=1, sims=[3]).y0[0] == d.y0[3]).all())    # simulation 3 alone: the same
+    True
+    """
     arm = arms(n)
     N = 2 * n
     clustered = h.icc > 0 or h.icc_change > 0
@@ -125,7 +230,29 @@ def draw_survey(h, n: int, n_waves: int, seed: int, sims) -> SurveyDraw:
 
 
 def draw_retention(h, n: int, seed: int, sims) -> np.ndarray:
-    """Unit exponentials (B, 2, 2n) of simulations ``sims``: the latent voluntary and involuntary exits."""
+    """Unit exponentials (B, 2, 2n) of simulations ``sims``: the latent voluntary and involuntary exits.
+
+    Parameters
+    ----------
+    h : RetentionHypothesis
+        Its id keys the streams.
+    n : int
+        Participants per arm.
+    seed : int
+        The plan's seed.
+    sims : sequence of int
+        The simulations' indices.
+
+    Returns
+    -------
+    ndarray (len(sims), 2, 2n)
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import RetentionHypothesis
+    >>> draw_retention(RetentionHypothesis("R1", "primary", "increase", hazard_ratio=0.7), 3, 1, range(2)).shape
+    (2, 2, 6)
+    """
     E = np.empty((len(sims), 2, 2 * n))
     for k, i in enumerate(sims):
         E[k] = stream(seed, h.id, int(i)).standard_exponential((2, 2 * n))
@@ -133,7 +260,34 @@ def draw_retention(h, n: int, seed: int, sims) -> np.ndarray:
 
 
 def retention_times(h, E: np.ndarray, hazard_ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    """Follow-up time (days) and voluntary-exit indicator, each (B, 2n), from :func:`draw_retention`'s exponentials."""
+    """Follow-up time (days) and voluntary-exit indicator, each (B, 2n), from :func:`draw_retention`'s exponentials.
+
+    Parameters
+    ----------
+    h : RetentionHypothesis
+        Its exit rates and follow-up.
+    E : ndarray (B, 2, 2n)
+        :func:`draw_retention`.
+    hazard_ratio : float
+        The programme's hazard ratio of voluntary exit in this scenario.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Times (censored at ``follow_up_days``) and whether each ended in a voluntary exit.
+
+    Examples
+    --------
+    With an exit rate of 0.2 the comparison arm's hazard is -log(0.8) / 365 a day, and a hazard ratio of 0.5 doubles
+    the programme's time to exit; no involuntary exits here.
+
+    >>> from rmstudy.planning.spec import RetentionHypothesis
+    >>> h = RetentionHypothesis("R1", "primary", "increase", hazard_ratio=0.5, involuntary_rate=0.0)
+    >>> E = np.array([[[0.1, 0.5, 0.1, 0.5], [1.0, 1.0, 1.0, 1.0]]])
+    >>> t, exit_ = retention_times(h, E, 0.5)
+    >>> np.round(t, 1), exit_
+    (array([[327.1, 365. , 163.6, 365. ]]), array([[ True, False,  True, False]]))
+    """
     arm = arms(E.shape[2] // 2)
     T = float(h.follow_up_days)
     h_vol = -np.log1p(-h.exit_rate) / T * np.where(arm == 1, hazard_ratio, 1.0)

@@ -48,19 +48,78 @@ METHOD = {
 
 
 def n_in_population(h, n_per_arm: int) -> int:
-    """Participants per arm in a hypothesis's population."""
+    """Participants per arm in a hypothesis's population.
+
+    Parameters
+    ----------
+    h : SurveyHypothesis or RetentionHypothesis
+        Its ``share`` of each arm.
+    n_per_arm : int
+        Participants per arm enrolled.
+
+    Returns
+    -------
+    int
+        round(n_per_arm * share), at least 2.
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import RetentionHypothesis
+    >>> n_in_population(RetentionHypothesis("R1", "primary", "increase", 0.7, share=0.4), 101)
+    40
+    """
     return max(2, int(round(n_per_arm * h.share)))
 
 
 def chunk_size(plan, n_per_arm: int) -> int:
-    """Simulations per chunk for this sample size (depends on the plan and n only)."""
+    """Simulations per chunk for this sample size (depends on the plan and n only).
+
+    Parameters
+    ----------
+    plan : Plan
+        Its waves and hypotheses' populations.
+    n_per_arm : int
+        Participants per arm.
+
+    Returns
+    -------
+    int
+        ``CHUNK_CELLS`` over the largest hypothesis's scores per simulation, between 1 and 250.
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> plan = parse_plan(EXAMPLE)
+    >>> chunk_size(plan, 200), chunk_size(plan, 10_000)          # 2,000,000 // (2 x 10,000 x 2 waves) = 50
+    (250, 50)
+    """
     cells = max(2 * n_in_population(h, n_per_arm) * max(len(plan.waves), 2) for h in plan.hypotheses)
     return int(np.clip(CHUNK_CELLS // cells, 1, 250))
 
 
 def tost(r: dict, bound, dist) -> np.ndarray:
     """The run's TOST p-value (``analysis.hypotheses.tost_p``) for every cohort: the larger one-sided p against
-    -bound and +bound, with ``dist`` the t (survey, Satterthwaite df) or normal (retention) distribution."""
+    -bound and +bound, with ``dist`` the t (survey, Satterthwaite df) or normal (retention) distribution.
+
+    Parameters
+    ----------
+    r : dict
+        ``estimate`` and ``se`` arrays (B,).
+    bound : float or ndarray
+        The SESOI on the estimate's scale.
+    dist : scipy.stats frozen distribution
+        Of the test statistic.
+
+    Returns
+    -------
+    ndarray (B,)
+
+    Examples
+    --------
+    >>> p = tost({"estimate": np.array([0.0, 0.3]), "se": np.array([0.1, 0.1])}, 0.2, stats.norm())
+    >>> np.round(p, 4)                      # P(Z > 2), and P(Z < 1) for an estimate outside the band
+    array([0.0228, 0.8413])
+    """
     return np.maximum(dist.sf((r["estimate"] + bound) / r["se"]), dist.cdf((r["estimate"] - bound) / r["se"]))
 
 
@@ -95,7 +154,33 @@ def _retention(h, plan, n: int, sims, null: bool) -> dict:
 
 def run_chunk(plan, n_per_arm: int, sims) -> dict:
     """Simulate and analyse simulations ``sims`` of every hypothesis at ``n_per_arm``: per hypothesis id the
-    scenario results (``alt``, and ``null`` when the plan asks for it) and the seconds spent."""
+    scenario results (``alt``, and ``null`` when the plan asks for it) and the seconds spent.
+
+    Parameters
+    ----------
+    plan : Plan
+        The resolved plan.
+    n_per_arm : int
+        Participants per arm enrolled.
+    sims : sequence of int
+        The simulations' indices.
+
+    Returns
+    -------
+    dict
+        ``results`` (id -> scenario -> ``estimate, se, p_value, route, tost_p, ...`` arrays (len(sims),)) and
+        ``seconds`` (id -> float).
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> c = run_chunk(parse_plan(EXAMPLE), 20, range(5))
+    >>> sorted(c["results"]["H1"]), c["results"]["H1"]["alt"]["route"].tolist()
+    (['alt', 'null'], ['closed_form', 'closed_form', 'closed_form', 'closed_form', 'closed_form'])
+    >>> bool((run_chunk(parse_plan(EXAMPLE), 20, [4])["results"]["H1"]["alt"]["estimate"] ==
+    ...       c["results"]["H1"]["alt"]["estimate"][4]).all())            # one simulation, whatever the chunk
+    True
+    """
     out, seconds = {}, {}
     for h in plan.hypotheses:
         t0 = time.perf_counter()
@@ -106,7 +191,30 @@ def run_chunk(plan, n_per_arm: int, sims) -> dict:
 
 
 def decisions(plan, results: dict, scenario: str = "alt") -> tuple[np.ndarray, np.ndarray]:
-    """Adjusted p-values and decisions (n_sims, n_hypotheses) across the plan's families, as a run decides."""
+    """Adjusted p-values and decisions (n_sims, n_hypotheses) across the plan's families, as a run decides.
+
+    Parameters
+    ----------
+    plan : Plan
+        Its hypotheses, families, multiplicity rules and alpha.
+    results : dict
+        :func:`run_chunk`'s ``results`` (or several chunks' concatenated).
+    scenario : str
+        ``alt`` or ``null``.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Adjusted p-values (float) and decisions (``supported``, ``opposite``, ``equivalent``, ``inconclusive``).
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> plan = parse_plan({**EXAMPLE, "effect_d": 1.0})
+    >>> adj, dec = decisions(plan, run_chunk(plan, 30, range(4))["results"])
+    >>> np.round(adj[:, 0], 4), dec[:, 0].tolist()
+    (array([0.0044, 0.006 , 0.0001, 0.0954]), ['supported', 'supported', 'supported', 'inconclusive'])
+    """
     ids = [h.id for h in plan.hypotheses]
     P = np.column_stack([results[i][scenario]["p_value"] for i in ids])
     adj = P.copy()
@@ -134,7 +242,32 @@ def _share(k: int, n: int) -> dict:
 
 def analytic_power(h, plan, n: int) -> float | None:
     """Closed-form power of the single test (no multiplicity) where one exists: complete survey data without shared
-    change (exact noncentral t), or retention (Schoenfeld's approximation)."""
+    change (exact noncentral t), or retention (Schoenfeld's approximation).
+
+    Parameters
+    ----------
+    h : SurveyHypothesis or RetentionHypothesis
+        The hypothesis.
+    plan : Plan
+        Its alpha and waves.
+    n : int
+        Participants per arm in the hypothesis's population.
+
+    Returns
+    -------
+    float or None
+        None with attrition, shared change or no effect (or a hazard ratio of 1).
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> plan = parse_plan({**EXAMPLE, "effect_d": 0.5})
+    >>> round(analytic_power(plan.hypotheses[0], plan, 64), 3)
+    0.801
+    >>> plan = parse_plan({**EXAMPLE, "attrition": 0.1})
+    >>> analytic_power(plan.hypotheses[0], plan, 64) is None
+    True
+    """
     if h.kind == "retention":
         events = n * sum(analytic.voluntary_exit_probability(h.exit_rate, h.involuntary_rate, hr, h.follow_up_days)
                          for hr in (h.hazard_ratio, 1.0))
@@ -206,6 +339,7 @@ def simulate_power(plan, jobs: int = 1, backend: str | None = None, progress: bo
     jobs : processes (joblib); the result does not depend on it.
     backend : joblib backend (default loky; ``"dask"`` runs on the current ``dask.distributed`` client).
     progress : show a progress bar over chunks (on a terminal).
+    desc : the progress bar's label.
 
     Returns
     -------
@@ -215,6 +349,17 @@ def simulate_power(plan, jobs: int = 1, backend: str | None = None, progress: bo
         n_analysed_per_arm, power, mc_se, ci_low, ci_high, n_sims, decisions, mean_estimate, analytic_power,
         analysis, type_i_error, type_i_error_mc_se, seconds``) and ``seconds`` (wall clock). Same plan and seed:
         the same dict apart from every ``seconds``.
+
+    Examples
+    --------
+    A tiny plan (40 simulations at 20 and 40 per arm; a real plan runs 1,000 or more):
+
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> out = simulate_power(parse_plan({**EXAMPLE, "effect_d": 0.8, "n_per_arm": [20, 40], "n_sims": 40}))
+    >>> [(r["n_per_arm"], r["power"], round(r["analytic_power"], 3), r["type_i_error"]) for r in out["power"]]
+    [(20, 0.7, 0.693, 0.0), (40, 0.95, 0.942, 0.1)]
+
+    (The type I error of 0.1 is 4 null cohorts of 40: its Monte-Carlo SE is 0.047.)
     """
     t0 = time.perf_counter()
     tasks = []

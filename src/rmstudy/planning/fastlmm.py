@@ -48,7 +48,24 @@ SINGULAR_THETA = 1e-4
 
 def contrast_vector(n_waves: int, contrast: tuple[int, int]) -> np.ndarray:
     """L for ``arm[program]:wave[later] - arm[program]:wave[base]`` in the term order of ``design_arm_wave``
-    (Intercept, arm, waves 2..W, arm x waves 2..W)."""
+    (Intercept, arm, waves 2..W, arm x waves 2..W).
+
+    Parameters
+    ----------
+    n_waves : int
+        Waves W.
+    contrast : (int, int)
+        Indices of the baseline and the later wave.
+
+    Returns
+    -------
+    ndarray (2W,)
+
+    Examples
+    --------
+    >>> contrast_vector(3, (0, 2)), contrast_vector(3, (1, 2))
+    (array([0., 0., 0., 0., 0., 1.]), array([ 0.,  0.,  0.,  0., -1.,  1.]))
+    """
     L = np.zeros(2 * n_waves)
     base, later = contrast
     L[n_waves + later] += 1.0
@@ -83,7 +100,32 @@ def _programme_first(arm: np.ndarray) -> int:
 
 
 def closed_form(y: np.ndarray, arm: np.ndarray, contrast: tuple[int, int]) -> dict:
-    """The LMM contrast for complete data (every score observed): arrays over the batch (see the module notes)."""
+    """The LMM contrast for complete data (every score observed): arrays over the batch (see the module notes).
+
+    Parameters
+    ----------
+    y : ndarray (B, N, W)
+        Scores of B cohorts, programme participants first.
+    arm : ndarray (N,)
+        1 = programme, 0 = comparison (:func:`~rmstudy.planning.draws.arms`).
+    contrast : (int, int)
+        Indices of the baseline and the later wave.
+
+    Returns
+    -------
+    dict
+        ``estimate, se, df, p_value, theta`` (tau / sigma), arrays (B,).
+
+    Examples
+    --------
+    For two waves, the pooled t-test on the change scores:
+
+    >>> y = np.array([[[0.0, 1.0], [1.0, 2.5], [2.0, 2.0], [3.0, 3.5]]])       # changes 1, 1.5 and 0, 0.5
+    >>> r = closed_form(y, np.array([1.0, 1.0, 0.0, 0.0]), (0, 1))
+    >>> t = stats.ttest_ind([1.0, 1.5], [0.0, 0.5])
+    >>> float(r["estimate"][0]), float(r["df"][0]), bool(np.isclose(r["p_value"][0], t.pvalue))
+    (1.0, 2.0, True)
+    """
     B, N, W = y.shape
     n1 = _programme_first(arm)
     n0 = N - n1
@@ -268,7 +310,35 @@ def _satterthwaite(q: _Suff, L: np.ndarray, theta, tau2, sigma2) -> np.ndarray:
 
 
 def batched_reml(y: np.ndarray, observed: np.ndarray, arm: np.ndarray, contrast: tuple[int, int]) -> dict:
-    """The LMM contrast by REML for every cohort of the batch (any response pattern; see the module notes)."""
+    """The LMM contrast by REML for every cohort of the batch (any response pattern; see the module notes).
+
+    Parameters
+    ----------
+    y : ndarray (B, N, W)
+        Scores of B cohorts, programme participants first (a missing score's value is ignored).
+    observed : ndarray of bool (B, N, W)
+        Which scores were given.
+    arm : ndarray (N,)
+        1 = programme, 0 = comparison.
+    contrast : (int, int)
+        Indices of the baseline and the later wave.
+
+    Returns
+    -------
+    dict
+        ``estimate, se, df`` (Satterthwaite), ``p_value, theta``, arrays (B,).
+
+    Examples
+    --------
+    On complete data it agrees with :func:`closed_form`:
+
+    >>> y = np.array([[[0.0, 1.0], [1.0, 2.5], [2.0, 2.0], [3.0, 3.5]]])
+    >>> arm = np.array([1.0, 1.0, 0.0, 0.0])
+    >>> r = batched_reml(y, np.ones(y.shape, bool), arm, (0, 1))
+    >>> cf = closed_form(y, arm, (0, 1))
+    >>> all(np.allclose(r[k], cf[k], rtol=1e-5) for k in ("estimate", "se", "df", "p_value"))
+    True
+    """
     q = _Suff(y, observed, arm)
     L = contrast_vector(y.shape[2], contrast)
     theta = _optimise_theta(q)
@@ -284,7 +354,35 @@ def batched_reml(y: np.ndarray, observed: np.ndarray, arm: np.ndarray, contrast:
 
 def lmm_contrast(y: np.ndarray, observed: np.ndarray, arm: np.ndarray, contrast: tuple[int, int]) -> dict:
     """The primary LMM's contrast for each cohort of the batch, by the closed form where it applies and batched REML
-    elsewhere; ``route`` says which (``closed_form`` or ``reml``) for each cohort."""
+    elsewhere; ``route`` says which (``closed_form`` or ``reml``) for each cohort.
+
+    Parameters
+    ----------
+    y : ndarray (B, N, W)
+        Scores of B cohorts, programme participants first.
+    observed : ndarray of bool (B, N, W)
+        Which scores were given.
+    arm : ndarray (N,)
+        1 = programme, 0 = comparison.
+    contrast : (int, int)
+        Indices of the baseline and the later wave.
+
+    Returns
+    -------
+    dict
+        ``estimate, se, df, p_value, theta`` arrays (B,) and ``route``.
+
+    Examples
+    --------
+    The same cohort twice, the second time without the last participant's follow-up:
+
+    >>> y = np.array([[[0.0, 1.0], [1.0, 2.5], [2.0, 2.0], [3.0, 3.5]]] * 2)
+    >>> observed = np.ones(y.shape, bool)
+    >>> observed[1, 3, 1] = False
+    >>> r = lmm_contrast(y, observed, np.array([1.0, 1.0, 0.0, 0.0]), (0, 1))
+    >>> r["route"].tolist(), np.round(r["estimate"], 3), np.round(r["df"], 3)
+    (['closed_form', 'reml'], array([1.   , 1.297]), array([2.   , 1.056]))
+    """
     B = y.shape[0]
     complete = observed.all(axis=(1, 2))
     out = {k: np.empty(B) for k in ("estimate", "se", "df", "p_value", "theta")}
@@ -305,7 +403,24 @@ def lmm_contrast(y: np.ndarray, observed: np.ndarray, arm: np.ndarray, contrast:
 
 
 def pooled_baseline_sd(y0: np.ndarray, arm: np.ndarray) -> np.ndarray:
-    """Pooled SD of the two arms' baseline scores for each cohort (B, N) -> (B,), as ``stats.effects.pooled_baseline_sd``."""
+    """Pooled SD of the two arms' baseline scores for each cohort (B, N) -> (B,), as ``stats.effects.pooled_baseline_sd``.
+
+    Parameters
+    ----------
+    y0 : ndarray (B, N)
+        Baseline scores, programme participants first.
+    arm : ndarray (N,)
+        1 = programme, 0 = comparison.
+
+    Returns
+    -------
+    ndarray (B,)
+
+    Examples
+    --------
+    >>> pooled_baseline_sd(np.array([[0.0, 1.0, 2.0, 3.0]]), np.array([1.0, 1.0, 0.0, 0.0]))
+    array([0.70710678])
+    """
     n1 = _programme_first(arm)
     n0 = len(arm) - n1
     v1, v0 = y0[:, :n1].var(1, ddof=1), y0[:, n1:].var(1, ddof=1)

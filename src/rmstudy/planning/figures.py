@@ -6,7 +6,26 @@ __all__ = ["plot_power_curves", "curve_table"]
 
 
 def curve_table(out: dict):
-    """The ``power`` rows of a power result as a tidy DataFrame sorted by hypothesis and n_per_arm (for display)."""
+    """The ``power`` rows of a power result as a tidy DataFrame sorted by hypothesis and n_per_arm (for display).
+
+    Parameters
+    ----------
+    out : dict
+        A power result (:func:`~rmstudy.planning.engine.simulate_power`).
+
+    Returns
+    -------
+    DataFrame
+        The display columns of the rows that have them.
+
+    Examples
+    --------
+    >>> rows = [{"hypothesis": "H1", "n_per_arm": n, "power": p, "seconds": 0.1} for n, p in ((80, 0.9), (40, 0.6))]
+    >>> curve_table({"power": rows})
+      hypothesis  n_per_arm  power
+    0         H1         40    0.6
+    1         H1         80    0.9
+    """
     import pandas as pd
 
     cols = ["hypothesis", "n_per_arm", "n_analysed_per_arm", "effect", "effect_scale", "power", "mc_se", "ci_low",
@@ -18,7 +37,30 @@ def curve_table(out: dict):
 def plot_power_curves(out: dict, target: float | None = None, ax=None):
     """Power of each hypothesis against participants per arm (Wilson 95% intervals), with the target as a line.
 
-    Returns the Axes.
+    Parameters
+    ----------
+    out : dict
+        A power result (:func:`~rmstudy.planning.engine.simulate_power`).
+    target : float, optional
+        The horizontal line (default: the plan's ``target_power``, else 0.8).
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> rows = [{"hypothesis": "H1", "n_per_arm": n, "power": p, "ci_low": p - 0.1, "ci_high": p + 0.05,
+    ...          "effect": 0.3, "effect_scale": "d"} for n, p in ((40, 0.6), (80, 0.9))]
+    >>> ax = plot_power_curves({"power": rows})
+    >>> [t.get_text() for t in ax.get_legend().get_texts()], [float(v) for v in ax.get_ylim()]
+    (['H1 (d = 0.3)'], [0.0, 1.02])
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     import matplotlib.pyplot as plt
 

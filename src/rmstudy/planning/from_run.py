@@ -194,9 +194,44 @@ def next_cohort(results: dict, n_sims: int = NEXT_COHORT_SIMS, seed: int = NEXT_
     (:func:`~rmstudy.planning.search.sample_size` on :func:`plan_from_run`'s plan: the run's decision rule,
     multiplicity, attrition and correlation, the SESOI as the true effect). ``factor`` is that size over this
     cohort's per arm. The reports read these numbers; :func:`power_from_run` with the same ``n_sims`` and ``seed``
-    gives the same ones up to about 7.5 times the cohort (beyond, this search's grid is cut at the maximum). Sizes above ``NEXT_COHORT_MAX_FACTOR`` times this cohort are not searched, and a cohort so
-    large that the search would simulate more than ``NEXT_COHORT_BUDGET`` participants per grid point is left to
-    ``rmstudy power --from-run`` (a note says so)."""
+    gives the same ones up to about 7.5 times the cohort (beyond, this search's grid is cut at the maximum). Sizes
+    above ``NEXT_COHORT_MAX_FACTOR`` times this cohort are not searched, and a cohort so large that the search would
+    simulate more than ``NEXT_COHORT_BUDGET`` participants per grid point is left to ``rmstudy power --from-run``
+    (a note says so).
+
+    Parameters
+    ----------
+    results : dict
+        The run's results (results.json as a mapping, before ``next_cohort`` is added).
+    n_sims, seed : int
+        Simulations per grid point, and their seed.
+    target_power : float
+        The power the next cohort should have.
+
+    Returns
+    -------
+    dict
+        ``method, n_sims, seed, target_power, n_per_arm_now, note`` and ``hypotheses`` (id -> ``n_per_arm`` with
+        its interval, ``n_total, factor, power_at_n, effect, effect_source, more_than_factor, note``).
+
+    Examples
+    --------
+    A toy run of 50 per arm whose one hypothesis (SESOI d = 0.3) is inconclusive; 20 simulations a point, so the
+    interval is wide (a run uses 200):
+
+    >>> row = {"id": "H2", "outcome": "engagement", "family": "primary", "direction": "increase", "sesoi": 0.3,
+    ...        "decision": "inconclusive", "effect_size": {"value": 0.15},
+    ...        "n": {"program": {"participants": 50, "observations": 90}, "control": {"participants": 50, "observations": 85}}}
+    >>> res = {"cohort": "toy", "hypotheses": [row], "models": {"H2": {"variance_components": {"tau2": 0.6, "sigma2": 0.4}}},
+    ...        "flow": {"stages": [{"stage": "enrolled", "program": 50, "control": 50},
+    ...                            {"stage": "responded_pre", "program": 50, "control": 50},
+    ...                            {"stage": "responded_post", "program": 40, "control": 35}]}}
+    >>> h = next_cohort(res, n_sims=20)["hypotheses"]["H2"]
+    >>> h["n_per_arm"], h["n_per_arm_ci_low"], h["n_per_arm_ci_high"], h["factor"], h["effect_source"]
+    (139, 0, 287, 2.78, 'sesoi')
+    >>> next_cohort({"hypotheses": [{"id": "H1", "decision": "supported"}]})["hypotheses"]     # nothing to settle
+    {}
+    """
     out = {"method": "simulation (rmstudy.planning.sample_size on the run's plan)", "n_sims": n_sims, "seed": seed,
            "target_power": target_power, "n_per_arm_now": None, "hypotheses": {}, "note": None}
     open_ = [r["id"] for r in results.get("hypotheses", [])
@@ -220,7 +255,44 @@ def next_cohort(results: dict, n_sims: int = NEXT_COHORT_SIMS, seed: int = NEXT_
 
 
 def plan_from_run(run_dir: str | Path, n_sims: int = 1000, seed: int = 1, target_power: float = 0.8):
-    """The plan of a run as it was: ``(Plan, sources)`` (see the module notes for what comes from where)."""
+    """The plan of a run as it was: ``(Plan, sources)`` (see the module notes for what comes from where).
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A finished run's folder (its results.json).
+    n_sims, seed : int
+        The plan's simulations per sample size and seed.
+    target_power : float
+        The plan's target power.
+
+    Returns
+    -------
+    (Plan, dict)
+        The plan, and per hypothesis id where each of its values came from.
+
+    Raises
+    ------
+    PlanningError
+        Without a readable results.json, or with one that lacks what the plan needs.
+
+    Examples
+    --------
+    >>> row = {"id": "H2", "outcome": "engagement", "family": "primary", "direction": "increase", "sesoi": 0.3,
+    ...        "decision": "inconclusive", "effect_size": {"value": 0.15},
+    ...        "n": {"program": {"participants": 50, "observations": 90}, "control": {"participants": 50, "observations": 85}}}
+    >>> res = {"cohort": "toy", "hypotheses": [row], "models": {"H2": {"variance_components": {"tau2": 0.6, "sigma2": 0.4}}},
+    ...        "flow": {"stages": [{"stage": "enrolled", "program": 50, "control": 50},
+    ...                            {"stage": "responded_pre", "program": 50, "control": 50},
+    ...                            {"stage": "responded_post", "program": 40, "control": 35}]}}
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "results.json").write_text(json.dumps(res), encoding="utf-8")
+    ...     plan, sources = plan_from_run(tmp)
+    >>> h = plan.hypotheses[0]
+    >>> plan.waves, plan.n_per_arm, h.effect_d, h.rho, h.attrition, sources["H2"]["effect"]
+    (('pre', 'post'), (50,), 0.3, 0.6, (0.0, 0.25), 'sesoi')
+    """
     run_dir = Path(run_dir)
     return _plan(_read(run_dir), run_dir, n_sims, seed, target_power)
 
@@ -228,7 +300,41 @@ def plan_from_run(run_dir: str | Path, n_sims: int = 1000, seed: int = 1, target
 def power_from_run(run_dir: str | Path, n_sims: int = 1000, seed: int = 1, target_power: float = 0.8,
                    jobs: int = 1, backend: str | None = None, progress: bool = False) -> dict:
     """The run's power questions: its power as it was for the assumed effects, the sample size per arm for
-    ``target_power`` for each inconclusive hypothesis, and each hypothesis's minimum detectable effect."""
+    ``target_power`` for each inconclusive hypothesis, and each hypothesis's minimum detectable effect.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A finished run's folder (its results.json).
+    n_sims, seed : int
+        Simulations per sample size (and grid point), and their seed.
+    target_power : float
+        Target of the sample sizes and minimum detectable effects.
+    jobs, backend, progress
+        As :func:`~rmstudy.planning.engine.simulate_power`.
+
+    Returns
+    -------
+    dict
+        :func:`~rmstudy.planning.engine.simulate_power`'s result with ``from_run`` (the run and every value's
+        source), ``sample_size`` and ``mde`` (:mod:`rmstudy.planning.search`).
+
+    Examples
+    --------
+    >>> row = {"id": "H2", "outcome": "engagement", "family": "primary", "direction": "increase", "sesoi": 0.3,
+    ...        "decision": "inconclusive", "effect_size": {"value": 0.15},
+    ...        "n": {"program": {"participants": 50, "observations": 90}, "control": {"participants": 50, "observations": 85}}}
+    >>> res = {"cohort": "toy", "hypotheses": [row], "models": {"H2": {"variance_components": {"tau2": 0.6, "sigma2": 0.4}}},
+    ...        "flow": {"stages": [{"stage": "enrolled", "program": 50, "control": 50},
+    ...                            {"stage": "responded_pre", "program": 50, "control": 50},
+    ...                            {"stage": "responded_post", "program": 40, "control": 35}]}}
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "results.json").write_text(json.dumps(res), encoding="utf-8")
+    ...     out = power_from_run(tmp, n_sims=20)
+    >>> out["power"][0]["power"], out["sample_size"][0]["n_per_arm"], round(float(out["mde"][0]["mde_d"]), 3)
+    (0.3, 139, 0.453)
+    """
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
     res = _read(run_dir)

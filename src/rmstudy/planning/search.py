@@ -36,7 +36,28 @@ ROUNDS = 3
 
 def probit_fit(x, k, n) -> tuple[float, float, np.ndarray]:
     """ML fit of P(success) = Phi(a + b x) to ``k`` successes out of ``n`` at each ``x``: ``a, b`` and their
-    covariance (inverse Fisher information)."""
+    covariance (inverse Fisher information).
+
+    Parameters
+    ----------
+    x : array-like
+        The covariate (sqrt(n per arm), or the effect size).
+    k, n : array-like
+        Successes (cohorts decided *supported*) and trials (simulations) at each ``x``.
+
+    Returns
+    -------
+    (float, float, ndarray)
+        ``a``, ``b`` and their 2 x 2 covariance.
+
+    Examples
+    --------
+    Shares 0.2, 0.5 and 0.8 lie exactly on a probit line: a = -2 z_{0.8}, b = z_{0.8} = 0.8416.
+
+    >>> a, b, cov = probit_fit([1, 2, 3], [10, 25, 40], [50, 50, 50])
+    >>> round(a, 4), round(b, 4), cov.shape
+    (-1.6832, 0.8416, (2, 2))
+    """
     x, k, n = (np.asarray(v, float) for v in (x, k, n))
     X = np.column_stack([np.ones_like(x), x])
     p0 = np.clip((k + 0.5) / (n + 1), 1e-4, 1 - 1e-4)
@@ -69,7 +90,29 @@ def _solve(a, b, cov, target, transform):
 
 
 def family_plan(plan, hid: str):
-    """The plan restricted to what decides ``hid``: its family (or itself alone when the family is not adjusted)."""
+    """The plan restricted to what decides ``hid``: its family (or itself alone when the family is not adjusted).
+
+    Parameters
+    ----------
+    plan : Plan
+        The resolved plan.
+    hid : str
+        A hypothesis id of the plan.
+
+    Returns
+    -------
+    Plan
+        Without the other families' hypotheses, and without the null scenario.
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> raw = {k: v for k, v in EXAMPLE.items() if k != "effect_d"}
+    >>> plan = parse_plan({**raw, "hypotheses": [{"id": "H1", "effect_d": 0.3}, {"id": "H2", "effect_d": -0.3},
+    ...                                          {"id": "H3", "effect_d": 0.2, "family": "exploratory"}]})
+    >>> [h.id for h in family_plan(plan, "H2").hypotheses], [h.id for h in family_plan(plan, "H3").hypotheses]
+    (['H1', 'H2'], ['H3'])
+    """
     h = plan.hypothesis(hid)
     if plan.multiplicity.get(h.family) == "none":
         keep = (h,)
@@ -79,7 +122,28 @@ def family_plan(plan, hid: str):
 
 
 def with_effect(plan, hid: str, magnitude: float):
-    """The plan with hypothesis ``hid``'s effect set to ``magnitude`` (|d| or |log HR|) in its expected direction."""
+    """The plan with hypothesis ``hid``'s effect set to ``magnitude`` (|d| or |log HR|) in its expected direction.
+
+    Parameters
+    ----------
+    plan : Plan
+        The resolved plan.
+    hid : str
+        A hypothesis id of the plan.
+    magnitude : float
+        The new effect's size: |d| (every later wave scaled alike) or |log hazard ratio|.
+
+    Returns
+    -------
+    Plan
+
+    Examples
+    --------
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> plan = parse_plan({**EXAMPLE, "effect_d": -0.3})                 # a decrease is expected
+    >>> with_effect(plan, "H1", 0.5).hypothesis("H1").effect
+    (0.0, -0.5)
+    """
     h = plan.hypothesis(hid)
     if h.kind == "retention":
         new = replace(h, hazard_ratio=float(math.exp(h.expected_sign * magnitude)))
@@ -121,7 +185,37 @@ def _grid_point(r: dict, key: str, value) -> dict:
 def sample_size(plan, hid: str, target: float | None = None, jobs: int = 1, backend: str | None = None,
                 progress: bool = False, max_n: int = 1_000_000) -> dict:
     """Participants per arm (enrolled; the hypothesis's population is ``population_share`` of them) for which the
-    plan's decision on ``hid`` says *supported* with probability ``target`` (default: the plan's target_power)."""
+    plan's decision on ``hid`` says *supported* with probability ``target``.
+
+    Parameters
+    ----------
+    plan : Plan
+        The resolved plan (its ``n_sims`` per grid point).
+    hid : str
+        A hypothesis id of the plan.
+    target : float, optional
+        Target power (default: the plan's ``target_power``).
+    jobs, backend, progress
+        As :func:`~rmstudy.planning.engine.simulate_power`.
+    max_n : int
+        No size above it is simulated.
+
+    Returns
+    -------
+    dict
+        ``n_per_arm`` (rounded up) with its 95% Monte-Carlo interval ``n_per_arm_ci_low, n_per_arm_ci_high``, the
+        simulated ``grid``, the probit ``fit``, ``power_at_n`` (simulated once more), ``note`` (why there is no answer)
+        and ``seconds``.
+
+    Examples
+    --------
+    A tiny search (40 simulations a point; the exact answer for d = 0.8, rho = 0.5 is 25.5 per arm):
+
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> s = sample_size(parse_plan({**EXAMPLE, "effect_d": 0.8, "n_per_arm": 20, "n_sims": 40}), "H1")
+    >>> s["n_per_arm"], s["n_per_arm_ci_low"], s["n_per_arm_ci_high"], [g["n_per_arm"] for g in s["grid"]]
+    (28, 22, 32, [15, 20, 26, 32, 41])
+    """
     t0 = time.perf_counter()
     target = plan.target_power if target is None else target
     base = family_plan(plan, hid)
@@ -175,7 +269,36 @@ def _mde_start(plan, h, n: int, target: float) -> float:
 def minimum_detectable_effect(plan, hid: str, n_per_arm: int | None = None, target: float | None = None,
                               jobs: int = 1, backend: str | None = None, progress: bool = False) -> dict:
     """Smallest effect (|d|, or a hazard ratio in the expected direction) that the plan's decision on ``hid`` calls
-    *supported* with probability ``target`` at ``n_per_arm`` (default: the plan's first size)."""
+    *supported* with probability ``target`` at ``n_per_arm``.
+
+    Parameters
+    ----------
+    plan : Plan
+        The resolved plan (its ``n_sims`` per grid point).
+    hid : str
+        A hypothesis id of the plan.
+    n_per_arm : int, optional
+        Participants per arm (default: the plan's first size).
+    target : float, optional
+        Target power (default: the plan's ``target_power``).
+    jobs, backend, progress
+        As :func:`~rmstudy.planning.engine.simulate_power`.
+
+    Returns
+    -------
+    dict
+        ``mde_d`` (survey) or ``mde_hazard_ratio`` (retention) with their 95% Monte-Carlo interval, the simulated
+        ``grid``, the probit ``fit``, ``note`` (why there is no answer) and ``seconds``.
+
+    Examples
+    --------
+    A tiny search (40 simulations a point; the exact answer at 20 per arm, rho = 0.5 is d = 0.909):
+
+    >>> from rmstudy.planning.spec import EXAMPLE, parse_plan
+    >>> m = minimum_detectable_effect(parse_plan({**EXAMPLE, "n_per_arm": 20, "n_sims": 40}), "H1")
+    >>> [round(float(m[k]), 3) for k in ("mde_d", "mde_d_ci_low", "mde_d_ci_high")], len(m["grid"])
+    ([0.933, 0.848, 1.019], 5)
+    """
     t0 = time.perf_counter()
     target = plan.target_power if target is None else target
     n = plan.n_per_arm[0] if n_per_arm is None else n_per_arm

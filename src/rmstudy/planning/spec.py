@@ -36,7 +36,19 @@ EXAMPLE = {"waves": ["pre", "post"], "n_per_arm": 200, "effect_d": 0.3, "pre_pos
 
 
 class PlanningError(RmstudyError, ValueError):
-    """A planning file that cannot be simulated; carries every problem found."""
+    """A planning file that cannot be simulated; carries every problem found.
+
+    Parameters
+    ----------
+    problems : list of Problem, or Problem
+        What is wrong, each naming the file, the key and a fix (kept as ``problems``).
+
+    Examples
+    --------
+    >>> e = PlanningError(Problem("PLANNING.yaml", "the plan names no effect", "add effect_d", column="(top level)"))
+    >>> len(e.problems), str(e).splitlines()[0]
+    (1, "1 problem(s) in the plan's input:")
+    """
 
     def __init__(self, problems: list[Problem] | Problem):
         if isinstance(problems, Problem):
@@ -48,7 +60,42 @@ class PlanningError(RmstudyError, ValueError):
 
 @dataclass(frozen=True)
 class SurveyHypothesis:
-    """A survey outcome analysed by the primary LMM; every variance in baseline-SD units (baseline variance 1)."""
+    """A survey outcome analysed by the primary LMM; every variance in baseline-SD units (baseline variance 1).
+
+    Attributes
+    ----------
+    id, family, direction : str
+        The hypothesis id, its multiplicity family and the expected direction (``increase`` / ``decrease``).
+    effect : tuple of float
+        True programme-minus-comparison mean at each wave, minus the baseline's (d; 0 at the first wave).
+    contrast : (int, int)
+        Indices of the contrast's baseline and later wave.
+    rho : float
+        Correlation of one person's scores at two waves.
+    attrition : tuple of float
+        Cumulative share without a score at each wave (0 at the first).
+    label, outcome : str
+        Display label; the outcome's name.
+    sesoi : float or None
+        Smallest effect of interest (d): adds the equivalence test.
+    share : float
+        Share of each arm in the hypothesis's population.
+    cluster_size : int
+        Programme members per mentoring unit.
+    icc, icc_change : float
+        Unit intercept variance; share of the change variance shared within a unit.
+    mechanism : str
+        ``mcar`` or ``mar`` dropout; ``mar_slope``: its log-odds per baseline SD.
+    mar_slope, base_diff : float
+        See ``mechanism``; the arms' baseline difference (d, nonrandomised designs).
+
+    Examples
+    --------
+    >>> h = SurveyHypothesis("H1", "primary", "increase", effect=(0.0, 0.1, 0.3), contrast=(0, 2), rho=0.5,
+    ...                      attrition=(0.0, 0.1, 0.2))
+    >>> h.effect_d, h.expected_sign, h.scaled(0).effect
+    (0.3, 1, (0.0, 0.0, 0.0))
+    """
 
     id: str
     family: str
@@ -86,7 +133,31 @@ class SurveyHypothesis:
 
 @dataclass(frozen=True)
 class RetentionHypothesis:
-    """Time to voluntary exit analysed by Cox PH (exponential hazards, competing involuntary exits)."""
+    """Time to voluntary exit analysed by Cox PH (exponential hazards, competing involuntary exits).
+
+    Attributes
+    ----------
+    id, family, direction : str
+        The hypothesis id, its multiplicity family and the expected direction (``increase`` = better retention).
+    hazard_ratio : float
+        True programme vs comparison hazard of voluntary exit.
+    label, outcome : str
+        Display label; the outcome's name.
+    sesoi : float or None
+        Smallest hazard ratio of interest: adds the equivalence test.
+    share : float
+        Share of each arm in the hypothesis's population.
+    exit_rate, involuntary_rate : float
+        Comparison arm's voluntary and involuntary exits by the end of follow-up (each without the other).
+    follow_up_days : int
+        Administrative censoring.
+
+    Examples
+    --------
+    >>> h = RetentionHypothesis("R1", "primary", "increase", hazard_ratio=0.5)
+    >>> h.expected_sign, round(h.effect_d, 4), round(h.scaled(0.5).hazard_ratio, 4)
+    (-1, -0.6931, 0.7071)
+    """
 
     id: str
     family: str
@@ -118,7 +189,39 @@ class RetentionHypothesis:
 
 @dataclass(frozen=True)
 class Plan:
-    """A resolved planning file."""
+    """A resolved planning file.
+
+    Attributes
+    ----------
+    n_per_arm : tuple of int
+        The sample sizes to simulate (participants per arm, enrolled).
+    hypotheses : tuple
+        :class:`SurveyHypothesis` and :class:`RetentionHypothesis` entries.
+    waves : tuple of str
+        The survey waves, baseline first.
+    name : str
+        The plan's name.
+    alpha : float
+        Significance level of the decisions.
+    multiplicity : dict
+        Family -> rule (``holm``, ``benjamini_hochberg``, ``none``).
+    n_sims, seed : int
+        Simulations per sample size, and their seed.
+    target_power : float
+        The power the sample-size search aims at.
+    null_scenario : bool
+        Also simulate every effect at 0 (type I error).
+    design : dict
+        Assignment, mentoring and the design's ICCs as resolved.
+
+    Examples
+    --------
+    >>> plan = parse_plan(EXAMPLE)
+    >>> plan.n_per_arm, plan.waves, [h.id for h in plan.hypotheses], plan.hypothesis("H1").effect
+    ((200,), ('pre', 'post'), ['H1'], (0.0, 0.3))
+    >>> parse_plan(plan.to_dict()) == plan                  # to_dict writes a plan that parses back to itself
+    True
+    """
 
     n_per_arm: tuple[int, ...]
     hypotheses: tuple
@@ -316,7 +419,36 @@ def _hypothesis_list(raw: dict, file: str, probs: list) -> list[dict]:
 
 
 def parse_plan(raw: dict, file: str = "PLANNING.yaml") -> Plan:
-    """Validate a parsed planning mapping and resolve it into a :class:`Plan` (raises :class:`PlanningError`)."""
+    """Validate a parsed planning mapping and resolve it into a :class:`Plan`.
+
+    Parameters
+    ----------
+    raw : dict
+        The planning mapping (docs/planning.md).
+    file : str
+        The file name that problems name.
+
+    Returns
+    -------
+    Plan
+        Defaults filled, per-hypothesis overrides applied.
+
+    Raises
+    ------
+    PlanningError
+        With every problem found (schema first, then the plan as a whole).
+
+    Examples
+    --------
+    >>> plan = parse_plan({**EXAMPLE, "attrition": 0.2, "n_per_arm": [100, 200]})
+    >>> plan.n_per_arm, plan.hypotheses[0].attrition, plan.multiplicity["primary"]
+    ((100, 200), (0.0, 0.2), 'holm')
+    >>> try:
+    ...     parse_plan({**EXAMPLE, "effect_d": -0.3, "direction": "increase"})
+    ... except PlanningError as e:
+    ...     print(e.problems[0].message)
+    H1: direction 'increase' contradicts its effect_d -0.3
+    """
     if not isinstance(raw, dict):
         raise PlanningError(Problem(file, "the planning file is not a mapping of keys to values",
                                     "start from the minimal example in docs/planning.md"))
@@ -364,7 +496,32 @@ def parse_plan(raw: dict, file: str = "PLANNING.yaml") -> Plan:
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read and resolve a planning YAML file (a key written twice is refused, as in study.yaml)."""
+    """Read and resolve a planning YAML file (a key written twice is refused, as in study.yaml).
+
+    Parameters
+    ----------
+    path : str or Path
+        The planning file.
+
+    Returns
+    -------
+    Plan
+        As :func:`parse_plan` resolves it.
+
+    Raises
+    ------
+    PlanningError
+        For a file that cannot be read or parsed, or a plan with problems.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = Path(tmp) / "PLANNING.yaml"
+    ...     _ = p.write_text(yaml.safe_dump(EXAMPLE), encoding="utf-8")
+    ...     load_plan(p).hypotheses[0].effect_d
+    0.3
+    """
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as fh:
