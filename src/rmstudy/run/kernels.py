@@ -37,6 +37,13 @@ class KernelPool:
     :meth:`acquire` hands out a free kernel and says whether it has run a notebook before (so the notebook must
     first reset its namespace); :meth:`release` gives it back; :meth:`shutdown` stops them all (idempotent; a
     kernel that died needs no stopping).
+
+    Parameters
+    ----------
+    n : int
+        How many kernels to start (each preloads pandas, scipy.stats, matplotlib and the cohort reader).
+    connection_dir : Path
+        The folder for their connection files (created; the run's scratch folder).
     """
 
     def __init__(self, n: int, connection_dir: Path):

@@ -54,7 +54,20 @@ _OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 class NotebookFailed(RmstudyError, RuntimeError):
-    """A notebook raised; names the cell and where the partial executed notebook is (``notebook``: its path)."""
+    """A notebook raised; names the cell and where the partial executed notebook is (``notebook``: its path).
+
+    Parameters
+    ----------
+    message : str
+    notebook : str, optional
+        The executed notebook's path, kept as ``notebook``.
+
+    Examples
+    --------
+    >>> e = NotebookFailed("notebook 04_retention failed in cell 3", notebook="notebooks/04_retention.ipynb")
+    >>> e.notebook, isinstance(e, RuntimeError)
+    ('notebooks/04_retention.ipynb', True)
+    """
 
     def __init__(self, message: str, notebook: str | None = None):
         super().__init__(message)
@@ -64,7 +77,21 @@ class NotebookFailed(RmstudyError, RuntimeError):
 def notebook_dir() -> Path:
     """The notebooks shipped inside the package (``rmstudy/notebooks``; the project's ``notebooks/`` links there).
 
-    ``RMSTUDY_NOTEBOOKS`` names another folder (a researcher's edited copies)."""
+    ``RMSTUDY_NOTEBOOKS`` names another folder (a researcher's edited copies).
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import os
+    >>> if "RMSTUDY_NOTEBOOKS" not in os.environ:
+    ...     print(notebook_dir().name, (notebook_dir() / "01_data_quality.ipynb").is_file())
+    ... else:
+    ...     print("notebooks True")
+    notebooks True
+    """
     env = os.environ.get("RMSTUDY_NOTEBOOKS")
     if env:
         return Path(env)
@@ -182,7 +209,27 @@ def _unpath(value):
 def scrub_notebook(path: Path, rename: dict | None = None) -> None:
     """Keep absolute machine paths out of an executed notebook: its metadata, and the outputs where warnings and
     tracebacks name the files they come from. ``rename`` maps the build folder's name to ``--out``'s, so the
-    injected parameters and any printed path name the run folder the notebook ends up in."""
+    injected parameters and any printed path name the run folder the notebook ends up in.
+
+    Parameters
+    ----------
+    path : Path
+        The executed notebook, rewritten in place (the reset cell dropped, cells numbered from 1).
+    rename : dict, optional
+
+    Examples
+    --------
+    >>> import json, sys, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.ipynb"
+    >>> out = {"output_type": "stream", "name": "stderr", "text": [sys.prefix + "/lib/x.py:1: Warning"]}
+    >>> _ = p.write_text(json.dumps({"metadata": {}, "cells": [
+    ...     {"cell_type": "code", "metadata": {"tags": ["rmstudy-reset"]}, "execution_count": 7, "outputs": []},
+    ...     {"cell_type": "code", "metadata": {}, "execution_count": 8, "source": "out = '.run-build'",
+    ...      "outputs": [out]}]}))
+    >>> scrub_notebook(p, rename={".run-build": "run"})
+    >>> [(c["execution_count"], c["source"], c["outputs"][0]["text"]) for c in json.loads(p.read_text())["cells"]]
+    [(1, "out = 'run'", ['<python>/lib/x.py:1: Warning'])]
+    """
     text = path.read_text(encoding="utf-8")
     for old, new in (rename or {}).items():
         text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
@@ -412,6 +459,22 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
     writing ``out_dir`` and :class:`~rmstudy.run.rundir.OutputError` when the run folder cannot be written (a
     full disk, a read-only folder, a file in the way). In every one of these cases, and on Ctrl-C, ``out_dir``
     is left as it was.
+
+    Parameters
+    ----------
+    cohort_dir, out_dir : str or Path
+        The cohort folder, and the run folder to (re)place.
+    parallel : bool
+        Two kernels (default) or one.
+    progress : bool
+        Show a progress bar.
+    created : str, optional
+        The timestamp recorded in results.json (default: now).
+
+    Returns
+    -------
+    dict
+        The results.json mapping.
     """
     cohort_dir, out_dir = Path(cohort_dir), Path(out_dir)
     clear_papermill_cwd()

@@ -34,7 +34,24 @@ IGNORED = ("created",)
 
 @dataclass
 class ReproduceReport:
-    """What reproduce found; ``lines`` is what the CLI prints, ``exit_code`` 0 only when identical."""
+    """What reproduce found; ``lines`` is what the CLI prints, ``exit_code`` 0 only when identical.
+
+    Attributes
+    ----------
+    inputs : list of (str, str)
+        (file, problem) for each input that differs.
+    plan : str or None
+        A sentence when the plan hash differs.
+    versions, differences : list of tuples
+        (package, then, now); (path, then, now) of results.json.
+    rerun, identical : bool
+    lines : list of str
+
+    Examples
+    --------
+    >>> ReproduceReport().exit_code, ReproduceReport(rerun=True, identical=True).exit_code
+    (1, 0)
+    """
     inputs: list = field(default_factory=list)        # (file, problem) for each input that differs
     plan: str | None = None                           # a sentence when the plan hash differs
     versions: list = field(default_factory=list)      # (package, then, now)
@@ -55,7 +72,28 @@ def _short(v) -> str:
 
 def compare_results(old: dict, new: dict, ignore=IGNORED) -> list[tuple[str, object, object]]:
     """Every field of two results.json mappings that differs, as ``(path, old, new)``; top-level keys in
-    ``ignore`` are skipped. Numbers compare exactly (a rerun of the same inputs gives the same bits)."""
+    ``ignore`` are skipped. Numbers compare exactly (a rerun of the same inputs gives the same bits).
+
+    Parameters
+    ----------
+    old, new : dict
+    ignore : tuple of str
+        Default: ``("created",)``.
+
+    Returns
+    -------
+    list of (str, object, object)
+        ``(absent)`` stands for a key or item one side lacks.
+
+    Examples
+    --------
+    >>> old = {"created": "2026-01-01", "hypotheses": [{"estimate": 0.5, "p_value": 0.01}]}
+    >>> new = {"created": "2026-02-01", "hypotheses": [{"estimate": 0.52, "p_value": 0.01}], "notes": []}
+    >>> compare_results(old, new)
+    [('hypotheses[0].estimate', 0.5, 0.52), ('notes', '(absent)', [])]
+    >>> compare_results({"n": 1}, {"n": 1.0})
+    []
+    """
     out: list = []
 
     def walk(a, b, path):
@@ -87,7 +125,27 @@ def compare_results(old: dict, new: dict, ignore=IGNORED) -> list[tuple[str, obj
 
 
 def check_inputs(recorded: dict, cohort_dir: Path) -> list[tuple[str, str]]:
-    """Files whose SHA-256 now differs from the run's record: ``(file, 'hash differs' | 'missing' | 'new file')``."""
+    """Files whose SHA-256 now differs from the run's record: ``(file, 'hash differs' | 'missing' | 'new file')``.
+
+    Parameters
+    ----------
+    recorded : dict
+        File name -> SHA-256 (results.json ``inputs``).
+    cohort_dir : Path
+
+    Returns
+    -------
+    list of (str, str)
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rmstudy.contract.provenance import file_sha256
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "study.yaml").write_text("x"), (d / "responses.csv").write_text("y")
+    >>> check_inputs({"study.yaml": file_sha256(d / "study.yaml"), "codebook.yaml": "00"}, d)
+    [('codebook.yaml', 'missing'), ('responses.csv', 'new file (the run did not have it)')]
+    """
     from rmstudy.contract.cohort import COHORT_FILES
 
     out = []
@@ -104,7 +162,26 @@ def check_inputs(recorded: dict, cohort_dir: Path) -> list[tuple[str, str]]:
 
 
 def check_versions(recorded: dict, now: dict | None = None) -> list[tuple[str, str, str]]:
-    """Python and package versions that differ between the run's record and this environment."""
+    """Python and package versions that differ between the run's record and this environment.
+
+    Parameters
+    ----------
+    recorded : dict
+        results.json ``environment`` (``python``, ``packages``).
+    now : dict, optional
+        Default: this environment (:func:`rmstudy.contract.provenance.environment`).
+
+    Returns
+    -------
+    list of (str, str, str)
+        (package, then, now).
+
+    Examples
+    --------
+    >>> then = {"python": "3.11.7", "packages": {"pandas": "2.2.2", "numpy": "1.26.4"}}
+    >>> check_versions(then, {"python": "3.11.7", "packages": {"pandas": "2.2.3", "numpy": "1.26.4"}})
+    [('pandas', '2.2.2', '2.2.3')]
+    """
     now = now or environment()
     out = []
     if recorded.get("python") != now.get("python"):
@@ -131,7 +208,20 @@ def reproduce(run_dir: str | Path, cohort_dir: str | Path | None = None, out: st
 
     ``cohort_dir``: the cohort folder to check and rerun (default: the one the run names, relative to the
     working directory). ``out``: keep the rerun's folder there (default: a scratch folder, deleted).
-    Raises FileNotFoundError (one line naming the path and the fix) when the run or the cohort is not found."""
+    Raises FileNotFoundError (one line naming the path and the fix) when the run or the cohort is not found.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+    cohort_dir, out : str or Path, optional
+    rerun_anyway : bool
+        Rerun even when an input's hash differs.
+    progress : bool
+
+    Returns
+    -------
+    ReproduceReport
+    """
     run_dir = Path(run_dir)
     res_path = run_dir / "results.json"
     if not res_path.is_file():
@@ -186,7 +276,22 @@ def rerun_in_scratch(cohort: Path, cohort_rel: str, out_rel: str, keep=None, pro
                      say=print) -> dict:
     """Run ``cohort`` again in a scratch folder laid out like the original working directory (the cohort at
     ``cohort_rel``, the run at ``out_rel``, both relative to it), so results.json records the same path strings;
-    return the new results.json. ``keep``: copy the rerun's folder there."""
+    return the new results.json. ``keep``: copy the rerun's folder there.
+
+    Parameters
+    ----------
+    cohort : Path
+    cohort_rel, out_rel : str
+    keep : str or Path, optional
+    progress : bool
+    say : callable
+        Prints what is done.
+
+    Returns
+    -------
+    dict
+        The rerun's results.json.
+    """
     from rmstudy.run.pipeline import run
 
     scratch = Path(tempfile.mkdtemp(prefix="rmstudy-reproduce-"))
@@ -219,7 +324,17 @@ def rerun_in_scratch(cohort: Path, cohort_rel: str, out_rel: str, keep=None, pro
 
 def cli(a) -> int:
     """``rmstudy reproduce``: print what :func:`reproduce` found; exit 0 only when identical, 2 when the run or the
-    cohort is not found."""
+    cohort is not found.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        ``run_dir``, ``cohort``, ``out``, ``rerun_anyway``.
+
+    Returns
+    -------
+    int
+    """
     import sys
 
     try:

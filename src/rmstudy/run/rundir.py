@@ -55,13 +55,36 @@ _TAG = ".rmstudy-"
 
 
 class RunLocked(RmstudyError):
-    """Another ``rmstudy run`` is writing the same ``--out``."""
+    """Another ``rmstudy run`` is writing the same ``--out``.
+
+    Examples
+    --------
+    >>> from rmstudy.errors import RmstudyError
+    >>> issubclass(RunLocked, RmstudyError)
+    True
+    """
 
 
 class OutputError(RmstudyError):
     """The run folder cannot be written: a full disk, a read-only folder or file system, no permission (``usage``
     False), or an ``--out`` that cannot be used at all: a file, under a file, or holding files rmstudy did not
-    write (``usage`` True; found before anything starts). ``errno`` as OSError's."""
+    write (``usage`` True; found before anything starts). ``errno`` as OSError's.
+
+    Parameters
+    ----------
+    message : str
+    errno_ : int, optional
+        Kept as ``errno``.
+    usage : bool
+        The ``--out`` given cannot be used (a usage error, not a disk's).
+
+    Examples
+    --------
+    >>> import errno
+    >>> e = OutputError("--out run.txt is a file; give a folder for the run", errno.ENOTDIR, usage=True)
+    >>> e.errno == errno.ENOTDIR, e.usage
+    (True, True)
+    """
 
     def __init__(self, message: str, errno_: int | None = None, usage: bool = False):
         super().__init__(message)
@@ -101,7 +124,30 @@ def _where(filename, out: Path) -> str:
 
 
 def output_error(e: OSError, out: Path, doing: str | None = None) -> OutputError:
-    """One line for an OSError met while building the run for ``out``: what happened and what to do."""
+    """One line for an OSError met while building the run for ``out``: what happened and what to do.
+
+    Parameters
+    ----------
+    e : OSError
+    out : Path
+        The run's ``--out``.
+    doing : str, optional
+        ``writing`` or ``reading`` (default: from where the file named by ``e`` is).
+
+    Returns
+    -------
+    OutputError
+
+    Examples
+    --------
+    >>> import errno
+    >>> e = output_error(OSError(errno.ENOSPC, "No space left on device"), Path("reports/never-made"))
+    >>> print(e)
+    the disk is full (no space left on the device while writing reports); nothing was written to reports/never-made. \
+Free some space, or give an --out on another disk, and run again
+    >>> e.usage, output_error(OSError(errno.ENOTDIR, "Not a directory", "a/b"), Path("a/b/run")).usage
+    (False, True)
+    """
     out = Path(out)
     where = _where(e.filename, out)
     if doing is None:
@@ -167,6 +213,21 @@ class RunFolder:
         with RunFolder(out) as rf:
             ... write into rf.build ...
             rf.commit()          # OUT now holds the new run
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder ``--out``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> with RunFolder(base / "run") as rf:
+    ...     _ = (rf.build / "results.json").write_text("{}")
+    ...     rf.commit()
+    >>> sorted(p.name for p in base.iterdir()), [p.name for p in (base / "run").iterdir()]
+    (['.run.rmstudy-lock', 'run'], ['results.json'])
     """
 
     def __init__(self, out: str | Path):
@@ -368,7 +429,30 @@ def snapshot_inputs(cohort_dir: Path, build: Path, tries: int = 3) -> Path:
 
     A file replaced or rewritten while the set is copied (its size, modification time or inode differ after the
     copy) makes the whole set be copied again, so the snapshot is one state of the folder; a folder that keeps
-    changing is refused. A missing cohort folder is returned as it is, for validate to report."""
+    changing is refused. A missing cohort folder is returned as it is, for validate to report.
+
+    Parameters
+    ----------
+    cohort_dir : Path
+    build : Path
+        The run's build folder.
+    tries : int
+        How many times a changing set is copied before it is refused (:class:`~rmstudy.errors.CohortError`).
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> (base / "cohort").mkdir()
+    >>> _ = (base / "cohort" / "study.yaml").write_text("x"), (base / "cohort" / "notes.txt").write_text("y")
+    >>> d = snapshot_inputs(base / "cohort", base / "build")
+    >>> d.relative_to(base).as_posix(), [p.name for p in d.iterdir()]          # the cohort's files only
+    ('build/inputs/cohort', ['study.yaml'])
+    """
     cohort_dir = Path(cohort_dir)
     if not cohort_dir.is_dir():
         return cohort_dir

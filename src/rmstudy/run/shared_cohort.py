@@ -38,7 +38,20 @@ _INPUTS = (*COHORT_FILES, "ingest_report.json")
 
 def write_shared_cohort(cohort: Cohort, path: str | Path) -> Path:
     """Write ``cohort`` (an analysis cohort loaded from ``cohort.root``) and the hashes of its input files to
-    ``path``; returns the path. Written beside the target and renamed, so a reader never sees half a file."""
+    ``path``; returns the path. Written beside the target and renamed, so a reader never sees half a file.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        :func:`~rmstudy.contract.cohort.analysis_cohort` of its folder.
+    path : str or Path
+        The file to write (the run's build folder's ``inputs/`` + :data:`SHARED_NAME`).
+
+    Returns
+    -------
+    Path
+        ``path`` (:func:`shared_cohort`'s example writes one and reads it back).
+    """
     path = Path(path)
     blob = {"format": FORMAT, "inputs": input_hashes(cohort.root, _INPUTS),
             "cohort": dataclasses.replace(cohort, root=None)}
@@ -57,7 +70,35 @@ def shared_cohort(cohort_dir: str | Path, cache: str | Path | None = "") -> Coho
     that file exists, else loaded and checked from the folder (:func:`~rmstudy.contract.cohort.analysis_cohort`).
 
     Raises :class:`~rmstudy.errors.CohortError` when an input file in ``cohort_dir`` no longer has the SHA-256
-    it had when the cache was written (the file would not be what was checked and hashed)."""
+    it had when the cache was written (the file would not be what was checked and hashed).
+
+    Parameters
+    ----------
+    cohort_dir : str or Path
+    cache : str or Path, optional
+        The file :func:`write_shared_cohort` wrote; empty or None: load the folder.
+
+    Returns
+    -------
+    Cohort
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> cohort = Path(shutil.copytree("data/demo", base / "demo"))       # the demo cohort of a source checkout
+    >>> cache = write_shared_cohort(shared_cohort(cohort), base / SHARED_NAME)
+    >>> c = shared_cohort(cohort, cache)                                    # read from the file, not the CSVs
+    >>> c.root == cohort, len(c.participants)
+    (True, 600)
+    >>> with open(cohort / "responses.csv", "a", encoding="utf-8") as fh:
+    ...     _ = fh.write("\\n")
+    >>> try:
+    ...     shared_cohort(cohort, cache)
+    ... except CohortError as e:
+    ...     print(e.problems[0].file)
+    responses.csv
+    """
     root = Path(cohort_dir)
     if not cache or not Path(cache).is_file():
         return analysis_cohort(root)
@@ -79,7 +120,12 @@ def release_memory() -> None:
 
     glibc's allocator keeps freed memory for reuse: after the cohort's tables are dropped the process still
     holds it (about 250 MB at 100,000 participants) while the kernels load their own copies. ``malloc_trim``
-    returns it; where there is no glibc this only collects garbage."""
+    returns it; where there is no glibc this only collects garbage.
+
+    Examples
+    --------
+    >>> release_memory()                     # returns nothing; the process' resident memory may fall
+    """
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
