@@ -3,21 +3,18 @@
 The generating model, per scale and participant:
 
 * latent baseline  eta_pre ~ N(mu_role, 1);
-* latent follow-up eta_post = rho * eta_pre + sqrt(1 - rho^2) * z + trend + effect,
-  where ``effect`` (in latent SD units, i.e. d) applies to programme members of
-  the roles the effect names;
-* item j answers round(mid + spread * (lambda_j eta + sqrt(1 - lambda_j^2) e_j)),
-  clipped to the codebook range; reverse-keyed items are stored reversed.
+* latent follow-up eta_post = rho * eta_pre + sqrt(1 - rho^2) * z + trend + effect, where ``effect`` (in latent SD
+  units, i.e. d) applies to programme members of the roles the effect names;
+* item j answers round(mid + spread * (lambda_j eta + sqrt(1 - lambda_j^2) e_j)), clipped to the codebook range;
+  reverse-keyed items are stored reversed.
 
-Because rounding and clipping make the observed scale non-linear in eta, the
-truth file also gives each effect in the scale's own units: the expected
-difference in change computed by Monte Carlo with common random numbers
+Because rounding and clipping make the observed scale non-linear in eta, the truth file also gives each effect in
+the scale's own units: the expected difference in change computed by Monte Carlo with common random numbers
 (``raw_effect``), which is what ``score ~ arm * wave`` estimates.
 
-Retention: voluntary exits follow an exponential hazard per role (12-month
-exit ``exit_12m``) multiplied by ``hazard_ratio`` for programme members;
-involuntary exits compete with a constant hazard. Follow-up is censored at the
-plan's censor date.
+Retention: voluntary exits follow an exponential hazard per role (12-month exit ``exit_12m``) multiplied by
+``hazard_ratio`` for programme members; involuntary exits compete with a constant hazard. Follow-up is censored at
+the plan's censor date.
 """
 
 from __future__ import annotations
@@ -173,9 +170,25 @@ def _exit_times(rng, h_vol, h_inv: float, n: int):
 
 def simulate_retention(seed: int, n_per_arm: int = 300, hazard_ratio: float = 0.75, exit_12m: float = 0.20,
                        involuntary_12m: float = 0.04, horizon: int = 365) -> pd.DataFrame:
-    """Employment outcomes alone, for retention simulation checks: the time-to-event table
-    (``arm, entry, time, event, status``) that :func:`rmstudy.retention_data` would build,
-    with exits on whole days and administrative censoring at ``horizon``."""
+    """Employment outcomes alone, for retention simulation checks: the time-to-event table (``arm, entry, time,
+    event, status``) that :func:`rmstudy.retention_data` would build, exits on whole days, censored at ``horizon``.
+
+    Parameters
+    ----------
+    seed, n_per_arm, horizon : int
+    hazard_ratio, exit_12m, involuntary_12m : float
+        The programme's hazard ratio of voluntary exit; the voluntary and involuntary exit shares by ``horizon``.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> d = simulate_retention(1, n_per_arm=50)
+    >>> len(d), d.groupby("arm")["event"].sum().to_dict(), float(d["time"].max())
+    (100, {'control': 12, 'program': 6}, 365.0)
+    """
     rng = np.random.default_rng(seed)
     n = 2 * n_per_arm
     arm = np.array(["program"] * n_per_arm + ["control"] * n_per_arm)
@@ -497,17 +510,31 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
                     rho: float = 0.65, trend: float = 0.05, dropout: float = 0.15, item_missing: float = 0.03,
                     scales: dict | None = None, truth_mc: int = 200_000, extra_scales: dict | None = None,
                     extra_effects: dict | None = None, actor_partner: dict | bool | None = None):
-    """Simulate a cohort; return ``(tables, truth)``.
+    """Simulate a cohort from one random stream drawn in a fixed order (participants, employment, scales, responses,
+    extra scales: a seed gives the same cohort); the humility instruments (with the demo's instruments only) come from
+    a second stream (:mod:`rmstudy.simulate.humility`).
 
-    ``tables`` holds ``participants``, ``responses``, ``employment`` DataFrames and
-    the ``codebook`` and ``study`` mappings, ready for :func:`rmstudy.contract.cohort.save_cohort`.
-    ``truth`` is a JSON-able dict of everything planted. One random stream, drawn in a fixed order
-    (participants, employment, scales, responses, extra scales), so a seed gives the same cohort; the humility
-    instruments (with the demo's instruments only) come from a second stream (:mod:`rmstudy.simulate.humility`).
-    ``actor_partner``: the planted actor–partner moderation of the secondary outcomes by openness and humility
-    (outcome → latent moderator → ``{"actor", "partner"}``); ``True`` plants
-    :data:`~rmstudy.simulate.humility.ACTOR_PARTNER_EFFECTS`, ``False`` nothing; the default plants it in every
-    cohort except the shipped demo (``seed == DEMO_SEED``), whose outcomes predate it and stay as published.
+    Parameters
+    ----------
+    seed, n_pairs, n_control_juniors, n_control_seniors, truth_mc : int
+    effects, retention, scales, extra_scales, extra_effects : dict, optional
+        Default: the demo's.
+    rho, trend, dropout, item_missing : float
+    actor_partner : dict or bool, optional
+        Planted on the secondary outcomes: outcome → latent moderator → ``{"actor", "partner"}``; ``True``: the
+        humility module's ``ACTOR_PARTNER_EFFECTS``; ``False``: none; default: all but the demo (``seed == DEMO_SEED``).
+
+    Returns
+    -------
+    (dict, dict)
+        ``tables`` (``participants``, ``responses``, ``employment`` DataFrames and the ``codebook`` and ``study``
+        mappings, for :func:`rmstudy.contract.cohort.save_cohort`) and ``truth`` (JSON-able: everything planted).
+
+    Examples
+    --------
+    >>> tables, truth = simulate_cohort(seed=1, n_pairs=5, n_control_juniors=5, n_control_seniors=5, truth_mc=1000)
+    >>> tables["participants"]["arm"].value_counts().to_dict(), sorted(truth)
+    ({'program': 10, 'control': 10}, ['design', 'notes', 'retention', 'scales', 'seed'])
     """
     rng = np.random.default_rng(seed)
     scales = DEMO_SCALES if scales is None else scales
@@ -553,7 +580,19 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
 
 
 def write_demo(out: str | Path, seed: int = DEMO_SEED, **kwargs) -> Path:
-    """Simulate and write a cohort folder plus ``truth.json``."""
+    """Simulate and write a cohort folder plus ``truth.json``.
+
+    Parameters
+    ----------
+    out : str or Path
+    seed : int
+    **kwargs
+        More arguments of :func:`simulate_cohort`.
+
+    Returns
+    -------
+    Path
+    """
     out = Path(out)
     tables, truth = simulate_cohort(seed=seed, **kwargs)
     save_cohort(out, tables["participants"], tables["responses"], tables["employment"], tables["codebook"], tables["study"])

@@ -74,13 +74,40 @@ RATER_LOADING = 0.6       # the partner's view of one's humility: .6 h + .8 u
 
 
 def humility_stream(seed: int) -> np.random.Generator:
-    """The random stream of the humility instruments: independent of the simulator's earlier streams."""
+    """The random stream of the humility instruments: independent of the simulator's earlier streams.
+
+    Parameters
+    ----------
+    seed : int
+        The cohort's seed.
+
+    Returns
+    -------
+    numpy.random.Generator
+        Seeded with ``SeedSequence([seed, 18])``.
+
+    Examples
+    --------
+    >>> humility_stream(7).random() == humility_stream(7).random() != humility_stream(8).random()
+    True
+    """
     return np.random.default_rng(np.random.SeedSequence([int(seed), 18]))
 
 
 def partner_index(arm: np.ndarray, pair: np.ndarray) -> np.ndarray:
     """Each programme member's pair partner's position (-1 for controls and for a pair of one).
 
+    Parameters
+    ----------
+    arm, pair : ndarray
+        Each participant's arm and ``pair_id`` (blank: no pair).
+
+    Returns
+    -------
+    ndarray of int
+
+    Examples
+    --------
     >>> partner_index(np.array(["program"] * 3 + ["control"]), np.array(["p1", "p2", "p1", ""])).tolist()
     [2, -1, 0, -1]
     """
@@ -96,7 +123,28 @@ def partner_index(arm: np.ndarray, pair: np.ndarray) -> np.ndarray:
 
 
 def actor_partner_shift(coefs: dict, latent: dict, partner: np.ndarray) -> np.ndarray:
-    """sum over moderators of b_actor z(self) + b_partner z(partner); 0 where there is no partner's value."""
+    """sum over moderators of b_actor z(self) + b_partner z(partner); 0 where there is no partner's value.
+
+    Parameters
+    ----------
+    coefs : dict
+        Latent moderator -> ``{"actor": b, "partner": b}`` (a missing key counts as 0).
+    latent : dict
+        Latent moderator -> each participant's z.
+    partner : ndarray of int
+        :func:`partner_index`.
+
+    Returns
+    -------
+    ndarray
+        Each participant's shift of the latent change.
+
+    Examples
+    --------
+    >>> actor_partner_shift({"humility": {"actor": 0.1, "partner": 0.2}}, {"humility": np.array([1.0, -1.0, 2.0])},
+    ...                     np.array([1, 0, -1])).round(3).tolist()
+    [-0.1, 0.1, 0.2]
+    """
     out = np.zeros(len(partner))
     has = partner >= 0
     for m, b in coefs.items():
@@ -131,7 +179,35 @@ def _codebook_entry(spec: dict, codes: list[str]) -> dict:
 def add_humility_scales(responses: pd.DataFrame, codebook: dict, truth_scales: dict, rng, pid, arm, pair,
                         humility: np.ndarray, item_missing: float, waves=("pre", "post")) -> None:
     """Write the two humility instruments into ``responses`` (new columns after the existing ones), ``codebook``
-    and ``truth_scales`` (in place). ``humility`` is the latent trait, drawn by the caller from ``rng``."""
+    and ``truth_scales`` (in place). ``humility`` is the latent trait, drawn by the caller from ``rng``.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        responses.csv being built (``participant_id``, ``wave``, ...).
+    codebook : dict
+        codebook.yaml being built (its ``scales``).
+    truth_scales : dict
+        truth.json's ``scales``.
+    rng : numpy.random.Generator
+        :func:`humility_stream`.
+    pid, arm, pair : sequence
+        Each participant's id, arm and ``pair_id``.
+    humility : ndarray
+        Each participant's latent humility.
+    item_missing : float
+        The chance an item is left blank.
+    waves : (str, str)
+
+    Examples
+    --------
+    >>> pid, arm, pair = ["a", "b", "c", "d"], ["program", "program", "control", "control"], ["p1", "p1", "", ""]
+    >>> R = pd.DataFrame({"participant_id": pid * 2, "wave": ["pre"] * 4 + ["post"] * 4})
+    >>> codebook, truth, rng = {"scales": {}}, {}, humility_stream(1)
+    >>> add_humility_scales(R, codebook, truth, rng, pid, arm, pair, rng.standard_normal(4), 0.0)
+    >>> R.shape, sorted(codebook["scales"]), R.filter(like="ehs_").notna().sum(axis=1).tolist()
+    ((8, 21), ['expressed_humility', 'honesty_humility'], [9, 9, 0, 0, 0, 0, 0, 0])
+    """
     n = len(pid)
     index = {p: i for i, p in enumerate(pid)}
     prog = np.asarray(arm) == "program"
@@ -177,7 +253,31 @@ def simulate_pairs(rng, n_pairs: int, outcome: dict, moderators: dict, coefs: di
 
     ``outcome``: ``{"spec", "loadings", "d", "roles", "mu"}``; ``moderators``: moderator scale → ``(spec, loadings)``
     with its latent in :data:`MODERATOR_SCALES`; ``coefs``: latent → ``{"actor", "partner"}``.
-    Returns arrays of shape (n_pairs, 2): ``pre``, ``post``, one per moderator scale, and ``role``."""
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_pairs : int
+    outcome, moderators, coefs : dict
+        As above.
+    rho, trend : float
+        The outcome's pre-post correlation and change without the programme (latent SD units).
+    b_relationship, b_sessions : float
+        Effects of the pair's relationship quality and of the sessions attended.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Arrays of shape (n_pairs, 2): ``pre``, ``post``, one per moderator scale, and ``role``.
+
+    Examples
+    --------
+    >>> spec, lam = HUMILITY_SCALES["honesty_humility"], [0.7] * 10
+    >>> outcome = {"spec": spec, "loadings": lam, "d": 0.3, "roles": ["junior"], "mu": {"junior": 0.0, "senior": 0.0}}
+    >>> sim = simulate_pairs(np.random.default_rng(0), 5, outcome, {"honesty_humility": (spec, lam)}, {})
+    >>> sorted(sim), sim["pre"].shape, sim["role"][0].tolist()
+    (['honesty_humility', 'post', 'pre', 'role'], (5, 2), ['junior', 'senior'])
+    """
     n = 2 * n_pairs
     role = np.tile(np.array(["junior", "senior"]), n_pairs)
     partner = np.arange(n) ^ 1
@@ -202,7 +302,24 @@ def simulate_pairs(rng, n_pairs: int, outcome: dict, moderators: dict, coefs: di
 
 
 def population_slopes(change: np.ndarray, actor: np.ndarray, partner: np.ndarray) -> np.ndarray:
-    """Least-squares slopes of change on the standardised actor and partner values (with an intercept)."""
+    """Least-squares slopes of change on the standardised actor and partner values (with an intercept).
+
+    Parameters
+    ----------
+    change, actor, partner : ndarray
+        One value per participant.
+
+    Returns
+    -------
+    ndarray
+        The actor's and the partner's slope, per SD.
+
+    Examples
+    --------
+    >>> a, p = np.array([1.0, 2, 3, 4, 5]), np.array([2.0, 1, 4, 3, 5])
+    >>> population_slopes(1 + 2 * (a - 3) / a.std(ddof=1) + 0.5 * (p - 3) / p.std(ddof=1), a, p).round(6).tolist()
+    [2.0, 0.5]
+    """
     za = (actor - actor.mean()) / actor.std(ddof=1)
     zp = (partner - partner.mean()) / partner.std(ddof=1)
     X = np.column_stack([np.ones_like(za), za, zp])
@@ -211,7 +328,33 @@ def population_slopes(change: np.ndarray, actor: np.ndarray, partner: np.ndarray
 
 def actor_partner_truth(sim: dict, roles: list[str], moderator_names) -> dict:
     """Per population (each role, and ``all`` when the effect names both) and moderator scale: the slopes
-    ``{"actor", "partner"}`` that the actor–partner model estimates, from a large :func:`simulate_pairs` draw."""
+    ``{"actor", "partner"}`` that the actor–partner model estimates, from a large :func:`simulate_pairs` draw.
+
+    Parameters
+    ----------
+    sim : dict
+        :func:`simulate_pairs`'s draw.
+    roles : list of str
+        The roles the outcome's effect names.
+    moderator_names : iterable of str
+        Moderator scales of ``sim``.
+
+    Returns
+    -------
+    dict
+        Population -> moderator scale -> ``{"actor", "partner"}`` (6 decimals).
+
+    Examples
+    --------
+    >>> spec, lam = HUMILITY_SCALES["honesty_humility"], [0.7] * 10
+    >>> outcome = {"spec": spec, "loadings": lam, "d": 0.3, "roles": ["junior", "senior"],
+    ...            "mu": {"junior": 0.0, "senior": 0.0}}
+    >>> sim = simulate_pairs(np.random.default_rng(0), 2000, outcome, {"honesty_humility": (spec, lam)},
+    ...                      {"humility": {"actor": 0.0, "partner": 0.3}})
+    >>> t = actor_partner_truth(sim, ["junior", "senior"], ["honesty_humility"])
+    >>> sorted(t), t["all"]["honesty_humility"]      # the planted 0.3, attenuated by rounding and measurement
+    (['all', 'junior', 'senior'], {'actor': -0.005809, 'partner': 0.175808})
+    """
     change = (sim["post"] - sim["pre"]).ravel()
     role = sim["role"].ravel()
     out: dict = {}
