@@ -364,6 +364,24 @@ def analyse_retention_hypothesis(cohort: Cohort, h: Hypothesis, alpha: float | N
         (``cox_efron``, ``cox_breslow``, ``km``, ``logrank``, ``zph``, ``ph_assumption_holds``, ``adjusted``,
         ``cumulative_incidence``, ``excluded``) and the retention data (one row per participant: ``entry``,
         ``time``, ``event``, ``arm``, ...).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from types import SimpleNamespace as NS
+    >>> ids = [f"p{i}" for i in range(12)]
+    >>> P = pd.DataFrame({"participant_id": ids, "arm": ["program"] * 6 + ["control"] * 6})
+    >>> out = {3: "2025-09-01", 5: "2025-05-01", 6: "2025-03-01", 8: "2025-06-01", 9: "2025-10-01", 11: "2025-04-15"}
+    >>> E = pd.DataFrame({"participant_id": ids, "hire_date": pd.Timestamp("2020-01-01"),
+    ...                   "exit_date": pd.to_datetime([out.get(i) for i in range(12)]),
+    ...                   "exit_reason": [None if i not in out else "involuntary" if i == 5 else "voluntary"
+    ...                                   for i in range(12)]})
+    >>> c = NS(participants=P, employment=E, study=NS(alpha=0.05, programme_start=dt.date(2025, 1, 6),
+    ...        censor_date=dt.date(2026, 1, 6), horizons_days=(182, 365)))
+    >>> h = Hypothesis("H3", "L", "retention", "increase", "primary")
+    >>> row, detail, data = analyse_retention_hypothesis(c, h)
+    >>> row.n["program"]["events"], row.n["control"]["events"], round(row.effect_size["value"], 3), len(data)
+    (1, 4, 0.195, 12)
     """
     alpha = cohort.study.alpha if alpha is None else alpha
     if cohort.employment is None:
@@ -493,6 +511,24 @@ def analyse_retention(cohort: Cohort, h: Hypothesis, alpha: float | None = None)
     Returns
     -------
     RetentionAnalysis
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from types import SimpleNamespace as NS
+    >>> ids = [f"p{i}" for i in range(12)]
+    >>> P = pd.DataFrame({"participant_id": ids, "arm": ["program"] * 6 + ["control"] * 6})
+    >>> out = {3: "2025-09-01", 5: "2025-05-01", 6: "2025-03-01", 8: "2025-06-01", 9: "2025-10-01", 11: "2025-04-15"}
+    >>> E = pd.DataFrame({"participant_id": ids, "hire_date": pd.Timestamp("2020-01-01"),
+    ...                   "exit_date": pd.to_datetime([out.get(i) for i in range(12)]),
+    ...                   "exit_reason": [None if i not in out else "involuntary" if i == 5 else "voluntary"
+    ...                                   for i in range(12)]})
+    >>> c = NS(participants=P, employment=E, study=NS(alpha=0.05, programme_start=dt.date(2025, 1, 6),
+    ...        censor_date=dt.date(2026, 1, 6), horizons_days=(182, 365)))
+    >>> h = Hypothesis("H3", "L", "retention", "increase", "primary")
+    >>> a = analyse_retention(c, h)
+    >>> a.detail["at_risk"].query("horizon_days == 365")["n_at_risk"].tolist(), round(a.power["mde_hazard_ratio"], 3)
+    ([2, 4], 0.043)
     """
     alpha = cohort.study.alpha if alpha is None else alpha
     row, detail, data = analyse_retention_hypothesis(cohort, h, alpha)

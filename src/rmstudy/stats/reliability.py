@@ -23,10 +23,19 @@ from rmstudy.errors import ModelError
 def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> dict:
     """Cronbach's alpha of an item matrix (already reverse-keyed).
 
-    Returns a dict: ``n`` (rows with at least one answer), ``k`` (items),
-    ``alpha`` (raw, from the pairwise covariance matrix), ``alpha_std``
-    (from that matrix rescaled to correlations, as ``psych::alpha``), ``average_r`` and the Feldt
-    (1965) confidence interval ``alpha_ci_low``/``alpha_ci_high``.
+    Parameters
+    ----------
+    items : DataFrame
+        One column per item, one row per respondent (NaN = not answered).
+    ci : float
+        Coverage of the Feldt interval.
+
+    Returns
+    -------
+    dict
+        ``n`` (rows with at least one answer), ``k`` (items), ``alpha`` (raw, from the pairwise covariance matrix),
+        ``alpha_std`` (from that matrix rescaled to correlations, as ``psych::alpha``), ``average_r`` and the Feldt
+        (1965) confidence interval ``alpha_ci_low``/``alpha_ci_high`` (NaN with fewer than 2 items or 3 rows).
 
     Examples
     --------
@@ -65,6 +74,15 @@ def omega_total(items: pd.DataFrame) -> float:
     """McDonald's omega total from a one-factor minres (ULS) solution on the
     pairwise correlation matrix: 1 - sum(uniquenesses) / sum(R).
 
+    Parameters
+    ----------
+    items : DataFrame
+
+    Returns
+    -------
+    float
+        NaN with fewer than 3 items or an undefined correlation.
+
     Examples
     --------
     >>> X = pd.DataFrame({"q1": [1, 2, 3, 4, 5, 3], "q2": [2, 2, 3, 5, 4, 3], "q3": [1, 3, 3, 4, 5, 2]}, dtype=float)
@@ -91,8 +109,31 @@ def reliability_table(responses: pd.DataFrame, participants: pd.DataFrame, codeb
                       waves, by: str = "role") -> pd.DataFrame:
     """Alpha and omega per scale × wave × group (each level of ``by`` and 'all').
 
-    Returns columns ``scale, wave, role, n, k, alpha, alpha_std, average_r,
-    alpha_ci_low, alpha_ci_high, omega``.
+    Parameters
+    ----------
+    responses, participants : DataFrame
+        Item answers (``participant_id, wave``, items) and the participants (``participant_id``, ``by``).
+    codebook : Codebook
+    waves : iterable
+    by : str
+
+    Returns
+    -------
+    DataFrame
+        ``scale, wave, role, n, k, alpha, alpha_std, average_r, alpha_ci_low, alpha_ci_high, omega``.
+
+    Examples
+    --------
+    >>> from rmstudy.contract.codebook import Codebook, Scale
+    >>> cb, ids = Codebook({"s": Scale("s", ("q1", "q2", "q3"), 1, 5)}), list("abcdef")
+    >>> P = pd.DataFrame({"participant_id": ids, "role": ["mentor"] * 3 + ["mentee"] * 3})
+    >>> X = pd.DataFrame({"q1": [1, 2, 3, 4, 5, 3], "q2": [2, 2, 3, 5, 4, 3], "q3": [1, 3, 3, 4, 5, 2]}, dtype=float)
+    >>> resp = X.assign(participant_id=ids, wave="pre")
+    >>> reliability_table(resp, P, cb, ["pre"])[["role", "n", "alpha", "omega"]].round(3)
+         role  n  alpha  omega
+    0  mentee  3  0.871  0.913
+    1  mentor  3  0.868  0.933
+    2     all  6  0.932  0.938
     """
     cols = ["participant_id", by] if by in participants.columns else ["participant_id"]
     keyed = reverse_key(responses, codebook).merge(participants[cols], on="participant_id", how="left")
@@ -112,10 +153,28 @@ def reliability_table(responses: pd.DataFrame, participants: pd.DataFrame, codeb
 # --- item statistics (as psych::alpha) ---------------------------------------------
 
 def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
-    """Per item: ``item, n, mean, sd, r_drop`` (item–rest correlation) and
-    ``alpha_if_deleted`` (raw alpha of the other items), from the pairwise
-    covariance matrix exactly as ``psych::alpha`` computes ``r.drop`` and
-    ``alpha.drop``."""
+    """Per item: ``item, n, mean, sd, r_drop`` (item–rest correlation) and ``alpha_if_deleted`` (raw alpha of the
+    other items), from the pairwise covariance matrix exactly as ``psych::alpha`` computes ``r.drop`` and
+    ``alpha.drop``.
+
+    Parameters
+    ----------
+    items : DataFrame
+        One column per item (already reverse-keyed).
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"q1": [1, 2, 3, 4, 5, 3], "q2": [2, 2, 3, 5, 4, 3], "q3": [1, 3, 3, 4, 5, 2]}, dtype=float)
+    >>> item_statistics(X).round(3)
+      item  n   mean     sd  r_drop  alpha_if_deleted
+    0   q1  6  3.000  1.414   0.942             0.832
+    1   q2  6  3.167  1.169   0.807             0.947
+    2   q3  6  3.000  1.414   0.854             0.908
+    """
     x = items.dropna(how="all")
     C = x.cov().to_numpy()
     k = C.shape[0]
@@ -212,15 +271,32 @@ def _oblimin(A: np.ndarray, eps: float = 1e-5, maxit: int = 1000) -> tuple[np.nd
 
 
 def omega_hierarchical(items: pd.DataFrame, nfactors: int) -> dict:
-    """McDonald's omega hierarchical and omega total with ``nfactors`` group
-    factors, as ``psych::omega(x, nfactors)``: minres factors, varimax then
-    oblimin, a Schmid–Leiman general factor from the factor correlations
-    (minres one-factor solution), omega_h = (sum g)^2 / sum(R).
+    """McDonald's omega hierarchical and omega total with ``nfactors`` group factors, as
+    ``psych::omega(x, nfactors)``: minres factors, varimax then oblimin, a Schmid–Leiman general factor from the
+    factor correlations (minres one-factor solution), omega_h = (sum g)^2 / sum(R).
 
-    ``heywood`` is True when a uniqueness sits at minres's lower bound: the
-    group factors are then not identified (typically because the data are
-    unidimensional), minres has several local optima and omega_h is not
+    ``heywood`` is True when a uniqueness sits at minres's lower bound: the group factors are then not identified
+    (typically because the data are unidimensional), minres has several local optima and omega_h is not
     trustworthy — psych may stop at a different one.
+
+    Parameters
+    ----------
+    items : DataFrame
+    nfactors : int
+
+    Returns
+    -------
+    dict
+        ``omega_h, omega_total, g_loadings, nfactors, heywood``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)          # 9 items: a general factor (0.6), 3 group factors (0.5) of 3 items
+    >>> g, f = rng.normal(size=300), rng.normal(size=(300, 3))
+    >>> X = pd.DataFrame({j: 0.6 * g + 0.5 * f[:, j // 3] + 0.6 * rng.normal(size=300) for j in range(9)})
+    >>> o = omega_hierarchical(X, 3)
+    >>> round(o["omega_h"], 2), round(o["omega_total"], 2), o["heywood"]
+    (0.77, 0.92, False)
     """
     R = items.dropna(how="all").corr().to_numpy()
     if nfactors < 3:
@@ -248,6 +324,14 @@ def single_item_flags(codebook: Codebook) -> list[dict]:
     alpha and omega need two or more items, and one administration of one item carries no information about its
     measurement error.
 
+    Parameters
+    ----------
+    codebook : Codebook
+
+    Returns
+    -------
+    list of dict
+
     Examples
     --------
     >>> from rmstudy.contract.codebook import Scale
@@ -265,6 +349,15 @@ def single_item_flags(codebook: Codebook) -> list[dict]:
 def feldt_compare(a1: float, n1: int, a2: float, n2: int) -> float:
     """Two-sided p of Feldt's (1969) test that two independent alphas are equal:
     W = (1 - a1) / (1 - a2) ~ F(n1 - 1, n2 - 1).
+
+    Parameters
+    ----------
+    a1, a2 : float
+    n1, n2 : int
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -287,7 +380,24 @@ def reliability_flags(table: pd.DataFrame, items: dict, threshold: float = 0.70,
       least ``min_gap`` and Feldt's test gives p < ``p_differ`` (between waves the
       samples overlap, so the test is approximate).
 
-    ``items`` maps (scale, wave, role) to that cell's :func:`item_statistics` table.
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`reliability_table`.
+    items : dict
+        (scale, wave, role) -> that cell's :func:`item_statistics` table.
+    threshold, p_differ, min_gap : float
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"scale": ["eng"], "wave": ["pre"], "role": ["all"], "alpha": [0.55], "n": [40]})
+    >>> st = {("eng", "pre", "all"): pd.DataFrame({"item": ["e1", "e2", "e3"], "r_drop": [0.4, 0.3, -0.2]})}
+    >>> [(f["flag"], f["item"], f["value"]) for f in reliability_flags(table, st)]
+    [('low_alpha', None, 0.55), ('negative_item_rest', 'e3', -0.2)]
     """
     flags = []
     for r in table.itertuples(index=False):
@@ -330,11 +440,36 @@ def reliable_change(scores: pd.DataFrame, participants: pd.DataFrame, scale: str
                     reliability: float, direction: str = "increase", z: float = 1.96) -> tuple[pd.DataFrame, dict]:
     """Reliable Change Index per participant with both waves scored.
 
-    RCI = (x2 - x1) / S_diff, S_diff = sqrt(2) * SD_1 * sqrt(1 - r_xx), with SD_1
-    the SD of the scale at the first wave in these participants and r_xx the
-    sample's reliability. |RCI| > z is reliable change; ``direction`` says which
-    sign is improvement. Returns the per-participant table (academic use only;
-    never for HR) and counts per arm of improved / unchanged / worsened.
+    RCI = (x2 - x1) / S_diff, S_diff = sqrt(2) * SD_1 * sqrt(1 - r_xx), with SD_1 the SD of the scale at the first
+    wave in these participants and r_xx the sample's reliability. |RCI| > z is reliable change; ``direction`` says
+    which sign is improvement.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Long scale scores: ``participant_id, wave``, ``scale``.
+    participants : DataFrame
+        ``participant_id, arm``: the participants counted.
+    scale : str
+    waves : (str, str)
+        Baseline and later wave.
+    reliability, z : float
+    direction : {"increase", "decrease"}
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The per-participant table (academic use only; never for HR) and ``s_diff, sd_baseline, reliability, z,
+        counts`` (per arm: improved / unchanged / worsened).
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"participant_id": list("abcabc"), "wave": ["pre"] * 3 + ["post"] * 3,
+    ...                        "eng": [2.0, 3.0, 4.0, 4.0, 3.0, 2.5]})
+    >>> P = pd.DataFrame({"participant_id": list("abc"), "arm": ["program", "program", "control"]})
+    >>> w, s = reliable_change(scores, P, "eng", ("pre", "post"), reliability=0.875)
+    >>> round(s["s_diff"], 4), w["rci"].round(4).tolist(), w["change"].tolist()
+    (0.5, [4.0, 0.0, -3.0], ['improved', 'unchanged', 'worsened'])
     """
     base, later = waves
     wide = scores.pivot_table(index="participant_id", columns="wave", values=scale, observed=True)
@@ -371,13 +506,37 @@ def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, code
                        by=("wave", "arm"), scales=None) -> pd.DataFrame:
     """% favourable (top-two-box, as HR survey platforms report it) per scale and group.
 
-    Items are reverse-keyed first; 'favourable' is the top two answer options, or
-    the bottom two for a scale whose codebook says ``favourable: low``, or the answers
-    at or below (above) a codebook cut-off ``favourable: {at_most: 13}`` (``at_least``).
-    A one-item scale of more than ``LIKERT_MAX_POINTS`` answer points (a total score such
-    as 0–63) gets a share only from such a cut-off. The share is
-    over all answered items of the scale. ``n`` counts respondents (for suppression).
-    ``scales`` limits the scales (default: all).
+    Items are reverse-keyed first; 'favourable' is the top two answer options, or the bottom two for a scale whose
+    codebook says ``favourable: low``, or the answers at or below (above) a codebook cut-off ``favourable: {at_most:
+    13}`` (``at_least``). A one-item scale of more than ``LIKERT_MAX_POINTS`` answer points (a total score such as
+    0–63) gets a share only from such a cut-off. The share is over all answered items of the scale. ``n`` counts
+    respondents (for suppression).
+
+    Parameters
+    ----------
+    responses, participants : DataFrame
+        Item answers (``participant_id``, items) and participant columns (``by`` may name either's columns).
+    codebook : Codebook
+    by : tuple of str
+    scales : collection of str, optional
+        Limits the scales (default: all).
+
+    Returns
+    -------
+    DataFrame
+        ``scale``, the ``by`` columns, ``n, answers, percent_favourable``.
+
+    Examples
+    --------
+    >>> from rmstudy.contract.codebook import Codebook, Scale
+    >>> cb, ids = Codebook({"s": Scale("s", ("q1", "q2", "q3"), 1, 5)}), list("abcdef")
+    >>> P = pd.DataFrame({"participant_id": ids, "arm": ["program", "control"] * 3})
+    >>> X = pd.DataFrame({"q1": [1, 2, 3, 4, 5, 3], "q2": [2, 2, 3, 5, 4, 3], "q3": [1, 3, 3, 4, 5, 2]}, dtype=float)
+    >>> resp = X.assign(participant_id=ids, wave="pre")
+    >>> percent_favourable(resp, P, cb).round(1)             # answers 4 and 5: 3 of each arm's 9
+      scale wave      arm  n  answers  percent_favourable
+    0     s  pre  control  3        9                33.3
+    1     s  pre  program  3        9                33.3
     """
     keyed = reverse_key(responses, codebook).merge(participants, on="participant_id", how="left")
     keys = [keyed[b].astype(str) for b in by]
@@ -402,7 +561,26 @@ def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, code
 
 def item_distributions(responses: pd.DataFrame, codebook: Codebook, by: str = "wave") -> pd.DataFrame:
     """Each item's response distribution (answers as given, before reverse keying) per ``by``
-    level, long format: ``scale, item, <by>, option, count`` (option NaN = missing)."""
+    level, long format: ``scale, item, <by>, option, count`` (option NaN = missing).
+
+    Parameters
+    ----------
+    responses : DataFrame
+    codebook : Codebook
+    by : str
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> from rmstudy.contract.codebook import Codebook, Scale
+    >>> r = pd.DataFrame({"wave": ["pre", "pre", "pre", "post"], "q1": [1.0, 3.0, None, 2.0]})
+    >>> d = item_distributions(r, Codebook({"s": Scale("s", ("q1",), 1, 3)}))
+    >>> d.loc[d["wave"] == "pre", "count"].tolist()              # options 1, 2, 3 and missing
+    [1, 0, 1, 1]
+    """
     rows = []
     for s in codebook.scales.values():
         options = np.arange(s.min, s.max + 1)
