@@ -71,10 +71,7 @@ NO_EXAMPLE = {
     "analysis.hypotheses.analyse_survey": "runs the sensitivity analyses and the tipping-point MI (1.6 s on 8 "
                                           "people); tests/test_analysis.py runs it",
     "analysis.hypotheses.SurveyAnalysis": "analyse_survey's result (the same)",
-    "analysis.hypotheses.analyse_retention_hypothesis": "needs employment records and a Cox fit (1 s on the demo "
-                                                        "cohort); tests/test_analysis.py runs it",
-    "analysis.hypotheses.analyse_retention": "the same, with the numbers at risk",
-    "analysis.hypotheses.RetentionAnalysis": "analyse_retention's result (the same)",
+    "analysis.hypotheses.RetentionAnalysis": "analyse_retention's result: its example builds one",
     "simulate.cohort.write_demo": "writes a cohort folder and truth.json to disk; simulate_cohort's example draws "
                                    "the tables it writes (tests/test_simulate.py writes one)",
     "report.tables.show": "displays HTML in a notebook through IPython; the HTML is pandas' own to_html",
