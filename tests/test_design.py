@@ -187,3 +187,18 @@ def test_favourable_cut_off_in_the_codebook(tmp_path):
     (row,) = percent_favourable(R, P, book({"at_most": 13})).to_dict(orient="records")
     assert np.isclose(row["percent_favourable"], 200 / 3)
     assert percent_favourable(R, P, book("low")).empty      # a total score's "bottom two points" mean nothing
+
+
+def test_a_constant_integer_covariate_is_named_as_a_number():
+    """numpy integers failed the message's isinstance(v, (int, float)) and showed as a quoted string ('30')."""
+    from types import SimpleNamespace as NS
+
+    from rmstudy.checks.design import covariate_problems
+    from rmstudy.contract.study import Hypothesis
+
+    h = Hypothesis("H1", "L", "wellbeing", "increase", "primary", contrast=("pre", "post"), covariates=("age",))
+    P = pd.DataFrame({"participant_id": list("abcd"), "arm": ["program"] * 2 + ["control"] * 2,
+                      "age": pd.Series([30] * 4, dtype="int64")})
+    S = pd.DataFrame({"participant_id": list("abcd"), "wave": ["pre"] * 4, "wellbeing": [3.0, 2.0, 4.0, 3.5]})
+    (p,) = covariate_problems(NS(study=NS(hypotheses=(h,)), participants=P), S)
+    assert "takes the one value 30 among the 4" in p.message and "'30'" not in p.message

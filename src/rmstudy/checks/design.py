@@ -92,7 +92,7 @@ def covariate_problems(c: Cohort, scores: pd.DataFrame) -> list[Problem]:
             where = col if file == "participants.csv" else f"hypotheses.{i}.covariates"
             if values.nunique() <= 1:
                 v = values.iloc[0] if len(values) else None
-                shown = "no value" if v is None else f"the one value {float(v):g}" if isinstance(v, (int, float)) \
+                shown = "no value" if v is None else f"the one value {float(v):g}" if isinstance(v, (int, float, np.number)) \
                     else f"the one value '{v}'"
                 out.append(Problem(file, f"{kind} '{col}' of {h.id} takes {shown} among the {len(people)} participants "
                                    "it analyses, so the adjusted models cannot estimate it", fix, column=where))
