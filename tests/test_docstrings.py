@@ -33,6 +33,7 @@ EXAMPLE_MODULES = (
     "stats.scoring", "stats.effects", "stats.multiplicity", "stats.decisions", "stats.meta",
     "stats.models.mixed", "stats.models.nested", "stats.models.survival",
     "stats.tipping", "stats.sensitivity", "stats.moderation", "stats.models.mmrm", "stats.reliability",
+    "report.narrative",
     "checks.validate", "checks.quality",
     "ingest.values", "ingest.identifiers", "ingest.key", "ingest.report",
     "report.privacy", "report.escape", "report.tables",
@@ -96,7 +97,6 @@ NO_EXAMPLE = {
 NOT_YET = {
     "report.academic": "academic.py and academic_tables.py (44 public functions, 512 and 498 lines): their sections "
                        "need the modules split first (600-line rule); the other report.academic_* modules are covered",
-    "report.narrative": "another session's files while this rule was written",
     "report.hr": "build_report is 79 lines: its sections need it split first (80-line rule); the rest of report.hr "
                  "has them, and report.hr_findings is covered",
 }

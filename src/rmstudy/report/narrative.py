@@ -39,11 +39,40 @@ VERDICT_STYLE = {
 
 
 def verdict(decision: str) -> str:
+    """The decision in HR's words (:data:`VERDICTS`).
+
+    Parameters
+    ----------
+    decision : {"supported", "opposite", "equivalent", "inconclusive"}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> verdict("equivalent")
+    'evidence of no meaningful change'
+    """
     return VERDICTS[decision]
 
 
 def size_in_words(d: float) -> str:
-    """A standardised difference as words ("about a third of a standard deviation")."""
+    """A standardised difference as words ("about a third of a standard deviation").
+
+    Parameters
+    ----------
+    d : float
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> [size_in_words(d) for d in (0.02, -0.3, 1.24)]
+    ['practically no difference', 'about a third of a standard deviation', 'about 1.2 standard deviations']
+    """
     a = abs(d)
     if a < 0.05:
         return "practically no difference"
@@ -56,7 +85,22 @@ def size_in_words(d: float) -> str:
 
 
 def fmt(x: float, digits: int = 2) -> str:
-    """A number with ``digits`` decimals, a true minus sign, and no sign at all when it rounds to zero."""
+    """A number with ``digits`` decimals, a true minus sign, and no sign at all when it rounds to zero.
+
+    Parameters
+    ----------
+    x : float
+    digits : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt(-1.234), fmt(-0.004), fmt(2.5, 1)
+    ('−1.23', '0.00', '2.5')
+    """
     s = f"{x:.{digits}f}"
     if float(s) == 0:
         return f"{0:.{digits}f}"
@@ -64,14 +108,46 @@ def fmt(x: float, digits: int = 2) -> str:
 
 
 def fmt_signed(x: float, digits: int = 2) -> str:
-    """As :func:`fmt` with a leading '+' for positive values (a change: "+0.16")."""
+    """As :func:`fmt` with a leading '+' for positive values (a change: "+0.16").
+
+    Parameters
+    ----------
+    x : float
+    digits : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_signed(0.163), fmt_signed(-0.2), fmt_signed(0.001)
+    ('+0.16', '−0.20', '0.00')
+    """
     s = fmt(x, digits)
     return s if s.startswith(MINUS) or float(s.replace(MINUS, "-")) == 0 else "+" + s
 
 
 def fmt_range(lo: float, hi: float, digits: int = 2, signed: bool = True, max_digits: int = 4, sep: str = " to ") -> str:
     """"a to b" (or "a and b" with ``sep``), with more decimals when the two ends would otherwise print alike
-    (never "0.56 to 0.56")."""
+    (never "0.56 to 0.56").
+
+    Parameters
+    ----------
+    lo, hi : float
+    digits, max_digits : int
+    signed : bool
+    sep : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_range(0.5612, 0.5649), fmt_range(0.2, 1.5, signed=False, sep=" and ")
+    ('+0.561 to +0.565', '0.20 and 1.50')
+    """
     f = fmt_signed if signed else fmt
     d = digits
     while f(lo, d) == f(hi, d) and d < max_digits and lo != hi:
@@ -80,12 +156,41 @@ def fmt_range(lo: float, hi: float, digits: int = 2, signed: bool = True, max_di
 
 
 def pct(x: float) -> str:
-    """A share as a whole percentage ("83%")."""
+    """A share as a whole percentage ("83%").
+
+    Parameters
+    ----------
+    x : float
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> pct(0.834)
+    '83%'
+    """
     return f"{round(100 * x):d}%"
 
 
 def scale_words(scale) -> str:
-    """The scale's name for a sentence: its label up to any bracket, first letter lower case."""
+    """The scale's name for a sentence: its label up to any bracket, first letter lower case (not an acronym's).
+
+    Parameters
+    ----------
+    scale : Scale
+        A codebook scale (``label``, else ``name``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> [scale_words(type("Scale", (), {"label": t})) for t in ("Work engagement (UWES-3)", "BDI-II")]
+    ['work engagement', 'BDI-II']
+    """
     label = (getattr(scale, "label", "") or getattr(scale, "name", "")).split(" (")[0].strip()
     if len(label) > 1 and not label[:2].isupper():
         label = label[0].lower() + label[1:]
@@ -93,7 +198,21 @@ def scale_words(scale) -> str:
 
 
 def direction_label(scale) -> str:
-    """What a higher score means, from the codebook: ``higher_is`` ("higher = more bias"), else ``favourable``."""
+    """What a higher score means, from the codebook: ``higher_is`` ("higher = more bias"), else ``favourable``.
+
+    Parameters
+    ----------
+    scale : Scale
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> direction_label(type("Scale", (), {"favourable": {"at_most": 13}}))      # a cut-off: low scores are good
+    'lower = more favourable'
+    """
     if getattr(scale, "higher_is", ""):
         return f"higher = {scale.higher_is}"
     fav = getattr(scale, "favourable", "high")
@@ -103,7 +222,21 @@ def direction_label(scale) -> str:
 
 
 def favourable_words(scale) -> str:
-    """What '% favourable' counts, from the codebook: the top or bottom two answer options, or a cut-off."""
+    """What '% favourable' counts, from the codebook: the top or bottom two answer options, or a cut-off.
+
+    Parameters
+    ----------
+    scale : Scale
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> favourable_words(type("Scale", (), {"favourable": {"at_most": 13}}))
+    'share of scores at or below 13'
+    """
     fav = getattr(scale, "favourable", "high")
     if isinstance(fav, dict):
         (side, cut), = fav.items()
@@ -120,6 +253,19 @@ def population_in_words(population: dict | None) -> str:
 
     Roles read as plural nouns; ``age`` as "aged A to B" / "aged B or under" / "aged A or over"; any other
     column as "whose <column> is <value>" (values joined with "or").
+
+    Parameters
+    ----------
+    population : dict or None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> population_in_words({"role": ["junior", "senior"], "age": {"min": 30, "max": 50}, "site": ["Leeds", "York"]})
+    'juniors and seniors aged 30 to 50 and whose site is Leeds or York'
     """
     pop = dict(population or {})
     if not pop:
@@ -155,7 +301,23 @@ def _t(alpha_one_sided: float, df) -> float:
 
 def equivalence_interval(row: dict, alpha: float) -> tuple[float, float]:
     """The (1 − 2α) interval that the TOST uses, on the row's estimate scale (scale points; log hazard ratio
-    for retention rows): estimate ± t(1 − α, df)·SE (normal quantile when there is no df)."""
+    for retention rows): estimate ± t(1 − α, df)·SE (normal quantile when there is no df).
+
+    Parameters
+    ----------
+    row : dict
+        A results.json row (``estimate, se, df``).
+    alpha : float
+
+    Returns
+    -------
+    (float, float)
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in equivalence_interval({"estimate": 0.1, "se": 0.2, "df": 30}, 0.05)]  # 0.1 ± 1.697 x 0.2
+    [-0.2395, 0.4395]
+    """
     q = _t(alpha, row.get("df"))
     return row["estimate"] - q * row["se"], row["estimate"] + q * row["se"]
 
@@ -165,7 +327,22 @@ def equivalence_band(row: dict) -> float | None:
 
     Survey rows: a SESOI in d units is ``sesoi`` on the reported d scale, i.e. ``sesoi · |estimate / d|``
     scale points (``sesoi · baseline SD`` when the estimate is 0); ``raw`` SESOIs are already points.
-    Retention rows: ``|log(sesoi)|`` on the log hazard ratio scale."""
+    Retention rows: ``|log(sesoi)|`` on the log hazard ratio scale.
+
+    Parameters
+    ----------
+    row : dict
+        A results.json row (``outcome, sesoi, sesoi_units, estimate, effect_size, baseline_sd``).
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> equivalence_band({"outcome": "survey", "sesoi": 0.3, "estimate": 0.1, "effect_size": {"value": 0.2}})
+    0.15
+    """
     s = row.get("sesoi")
     if s is None:
         return None
@@ -184,7 +361,26 @@ def _points(x: float) -> str:
 
 
 def survey_answer(row: dict, scale) -> str:
-    """How much the score changed, in the scale's own points (the verdict is shown beside it as a badge)."""
+    """How much the score changed, in the scale's own points (the verdict is shown beside it as a badge).
+
+    Parameters
+    ----------
+    row : dict
+        A survey row of results.json (``estimate, effect_size, design``).
+    scale : Scale
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from rmstudy.contract.codebook import Scale
+    >>> s = Scale("eng", ("e1", "e2"), 1, 5, label="Work engagement (UWES-3)")
+    >>> print(survey_answer({"estimate": 0.4, "effect_size": {"value": 0.35}}, s))
+    In the programme, work engagement rose by 0.40 points more than in the comparison group, on the 1–5 scale
+    (higher = more favourable): about a third of a standard deviation.
+    """
     what = scale_words(scale)
     est = row["estimate"]
     d = row["effect_size"]["value"]
@@ -214,7 +410,23 @@ def survey_certainty(row: dict, alpha: float, family_size: int = 1) -> str:
 
     supported / opposite: the 95% range (the adjusted p is below α, so the range leaves out zero);
     equivalent: the (1 − 2α) range and the band it lies in; inconclusive: the 95% range, and when that range
-    alone leaves out zero but the adjusted p does not, the words say so."""
+    alone leaves out zero but the adjusted p does not, the words say so.
+
+    Parameters
+    ----------
+    row : dict
+    alpha : float
+    family_size : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(survey_certainty({"decision": "supported", "ci_low": 0.12, "ci_high": 0.68}, 0.05))
+    We are confident about the direction: the difference is likely between +0.12 and +0.68 points (95% range).
+    """
     dec = row["decision"]
     conf = f"{round(100 * (1 - alpha))}%"
     rng = fmt_range(row["ci_low"], row["ci_high"], sep=" and ")
@@ -240,7 +452,22 @@ def survey_certainty(row: dict, alpha: float, family_size: int = 1) -> str:
 
 
 def retention_answer(row: dict) -> str:
-    """The rate of resigning, for the group named in words (the verdict is shown beside it as a badge)."""
+    """The rate of resigning, for the group named in words (the verdict is shown beside it as a badge).
+
+    Parameters
+    ----------
+    row : dict
+        A retention row of results.json (``effect_size`` the hazard ratio, ``population``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(retention_answer({"effect_size": {"value": 0.75}, "population": {"role": "junior"}}))
+    Among juniors, people in the programme resigned at 0.75 times the rate of the comparison group (25% less often).
+    """
     hr = row["effect_size"]["value"]
     group = population_in_words(row.get("population"))
     if fmt(hr) == "1.00":
@@ -252,6 +479,24 @@ def retention_answer(row: dict) -> str:
 
 
 def retention_certainty(row: dict, alpha: float, family_size: int = 1) -> str:
+    """How sure we are about the hazard ratio, with the interval that matches the decision (:func:`survey_certainty`).
+
+    Parameters
+    ----------
+    row : dict
+    alpha : float
+    family_size : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(retention_certainty({"decision": "supported", "effect_size": {"ci_low": 0.55, "ci_high": 0.92}}, 0.05))
+    We are confident about the direction: the programme group's rate of resigning is likely between 0.55 and 0.92
+    times the comparison group's (95% range).
+    """
     dec = row["decision"]
     es = row["effect_size"]
     conf = f"{round(100 * (1 - alpha))}%"
@@ -276,7 +521,22 @@ def retention_certainty(row: dict, alpha: float, family_size: int = 1) -> str:
 
 
 def causal_caveat(assignment: str = "nonrandomised", short: bool = False) -> str | None:
-    """The caveat that belongs in the answer when people were not assigned to the programme at random."""
+    """The caveat that belongs in the answer when people were not assigned to the programme at random.
+
+    Parameters
+    ----------
+    assignment : str
+    short : bool
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> causal_caveat(short=True), causal_caveat("randomised")
+    ('People chose to join: part of this may come from who joined, not from the programme.', None)
+    """
     if assignment in ("randomised", "waitlist"):
         return None
     if short:
@@ -286,7 +546,24 @@ def causal_caveat(assignment: str = "nonrandomised", short: bool = False) -> str
 
 
 def baseline_gap_sentence(smd: float, what: str, first_wave: str) -> str | None:
-    """The analysed groups' starting difference, when it exceeds 0.1 SD (else None)."""
+    """The analysed groups' starting difference, when it exceeds 0.1 SD (else None).
+
+    Parameters
+    ----------
+    smd : float
+    what, first_wave : str
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> print(baseline_gap_sentence(-0.25, "work engagement", "pre"))
+    At the 'pre' survey the programme group already scored 0.25 standard deviations lower on work engagement than
+    the comparison group. The comparison of change allows for this starting gap, but groups that start apart can
+    also change differently.
+    """
     if abs(smd) <= 0.1:
         return None
     side = "higher" if smd > 0 else "lower"
@@ -296,7 +573,23 @@ def baseline_gap_sentence(smd: float, what: str, first_wave: str) -> str | None:
 
 
 def moderation_sentence(m: dict) -> str:
-    """One cautious sentence for HR about a clear moderation or dose-response result."""
+    """One cautious sentence for HR about a clear moderation or dose-response result.
+
+    Parameters
+    ----------
+    m : dict
+        A moderation result (``kind, moderator, interaction``; :func:`rmstudy.stats.moderation.moderation_analysis`).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(moderation_sentence({"kind": "dose_response", "moderator": "sessions", "interaction": {"estimate": 0.3}}))
+    Within the programme, people with more sessions tended to change more on this measure. This is a pattern worth
+    a look, not proof that sessions caused it.
+    """
     more = m["interaction"]["estimate"] > 0
     name = str(m["moderator"]).replace("_", " ")
     if m["kind"] == "dose_response":
