@@ -182,8 +182,8 @@ def actor_partner_analysis(analysed: pd.DataFrame, h, actor: pd.Series, partner:
 
     ``score ~ wave * (a + p) + (1 | group) + (1 | participant)`` over the contrast's two waves, programme arm only,
     with a = the participant's own moderator value and p = the partner's (the pair partner's, or the mean of the
-    other group members'), each standardised over the analysed participants (one value each). The wave × a and wave
-    × p coefficients are the actor and partner effects: the extra change per SD of one's own and of the partner's
+    other group members'), each standardised over the analysed participants (one value each). The wave × a and
+    wave × p coefficients are the actor and partner effects: the extra change per SD of one's own and of the partner's
     moderator. The group random intercept is left out when no group has two analysed members (it then coincides with
     the participant's). Read as moderation of the programme effect only if change in the comparison group does not
     depend on the moderator. REML fit of :mod:`rmstudy.stats.models.nested` (or :mod:`~rmstudy.stats.models.mixed`),
