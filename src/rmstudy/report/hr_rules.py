@@ -155,6 +155,32 @@ def limits(results: dict, study, assignment: str, shown_rows: list[dict], k: int
     return out
 
 
+def _starting_gaps(results: dict, counts, arms: list, k: int) -> tuple[list[str], list[dict]]:
+    """The starting differences above 0.1 SD HR may see (in words) and the shares they publish."""
+    gaps = []
+    cand = [b for b in (results.get("baseline") or {}).get("table") or []
+            if b.get("smd") is not None and abs(b["smd"]) > 0.1 and "(baseline)" not in b["variable"]]
+    arm_n = {a: int(counts[a].sum()) for a in arms}
+    shares_ok = privacy.publishable_shares(cand, arm_n, k, arms=tuple(arms))
+    shares: list[dict] = []
+    for b in cand:
+        if min(int(b.get("program_n") or 0), int(b.get("control_n") or 0)) < k:
+            continue
+        if b["kind"] == "share" and b["variable"] not in shares_ok:
+            continue
+        var = b["variable"]
+        if b["kind"] == "share":
+            col, _, val = var.partition(" = ")
+            shares += [{"kind": "share", "variable": var, "arm": a, "count": int(b.get(f"{a}_n") or 0), "arm_n": arm_n[a]}
+                       for a in arms]
+            gaps.append(f"Share with {col.replace('_', ' ')} {val}: {pct(b['program_mean'])} in the programme, "
+                        f"{pct(b['control_mean'])} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
+        else:
+            gaps.append(f"Average {var.replace('_', ' ')}: {fmt(b['program_mean'], 1)} in the programme, "
+                        f"{fmt(b['control_mean'], 1)} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
+    return gaps, shares
+
+
 def participation(results: dict, study, k: int) -> dict:
     """Who took part: counts by role and group (suppressed), response rates per survey, the comparison group and
     the starting differences above 0.1 SD.
@@ -210,27 +236,7 @@ def participation(results: dict, study, k: int) -> dict:
             low = rate < study.low_response_rate
             lines.append({"text": f"Survey '{w}', {who}: {pct(rate)} answered" +
                           (f" (low: below {pct(study.low_response_rate)})" if low else "") + ".", "low": low})
-    gaps = []
-    cand = [b for b in (results.get("baseline") or {}).get("table") or []
-            if b.get("smd") is not None and abs(b["smd"]) > 0.1 and "(baseline)" not in b["variable"]]
-    arm_n = {a: int(counts[a].sum()) for a in arms}
-    shares_ok = privacy.publishable_shares(cand, arm_n, k, arms=tuple(arms))
-    shares: list[dict] = []
-    for b in cand:
-        if min(int(b.get("program_n") or 0), int(b.get("control_n") or 0)) < k:
-            continue
-        if b["kind"] == "share" and b["variable"] not in shares_ok:
-            continue
-        var = b["variable"]
-        if b["kind"] == "share":
-            col, _, val = var.partition(" = ")
-            shares += [{"kind": "share", "variable": var, "arm": a, "count": int(b.get(f"{a}_n") or 0), "arm_n": arm_n[a]}
-                       for a in arms]
-            gaps.append(f"Share with {col.replace('_', ' ')} {val}: {pct(b['program_mean'])} in the programme, "
-                        f"{pct(b['control_mean'])} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
-        else:
-            gaps.append(f"Average {var.replace('_', ' ')}: {fmt(b['program_mean'], 1)} in the programme, "
-                        f"{fmt(b['control_mean'], 1)} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
+    gaps, shares = _starting_gaps(results, counts, arms, k)
     comparison = None if "control" not in arms else (study.comparison_group or "Staff who did not take part in the programme.")
     return {"table": table, "mask": mask, "totals": totals, "rates": lines, "comparison": comparison,
             "single_arm": "control" not in arms, "gaps": gaps, "shares": shares}
