@@ -63,10 +63,11 @@ def test_secondary_suppression_prefers_the_smaller_cell_whatever_its_position():
 
 
 def test_a_small_total_is_hidden_and_complemented():
-    # row 0 sums to 3: its cells 1 and 2 and its total are all "fewer than 5"; column "Total" then needs a second
+    # row 0 sums to 3: its cells 1 and 2 read "fewer than 5" and its total reads "hidden" (a total labelled "fewer
+    # than k" over cells of at least 1 each can pin them: [[1, 1]] at k = 3); column "Total" then needs a second
     # hidden cell: the smallest other row total
     shown, mask = _mask([[1, 2], [20, 30], [8, 9]])
-    assert shown.iat[0, 2] == "fewer than 5"
+    assert shown.iat[0, 2] == "hidden" and shown.iat[0, 0] == shown.iat[0, 1] == "fewer than 5"
     assert mask[0] == [1, 1, 1]
     assert [r[2] for r in mask].count(1) >= 2 and mask[2][2] == 1 and mask[1][2] == 0
 

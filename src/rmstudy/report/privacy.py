@@ -14,9 +14,8 @@ means or none: three shown means and a shown difference in change give the fourt
 from __future__ import annotations
 
 __all__ = ["suppress_counts", "suppress_by_n", "fewer_than", "suppressed_retention", "arm_sizes", "too_small",
-           "differencing_conflicts", "hidden_hypotheses", "means_publishable", "retention_cells",
-           "adjusted_p_shown", "recoverable_lines", "FAMILY_RANK", "suppress_by_column", "publishable_shares",
-           "share_label"]
+           "differencing_conflicts", "hidden_hypotheses", "means_publishable", "retention_cells", "share_label",
+           "adjusted_p_shown", "recoverable_lines", "FAMILY_RANK", "suppress_by_column", "publishable_shares"]
 
 import numpy as np
 import pandas as pd
@@ -52,8 +51,8 @@ def suppress_counts(table: pd.DataFrame, k: int, totals: bool = True) -> tuple[p
 
     Returns
     -------
-    display : DataFrame of strings with margins ``Total`` when ``totals``; hidden cells read "fewer than k" (primary)
-        or "hidden" (secondary).
+    display : DataFrame of strings with margins ``Total`` when ``totals``; hidden inner cells read "fewer than k"
+        (primary) or "hidden" (secondary); a hidden total always reads "hidden".
     mask : boolean DataFrame of the same shape as the display, True where hidden.
 
     Examples
@@ -89,9 +88,10 @@ def suppress_counts(table: pd.DataFrame, k: int, totals: bool = True) -> tuple[p
                 hidden[extra] = True     # two hidden cells per line were not enough (see _complement_for_disclosure)
                 changed = True
     disp = full.astype(str).astype(object)
-    for (i, j), h in np.ndenumerate(hidden):
+    inner = (vals.shape[0] - int(totals), vals.shape[1] - int(totals))   # a small total reads "hidden": 'fewer
+    for (i, j), h in np.ndenumerate(hidden):                          # than k' over cells >= 1 could pin them
         if h:
-            disp.iat[i, j] = fewer_than(k) if prim[i, j] else "hidden"
+            disp.iat[i, j] = fewer_than(k) if prim[i, j] and i < inner[0] and j < inner[1] else "hidden"
     return disp, pd.DataFrame(hidden, index=full.index, columns=full.columns)
 
 
