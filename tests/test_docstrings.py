@@ -40,6 +40,8 @@ EXAMPLE_MODULES = (
     "contract.jsonio", "stats.invariance", "results.assemble", "cli",
     "report.academic_format", "report.academic_refs", "report.academic_invariance", "report.academic_export",
     "report.academic_figures", "report.hr_findings",
+    "report.academic", "report.academic_sections", "report.academic_tables", "report.academic_baseline",
+    "report.academic_results", "report.hr_rules",
     "errors", "contract.study", "contract.design",
     "checks.design", "analysis.hypotheses", "analysis.moderators", "analysis.rows",
     "simulate.cohort", "simulate.humility",
@@ -58,6 +60,8 @@ NUMPYDOC_MODULES = (
     "pool.command",                 # the CLI handlers of `rmstudy pool` and `run --register` (tests/test_pool.py)
     "pool.lmm",                     # load and score whole raw cohorts and fit the pooled mixed model
     "run.kernels",                  # KernelPool starts Jupyter kernels (tests/test_pipeline.py runs them)
+    "report.hr",                    # builds, renders and writes the whole HR report of a run
+                                    # (tests/test_hr_report.py); its rules' examples: hr_rules, hr_findings
 )
 #: public names of the example modules without a runnable example, and why
 NO_EXAMPLE = {
@@ -90,15 +94,19 @@ NO_EXAMPLE = {
                                             "draw it",
     "report.hr_findings.survey_finding": "draws the question's chart from a whole survey row, its codebook scale and the "
                                          "plan (tests/test_hr_report.py runs it on the demo's results)",
+    "report.academic.section_flow": "draws the flow diagram from results.json's whole flow block "
+                                    "(tests/test_academic_report.py checks it against results.json)",
+    "report.academic.section_results": "draws each hypothesis' means figure from whole result rows, models and cell "
+                                       "means (tests/test_academic_report.py)",
+    "report.academic_sections.section_retention": "needs a whole retention block (Cox, KM, zph, incidence) of "
+                                                  "results.json (tests/test_academic_report.py)",
+    "report.academic_baseline.population_baselines": "needs a loaded cohort and its scores "
+                                                     "(tests/test_academic_report.py runs it on the demo)",
     "stats.sensitivity.sensitivity_analyses": "needs a plan hypothesis and its primary model's result, and fits 5-8 "
                                               "models (tests/test_sensitivity.py runs it)",
 }
 #: modules (or module prefixes) the rule does not cover yet, and why (issue #16's follow-up)
 NOT_YET = {
-    "report.academic": "academic.py and academic_tables.py (44 public functions, 512 and 498 lines): their sections "
-                       "need the modules split first (600-line rule); the other report.academic_* modules are covered",
-    "report.hr": "build_report is 79 lines: its sections need it split first (80-line rule); the rest of report.hr "
-                 "has them, and report.hr_findings is covered",
 }
 
 

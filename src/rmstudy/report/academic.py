@@ -64,7 +64,25 @@ __all__ = [*_format_all, *_refs_all, *_figures_all, *_tables_all, *_baseline_all
 # tables and figures in the order they are called, so call them in the order of the outline.
 
 def title_block(res: dict, study) -> str:
-    """The report's title, cohort, results date, rmstudy version, plan hash and reporting guideline."""
+    """The report's title, cohort, results date, rmstudy version, plan hash and reporting guideline.
+
+    Parameters
+    ----------
+    res : a results.json mapping. study : the plan (``name``, ``design``).
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> res = {"cohort": "demo", "created": "2024-06-30T12:00:00", "rmstudy_version": "1.0", "plan_sha256": "ab" * 32}
+    >>> html = title_block(res, NS(name="Pilot <2024>", design={"assignment": "randomised"}))
+    >>> html[:49], "Reporting guideline: CONSORT 2010" in html
+    ('<h1>Academic report: Pilot &lt;2024&gt;</h1><p cl', True)
+    """
     g = guideline(study)
     return (f"<h1>Academic report: {esc(study.name)}</h1>"
             f'<p class="meta">Cohort <code>{esc(res["cohort"])}</code> · results of {esc(res["created"][:10])} · rmstudy '
@@ -74,7 +92,23 @@ def title_block(res: dict, study) -> str:
 
 
 def subsections(res: dict) -> dict:
-    """Hypotheses as sub-headings of the results sections (for the table of contents)."""
+    """Hypotheses as sub-headings of the results sections (for the table of contents).
+
+    Parameters
+    ----------
+    res : a results.json mapping (its ``hypotheses``).
+
+    Returns
+    -------
+    dict
+        ``primary`` and ``secondary`` (secondary and exploratory): lists of (anchor, title).
+
+    Examples
+    --------
+    >>> subsections({"hypotheses": [{"id": "H1", "label": "Trust", "family": "primary"},
+    ...                             {"id": "H2", "label": "Voice", "family": "exploratory"}]})
+    {'primary': [('hyp-H1', 'H1: Trust')], 'secondary': [('hyp-H2', 'H2: Voice')]}
+    """
     out = {"primary": [], "secondary": []}
     for r in res["hypotheses"]:
         key = "primary" if r["family"] == "primary" else "secondary"
@@ -83,7 +117,28 @@ def subsections(res: dict) -> dict:
 
 
 def section_plan(doc: AcademicDoc, res: dict, study) -> str:
-    """The preregistered plan: its hypotheses table and the deviations from the plan."""
+    """The preregistered plan: its hypotheses table, the deviations from the plan and the decision rule.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> h = NS(id="H1", label="Trust rises", outcome="trust", population=None, contrast=["T0", "T1"],
+    ...        direction="increase", family="primary", sesoi=0.2, sesoi_units="d")
+    >>> study = NS(hypotheses=[h], deviations=[], preregistration="", alpha=0.05)
+    >>> html = section_plan(AcademicDoc([("plan", "Plan")]), {"plan_sha256": "ab" * 32}, study)
+    >>> "<td>T0 → T1</td>" in html, "No deviations from the plan were recorded" in html
+    (True, True)
+    """
     dev = ("".join(f"<li>{esc(d['what'])}: {esc(d['why'])}</li>" for d in study.deviations)
            if study.deviations else "")
     return (doc.heading("plan")
@@ -104,8 +159,32 @@ def section_plan(doc: AcademicDoc, res: dict, study) -> str:
 
 def section_design(doc: AcademicDoc, res: dict, study, responses: pd.DataFrame | None = None,
                    participants: pd.DataFrame | None = None) -> str:
-    """Design, programme and comparison group: the design paragraphs, uptake and the survey dates per wave
-    (``responses``: the analysis cohort's, for the dates)."""
+    """Design, programme and comparison group: the design paragraphs, uptake, the survey dates per wave and the
+    reasons for non-enrolment.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan. responses : DataFrame, optional
+        The analysis cohort's responses, for the survey dates.
+    participants : DataFrame, optional
+        participants.csv, for the uptake sentence.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from types import SimpleNamespace as NS
+    >>> study = NS(design={"assignment": "randomised"}, raw={}, waves=["T0", "T1"], programme_start=date(2024, 1, 1),
+    ...            censor_date=date(2024, 12, 31), comparison_group="Wait-list.")
+    >>> html = section_design(AcademicDoc([("design", "Design")]), {"hypotheses": []}, study)
+    >>> "a randomised controlled design" in html, "Reasons for non-enrolment were not recorded" in html
+    (True, True)
+    """
     out = doc.heading("design") + paras(*design_paragraphs(study, res), uptake_sentence(participants, study))
     if responses is not None:
         dates = fielded_dates(responses, study.waves, (study.raw or {}).get("wave_offsets_days"),
@@ -125,8 +204,19 @@ def section_design(doc: AcademicDoc, res: dict, study, responses: pd.DataFrame |
 
 
 def section_flow(doc: AcademicDoc, res: dict, study, warnings: list | None = None) -> str:
-    """Participant flow: the flow diagram and table, exclusions, the row ledger, ingest and the validate warnings
-    (``warnings``)."""
+    """Participant flow: the flow diagram and table, exclusions, the row ledger, ingest and the validate warnings.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan. warnings : list of dict, optional
+        validation.json's warnings (``check``, ``message``).
+
+    Returns
+    -------
+    str
+        HTML.
+    """
     flow = res["flow"]
     out = doc.heading("flow")
     out += doc.figure(flow_diagram(res, study),
@@ -170,8 +260,30 @@ def section_flow(doc: AcademicDoc, res: dict, study, warnings: list | None = Non
 
 
 def section_baseline(doc: AcademicDoc, res: dict, codebook, baselines: list[dict] | None = None) -> str:
-    """Baseline characteristics by arm (standardised mean differences), one table per population (``baselines``:
-    :func:`population_baselines`)."""
+    """Baseline characteristics by arm (standardised mean differences), one table per population.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    codebook : the codebook, for the scales' labels. baselines : list of dict, optional
+        :func:`population_baselines` (default: results.json's baseline table, everyone).
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> row = {"variable": "age", "kind": "mean (sd)", "program_mean": 34.0, "program_sd": 6.1, "program_n": 40,
+    ...        "control_mean": 36.5, "control_sd": 7.0, "control_n": 38, "smd": -0.38}
+    >>> res = {"hypotheses": [{"id": "H1"}], "baseline": {"table": [row]}}
+    >>> html = section_baseline(AcademicDoc([("baseline", "Baseline")]), res, None)
+    >>> "Baseline characteristics by arm: everyone (hypotheses H1)" in html
+    True
+    >>> "<i>Note.</i> † |SMD| > 0.1: age." in html
+    True
+    """
     out = doc.heading("baseline") + paras(
         "Standardised mean difference (SMD) = programme minus comparison over the root mean of the two variances "
         "(for shares, of p(1 − p)). † marks |SMD| > 0.1, the usual threshold for a meaningful imbalance (Austin, 2009). "
@@ -196,7 +308,26 @@ def section_baseline(doc: AcademicDoc, res: dict, codebook, baselines: list[dict
 
 
 def section_attrition(doc: AcademicDoc, res: dict, codebook) -> str:
-    """Attrition: completers and dropouts by arm and the baseline scores of both."""
+    """Attrition: completers and dropouts by arm and the baseline scores of both.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    codebook : the codebook, for the scales' labels.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> t = [{"arm": "program", "enrolled": 40, "completers": 34, "dropouts": 6, "dropout_rate": 0.15}]
+    >>> att = {"table": t, "last_wave": "T1", "baseline_by_completion": []}
+    >>> html = section_attrition(AcademicDoc([("attrition", "Attrition")]), {"attrition": att}, None)
+    >>> "<td>Programme</td><td>40</td><td>34</td><td>6</td><td>15%</td>" in html
+    True
+    """
     att = res["attrition"]
     out = doc.heading("attrition") + doc.table(attrition_table(res), "Completers and dropouts by arm",
                                                note=f"Completers answered the last wave ({esc(att['last_wave'])}).")
@@ -211,7 +342,27 @@ def section_attrition(doc: AcademicDoc, res: dict, codebook) -> str:
 
 
 def section_measurement(doc: AcademicDoc, res: dict, codebook=None) -> str:
-    """Measurement: reliability by scale, wave and group, reliable change and measurement invariance."""
+    """Measurement: reliability by scale, wave and group, its flags, reliable change and measurement invariance.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    codebook : the codebook, for the scales' labels (optional).
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> row = dict(scale="trust", wave="T0", role="all", n=120, k=4, alpha=0.84, alpha_ci_low=0.79,
+    ...            alpha_ci_high=0.88, omega=0.86, omega_h=0.8, average_r=0.57)
+    >>> res = {"reliability": [row], "psychometrics": {"threshold": 0.7, "flags": []}}
+    >>> html = section_measurement(AcademicDoc([("measurement", "Measurement")]), res)
+    >>> "<td>.84</td><td>[.79, .88]</td>" in html, "(α below .70, " in html
+    (True, True)
+    """
     psy = res.get("psychometrics", {})
     out = doc.heading("measurement") + paras(
         "Cronbach's α from pairwise covariances (as psych::alpha) with a Feldt (1965) 95% CI; McDonald's ω total from "
@@ -242,7 +393,25 @@ def section_measurement(doc: AcademicDoc, res: dict, codebook=None) -> str:
 
 
 def section_descriptives(doc: AcademicDoc, res: dict, study, codebook) -> str:
-    """Descriptive statistics: the observed means by scale, wave and arm."""
+    """Descriptive statistics: the observed means by scale, wave and arm.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan (its ``waves``). codebook : the codebook, for the outcomes' labels.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> doc = AcademicDoc([("descriptives", "Descriptive statistics")])
+    >>> section_descriptives(doc, {"hypotheses": []}, NS(waves=["T0"]), None)
+    '<h2 id="sec-descriptives">1. Descriptive statistics</h2><p>No survey outcome in this plan.</p>'
+    """
     t = descriptives_table(res, codebook, study.waves)
     return doc.heading("descriptives") + (doc.table(
         t, "Observed means, standard deviations and n by arm and wave", wrap=("Outcome",),
@@ -260,7 +429,18 @@ def _event_rate(res: dict, hid: str) -> float | None:
 
 def section_results(doc: AcademicDoc, res: dict, study, codebook, key: str = "primary") -> str:
     """The primary (``key`` 'primary') or the secondary and exploratory results: the hypotheses table, then each
-    hypothesis's sentence, model terms, trajectory and means figure."""
+    hypothesis's sentence, model terms, trajectory and means figure.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan. codebook : the codebook. key : {'primary', 'secondary'}
+
+    Returns
+    -------
+    str
+        HTML.
+    """
     rows = [r for r in res["hypotheses"] if (r["family"] == "primary") == (key == "primary")]
     out = doc.heading(key)
     if key == "secondary":

@@ -21,7 +21,21 @@ from rmstudy.report.academic_tables import outcome_label, population_label
 
 # --------------------------------------------------------------------------------------------- baseline
 def smd_flag(smd) -> str:
-    """A standardised mean difference as text, with '†' when its size is above SMD_FLAG; '–' when absent."""
+    """A standardised mean difference as text, with '†' when its size is above SMD_FLAG (0.1); '–' when absent.
+
+    Parameters
+    ----------
+    smd : float or None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> smd_flag(-0.25), smd_flag(0.05), smd_flag(None)
+    ('−0.25 †', '0.05', '–')
+    """
     if is_missing(smd):
         return "–"
     return fmt_num(smd) + (" †" if abs(smd) > SMD_FLAG else "")
@@ -29,7 +43,29 @@ def smd_flag(smd) -> str:
 
 def baseline_table(rows: list[dict], codebook=None) -> pd.DataFrame:
     """A baseline table (rows as :func:`rmstudy.checks.quality.baseline_table` records them) in APA form:
-    M (SD) or % (n) per arm and the SMD, flagged with † when |SMD| > 0.1. Rows with no data are left out."""
+    M (SD) or % (n) per arm and the SMD, flagged with † when |SMD| > 0.1. Rows with no data are left out.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Baseline rows (``variable``, ``kind``, ``{arm}_mean``, ``{arm}_sd``, ``{arm}_n``, ``smd``).
+    codebook : the codebook, for the labels of baseline scores (optional).
+
+    Returns
+    -------
+    DataFrame
+        Columns Characteristic, Statistic, one per arm, and SMD.
+
+    Examples
+    --------
+    >>> rows = [{"variable": "age", "kind": "mean (sd)", "program_mean": 34.0, "program_sd": 6.1, "program_n": 40,
+    ...          "control_mean": 36.5, "control_sd": 7.0, "control_n": 38, "smd": -0.38},
+    ...         {"variable": "role = junior", "kind": "share", "program_mean": 0.5, "program_n": 20,
+    ...          "control_mean": 0.47, "control_n": 18, "smd": 0.06}]
+    >>> baseline_table(rows).values.tolist()
+    [['age', 'M (SD)', '34.00 (6.10), n = 40', '36.50 (7.00), n = 38', '−0.38 †'],
+     ['role = junior', '% (n)', '50.0% (20)', '47.0% (18)', '0.06']]
+    """
     out = []
     for r in rows:
         if not r.get("program_n") and not r.get("control_n"):
@@ -62,8 +98,19 @@ def _populations(study) -> list[tuple[dict, list]]:
 
 def population_baselines(cohort, scores: pd.DataFrame) -> list[dict]:
     """The baseline table of every analysed population of the plan (everyone, juniors only, ...), each with the
-    covariates its hypotheses name. Returns ``[{population, label, hypotheses, rows}]`` (rows as
-    :func:`rmstudy.checks.quality.baseline_table`)."""
+    covariates its hypotheses name (descriptive statistics of the analysis cohort, no model).
+
+    Parameters
+    ----------
+    cohort : the loaded analysis cohort (plan, participants, responses).
+    scores : DataFrame
+        The scored responses (``participant_id`` and one column per scale).
+
+    Returns
+    -------
+    list of dict
+        ``[{population, label, hypotheses, rows}]`` (rows as :func:`rmstudy.checks.quality.baseline_table`).
+    """
     import dataclasses
 
     from rmstudy.checks.quality import baseline_table as _baseline
@@ -102,7 +149,23 @@ def population_baselines(cohort, scores: pd.DataFrame) -> list[dict]:
 
 # --------------------------------------------------------------------------------------------- attrition
 def attrition_table(res: dict) -> pd.DataFrame:
-    """results.json's attrition table per arm: enrolled, completers, dropouts and the dropout rate, formatted."""
+    """results.json's attrition table per arm: enrolled, completers, dropouts and the dropout rate, formatted.
+
+    Parameters
+    ----------
+    res : a results.json mapping (``attrition.table``).
+
+    Returns
+    -------
+    DataFrame
+        Columns Arm, Enrolled, Completers, Dropouts and Dropout rate.
+
+    Examples
+    --------
+    >>> t = [{"arm": "program", "enrolled": 40, "completers": 34, "dropouts": 6, "dropout_rate": 0.15}]
+    >>> attrition_table({"attrition": {"table": t}}).iloc[0].tolist()
+    ['Programme', '40', '34', '6', '15%']
+    """
     t = pd.DataFrame(res["attrition"]["table"])
     return pd.DataFrame({"Arm": t["arm"].map(ARM_NAMES), "Enrolled": t["enrolled"].map(fmt_count),
                          "Completers": t["completers"].map(fmt_count), "Dropouts": t["dropouts"].map(fmt_count),
@@ -110,7 +173,31 @@ def attrition_table(res: dict) -> pd.DataFrame:
 
 
 def attrition_paragraphs(res: dict, codebook=None) -> list[str]:
-    """Differential attrition, the dropouts' baseline differences (|SMD| > 0.1) and what they imply."""
+    """Differential attrition, the dropouts' baseline differences (|SMD| > 0.1) and what they imply for the
+    missing-data assumption.
+
+    Parameters
+    ----------
+    res : a results.json mapping (``attrition``). codebook : the codebook, for the scales' labels (optional).
+
+    Returns
+    -------
+    list of str
+        HTML sentences: the dropout rates and their test, the baseline differences, the missing-data method.
+
+    Examples
+    --------
+    >>> t = [{"arm": "program", "enrolled": 40, "dropout_rate": 0.15},
+    ...      {"arm": "control", "enrolled": 38, "dropout_rate": 0.1}]
+    >>> test = {"test": "Pearson χ² test", "df": 1, "chi2": 0.41, "p_value": 0.52}
+    >>> att = {"table": t, "test": test, "last_wave": "T1", "baseline_by_completion": []}
+    >>> out = attrition_paragraphs({"attrition": att})
+    >>> print(out[0])
+    Dropout (no response at T1) was 15% in the programme and 10% in the comparison group; Pearson χ² test,
+    χ²(1) = 0.41, <i>p</i> = .520.
+    >>> out[1]
+    'At baseline, dropouts and completers differed by no more than 0.1 SD on any scale, in either arm.'
+    """
     att = res["attrition"]
     out = []
     t = att.get("test")

@@ -18,7 +18,27 @@ from rmstudy.report.academic_format import esc, fmt_bf, fmt_ci, fmt_count, fmt_d
 # --------------------------------------------------------------------------------------------- results
 def hypothesis_table(rows: list[dict]) -> pd.DataFrame:
     """One line per hypothesis: estimate, SE, df, 95% CI, p, adjusted p, effect size with CI, TOST p, BF10,
-    decision (APA formats)."""
+    decision (APA formats).
+
+    Parameters
+    ----------
+    rows : list of dict
+        results.json ``hypotheses`` rows.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "outcome": "trust", "estimate": 0.21, "se": 0.08, "df": 95.3, "ci_low": 0.05,
+    ...        "ci_high": 0.37, "p_value": 0.01, "p_adjusted": 0.02, "adjustment": "holm", "tost_p": 0.4,
+    ...        "effect_size": {"name": "d_ppc2", "value": 0.3, "ci_low": 0.07, "ci_high": 0.53},
+    ...        "bayes_factor_10": 3.2, "decision": "supported"}
+    >>> hypothesis_table([row]).iloc[0].tolist()
+    ['H1', '0.210', '0.080', '95.3', '[0.050, 0.370]', '.010', '.020', 'd = 0.30 [0.07, 0.53]', '.400', '3.20',
+     'supported']
+    """
     out = []
     for r in rows:
         es = r["effect_size"]
@@ -35,7 +55,29 @@ def hypothesis_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def result_sentence(r: dict) -> str:
-    """The APA results sentence of one hypothesis row."""
+    """The APA results sentence of one hypothesis row (survey outcome or retention).
+
+    Parameters
+    ----------
+    r : dict
+        A results.json ``hypotheses`` row.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "outcome": "trust", "estimate": 0.21, "se": 0.08, "df": 95.3, "ci_low": 0.05,
+    ...        "ci_high": 0.37, "p_value": 0.01, "p_adjusted": 0.02, "adjustment": "holm", "tost_p": 0.4,
+    ...        "effect_size": {"name": "d_ppc2", "value": 0.3, "ci_low": 0.07, "ci_high": 0.53},
+    ...        "bayes_factor_10": 3.2, "decision": "supported"}
+    >>> print(result_sentence(row))
+    The difference in change (programme minus comparison) was <i>b</i> = 0.210 scale points, 95% CI [0.050, 0.370],
+    <i>t</i>(95.3) = 2.62, <i>p</i> = .010, holm-adjusted <i>p</i> = .020; <i>d</i><sub>ppc2</sub> = 0.30, 95% CI
+    [0.07, 0.53]; TOST against the SESOI <i>p</i> = .400; BF<sub>10</sub> = 3.20. Decision: <b>supported</b>.
+    """
     es = r["effect_size"]
     adj = (f", {esc(r['adjustment'])}-adjusted {fmt_p_eq(r['p_adjusted'])}" if r.get("adjustment")
            and r.get("adjustment") != "none" else "")
@@ -72,7 +114,30 @@ def e_value(r: dict, event_rate: float | None = None) -> dict | None:
 
     Survey rows: the standardised difference d converts to RR ≈ exp(0.91 d). Retention rows: the hazard ratio is
     used as a risk ratio when the outcome is rare (``event_rate`` < 15%), else converted with
-    RR = (1 − 0.5^√HR) / (1 − 0.5^√(1/HR)) (VanderWeele, 2017)."""
+    RR = (1 − 0.5^√HR) / (1 − 0.5^√(1/HR)) (VanderWeele, 2017).
+
+    Parameters
+    ----------
+    r : dict
+        A results.json ``hypotheses`` row.
+    event_rate : float, optional
+        The share of exits (retention rows).
+
+    Returns
+    -------
+    dict or None
+        ``rr``, ``point``, ``ci`` and ``conversion``; None without an effect size.
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "outcome": "trust", "estimate": 0.21, "se": 0.08, "df": 95.3, "ci_low": 0.05,
+    ...        "ci_high": 0.37, "p_value": 0.01, "p_adjusted": 0.02, "adjustment": "holm", "tost_p": 0.4,
+    ...        "effect_size": {"name": "d_ppc2", "value": 0.3, "ci_low": 0.07, "ci_high": 0.53},
+    ...        "bayes_factor_10": 3.2, "decision": "supported"}
+    >>> e = e_value(row)
+    >>> round(e["rr"], 3), round(e["point"], 3), round(e["ci"], 3)
+    (1.314, 1.956, 1.331)
+    """
     es = r.get("effect_size") or {}
     v, lo, hi = es.get("value"), es.get("ci_low"), es.get("ci_high")
     if is_missing(v):
@@ -94,7 +159,29 @@ def e_value(r: dict, event_rate: float | None = None) -> dict | None:
 
 
 def e_value_sentence(r: dict, event_rate: float | None = None) -> str:
-    """The E-value sentence of a primary result (point estimate and confidence limit); '' when none applies."""
+    """The E-value sentence of a primary result (point estimate and confidence limit).
+
+    Parameters
+    ----------
+    r : dict
+        A results.json ``hypotheses`` row.
+    event_rate : float, optional
+        The share of exits (retention rows).
+
+    Returns
+    -------
+    str
+        HTML; '' when no E-value applies.
+
+    Examples
+    --------
+    >>> row = {"id": "H1", "outcome": "trust", "estimate": 0.21, "se": 0.08, "df": 95.3, "ci_low": 0.05,
+    ...        "ci_high": 0.37, "p_value": 0.01, "p_adjusted": 0.02, "adjustment": "holm", "tost_p": 0.4,
+    ...        "effect_size": {"name": "d_ppc2", "value": 0.3, "ci_low": 0.07, "ci_high": 0.53},
+    ...        "bayes_factor_10": 3.2, "decision": "supported"}
+    >>> e_value_sentence(row).split("; weaker")[0][-74:]
+    'outcome by a risk ratio of 1.96 each could explain away the point estimate'
+    """
     e = e_value(r, event_rate)
     if e is None:
         return ""
@@ -108,7 +195,24 @@ def e_value_sentence(r: dict, event_rate: float | None = None) -> str:
 
 def model_sentence(m: dict) -> str:
     """A model's variance components in one sentence: the MMRM's SDs and correlations, else the random intercept's τ²,
-    σ² and ICC, with the observations and participants."""
+    σ² and ICC, with the observations and participants.
+
+    Parameters
+    ----------
+    m : dict
+        A results.json ``models`` entry (its ``variance_components``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> vc = {"tau2": 0.312, "sigma2": 0.201, "icc": 0.61, "n_obs": 160, "n_groups": 80, "singular": False}
+    >>> print(model_sentence({"variance_components": vc}))
+    Variance components: participant intercept τ² = 0.312, residual σ² = 0.201, ICC = .61; 160 observations of 80
+    participants.
+    """
     vc = m["variance_components"]
     if "correlation" in vc:             # MMRM: unstructured covariance over the waves
         corr = [r for i, row in enumerate(vc["correlation"]) for r in row[i + 1:]]
@@ -121,7 +225,24 @@ def model_sentence(m: dict) -> str:
 
 
 def moderation_statement(res: dict) -> str:
-    """Multiplicity for moderation: how many tests, that they are exploratory and unadjusted."""
+    """Multiplicity for moderation: how many tests, that they are exploratory and unadjusted (and the actor–partner
+    models' sentence when there are any).
+
+    Parameters
+    ----------
+    res : a results.json mapping (``moderation``).
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> mods = [{"estimable": True, "interaction": {"p_value": p}} for p in (0.03, 0.4, 0.7)]
+    >>> moderation_statement({"moderation": {"H1": mods}}).split(" No moderator")[0][-105:]
+    'With 3 tests at α = .05, about 0.2 would fall below .05 by chance alone when no moderation exists; 1 did.'
+    """
     mods = [m for ms in res.get("moderation", {}).values() for m in ms if m.get("estimable")]
     n = len(mods)
     small = sum(m["interaction"]["p_value"] < 0.05 for m in mods)
@@ -159,7 +280,26 @@ def _actor_partner_rows(hid: str, m: dict) -> list[dict]:
 
 def moderation_table(res: dict) -> pd.DataFrame:
     """Every moderation result: interaction with its 95% CI, t (df), unadjusted p and the effect per SD (actor and
-    partner rows where there are any); 'not estimable' rows say so."""
+    partner rows where there are any); 'not estimable' rows say so.
+
+    Parameters
+    ----------
+    res : a results.json mapping (``moderation``).
+
+    Returns
+    -------
+    DataFrame
+        Columns Hypothesis, Moderator, Kind, n, Interaction [95% CI], t (df), Unadjusted p and Per SD.
+
+    Examples
+    --------
+    >>> i = {"estimate": 0.12, "ci_low": -0.02, "ci_high": 0.26, "t": 1.71, "df": 74.0, "p_value": 0.09}
+    >>> m = {"moderator": "age", "kind": "moderation", "estimable": True, "n_participants": 80, "interaction": i,
+    ...      "per_sd": {"estimate": 0.7}}
+    >>> moderation_table({"moderation": {"H1": [m, {"moderator": "sessions", "estimable": False}]}}).values.tolist()
+    [['H1', 'age', 'moderation', '80', '0.120 [−0.020, 0.260]', '1.71 (74.0)', '.090', '0.700'],
+     ['H1', 'sessions', '', 'not recorded', 'not estimable', '–', '–', '–']]
+    """
     rows = []
     for hid, mods in res.get("moderation", {}).items():
         for m in mods:
@@ -179,7 +319,26 @@ def moderation_table(res: dict) -> pd.DataFrame:
 
 
 def ph_sentence(d: dict, alpha: float) -> str:
-    """The proportional-hazards check in honest words: 'no evidence against', never 'the assumption holds'."""
+    """The proportional-hazards check in honest words: 'no evidence against', never 'the assumption holds'.
+
+    Parameters
+    ----------
+    d : dict
+        A results.json ``retention`` entry (``zph``, ``cox_efron``).
+    alpha : float
+        The plan's alpha.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> d = {"zph": [{"term": "GLOBAL", "df": 1, "chisq": 0.84, "p_value": 0.36}], "cox_efron": {"events": 21}}
+    >>> print(ph_sentence(d, 0.05))
+    The Grambsch–Therneau test found no evidence against proportional hazards (global χ²(1) = 0.84,
+    <i>p</i> = .360); with 21 events the test has limited power, so this does not show that the hazards are proportional.
+    """
     g = next((z for z in d["zph"] if z["term"] == "GLOBAL"), d["zph"][-1])
     test = f"global χ²({g['df']}) = {g['chisq']:.2f}, {fmt_p_eq(g['p_value'])}"
     if g["p_value"] >= alpha:

@@ -21,18 +21,64 @@ from rmstudy.report.academic_tables import (item_table, moderation_statement, mo
 
 
 def paras(*paras) -> str:
-    """The given texts as HTML paragraphs, empty ones left out."""
+    """The given texts as HTML paragraphs, empty ones left out.
+
+    Parameters
+    ----------
+    *paras : str
+        HTML texts (escaped already).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> paras("First.", "", None, "Second.")
+    '<p>First.</p><p>Second.</p>'
+    """
     return "".join(f"<p>{x}</p>" for x in paras if x)
 
 
 def hypothesis_anchor(hid: str) -> str:
-    """The HTML anchor of a hypothesis ('hyp-' and its id, other characters than letters and digits as '-')."""
+    """The HTML anchor of a hypothesis ('hyp-' and its id, other characters than letters and digits as '-').
+
+    Parameters
+    ----------
+    hid : str
+        The hypothesis id.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> hypothesis_anchor("H1.b")
+    'hyp-H1-b'
+    """
     return "hyp-" + "".join(c if c.isalnum() else "-" for c in hid)
 
 
 def trajectory_table(doc: AcademicDoc, row: dict) -> str:
     """The primary model's trajectory (issue #12) when there are three or more waves: the difference in change from
-    the first wave at every later wave, the joint test of arm × wave in the note; '' with two waves."""
+    the first wave at every later wave, the joint test of arm × wave in the note.
+
+    Parameters
+    ----------
+    doc : the report's numbering (:class:`AcademicDoc`). row : dict
+        A results.json ``hypotheses`` row (``trajectory``, ``joint_test``, ``method``).
+
+    Returns
+    -------
+    str
+        HTML; '' with two waves.
+
+    Examples
+    --------
+    >>> trajectory_table(AcademicDoc([]), {"id": "H1", "trajectory": [{"wave": "T1"}]})
+    ''
+    """
     traj = row.get("trajectory") or []
     if len(traj) < 2:
         return ""
@@ -47,7 +93,28 @@ def trajectory_table(doc: AcademicDoc, row: dict) -> str:
 
 
 def section_sensitivity(doc: AcademicDoc, res: dict) -> str:
-    """Sensitivity analyses: the primary estimate beside the other analyses, one table per hypothesis."""
+    """Sensitivity analyses: the primary estimate beside the other analyses, one table per hypothesis (with the
+    trajectory, the Bayes factor, Lord's paradox and the tipping point in its note).
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> x = dict(analysis="ANCOVA", estimate=0.2, se=0.09, df=77.0, ci_low=0.02, ci_high=0.38, p_value=0.03,
+    ...          n_participants=80)
+    >>> b = {"bf10": 2.4, "log10_bf10": 0.38, "n_program": 34, "n_control": 35}
+    >>> res = {"hypotheses": [{"id": "H1"}], "sensitivity": {"H1": {"rows": [x], "bayes": b}}}
+    >>> html = section_sensitivity(AcademicDoc([("sensitivity", "Sensitivity analyses")]), res)
+    >>> "<i>Sensitivity analyses for H1</i>" in html, "BF<sub>10</sub> = 2.40 (n = 34 + 35 completers)" in html
+    (True, True)
+    """
     out = doc.heading("sensitivity") + paras(
         "The primary estimate beside completers-only, ANCOVA, covariate-adjusted, propensity-weighted and (where pairs "
         "or clusters exist) multilevel versions; all in scale points, programme minus comparison. The JZS Bayes factor "
@@ -78,7 +145,26 @@ def section_sensitivity(doc: AcademicDoc, res: dict) -> str:
 
 
 def section_moderation(doc: AcademicDoc, res: dict, codebook) -> str:
-    """Moderation and dose–response (exploratory): the tests' table and the simple-slopes figures."""
+    """Moderation and dose–response (exploratory): the tests' table and the simple-slopes figures.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    codebook : the codebook, for the outcomes' labels.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> res = {"hypotheses": [{"id": "H1", "outcome": "trust"}],
+    ...        "moderation": {"H1": [{"moderator": "age", "kind": "moderation", "estimable": False}]}}
+    >>> html = section_moderation(AcademicDoc([("moderation", "Moderation")]), res, None)
+    >>> "All 0 moderation and dose–response tests" in html, "not estimable" in html
+    (True, True)
+    """
     out = doc.heading("moderation") + paras(
         "Moderators measured in both arms enter as arm × wave × moderator (centred); a moderator measured only in the "
         "programme (sessions attended, relationship quality after the programme) gives a dose–response model within "
@@ -101,7 +187,19 @@ def section_moderation(doc: AcademicDoc, res: dict, codebook) -> str:
 
 def section_retention(doc: AcademicDoc, res: dict, study, figures_dir=None) -> str:
     """Retention: Kaplan–Meier figures and numbers at risk, Cox models, the proportional-hazards test and cumulative
-    incidence, per retention hypothesis (figures read from ``figures_dir``)."""
+    incidence, per retention hypothesis.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan (its ``alpha``). figures_dir : path, optional
+        The run's figures (``km_<id>.png``), embedded when present.
+
+    Returns
+    -------
+    str
+        HTML.
+    """
     from pathlib import Path
 
     out = doc.heading("retention")
@@ -156,7 +254,28 @@ def section_retention(doc: AcademicDoc, res: dict, study, figures_dir=None) -> s
 
 
 def section_assumptions(doc: AcademicDoc, res: dict, figures_dir=None) -> str:
-    """Assumption checks: residual diagnostics of the mixed models, with their figures from ``figures_dir``."""
+    """Assumption checks: residual diagnostics of the mixed models, with their figures.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    figures_dir : path, optional
+        The run's figures (``residuals_<id>.png``), embedded when present.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> dg = dict(n_large_residuals=3, n_participants_with_large_residuals=2, residual_skew=0.12,
+    ...           residual_excess_kurtosis=0.4)
+    >>> doc = AcademicDoc([("assumptions", "Assumptions")])
+    >>> html = section_assumptions(doc, {"models": {"H1": {"diagnostics": dg}}})
+    >>> "<td>H1</td><td>3</td><td>2</td><td>0.12</td><td>0.40</td>" in html
+    True
+    """
     from pathlib import Path
 
     out = doc.heading("assumptions") + paras(
@@ -190,7 +309,25 @@ def _next_size(nc: dict, hid: str) -> str:
 
 
 def section_power(doc: AcademicDoc, res: dict) -> str:
-    """Power and sensitivity: the minimum detectable effects of this cohort and the next cohort's sizes."""
+    """Power and sensitivity: the minimum detectable effects of this cohort and the next cohort's sizes (as the
+    planner computed them, results.json ``next_cohort``).
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> res = {"power": {"H1": {"power": 0.8, "alpha": 0.05, "mde_d": 0.45, "mde_raw": 0.36}}}
+    >>> html = section_power(AcademicDoc([("power", "Power")]), res)
+    >>> "<td>H1</td><td>80%</td><td>.05</td><td>d = 0.45 (0.360 points)</td><td>–</td>" in html
+    True
+    """
     rows = []
     nc = res.get("next_cohort") or {}
     for hid, p in res["power"].items():
@@ -212,13 +349,55 @@ def section_power(doc: AcademicDoc, res: dict) -> str:
 
 
 def section_methods(doc: AcademicDoc, res: dict, study) -> str:
-    """The statistical methods paragraph, to paste into a paper."""
+    """The statistical methods paragraph, to paste into a paper.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> res = {"hypotheses": [{"outcome": "retention", "family": "primary"}], "plan_sha256": "ab" * 32,
+    ...        "rmstudy_version": "1.0", "environment": {"python": "3.11"}}
+    >>> html = section_methods(AcademicDoc([("methods", "Methods")]), res, NS(design=None, raw={}, alpha=0.05))
+    >>> html[:89]
+    '<h2 id="sec-methods">1. Methods</h2><p>The paragraph below is generated from the plan and'
+    """
     return doc.heading("methods") + paras("The paragraph below is generated from the plan and the results; it may be "
                                        "pasted into a paper's method section.", methods_paragraph(res, study))
 
 
 def section_reproducibility(doc: AcademicDoc, res: dict, study) -> str:
-    """Reproducibility: the command that reruns the run, the input files' hashes and the versions."""
+    """Reproducibility: the command that reruns the run, the input files' hashes and the versions.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan (its ``seed``).
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> res = {"parameters": {"cohort_dir": "data/demo", "out_dir": "reports/demo"}, "inputs": {"plan": "ab12"},
+    ...        "environment": {"python": "3.11.9", "packages": {"pandas": "2.2.2"}}}
+    >>> html = section_reproducibility(AcademicDoc([("reproducibility", "Reproducibility")]), res, NS(seed=7))
+    >>> "<code>rmstudy reproduce reports/demo --cohort data/demo</code>" in html
+    True
+    >>> "<td>pandas</td><td>2.2.2</td>" in html
+    True
+    """
     cmd = reproduce_command(res)
     p = res.get("parameters", {})
     out = doc.heading("reproducibility") + paras(
@@ -235,12 +414,51 @@ def section_reproducibility(doc: AcademicDoc, res: dict, study) -> str:
 
 
 def section_references(doc: AcademicDoc, res: dict, study) -> str:
-    """The reference list."""
+    """The reference list.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    study : the plan (its design).
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> res = {"hypotheses": [], "rmstudy_version": "1.0"}
+    >>> doc = AcademicDoc([("references", "References")])
+    >>> html = section_references(doc, res, NS(design={"assignment": "randomised"}))
+    >>> html.count("<li>")
+    16
+    """
     return doc.heading("references") + references_html(res, study)
 
 
 def section_appendix(doc: AcademicDoc, res: dict, waves=None) -> str:
-    """Appendix: item statistics by scale and wave."""
+    """Appendix: item statistics by scale and wave.
+
+    Parameters
+    ----------
+    doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
+    waves : the waves to show, optional (default: those of the items, in order).
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> it = dict(scale="trust", item="t1", role="all", wave="T0", n=120, mean=3.4, sd=0.9, r_drop=0.61,
+    ...           alpha_if_deleted=0.8)
+    >>> html = section_appendix(AcademicDoc([("appendix_items", "Items")]), {"psychometrics": {"items": [it]}})
+    >>> html[:48], "<i>Item statistics by scale and wave</i>" in html
+    ('<h2 id="sec-appendix_items">Appendix: Items</h2>', True)
+    """
     items = res.get("psychometrics", {}).get("items", [])
     waves = list(waves) if waves is not None else list(dict.fromkeys(i["wave"] for i in items))
     t = item_table(items, waves)

@@ -20,7 +20,24 @@ from rmstudy.report.academic_results import (e_value, e_value_sentence, hypothes
 
 # --------------------------------------------------------------------------------------------- plan & design
 def population_label(population: dict | None) -> str:
-    """'everyone', 'role = junior', 'role = junior, age ≤ 35'."""
+    """A hypothesis's population in words: 'everyone', 'role = junior', 'role = junior, age ≤ 35'.
+
+    Parameters
+    ----------
+    population : dict or None
+        The plan's ``population`` of a hypothesis (column -> value, list of values, or ``age: {min, max}``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> population_label(None)
+    'everyone'
+    >>> population_label({"role": "junior", "age": {"max": 35}, "site": ["A", "B"]})
+    'role = junior, age ≤ 35, site in {A, B}'
+    """
     if not population:
         return "everyone"
     parts = []
@@ -38,7 +55,25 @@ def population_label(population: dict | None) -> str:
 
 
 def plan_table(study) -> pd.DataFrame:
-    """The plan's hypotheses as a table (human column names)."""
+    """The plan's hypotheses as a table (human column names).
+
+    Parameters
+    ----------
+    study : the plan (its ``hypotheses``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ID, Hypothesis, Outcome, Population, Contrast, Expected, Family and SESOI.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> h = NS(id="H1", label="Trust rises", outcome="trust", population=None, contrast=["T0", "T1"],
+    ...        direction="increase", family="primary", sesoi=0.2, sesoi_units="d")
+    >>> plan_table(NS(hypotheses=[h])).iloc[0].tolist()
+    ['H1', 'Trust rises', 'trust', 'everyone', 'T0 → T1', 'increase', 'primary', 'd = 0.2']
+    """
     rows = []
     for h in study.hypotheses:
         sesoi = "–"
@@ -54,7 +89,26 @@ def plan_table(study) -> pd.DataFrame:
 def fielded_dates(responses: pd.DataFrame, waves, offsets: dict | None = None, start=None) -> pd.DataFrame:
     """Survey dates per wave from ``submitted_on``: first, median and last date and the number of responses.
 
-    ``offsets`` (study.yaml ``wave_offsets_days``) and ``start`` (programme start) add the planned date."""
+    Parameters
+    ----------
+    responses : DataFrame
+        The analysis cohort's responses (``wave``, ``submitted_on``).
+    waves : the plan's waves, in order.
+    offsets : dict, optional
+        study.yaml ``wave_offsets_days``; with ``start`` (the programme start) it adds the planned date.
+    start : date, optional
+
+    Returns
+    -------
+    DataFrame
+        Columns Wave, Planned, First response, Median, Last response and Responses dated.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"wave": ["T0", "T0", "T0"], "submitted_on": ["2024-01-03", "2024-01-05", ""]})
+    >>> fielded_dates(r, ["T0"], {"T0": 0}, "2024-01-01").iloc[0].tolist()
+    ['T0', '2024-01-01', '2024-01-03', '2024-01-03', '2024-01-05', '2 of 3']
+    """
     rows = []
     dates = pd.to_datetime(responses["submitted_on"], errors="coerce") if "submitted_on" in responses else None
     for w in waves:
@@ -72,7 +126,30 @@ def fielded_dates(responses: pd.DataFrame, waves, offsets: dict | None = None, s
 
 
 def design_paragraphs(study, res: dict) -> list[str]:
-    """Design, programme, comparison group and matching as HTML paragraphs (from the plan)."""
+    """Design, programme, comparison group and matching as HTML paragraphs (from the plan); what the plan does not
+    record is said so.
+
+    Parameters
+    ----------
+    study : the plan. res : a results.json mapping (its ``hypotheses``: single-arm or not).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from types import SimpleNamespace as NS
+    >>> study = NS(design={"assignment": "nonrandomised"}, raw={"programme": {"description": "Monthly meetings."}},
+    ...            waves=["T0", "T1"], programme_start=date(2024, 1, 1), censor_date=date(2024, 12, 31),
+    ...            comparison_group="Staff not taking part.")
+    >>> out = design_paragraphs(study, {"hypotheses": [{"design": "two_arm"}]})
+    >>> out[1].split(" with ")[0]
+    '<b>Design.</b> The study used a non-randomised (self-selected) controlled pre/post design'
+    >>> out[2], out[-1]
+    ('<b>Programme.</b> Monthly meetings.', '<b>Comparison group.</b> Staff not taking part.')
+    """
     g = guideline(study)
     prog = (getattr(study, "raw", None) or {}).get("programme") or {}
     out = [g["sentence"]]
@@ -116,7 +193,24 @@ def design_paragraphs(study, res: dict) -> list[str]:
 
 # --------------------------------------------------------------------------------------------- descriptives
 def outcome_label(codebook, outcome: str) -> str:
-    """The codebook's label of a scale, or the outcome's name when the codebook has none (or no such scale)."""
+    """The codebook's label of a scale, or the outcome's name when the codebook has none (or no such scale).
+
+    Parameters
+    ----------
+    codebook : the codebook (scale name -> scale with a ``label``), or None.
+    outcome : str
+        The outcome's name.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> outcome_label({"trust": NS(label="Trust in leaders (1–5)")}, "trust"), outcome_label(None, "retention")
+    ('Trust in leaders (1–5)', 'retention')
+    """
     try:
         return codebook[outcome].label
     except (KeyError, TypeError, AttributeError):
@@ -124,7 +218,27 @@ def outcome_label(codebook, outcome: str) -> str:
 
 
 def descriptives_table(res: dict, codebook, waves) -> pd.DataFrame:
-    """Mean, SD and n by arm × wave for every survey outcome, in each hypothesis's analysed population."""
+    """Mean, SD and n by arm × wave for every survey outcome, in each hypothesis's analysed population.
+
+    Parameters
+    ----------
+    res : a results.json mapping (``hypotheses``, ``descriptives.cell_means``).
+    codebook : the codebook, for the outcomes' labels (or None).
+    waves : the plan's waves, in order.
+
+    Returns
+    -------
+    DataFrame
+        One row per hypothesis and wave; M (SD) and n per arm.
+
+    Examples
+    --------
+    >>> cm = [{"arm": "program", "wave": "T0", "mean": 3.2, "sd": 0.8, "n": 40},
+    ...       {"arm": "control", "wave": "T0", "mean": 3.1, "sd": 0.9, "n": 38}]
+    >>> res = {"hypotheses": [{"id": "H1", "outcome": "trust"}], "descriptives": {"cell_means": {"H1": cm}}}
+    >>> descriptives_table(res, None, ["T0"]).iloc[0].tolist()
+    ['H1', 'trust', 'everyone', 'T0', '3.20 (0.80)', '40', '3.10 (0.90)', '38']
+    """
     rows = []
     for r in res["hypotheses"]:
         cm = res.get("descriptives", {}).get("cell_means", {}).get(r["id"])
@@ -148,7 +262,27 @@ def descriptives_table(res: dict, codebook, waves) -> pd.DataFrame:
 
 def uptake_sentence(participants: pd.DataFrame | None, study) -> str:
     """Dose delivered (TREND item 4, CONSORT-SPI 5): sessions attended by programme participants, beside the
-    sessions planned when the plan gives them. Empty when participants.csv has no ``sessions_attended``."""
+    sessions planned when the plan gives them.
+
+    Parameters
+    ----------
+    participants : DataFrame or None
+        participants.csv (``arm``, ``sessions_attended``).
+    study : the plan (``raw.programme.sessions_planned``, optional).
+
+    Returns
+    -------
+    str
+        HTML; empty when participants.csv has no ``sessions_attended``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> p = pd.DataFrame({"arm": ["program"] * 3 + ["control"], "sessions_attended": [6, 4, 6, None]})
+    >>> print(uptake_sentence(p, NS(raw={"programme": {"sessions_planned": 6}})))
+    <b>Uptake.</b> Programme participants attended M = 5.33 sessions (SD = 1.15; median 6, range 4–6; n = 3 of 3
+    with a recorded count); 67% attended all 6 planned sessions.
+    """
     if participants is None or "sessions_attended" not in participants:
         return ""
     x = pd.to_numeric(participants.loc[participants["arm"] == "program", "sessions_attended"], errors="coerce").dropna()
@@ -165,7 +299,25 @@ def uptake_sentence(participants: pd.DataFrame | None, study) -> str:
 
 def reliability_table(rows: list[dict]) -> pd.DataFrame:
     """The reliability rows of results.json formatted for the report: n, items, α with its 95% CI, ω total, ω h and the
-    mean inter-item r."""
+    mean inter-item r.
+
+    Parameters
+    ----------
+    rows : list of dict
+        results.json ``reliability`` rows.
+
+    Returns
+    -------
+    DataFrame
+        Columns Scale, Wave, Group, n, k, α, 95% CI, ω total, ω h and Mean r.
+
+    Examples
+    --------
+    >>> row = dict(scale="trust", wave="T0", role="all", n=120, k=4, alpha=0.84, alpha_ci_low=0.79,
+    ...            alpha_ci_high=0.88, omega=0.86, omega_h=0.8, average_r=0.57)
+    >>> reliability_table([row]).iloc[0].tolist()
+    ['trust', 'T0', 'all', '120', '4', '.84', '[.79, .88]', '.86', '.80', '.57']
+    """
     d = pd.DataFrame(rows)
     return pd.DataFrame({"Scale": d["scale"], "Wave": d["wave"], "Group": d["role"], "n": d["n"].map(fmt_count),
                          "k": d["k"].map(fmt_count), "α": d["alpha"].map(fmt_r),
@@ -177,7 +329,26 @@ def reliability_table(rows: list[dict]) -> pd.DataFrame:
 
 def item_table(items: list[dict], waves) -> pd.DataFrame:
     """Item statistics of the whole sample ('all'), one row per item and the waves side by side: M (SD), item–rest r
-    and α if deleted. (Per-role item statistics are in results.json, psychometrics.items.)"""
+    and α if deleted. (Per-role item statistics are in results.json, psychometrics.items.)
+
+    Parameters
+    ----------
+    items : list of dict
+        results.json ``psychometrics.items``.
+    waves : the waves to show, in order.
+
+    Returns
+    -------
+    DataFrame
+        Empty when there are no items.
+
+    Examples
+    --------
+    >>> it = dict(scale="trust", item="t1", role="all", wave="T0", n=120, mean=3.4, sd=0.9, r_drop=0.61,
+    ...           alpha_if_deleted=0.8)
+    >>> item_table([it], ["T0", "T1"]).iloc[0].tolist()
+    ['trust', 't1', '120', '3.40 (0.90)', '.61', '.80', '–', '–', '–', '–']
+    """
     d = pd.DataFrame(items)
     if d.empty:
         return d

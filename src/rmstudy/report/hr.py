@@ -176,7 +176,19 @@ def _findings(ctx: FindingContext, rows: list[dict], hidden: dict, plan_order: d
 
 
 def build_report(results: dict, study, codebook) -> dict:
-    """The HR report's content, suppressed and worded, from results.json, the plan and the codebook."""
+    """The HR report's content, suppressed and worded, from results.json, the plan and the codebook.
+
+    Parameters
+    ----------
+    results : results.json. study : the plan. codebook : the codebook.
+
+    Returns
+    -------
+    dict
+        The report model: ``cards``, ``effects``, ``participation``, ``findings``, ``limits``, ``next_steps``,
+        ``privacy``, ``footnotes``, ``figures`` (SVG), ``hidden`` and ``data`` (every published number, with what it
+        rests on), beside the title block's fields.
+    """
     import matplotlib.pyplot as plt
 
     k = int(study.anonymity_threshold)

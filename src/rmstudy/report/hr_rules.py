@@ -114,6 +114,19 @@ def limits(results: dict, study, assignment: str, shown_rows: list[dict], k: int
     Returns
     -------
     list of (str, str)
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> study = NS(raw={"wave_offsets_days": {"T0": 0, "T1": 182}}, waves=["T0", "T1"])
+    >>> att = {"table": [{"enrolled": 40, "dropouts": 6}, {"enrolled": 38, "dropouts": 4}]}
+    >>> shown = [{"id": "H1", "outcome": "trust", "design": "two_arm"}]
+    >>> out = limits({"attrition": att, "power": {"H1": {"mde_d": 0.52}}}, study, "nonrandomised", shown, 5)
+    >>> [title for title, _ in out]
+    ['People chose to join.', 'Follow-up is short.', 'Not everyone answered every survey.',
+     'Small effects can be missed.']
+    >>> out[1][1]
+    "The last survey was 'T1' (about 6 months after the start); effects that take longer to show are not measured."
     """
     out = []
     caveat = narrative.causal_caveat(assignment)
@@ -193,6 +206,20 @@ def participation(results: dict, study, k: int) -> dict:
     -------
     dict
         ``table``, ``mask``, ``totals``, ``rates``, ``comparison``, ``single_arm``, ``gaps`` and ``shares``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> study = NS(waves=["T0"], low_response_rate=0.6, comparison_group=None)
+    >>> rates = [{"wave": "T0", "role": "junior", "arm": "program", "enrolled": 20, "responded": 18},
+    ...          {"wave": "T0", "role": "senior", "arm": "program", "enrolled": 3, "responded": 3},
+    ...          {"wave": "T0", "role": "junior", "arm": "control", "enrolled": 25, "responded": 12}]
+    >>> p = participation({"descriptives": {"response_rates": rates}}, study, 5)
+    >>> p["table"]["rows"]         # 3 seniors: hidden, and the juniors too (the total would give them back)
+    [['Junior', 'hidden', '25'], ['Senior', 'fewer than 5', '0'], ['Total', '23', '25']]
+    >>> [r["text"] for r in p["rates"]]
+    ["Survey 'T0', programme: all but fewer than 5 people answered.",
+     "Survey 'T0', comparison group: 48% answered (low: below 60%)."]
     """
     rates = results.get("descriptives", {}).get("response_rates") or []
     first = [r for r in rates if r["wave"] == study.waves[0]]
