@@ -180,6 +180,20 @@ def test_escape_markdown_and_html():
         assert "<" not in m and "](" not in m and "$" not in m.replace("\\$", "")
 
 
+def test_escaped_markdown_renders_to_exactly_its_text():
+    """What the Markdown renderer (mistune, as nbconvert uses) makes of escape.markdown(text) reads as text, character
+    for character: "those people's answers" read "those people&#39;s answers" (the quote was made an entity first,
+    then its '#' was escaped)."""
+    import mistune
+
+    texts = PAYLOADS + ["those people's answers", 'say "hi" & <b>bye</b>', "&amp; stays as typed", r"a\b \*",
+                        "50% of #1 -- ok: see https://x.invalid/?a=1"]
+    for t in texts:
+        rendered = mistune.html(escape.markdown(t))
+        assert "<a " not in rendered and "<img" not in rendered and "<script" not in rendered
+        assert htmlmod.unescape(re.sub(r"<[^>]+>", "", rendered)).strip() == t, (t, rendered)
+
+
 # ---------------------------------------------------------------- end to end
 
 e2e = pytest.mark.e2e

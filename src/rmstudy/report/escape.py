@@ -22,8 +22,8 @@ import re
 
 import markupsafe
 
-#: ASCII punctuation that CommonMark allows to be backslash-escaped, less '&' and ';' (kept for the HTML
-#: entities) and '<', '>', '"', "'" (already entities). ':' is escaped so no bare URL becomes a link.
+#: ASCII punctuation that CommonMark allows to be backslash-escaped, less '&', '<' and '>' (written as entities
+#: after) and ';', '"', "'" (plain text in Markdown). ':' is escaped so no bare URL becomes a link.
 MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|$~^%@,?:/="
 _MD = re.compile("[" + re.escape(MARKDOWN_SPECIALS) + "]")
 _BREAKS = re.compile(r"[\r\n\u2028\u2029\v\f]+")
@@ -71,6 +71,7 @@ def markdown(text) -> str:
     """
     if text is None:
         return ""
-    s = _BREAKS.sub(" ", str(text))
-    s = html(s)
-    return _MD.sub(lambda m: "\\" + m.group(0), s)
+    s = _MD.sub(lambda m: "\\" + m.group(0), _BREAKS.sub(" ", str(text)))
+    # then only what would open a tag or an entity: a quote made an entity first (&#39;) had its '#' escaped
+    # afterwards and showed as "&#39;" in the report
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
