@@ -11,7 +11,8 @@ __all__ = ["moderator_values", "moderation_for_hypothesis", "actor_partner_for"]
 
 import pandas as pd
 
-from rmstudy.stats.moderation import actor_partner_analysis, moderation_analysis, partner_means, partner_values
+from rmstudy.contract.design import mentoring_column
+from rmstudy.stats.moderation import actor_partner_analysis, moderation_analysis, partner_means
 
 
 def moderator_values(cohort, scores: pd.DataFrame, name: str, base_wave: str) -> tuple[pd.Series, str]:
@@ -62,8 +63,8 @@ def moderator_values(cohort, scores: pd.DataFrame, name: str, base_wave: str) ->
 
 def moderation_for_hypothesis(cohort, scores: pd.DataFrame, analysed: pd.DataFrame, h, alpha: float = 0.05) -> list[dict]:
     """Every moderator the plan names for one survey hypothesis: its moderation (or dose-response) model
-    and, for a moderator measured in both arms, the pair partner's baseline value within the programme
-    (exploratory).
+    and, for a moderator measured in both arms, the partner's value within the programme (the pair partner's, or
+    the other group members' mean; none when the plan's design has no pairs or groups), exploratory.
 
     Parameters
     ----------
@@ -81,7 +82,7 @@ def moderation_for_hypothesis(cohort, scores: pd.DataFrame, analysed: pd.DataFra
     list of dict
         One result of :func:`rmstudy.stats.moderation.moderation_analysis` per moderator (with its
         ``actor_partner`` model when the design has pairs or groups), each followed, for a ``moderation`` model,
-        by the pair partner's.
+        by the partner's (when the design has pairs or groups).
 
     Examples
     --------
@@ -104,6 +105,7 @@ def moderation_for_hypothesis(cohort, scores: pd.DataFrame, analysed: pd.DataFra
     False
     """
     results = []
+    col = mentoring_column(cohort.study.design, cohort.participants.columns)   # None: no partner of any kind
     for name in h.moderators:
         values, source = moderator_values(cohort, scores, name, h.contrast[0])
         res = moderation_analysis(analysed, h, values, name, source, alpha=alpha)
@@ -111,10 +113,15 @@ def moderation_for_hypothesis(cohort, scores: pd.DataFrame, analysed: pd.DataFra
         if ap is not None:
             res["actor_partner"] = ap
         results.append(res)
-        if res.get("kind") == "moderation":
-            results.append(moderation_analysis(analysed, h, partner_values(cohort.participants, values),
-                                               f"partner_{name}", f"pair partner's {source} (exploratory)", alpha=alpha))
+        if res.get("kind") == "moderation" and col is not None:
+            results.append(moderation_analysis(analysed, h, partner_means(cohort.participants, values, col),
+                                               f"partner_{name}", f"{_partner_words(col)}'s {source} (exploratory)",
+                                               alpha=alpha))
     return results
+
+
+def _partner_words(col: str) -> str:
+    return "pair partner" if col == "pair_id" else "other group members (mean)"
 
 
 def actor_partner_for(cohort, analysed: pd.DataFrame, h, values: pd.Series, name: str, source: str,
@@ -149,12 +156,11 @@ def actor_partner_for(cohort, analysed: pd.DataFrame, h, values: pd.Series, name
     >>> actor_partner_for(c, None, None, pd.Series({"a": 1.0, "b": 2.0}), "age", "participants.csv column age") is None
     True
     """
-    col = cohort.study.design.cluster_column
     P = cohort.participants
-    if col is None or col not in P.columns:
+    col = mentoring_column(cohort.study.design, P.columns)
+    if col is None:
         return None
     grouped = P.loc[P[col].astype(str).str.strip().replace("nan", "") != ""]
     groups = grouped.set_index("participant_id")[col].astype(str)
     return actor_partner_analysis(analysed, h, values, partner_means(P, values, col), groups, name,
-                                  f"{source}; the partner's value: the {'pair partner' if col == 'pair_id' else 'other group members (mean)'}",
-                                  alpha=alpha)
+                                  f"{source}; the partner's value: the {_partner_words(col)}", alpha=alpha)
