@@ -97,3 +97,20 @@ def test_full_simulator_plants_what_truth_json_says(tmp_path):
             got = fits[name][side]
             assert abs(got["estimate"] - target[name][side]) < 4 * got["se"], (name, side, got, target[name][side])
             assert target[name][side] > 0.05
+
+
+def test_the_plant_does_not_depend_on_the_seed(tmp_path):
+    """The plant was switched off by `seed == DEMO_SEED`, so any cohort simulated with the default seed (other sizes
+    too) silently got the demo's generating model. Now only the shipped demo itself (default seed and sizes) has
+    none."""
+    import json
+
+    from rmstudy.simulate.cohort import DEMO_SEED, write_demo
+
+    _, t_demo_seed = simulate_cohort(seed=DEMO_SEED, **SMALL)
+    _, t_other = simulate_cohort(seed=5, **SMALL)
+    assert t_demo_seed["scales"]["psych_safety"]["actor_partner"]["latent"] == \
+        t_other["scales"]["psych_safety"]["actor_partner"]["latent"] != {}
+    small = json.loads((write_demo(tmp_path / "s", seed=DEMO_SEED, **SMALL) / "truth.json").read_text())
+    assert small["scales"]["psych_safety"]["actor_partner"]["latent"]["humility"] == \
+        ACTOR_PARTNER_EFFECTS["psych_safety"]["humility"]

@@ -11,7 +11,8 @@ spreadsheet numbers it: header = row 1) and the column, and say how to fix it.
 
 from __future__ import annotations
 
-__all__ = ["Cohort", "load_cohort", "analysis_cohort", "apply_run_exclusions", "save_cohort", "select_population", "REASON_AFTER_EXIT", "REASON_DUPLICATE", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES"]
+__all__ = ["Cohort", "load_cohort", "analysis_cohort", "apply_run_exclusions", "save_cohort", "select_population", "REASON_AFTER_EXIT", "REASON_DUPLICATE", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES",
+           "RUN_INPUT_FILES"]
 
 import csv
 import io
@@ -36,6 +37,8 @@ from rmstudy.errors import CohortError, Problem
 ROLES = ("junior", "senior")
 EXIT_REASONS = ("voluntary", "involuntary")
 COHORT_FILES = ("participants.csv", "responses.csv", "employment.csv", "codebook.yaml", "study.yaml")
+#: what a run hashes, snapshots and matches runs by: the cohort's files and ingest's report (when ingest wrote it)
+RUN_INPUT_FILES = (*COHORT_FILES, "ingest_report.json")
 REASON_AFTER_EXIT = "submitted after the participant's exit_date"
 REASON_DUPLICATE = "duplicate submission not kept under the plan's duplicate_submissions rule"
 

@@ -38,7 +38,7 @@ TERM = "arm[program]:wave[later]"
 
 def _raw_cohorts(cohort_dirs) -> list[tuple[str, Path]]:
     """(inputs_sha256, folder) of each raw-data folder, as results.json would record its input files."""
-    from rmstudy.contract.cohort import COHORT_FILES
+    from rmstudy.contract.cohort import RUN_INPUT_FILES
 
     out = []
     for d in cohort_dirs:
@@ -46,7 +46,7 @@ def _raw_cohorts(cohort_dirs) -> list[tuple[str, Path]]:
         if not (d / "study.yaml").is_file():
             raise PoolError(Problem(str(d), "not a cohort folder (no study.yaml)",
                                     "give --raw the cohort folders the runs analysed (the folder given to rmstudy run)"))
-        out.append((inputs_sha256(input_hashes(d, (*COHORT_FILES, "ingest_report.json"))), d))
+        out.append((inputs_sha256(input_hashes(d, RUN_INPUT_FILES)), d))
     return out
 
 

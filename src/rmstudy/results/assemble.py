@@ -19,7 +19,7 @@ import jsonschema
 
 from rmstudy._version import __version__
 from rmstudy.analysis.rows import HypothesisRow
-from rmstudy.contract.cohort import COHORT_FILES
+from rmstudy.contract.cohort import RUN_INPUT_FILES
 from rmstudy.contract.jsonio import to_jsonable, write_json
 from rmstudy.contract.provenance import environment, file_sha256, input_hashes
 from rmstudy.contract.study import load_schema
@@ -135,7 +135,7 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
         "cohort": cohort.name,
         "rmstudy_version": __version__,
         "created": created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "inputs": input_hashes(root, (*COHORT_FILES, "ingest_report.json")),   # the last only if ingest wrote it
+        "inputs": input_hashes(root, RUN_INPUT_FILES),
         "plan_sha256": file_sha256(root / "study.yaml"),
         "parameters": parameters,
         "environment": environment(),

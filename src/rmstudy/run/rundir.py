@@ -41,7 +41,7 @@ import threading
 import time
 from pathlib import Path
 
-from rmstudy.contract.cohort import COHORT_FILES
+from rmstudy.contract.cohort import RUN_INPUT_FILES
 from rmstudy.contract.jsonio import fsync_dir
 from rmstudy.errors import CohortError, Problem, RmstudyError
 
@@ -50,7 +50,7 @@ RUN_FILES = frozenset({"results.json", "validation.json", "manifest.json", "acad
                        "academic_report.pdf", "notebooks", "records", "figures", "inputs", "hr",
                        "hr_report.html", "hr_report.pdf"})       # the last two: run folders of rmstudy <= 0.1.0
 #: cohort files copied into the run (``ingest_report.json`` only when ingest wrote one)
-INPUTS = (*COHORT_FILES, "ingest_report.json")
+INPUTS = RUN_INPUT_FILES
 _TAG = ".rmstudy-"
 
 

@@ -25,7 +25,7 @@ import os
 import pickle
 from pathlib import Path
 
-from rmstudy.contract.cohort import COHORT_FILES, Cohort, analysis_cohort
+from rmstudy.contract.cohort import RUN_INPUT_FILES, Cohort, analysis_cohort
 from rmstudy.contract.provenance import input_hashes
 from rmstudy.errors import CohortError, Problem
 
@@ -33,7 +33,6 @@ from rmstudy.errors import CohortError, Problem
 SHARED_NAME = ".analysis_cohort.pickle"
 #: bumped whenever what the file holds changes; a file of another format is not used
 FORMAT = 1
-_INPUTS = (*COHORT_FILES, "ingest_report.json")
 
 
 def write_shared_cohort(cohort: Cohort, path: str | Path) -> Path:
@@ -53,7 +52,7 @@ def write_shared_cohort(cohort: Cohort, path: str | Path) -> Path:
         ``path`` (:func:`shared_cohort`'s example writes one and reads it back).
     """
     path = Path(path)
-    blob = {"format": FORMAT, "inputs": input_hashes(cohort.root, _INPUTS),
+    blob = {"format": FORMAT, "inputs": input_hashes(cohort.root, RUN_INPUT_FILES),
             "cohort": dataclasses.replace(cohort, root=None)}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -106,7 +105,7 @@ def shared_cohort(cohort_dir: str | Path, cache: str | Path | None = "") -> Coho
         blob = pickle.load(fh)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         return analysis_cohort(root)
-    now = input_hashes(root, _INPUTS)
+    now = input_hashes(root, RUN_INPUT_FILES)
     changed = sorted(n for n in set(now) | set(blob["inputs"]) if now.get(n) != blob["inputs"].get(n))
     if changed:
         raise CohortError(Problem(changed[0], "changed after rmstudy run checked it (its SHA-256 differs from the "

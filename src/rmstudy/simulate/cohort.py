@@ -206,7 +206,7 @@ def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_eff
                       sessions, rho, trend, item_missing, truth_mc, actor_partner=None, humility=None):
     """Secondary outcomes and moderators, from their own random stream (in place). ``actor_partner`` (outcome →
     latent moderator → actor/partner coefficients) adds the planted actor–partner moderation of
-    :mod:`rmstudy.simulate.humility`; ``humility`` is the latent humility it reads. Returns the latent traits."""
+    :mod:`rmstudy.simulate.humility`; ``humility`` is the latent humility it reads."""
     rng = np.random.default_rng(seed + 7)
     n = len(pid)
     index = {p: i for i, p in enumerate(pid)}
@@ -274,7 +274,6 @@ def _add_extra_scales(responses, codebook, truth_scales, extra_scales, extra_eff
                                                                         for m in ("openness", "relationship", "sessions")}}
         else:
             truth_scales[name] = {"kind": kind, "loadings": lam.tolist(), "reverse": rev}
-    return z
 
 
 def _actor_partner_truth(truth_scales: dict, extra_scales: dict, extra_effects: dict, ap: dict, rho: float,
@@ -509,7 +508,7 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
                     n_control_seniors: int = 150, effects: dict | None = None, retention: dict | None = None,
                     rho: float = 0.65, trend: float = 0.05, dropout: float = 0.15, item_missing: float = 0.03,
                     scales: dict | None = None, truth_mc: int = 200_000, extra_scales: dict | None = None,
-                    extra_effects: dict | None = None, actor_partner: dict | bool | None = None):
+                    extra_effects: dict | None = None, actor_partner: dict | bool = True):
     """Simulate a cohort from one random stream drawn in a fixed order (participants, employment, scales, responses,
     extra scales: a seed gives the same cohort); the humility instruments (with the demo's instruments only) come from
     a second stream (:mod:`rmstudy.simulate.humility`).
@@ -522,7 +521,7 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
     rho, trend, dropout, item_missing : float
     actor_partner : dict or bool, optional
         Planted on the secondary outcomes: outcome → latent moderator → ``{"actor", "partner"}``; ``True``: the
-        humility module's ``ACTOR_PARTNER_EFFECTS``; ``False``: none; default: all but the demo (``seed == DEMO_SEED``).
+        humility module's ``ACTOR_PARTNER_EFFECTS`` (the default, whatever the seed); ``False``: none.
 
     Returns
     -------
@@ -550,8 +549,6 @@ def simulate_cohort(seed: int = DEMO_SEED, n_pairs: int = 150, n_control_juniors
     if extra_scales is None:          # the demo's secondary outcomes and moderators, only with the demo's instruments
         extra_scales = DEMO_EXTRA_SCALES if scales is DEMO_SCALES else {}
     extra_effects = DEMO_EXTRA_EFFECTS if extra_effects is None else extra_effects
-    if actor_partner is None:
-        actor_partner = seed != DEMO_SEED
     ap = (ACTOR_PARTNER_EFFECTS if actor_partner else {}) if isinstance(actor_partner, bool) else actor_partner
     if extra_scales:
         hrng = humility_stream(seed)
@@ -587,13 +584,16 @@ def write_demo(out: str | Path, seed: int = DEMO_SEED, **kwargs) -> Path:
     out : str or Path
     seed : int
     **kwargs
-        More arguments of :func:`simulate_cohort`.
+        More arguments of :func:`simulate_cohort`. Without ``actor_partner``: planted, except in the shipped demo
+        itself (``DEMO_SEED`` and the default sizes), whose pinned outcomes predate the plant.
 
     Returns
     -------
     Path
     """
     out = Path(out)
+    if "actor_partner" not in kwargs:     # the shipped demo (default seed and sizes) predates the plant: none
+        kwargs["actor_partner"] = not (seed == DEMO_SEED and not kwargs)
     tables, truth = simulate_cohort(seed=seed, **kwargs)
     save_cohort(out, tables["participants"], tables["responses"], tables["employment"], tables["codebook"], tables["study"])
     write_json(truth, out / "truth.json", sort_keys=True)
