@@ -202,3 +202,51 @@ def test_validate_refuses_an_mmrm_whose_waves_barely_overlap(tmp_path):
     assert any("answered both 'month6' and 'month12'" in e.message and "only 2 participant" in e.message
                for e in errs)
     assert "use model: lmm for T1" in errs[0].fix
+
+
+def test_joint_test_counts_a_repeated_row_once():
+    """Rows [a, a, b] gave df1 = 1 (QR without pivoting kept the wrong columns); they are the hypothesis [a, b]."""
+    from types import SimpleNamespace
+
+    from rmstudy.stats.models.mmrm import joint_test
+
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(4, 4))
+    fit = SimpleNamespace(beta=rng.normal(size=4), cov_beta=A @ A.T + np.eye(4), satterthwaite_df=lambda q: 30.0)
+    a, b = np.array([0, 1.0, 0, 0]), np.array([0, 0, 1.0, -1.0])
+    want = joint_test(fit, [a, b])
+    got = joint_test(fit, [a, a, b])
+    assert got["df1"] == want["df1"] == 2
+    assert got["F"] == pytest.approx(want["F"], rel=1e-10)
+
+
+def test_a_default_lmm_plan_whose_waves_barely_overlap_still_runs(tmp_path):
+    """The MMRM is fitted beside every LMM with three or more waves; with two waves barely overlapping it crashed
+    the whole hypothesis (TypeError inside the numerical Hessian; LinAlgError with none). The overlap rule now lives
+    in fit_mmrm (validate asks the same function), and the sensitivity analyses say the other model could not be
+    fitted."""
+    import shutil
+
+    from rmstudy.analysis.hypotheses import analyse_survey
+    from rmstudy.checks.validate import validate
+    from rmstudy.stats.models.mmrm import fit_mmrm, sparse_wave_pairs
+
+    d = tmp_path / "trial"
+    shutil.copytree(TRIAL, d)
+    R = pd.read_csv(d / "responses.csv", dtype=str)
+    P = pd.read_csv(d / "participants.csv", dtype=str).set_index("participant_id")["arm"]
+    at12 = R.loc[R["wave"] == "month12", "participant_id"]
+    keep = {sorted(at12[at12.map(P) == arm])[0] for arm in ("program", "control")}   # one per arm has both
+    R = R[~((R["wave"] == "month6") & R["participant_id"].isin(set(at12) - keep))]
+    R.to_csv(d / "responses.csv", index=False)
+    assert validate(d).ok                                   # the plan asks for the LMM, which needs no pair covariance
+    c = load_cohort(d)
+    sc = score_scales(c.responses, c.codebook)
+    a = analyse_survey(c, sc, c.study.hypothesis("T1"))
+    rows = a.sensitivity["rows"]
+    assert rows[0]["analysis"].startswith("Primary: LMM") and "could not be fitted" in rows[0]["note"]
+    assert "only 2 subject(s) have both" in rows[0]["note"]
+    assert not any(r["analysis"].startswith("MMRM") for r in rows)
+    assert sparse_wave_pairs(["a", "b", "a"], ["w1", "w1", "w2"], order=["w1", "w2"]) == [("w1", "w2", 1)]
+    with pytest.raises(ModelError, match="only 1 subject"):
+        fit_mmrm(np.arange(8.0), np.ones((8, 1)), list("abcdeafg"), [0, 0, 0, 0, 0, 1, 1, 1], 2)

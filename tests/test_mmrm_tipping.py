@@ -110,3 +110,21 @@ def test_the_run_records_the_tipping_point_with_its_data():
     again = analyse_survey(c, score_scales(c.responses, c.codebook), c.study.hypothesis("T1"))
     assert again.sensitivity["tipping_point"]["tipping"] == tp["tipping"]          # seeded: a rerun agrees
     assert all("data" in r for r in a.sensitivity["rows"])
+
+
+def test_pool_rubin_equals_mice_pool_scalar():
+    """fmi was (lambda * df + 2) / (df + 3) and differed from mice (0.4937 vs 0.5281); tests/reference/mmrm/
+    make_pool_scalar_reference.R."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from rmstudy.stats.tipping import pool_rubin
+
+    ref = json.loads((Path(__file__).parent / "reference" / "mmrm" / "pool_scalar.json").read_text())
+    r = pool_rubin(np.array(ref["q"]), np.array(ref["u"]), dfcom=ref["dfcom"])
+    assert r["estimate"] == pytest.approx(ref["qbar"], abs=1e-12)
+    assert r["se"] == pytest.approx(ref["t"] ** 0.5, rel=1e-9)
+    assert r["df"] == pytest.approx(ref["df"], rel=1e-9)
+    assert r["fmi"] == pytest.approx(ref["fmi"], rel=1e-9)

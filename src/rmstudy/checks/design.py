@@ -20,6 +20,7 @@ from rmstudy.contract.coding import ARMS, arm_indicator, covariate_columns
 from rmstudy.contract.cohort import Cohort
 from rmstudy.contract.population import select_population
 from rmstudy.errors import Problem
+from rmstudy.stats.models.mmrm import MIN_PAIR_OVERLAP, sparse_wave_pairs
 from rmstudy.stats.sensitivity import STANDARD_COVARIATES
 
 
@@ -109,7 +110,7 @@ def covariate_problems(c: Cohort, scores: pd.DataFrame) -> list[Problem]:
     return out
 
 
-def mmrm_problems(c: Cohort, scores: pd.DataFrame, least: int = 3) -> list[Problem]:
+def mmrm_problems(c: Cohort, scores: pd.DataFrame, least: int = MIN_PAIR_OVERLAP) -> list[Problem]:
     """One problem per ``model: mmrm`` hypothesis whose data cannot identify an unstructured covariance: two waves
     that fewer than ``least`` participants of its population answered both (the covariance of the two waves rests
     on them). The run would otherwise stop in the model, or estimate that covariance from next to nothing.
@@ -146,15 +147,10 @@ def mmrm_problems(c: Cohort, scores: pd.DataFrame, least: int = 3) -> list[Probl
         pop = select_population(c.participants, h.population, h.id)
         got = scores.loc[scores[h.outcome].notna() & scores["participant_id"].isin(pop["participant_id"]),
                          ["participant_id", "wave"]].astype(str).drop_duplicates()
-        waves = [w for w in c.study.waves if (got["wave"] == str(w)).any()]
-        seen = got.assign(one=1).pivot_table(index="participant_id", columns="wave", values="one", fill_value=0)
         fix = (f"use model: lmm for {h.id} in study.yaml (hypotheses.{i}.model; the random-intercept model needs no "
                "covariance per pair of waves), or drop the sparse wave from the plan")
-        for a, w1 in enumerate(waves):
-            for w2 in waves[a + 1:]:
-                k = int((seen[str(w1)] * seen[str(w2)]).sum())
-                if k < least:
-                    out.append(Problem("study.yaml", f"{h.id} asks for model: mmrm, but only {k} participant(s) of "
-                                       f"its population answered both '{w1}' and '{w2}', too few to estimate the "
-                                       "covariance of the two waves", fix, column=f"hypotheses.{i}.model"))
+        for w1, w2, k in sparse_wave_pairs(got["participant_id"], got["wave"], least, [str(w) for w in c.study.waves]):
+            out.append(Problem("study.yaml", f"{h.id} asks for model: mmrm, but only {k} participant(s) of "
+                               f"its population answered both '{w1}' and '{w2}', too few to estimate the "
+                               "covariance of the two waves", fix, column=f"hypotheses.{i}.model"))
     return out

@@ -317,7 +317,10 @@ def sensitivity_analyses(analysed: pd.DataFrame, primary: dict, h, participants:
     if set(analysed["arm"]) != {"program", "control"}:
         return {"rows": rows, "bayes": bayes_factor_change(_wide(completers(analysed, base, later), base, later)),
                 "lords_paradox": None}
-    other = _other_model(full, primary, h, alpha) if isinstance(full["wave"].dtype, pd.CategoricalDtype) else None
+    try:
+        other = _other_model(full, primary, h, alpha) if isinstance(full["wave"].dtype, pd.CategoricalDtype) else None
+    except ModelError as e:          # e.g. two waves too few people answered both: say so on the primary's row
+        other, rows[0]["note"] = None, f"the other model (MMRM or LMM) could not be fitted: {e}"
     if other is not None:
         rows.append({**other, "data": everything})
     comp = completers(analysed, base, later)

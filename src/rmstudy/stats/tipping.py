@@ -125,7 +125,13 @@ def pool_rubin(q: np.ndarray, u: np.ndarray, dfcom: float, alpha: float = 0.05) 
     se = float(np.sqrt(t))
     half = float(special.stdtrit(df, 1 - alpha / 2)) * se
     return {"estimate": qbar, "se": se, "df": df, "ci_low": float(qbar - half), "ci_high": float(qbar + half),
-            "p_value": float(2 * special.stdtr(df, -abs(qbar / se))), "fmi": float((lam * df + 2) / (df + 3))}
+            "p_value": float(2 * special.stdtr(df, -abs(qbar / se))), "fmi": _fmi(b, ubar, m, df)}
+
+
+def _fmi(b: float, ubar: float, m: int, df: float) -> float:
+    """mice's fraction of missing information: (r + 2 / (df + 3)) / (r + 1), r the relative increase in variance."""
+    r = (1 + 1 / m) * b / ubar
+    return float((r + 2 / (df + 3)) / (r + 1))
 
 
 class _Changes:

@@ -26,7 +26,7 @@ orthonormal basis of their rows (emmeans' ``test(..., joint = TRUE)``).
 
 from __future__ import annotations
 
-__all__ = ["MMRMFit", "fit_mmrm", "mmrm", "cell_vector", "joint_test"]
+__all__ = ["MMRMFit", "fit_mmrm", "mmrm", "cell_vector", "joint_test", "sparse_wave_pairs", "MIN_PAIR_OVERLAP"]
 
 from dataclasses import dataclass, field
 
@@ -264,6 +264,37 @@ class MMRMFit:
                 "n_obs": self.n_obs, "n_groups": self.n_groups}
 
 
+#: the fewest subjects observed at both waves of a pair for an unstructured covariance (fit_mmrm and validate)
+MIN_PAIR_OVERLAP = 3
+
+
+def sparse_wave_pairs(subjects, waves, least: int = MIN_PAIR_OVERLAP, order=None) -> list[tuple]:
+    """Pairs of waves that fewer than ``least`` subjects were observed at both: ``(wave_a, wave_b, count)``, in
+    ``order`` (default: sorted); an unstructured covariance of such a pair rests on next to nothing.
+
+    Parameters
+    ----------
+    subjects, waves : array-like
+        One entry per observation.
+    least : int
+    order : list, optional
+        The waves in the plan's order (waves not observed are skipped).
+
+    Returns
+    -------
+    list of tuple
+
+    Examples
+    --------
+    >>> sparse_wave_pairs(["a", "b", "c", "a", "b"], ["pre", "pre", "pre", "post", "post"])
+    [('post', 'pre', 2)]
+    """
+    seen = pd.crosstab(np.asarray(subjects), np.asarray(waves)).clip(upper=1)
+    cols = sorted(seen.columns) if order is None else [w for w in order if w in seen.columns]
+    both = seen[cols].T @ seen[cols]
+    return [(a, b, int(both.loc[a, b])) for i, a in enumerate(cols) for b in cols[i + 1:] if both.loc[a, b] < least]
+
+
 def fit_mmrm(y, X, subjects, times, n_times: int, terms: list[str] | None = None, waves=None) -> MMRMFit:
     """Fit ``y = X beta + e`` by REML with an unstructured covariance over ``n_times`` waves.
 
@@ -308,6 +339,9 @@ def fit_mmrm(y, X, subjects, times, n_times: int, terms: list[str] | None = None
         raise ModelError("fit_mmrm: y, X, subjects and waves must be complete (no missing values)")
     if pd.Series(codes * n_times + times).duplicated().any():
         raise ModelError("fit_mmrm: a subject has two rows at one wave")
+    for a, b, k in sparse_wave_pairs(codes, times):
+        raise ModelError(f"fit_mmrm: only {k} subject(s) have both wave {a + 1} and wave {b + 1}, too few to estimate "
+                         "their covariance")
     if np.linalg.matrix_rank(X) < p:
         raise ModelError("fit_mmrm: the fixed-effects design is rank deficient "
                          "(an arm or wave has no observations in this population?)")
@@ -465,7 +499,11 @@ def joint_test(fit, Ls) -> dict:
     {'F': 18.0, 'df1': 1, 'df2': 4.0, 'p_value': 0.0132}
     """
     Ls = np.atleast_2d(np.asarray(Ls, dtype=float))
-    Q, R = np.linalg.qr(Ls.T)
+    kept: list[np.ndarray] = []
+    for row in Ls:                       # a row that adds no rank counts once (QR alone does not drop it right)
+        if np.linalg.matrix_rank(np.array(kept + [row])) > len(kept):
+            kept.append(row)
+    Q, R = np.linalg.qr(np.array(kept).T)
     keep = np.abs(np.diag(R)) > 1e-8 * np.abs(R).max()
     Q = Q[:, keep]
     z = Q.T @ fit.beta
