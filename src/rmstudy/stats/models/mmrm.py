@@ -295,6 +295,14 @@ def sparse_wave_pairs(subjects, waves, least: int = MIN_PAIR_OVERLAP, order=None
     return [(a, b, int(both.loc[a, b])) for i, a in enumerate(cols) for b in cols[i + 1:] if both.loc[a, b] < least]
 
 
+def _check_waves(codes: np.ndarray, times: np.ndarray, n_times: int) -> None:
+    if pd.Series(codes * n_times + times).duplicated().any():
+        raise ModelError("fit_mmrm: a subject has two rows at one wave")
+    for a, b, k in sparse_wave_pairs(codes, times):
+        raise ModelError(f"fit_mmrm: only {k} subject(s) have both wave {a + 1} and wave {b + 1}, too few to estimate "
+                         "their covariance")
+
+
 def fit_mmrm(y, X, subjects, times, n_times: int, terms: list[str] | None = None, waves=None) -> MMRMFit:
     """Fit ``y = X beta + e`` by REML with an unstructured covariance over ``n_times`` waves.
 
@@ -337,11 +345,7 @@ def fit_mmrm(y, X, subjects, times, n_times: int, terms: list[str] | None = None
     N, p = X.shape
     if np.any(codes < 0) or not np.all(np.isfinite(y)) or not np.all(np.isfinite(X)):
         raise ModelError("fit_mmrm: y, X, subjects and waves must be complete (no missing values)")
-    if pd.Series(codes * n_times + times).duplicated().any():
-        raise ModelError("fit_mmrm: a subject has two rows at one wave")
-    for a, b, k in sparse_wave_pairs(codes, times):
-        raise ModelError(f"fit_mmrm: only {k} subject(s) have both wave {a + 1} and wave {b + 1}, too few to estimate "
-                         "their covariance")
+    _check_waves(codes, times, n_times)
     if np.linalg.matrix_rank(X) < p:
         raise ModelError("fit_mmrm: the fixed-effects design is rank deficient "
                          "(an arm or wave has no observations in this population?)")
