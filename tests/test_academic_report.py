@@ -442,3 +442,17 @@ def test_invariance_table_and_flags_follow_results(report):
         assert re.sub("<[^>]+>", "", A.invariance_note(res, scale)) in text
     hr = (run_dir / "hr" / "hr_report.html").read_text(encoding="utf-8")
     assert "invariance" not in hr.lower() and A.INVARIANCE_MARK not in hr
+
+
+def test_an_exploratory_row_prints_no_adjusted_p():
+    """other_cohort's X1 read 'none (exploratory)-adjusted p = .800': the sentence tested only for 'none'; the HR
+    report and the narrative already used the full list (now narrative.UNADJUSTED, one place)."""
+    from rmstudy.report.academic_results import result_sentence
+
+    row = {"id": "X1", "outcome": "trust", "estimate": 0.21, "se": 0.08, "df": 95.3, "ci_low": 0.05,
+           "ci_high": 0.37, "p_value": 0.8, "p_adjusted": 0.8, "tost_p": 0.4,
+           "effect_size": {"name": "d_ppc2", "value": 0.3, "ci_low": 0.07, "ci_high": 0.53},
+           "bayes_factor_10": 3.2, "decision": "inconclusive"}
+    for adj in (None, "none", "none (exploratory)"):
+        assert "adjusted" not in result_sentence({**row, "adjustment": adj})
+    assert "holm-adjusted" in result_sentence({**row, "adjustment": "holm"})

@@ -103,3 +103,35 @@ def test_a_group_with_few_leavers_says_so_instead_of_showing_nothing():
     assert prog[2] == "fewer than 3 of 40 had resigned (no rate shown)"
     assert other[2] == "not shown (fewer than 3 people)"
     assert "%" not in " ".join(prog + other)
+
+
+def test_a_whole_arm_below_k_shows_no_count_of_it():
+    """'Who took part' printed a 5-person comparison arm's total (5) beside 'fewer than 7' for its seniors, while the
+    response-rate line said 'fewer than 7 people, so not shown'."""
+    import pandas as pd
+
+    from rmstudy.report.privacy import fewer_than, suppress_by_column
+
+    t = pd.DataFrame({"program": [20, 15], "control": [0, 5]}, index=["junior", "senior"])
+    shown, mask = suppress_by_column(t, 7)
+    assert shown["control"].tolist() == ["hidden", "hidden", fewer_than(7)]
+    assert mask["control"].all() and shown["program"].tolist() == ["20", "15", "35"]
+    two = pd.DataFrame({"a": [1, 1, 0], "b": [10, 10, 10]})       # cells labelled 'fewer than 3' under a 'fewer
+    s2, _ = suppress_by_column(two, 3)                               # than 3' total would each be 1
+    assert s2["a"].tolist() == ["hidden", "hidden", "hidden", fewer_than(3)]
+
+
+def test_no_favourable_table_when_its_favourable_end_is_not_the_hoped_for_one():
+    """other_cohort's ageism climate ('higher = more age bias', no `favourable: low`) showed the share of the top
+    two answers (more bias) as '% favourable' under a 'clear improvement' verdict."""
+    cells = [{"wave": w, "arm": a, "n": 10, "answers": 40, "percent_favourable": 40.0}
+             for w in ("before", "after") for a in ("program", "control")]
+    high = SimpleNamespace(favourable="high", n_items=4, min=1, max=5)
+    low = SimpleNamespace(favourable="low", n_items=4, min=1, max=5)
+    cut = SimpleNamespace(favourable={"at_most": 13.0}, n_items=1, min=0, max=63)
+    for scale, direction, shown in ((high, "decrease", False), (high, "increase", True), (low, "decrease", True),
+                                    (low, "increase", False), (cut, "decrease", True), (cut, "increase", False)):
+        ctx, f = _ctx(cells), {}
+        hr_findings._favourable_table(ctx, f, {"id": "Hx", "direction": direction}, scale)
+        assert ("table" in f) == shown, (scale.favourable, direction)
+        assert bool(ctx.data) == shown

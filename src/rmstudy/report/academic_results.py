@@ -12,6 +12,7 @@ import math
 
 import pandas as pd
 
+from rmstudy.report.narrative import UNADJUSTED
 from rmstudy.report.academic_format import esc, fmt_bf, fmt_ci, fmt_count, fmt_df, fmt_num, fmt_p, fmt_p_eq, fmt_r, is_missing
 
 
@@ -79,8 +80,8 @@ def result_sentence(r: dict) -> str:
     [0.07, 0.53]; TOST against the SESOI <i>p</i> = .400; BF<sub>10</sub> = 3.20. Decision: <b>supported</b>.
     """
     es = r["effect_size"]
-    adj = (f", {esc(r['adjustment'])}-adjusted {fmt_p_eq(r['p_adjusted'])}" if r.get("adjustment")
-           and r.get("adjustment") != "none" else "")
+    adj = (f", {esc(r['adjustment'])}-adjusted {fmt_p_eq(r['p_adjusted'])}"
+           if r.get("adjustment") not in UNADJUSTED else "")
     if r["outcome"] == "retention":
         z = r["estimate"] / r["se"] if r.get("se") else float("nan")
         return (f"The hazard ratio of voluntary exit (programme vs comparison) was HR = {fmt_num(es['value'])}, 95% CI "

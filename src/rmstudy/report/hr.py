@@ -125,7 +125,7 @@ def _p_note(r: dict, family_size: int, adjusted_ok: bool) -> str:
 
     base = f"{p_is(r['p_value'])} (two-sided)"
     adj = r.get("adjustment")
-    if adj in (None, "none", "none (exploratory)"):
+    if adj in narrative.UNADJUSTED:
         return base + "; exploratory, not adjusted for other questions."
     if family_size <= 1:
         return base + f"; the only question of this family, so the adjustment for several questions ({adj}) " \

@@ -305,9 +305,14 @@ def _survey_figure(ctx: FindingContext, f: dict, r: dict, two_arm: bool, scale, 
 
 
 def _favourable_table(ctx: FindingContext, f: dict, r: dict, scale) -> None:
-    """The % favourable table of a question, only when every cell rests on at least k answers."""
+    """The % favourable table of a question, only when every cell rests on at least k answers, and when the
+    codebook's favourable end is the end the plan hopes for (a scale 'higher = more bias' without ``favourable:
+    low`` counted the top answers, more bias, as favourable under a 'clear improvement' verdict)."""
     results, study, k, data, hid = ctx.results, ctx.study, ctx.k, ctx.data, r["id"]
     fav = (results.get("psychometrics") or {}).get("favourable_by_hypothesis", {}).get(hid) or []
+    low = getattr(scale, "favourable", "high") == "low" or "at_most" in (getattr(scale, "favourable", None) or "")
+    if r.get("direction") in ("increase", "decrease") and low != (r["direction"] == "decrease"):
+        return
     if fav and all(int(c["n"]) >= k for c in fav):
         arms_present = [a for a in ("program", "control") if any(c["arm"] == a for c in fav)]
         by = {(c["wave"], c["arm"]): c for c in fav}

@@ -14,13 +14,14 @@ from __future__ import annotations
 __all__ = ["VERDICTS", "VERDICT_STYLE", "verdict", "size_in_words", "fmt", "fmt_signed", "fmt_range", "pct",
            "scale_words", "direction_label", "population_in_words", "equivalence_interval", "equivalence_band",
            "survey_answer", "survey_certainty", "retention_answer", "retention_certainty", "causal_caveat",
-           "baseline_gap_sentence", "moderation_sentence", "MINUS", "favourable_words"]
+           "baseline_gap_sentence", "moderation_sentence", "MINUS", "favourable_words", "UNADJUSTED"]
 
 import math
 
 from scipy import stats
 
 MINUS = "\u2212"
+UNADJUSTED = (None, "none", "none (exploratory)")    #: a row's ``adjustment`` when its p-value was not adjusted
 
 VERDICTS = {
     "supported": "clear improvement",
@@ -434,7 +435,7 @@ def survey_certainty(row: dict, alpha: float, family_size: int = 1) -> str:
     what = "the change" if row.get("design") == "single_arm" else "the difference"   # no comparison group: a change
     if dec in ("supported", "opposite"):
         extra = (f" This holds after allowing for the {family_size} questions of this part of the study."
-                 if family_size > 1 and row.get("adjustment") not in (None, "none", "none (exploratory)") else "")
+                 if family_size > 1 and row.get("adjustment") not in UNADJUSTED else "")
         return f"We are confident about the direction: {what} is likely between {rng} points ({conf} range).{extra}"
     if dec == "equivalent":
         lo, hi = equivalence_interval(row, alpha)

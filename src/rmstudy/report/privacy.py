@@ -165,11 +165,9 @@ def _complement_for_disclosure(vals: np.ndarray, hidden: np.ndarray, prim: np.nd
 def suppress_by_column(table: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Suppress a count table whose column totals are public, showing those totals and no row totals.
 
-    An arm's size can be worked out from many places of a report (a response rate or a share is a fraction of
-    it), so a table that hides a small cell must hold when the column totals are known: in every column with a
-    small cell, the smallest non-zero cell that is not small is hidden too (so the hidden cells' sum, which the
-    total gives, says nothing about a small one: two "fewer than 3" cells summing to 2 would each be 1); when there
-    is none, every non-zero cell of the column is small and hidden. Row totals are left out (they would give a
+    An arm's size is public (rates and shares are fractions of it), so in every column with a small cell the
+    smallest non-zero cell that is not small is hidden too (two "fewer than 3" cells summing to 2 would each be 1).
+    An arm below k shows "fewer than k" as its total and "hidden" in every cell. No row totals (they would give a
     hidden cell back across columns).
 
     Parameters
@@ -197,12 +195,14 @@ def suppress_by_column(table: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.Da
             cand = [i for i in range(vals.shape[0]) if not col[i] and vals[i, j] > 0]
             if cand:
                 hidden[min(cand, key=lambda i: vals[i, j]), j] = True
+    tot = vals.sum(axis=0)
+    hidden[:, small := (tot > 0) & (tot < k)] = True    # a whole arm below k: total 'fewer than k', cells 'hidden'
     disp = t.astype(str).astype(object)
     for (i, j), h in np.ndenumerate(hidden):
         if h:
-            disp.iat[i, j] = fewer_than(k) if prim[i, j] else "hidden"
-    disp.loc["Total"] = [str(v) for v in vals.sum(axis=0)]
-    mask = pd.DataFrame(np.vstack([hidden, np.zeros((1, vals.shape[1]), bool)]), index=disp.index, columns=disp.columns)
+            disp.iat[i, j] = fewer_than(k) if prim[i, j] and not small[j] else "hidden"
+    disp.loc["Total"] = [fewer_than(k) if small[j] else str(v) for j, v in enumerate(tot)]
+    mask = pd.DataFrame(np.vstack([hidden, small[None, :]]), index=disp.index, columns=disp.columns)
     return disp, mask
 
 
