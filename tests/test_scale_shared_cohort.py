@@ -5,7 +5,9 @@ from, and the run deletes it before the manifest."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -106,11 +108,41 @@ def test_the_run_shares_the_validated_cohort_and_deletes_it_before_the_manifest(
         pipeline._build(rf, tmp_path / "demo", tmp_path / "out", _Pool(), False, None)
         build = rf.build
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-        assert not (build / "inputs" / SHARED_NAME).exists()
-    assert seen["params"]["cohort_cache"].endswith(f"inputs/{SHARED_NAME}")
+        assert not list(build.rglob("*.pickle"))
+    cache = Path(seen["params"]["cohort_cache"])
+    assert cache.parent.name == "scratch"                 # every exit path removes it (a failed run kept it before)
+    assert re.fullmatch(r"\.analysis_cohort\.[0-9a-f]{64}\.pickle", cache.name)
     assert not any(k.endswith(".pickle") for k in manifest["outputs"])
     want = analysis_cohort(tmp_path / "demo")
     got = seen["cache"]
     pd.testing.assert_frame_equal(got.responses, want.responses)
     pd.testing.assert_frame_equal(got.participants, want.participants)
     assert got.name == "demo"
+
+
+
+@pytest.mark.parametrize("damage", ["empty", "changed", "foreign"])
+def test_a_damaged_or_foreign_file_is_refused_before_it_is_unpickled(cohort_copy, tmp_path, damage):
+    """Unpickling runs code: the file's bytes are checked against the digest in its name first (an empty file
+    raised a bare EOFError, a crafted one ran its code, then the folder was loaded silently)."""
+    import pickle
+
+    from rmstudy.errors import CohortError
+
+    path = write_shared_cohort(analysis_cohort(cohort_copy), tmp_path / SHARED_NAME)
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "changed":
+        path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    else:
+        path.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CohortError) as e:
+        shared_cohort(cohort_copy, path)
+    assert e.value.problems[0].file == path.name and "SHA-256" in e.value.problems[0].message
+    assert not marker.exists()

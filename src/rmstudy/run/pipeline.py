@@ -418,7 +418,8 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     (build / "notebooks").mkdir(parents=True, exist_ok=True)
     report.to_json(build / "validation.json")     # exclusions, warnings and the row ledger of this run's input
     # the notebooks read the cohort loaded here, not the CSVs again (run/shared_cohort.py); deleted before the manifest
-    shared = write_shared_cohort(apply_run_exclusions(report.loaded), snap.parent / SHARED_NAME)
+    # in the scratch folder, which every exit path removes (a failed run kept it in OUT.failed)
+    shared = write_shared_cohort(apply_run_exclusions(report.loaded), rf.scratch / SHARED_NAME)
     cohort = _plan_only(report.loaded)
     del report                                    # the notebooks read the shared file: free the tables here
     release_memory()

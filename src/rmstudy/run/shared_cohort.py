@@ -2,16 +2,17 @@
 
 ``rmstudy run`` loads the input snapshot (``inputs/<cohort>/``) once, when it validates it. It then writes that
 cohort as the analyses use it (:func:`~rmstudy.contract.cohort.analysis_cohort`: the typed tables after the run's
-exclusions, with the codebook and the plan) to one file of the build folder, :data:`SHARED_NAME`, with the SHA-256
-of every input file it was read from. Each notebook is given that file (parameter ``cohort_cache``) and reads it
+exclusions, with the codebook and the plan) to one file of the run's scratch folder (removed on every exit path),
+named :data:`SHARED_NAME` with the SHA-256 of its own bytes, and holding the SHA-256 of every input file it was read
+from. Each notebook is given that file (parameter ``cohort_cache``) and reads it
 with :func:`shared_cohort` instead of parsing and checking the CSVs again: at 100,000 participants that took about
 8 s and several hundred MB in each of five notebooks.
 
-Before using the file, :func:`shared_cohort` hashes the input files in ``cohort_dir`` again and refuses the file
+Before unpickling, :func:`shared_cohort` checks the file's bytes against the digest in its name (an empty, changed or
+foreign file is refused in one line: unpickling runs code). It then hashes the input files in ``cohort_dir`` again and refuses the file
 when any differs, so what results.json hashes is what was analysed. Without a file (a notebook run by hand, or
 rerun after the run deleted it) the cohort folder is loaded as before. The file is written with :mod:`pickle`
-(pyarrow is not a dependency), so it is only ever read from the run's own build folder; the run deletes it
-before it writes the manifest.
+(pyarrow is not a dependency), so it is only ever read from the run's own scratch folder, after the digest check.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = ["shared_cohort", "write_shared_cohort", "release_memory", "SHARED_NAM
 import ctypes
 import dataclasses
 import gc
+import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -49,19 +51,21 @@ def write_shared_cohort(cohort: Cohort, path: str | Path) -> Path:
     Returns
     -------
     Path
-        ``path`` (:func:`shared_cohort`'s example writes one and reads it back).
+        The file written: ``path`` with the SHA-256 of its bytes in its name, which :func:`shared_cohort` checks
+        before it unpickles anything (:func:`shared_cohort`'s example writes one and reads it back).
     """
     path = Path(path)
     blob = {"format": FORMAT, "inputs": input_hashes(cohort.root, RUN_INPUT_FILES),
             "cohort": dataclasses.replace(cohort, root=None)}
+    data = pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL)
+    final = path.with_name(f"{path.stem}.{hashlib.sha256(data).hexdigest()}{path.suffix}")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            pickle.dump(blob, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        tmp.write_bytes(data)
+        os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+    return final
 
 
 def shared_cohort(cohort_dir: str | Path, cache: str | Path | None = "") -> Cohort:
@@ -101,8 +105,12 @@ def shared_cohort(cohort_dir: str | Path, cache: str | Path | None = "") -> Coho
     root = Path(cohort_dir)
     if not cache or not Path(cache).is_file():
         return analysis_cohort(root)
-    with open(cache, "rb") as fh:
-        blob = pickle.load(fh)
+    data = Path(cache).read_bytes()
+    if hashlib.sha256(data).hexdigest() != Path(cache).stem.rsplit(".", 1)[-1]:     # checked before unpickling
+        raise CohortError(Problem(Path(cache).name, "is not the cohort rmstudy run wrote (empty, changed or "
+                                  "another file: its SHA-256 is not the one in its name)",
+                                  "run `rmstudy run` again, or leave cohort_cache empty to load cohort_dir"))
+    blob = pickle.loads(data)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         return analysis_cohort(root)
     now = input_hashes(root, RUN_INPUT_FILES)
