@@ -57,3 +57,21 @@ def test_the_term_is_the_difference_in_change():
     shifted = d.assign(score=d["score"] + 0.5 * ((d["arm"] == "program") & (d["wave"] == "later")))
     assert _fit(shifted, 0.95)["estimate"] == pytest.approx(FITS["five_cohorts"]["estimate"] + 0.5, abs=1e-6)
     assert TERM == "arm[program]:wave[later]"
+
+
+def test_pooling_by_outcome_takes_the_hypothesis_of_the_same_population():
+    """With --match outcome the meta-analysis pools by outcome and population, but the cross-check took each
+    cohort's first hypothesis on the outcome whatever its population (everyone and juniors only got the same rows)."""
+    import dataclasses
+
+    cohort, scores = load_raw(DEMO)
+    h2 = cohort.study.hypothesis("H2")
+    juniors = dataclasses.replace(h2, id="H2j", population={"role": "junior"})
+    study = dataclasses.replace(cohort.study, hypotheses=(*cohort.study.hypotheses, juniors))
+    c = dataclasses.replace(cohort, study=study)
+    everyone = pooled_long([("demo", c, scores)], h2.outcome, "outcome", h2.population)
+    young = pooled_long([("demo", c, scores)], h2.outcome, "outcome", {"role": "junior"})
+    roles = cohort.participants.set_index("participant_id")["role"]
+    ids = young["participant"].str.removeprefix("demo:")
+    assert set(ids.map(roles)) == {"junior"} and len(young) < len(everyone)
+    assert set(ids) <= set(everyone["participant"].str.removeprefix("demo:"))

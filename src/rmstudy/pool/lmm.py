@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from rmstudy.contract.provenance import input_hashes
-from rmstudy.errors import CohortError, Problem
-from rmstudy.pool.sources import PoolError, inputs_sha256
+from rmstudy.errors import CohortError, ModelError, Problem
+from rmstudy.pool.sources import PoolError, canonical_population, inputs_sha256
 
 LMM_FORMULA = "score ~ arm * wave + (1 | cohort) + (1 | cohort:participant)"
 TERM = "arm[program]:wave[later]"
@@ -70,11 +70,13 @@ def load_raw(folder: Path) -> tuple:
     return cohort, score_scales(cohort.responses, cohort.codebook)
 
 
-def pooled_long(cohorts: list[tuple[str, object, pd.DataFrame]], hypothesis: str, match: str = "id") -> pd.DataFrame:
+def pooled_long(cohorts: list[tuple[str, object, pd.DataFrame]], hypothesis: str, match: str = "id",
+                population: dict | None = None) -> pd.DataFrame:
     """The analysed rows of ``hypothesis`` in every cohort, at its contrast's two waves: columns ``cohort,
     participant, arm, wave`` (``base`` / ``later``) and ``score``. ``cohorts`` is a list of (label, cohort,
     scores) (:func:`load_raw`); with ``match="outcome"``, ``hypothesis`` names the outcome and each cohort's first
-    survey hypothesis on it is used.
+    survey hypothesis on it with the same ``population`` (the meta-analysis pools by outcome and population) is
+    used.
 
     Parameters
     ----------
@@ -82,6 +84,8 @@ def pooled_long(cohorts: list[tuple[str, object, pd.DataFrame]], hypothesis: str
     hypothesis : str
     match : str
         ``id`` or ``outcome``.
+    population : dict, optional
+        With ``match="outcome"``: the pooled entry's population filter.
 
     Returns
     -------
@@ -92,7 +96,8 @@ def pooled_long(cohorts: list[tuple[str, object, pd.DataFrame]], hypothesis: str
     parts = []
     for label, cohort, scores in cohorts:
         hs = [h for h in cohort.study.hypotheses if not h.is_retention
-              and (h.id == hypothesis if match == "id" else h.outcome == hypothesis)]
+              and (h.id == hypothesis if match == "id" else h.outcome == hypothesis
+                   and canonical_population(h.population) == canonical_population(population or {}))]
         if not hs:
             raise PoolError(Problem(label, f"the plan has no survey hypothesis {hypothesis}",
                                     "give --raw only the cohorts whose runs are pooled"))
@@ -101,6 +106,9 @@ def pooled_long(cohorts: list[tuple[str, object, pd.DataFrame]], hypothesis: str
             _, _, _, data = analyse_survey_hypothesis(cohort, scores, h)
         except CohortError as e:
             raise PoolError(e.problems) from None
+        except ModelError as e:
+            raise PoolError(Problem(label, f"{h.id}'s model could not be fitted for the cross-check: {e}",
+                                    "pool without --raw for this hypothesis")) from None
         base, later = h.contrast
         d = data[data["wave"].astype(str).isin([base, later])]
         parts.append(pd.DataFrame({
@@ -176,7 +184,7 @@ def lmm_cross_check(pooled: dict, cohort_dirs, level: float | None = None, hypot
                 loaded[s["inputs_sha256"]] = load_raw(by_hash[s["inputs_sha256"]])
         cohorts = [(s["study"], *loaded[s["inputs_sha256"]]) for s in h["studies"]]
         key = h["hypothesis"] if match == "id" else h["outcome"]
-        fit = _fit(pooled_long(cohorts, key, match), level or h["level"])
+        fit = _fit(pooled_long(cohorts, key, match, h.get("population")), level or h["level"])
         fe = _fe_estimate(h)
         out.append({"hypothesis": h["hypothesis"], "studies": [c[0] for c in cohorts], **fit,
                     "meta_estimate": h["estimate"], "meta_se": h["se"], "fe_estimate": fe,
