@@ -89,6 +89,39 @@ def test_lords_paradox_is_noted():
     assert s["lords_paradox"] and "Lord's paradox" in s["lords_paradox"]
 
 
+def test_two_null_estimates_of_opposite_sign_are_no_paradox():
+    """Same design without the baseline gap and no effect: ANCOVA and change model both find nothing; their signs
+    may differ by chance, which is not Lord's paradox (other_cohort's X1 was called one at p = .80 for both)."""
+    from rmstudy.stats import sensitivity as S
+
+    rng = np.random.default_rng(9)
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        rows = []
+        for i in range(120):
+            arm = "program" if i < 60 else "control"
+            true = rng.normal(0, 1)
+            for wave in ("pre", "post"):
+                rows.append({"participant_id": f"p{i}", "arm": arm, "wave": wave, "score": true + rng.normal(0, 0.8)})
+        data = pd.DataFrame(rows)
+        data["wave"] = pd.Categorical(data["wave"], ["pre", "post"], ordered=True)
+        tab = rm.mixed_model(data, "score", between_ref="control").set_index("term").loc["arm[program]:wave[post]"]
+        primary = {"estimate": tab["estimate"], "se": tab["se"], "df": tab["df"], "p_value": tab["p_value"],
+                   "n": {"program": {"participants": 60}, "control": {"participants": 60}}}
+
+        class H:
+            contrast = ("pre", "post")
+            covariates = ()
+            cluster = None
+
+        s = S.sensitivity_analyses(data, primary, H(), None)
+        anc = next(r for r in s["rows"] if r["analysis"].startswith("ANCOVA"))
+        if anc["p_value"] > 0.05 and primary["p_value"] > 0.05 and np.sign(anc["estimate"]) != np.sign(tab["estimate"]):
+            assert s["lords_paradox"] is None
+            return
+    pytest.fail("no seed gave two null estimates of opposite sign")
+
+
 def test_dyad_row_appears_when_pairs_have_two_members(h1a, demo_cohort, demo_scores):
     h = demo_cohort.study.hypothesis("H2")            # engagement: both roles, so programme pairs are dyads
     row, _, _, data = rm.analyse_survey_hypothesis(demo_cohort, demo_scores, h)
