@@ -50,7 +50,12 @@ def assert_reports_use_the_planner(run_dir: Path, recompute: int = 1) -> dict:
     hr_text = _text(next(p for p in (run_dir / "hr" / "hr_report.html", run_dir / "hr_report.html") if p.exists()))
     found = re.findall(r"A next cohort about ([\d.]+) times this one \(roughly (\d+) people", hr_text)
     factor = {h: e["factor"] or e["more_than_factor"] for h, e in nc["hypotheses"].items()}
-    sized = [h for h in open_ if rows[h]["family"] != "exploratory" and factor[h] is not None]
+    from rmstudy.contract.study import load_study
+    from rmstudy.report.privacy import hidden_hypotheses
+
+    k = load_study(next((run_dir / "inputs").glob("*/study.yaml"))).anonymity_threshold   # the run's own plan
+    hidden = hidden_hypotheses(res["hypotheses"], k)          # a result HR does not see gets no advice there either
+    sized = [h for h in open_ if rows[h]["family"] != "exploratory" and factor[h] is not None and h not in hidden]
     shown = [h for h in sized if factor[h] <= 10]
     if any(factor[h] > 10 for h in sized):         # the planner's factor decides this sentence too
         assert "would need more than ten times this cohort" in hr_text

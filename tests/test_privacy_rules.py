@@ -340,3 +340,18 @@ def test_suppress_counts_repeats_its_line_pass_until_nothing_changes():
     shown, mask = suppress_counts(table, 5)
     assert mask.to_numpy().astype(int).tolist() == [[1, 1, 1], [1, 0, 1], [1, 1, 0]]
     assert shown.iloc[1, 1] == "9" and shown.iloc[2, 2] == "13"
+
+
+
+def test_an_arm_with_fewer_than_k_leavers_shows_no_result():
+    """A hazard ratio's range gives each arm's number of leavers back (SE(log HR)² = 1/d₁ + 1/d₂; other_cohort:
+    0.48 to 5.61 with 7 leavers in the programme made the comparison group's 'fewer than 7' exactly 4)."""
+    from rmstudy.report.privacy import too_small
+
+    row = lambda d1, d2: {"n": {"program": {"participants": 35, "events": d1},       # noqa: E731
+                                "control": {"participants": 31, "events": d2}}}
+    assert too_small(row(7, 4), 7) == "one side of the comparison has fewer than 7 people who left"
+    assert too_small(row(4, 7), 7) is not None and too_small(row(1, 9), 7) is not None
+    assert too_small(row(7, 7), 7) is None and too_small(row(6, 7), 7) is not None
+    assert too_small(row(0, 12), 7) is None                     # nobody left: no one to identify
+    assert too_small({"n": {"program": {"participants": 35}, "control": {"participants": 31}}}, 7) is None

@@ -5,10 +5,8 @@ anonymity threshold). Secondary suppression then hides further cells so no hidde
 subtraction from a shown total: in every line (row or column, its total included) either no cell or at least two
 cells are hidden.
 
-For whole results (one per hypothesis) the same two rules decide what HR sees: :func:`too_small` (a population, or
-an arm of it, under ``k`` shows no result of any kind), :func:`differencing_conflicts`, :func:`means_publishable` (all
-means or none: three shown means and a shown difference in change give the fourth back), :func:`retention_cells`,
-:func:`share_label` and :func:`adjusted_p_shown` (adjusted values can equal a multiple of a hidden p-value).
+For whole results the same rules decide what HR sees: :func:`too_small`, :func:`differencing_conflicts`,
+:func:`means_publishable`, :func:`retention_cells`, :func:`share_label` and :func:`adjusted_p_shown`.
 """
 
 from __future__ import annotations
@@ -339,12 +337,12 @@ def arm_sizes(row: dict) -> dict[str, int]:
 
 
 def too_small(row: dict, k: int) -> str | None:
-    """Why a hypothesis shows no result at all, or None: its population or one of its arms has fewer than k.
+    """Why a hypothesis shows no result at all, or None: its population or one of its arms has fewer than k people,
+    or an arm has 1 to k - 1 leavers (a hazard ratio's range gives that number back: SE² = 1/d₁ + 1/d₂).
 
     Parameters
     ----------
-    row : dict
-    k : int
+    row, k : dict, int
 
     Returns
     -------
@@ -360,6 +358,8 @@ def too_small(row: dict, k: int) -> str | None:
         return f"the group it concerns has fewer than {k} people"
     if any(n < k for n in sizes.values()):
         return f"one side of the comparison has fewer than {k} people"
+    if any(0 < int(v.get("events") or 0) < k for v in (row.get("n") or {}).values()):
+        return f"one side of the comparison has fewer than {k} people who left"
     return None
 
 
