@@ -426,7 +426,7 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     shown = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}        # what results and manifest record
     ctx = _Run(nb_dir=notebook_dir(), build=build, scratch=rf.scratch, pool=pool,
                params={"cohort_dir": _rel(snap), "out_dir": _rel(build), "cohort_cache": _rel(shared)},
-               rename={f"{rf.root.name}/{build.name}": rf.name})
+               rename={_rel(shared): "", f"{rf.root.name}/{build.name}": rf.name})   # the cache is gone after
     with tqdm(total=sum(len(s) for s in STAGES) + 1, desc="rmstudy run", unit="step", disable=not progress) as bar:
         _stage(STAGES[0], ctx, bar, when_one_left=_warm_exporters)
         results = assemble_results(build, cohort, parameters=shown, created=created)
