@@ -354,6 +354,11 @@ def _factorised(s: pd.Series, sort: bool) -> pd.Series:
     codes, uniques = pd.factorize(s.to_numpy(), sort=False)          # missing values get code -1
     if not sort:
         return pd.Series(np.where(codes < 0, np.nan, codes), index=s.index, name=s.name)
+    return _as_text_sorted(s, codes, uniques)
+
+
+def _as_text_sorted(s: pd.Series, codes: np.ndarray, uniques) -> pd.Series:
+    """``s`` as a categorical whose categories are its values sorted as text, from ``pd.factorize``'s output."""
     cats = list(uniques)
     if cats:
         order = sorted(range(len(cats)), key=lambda i: str(cats[i]))
@@ -420,10 +425,11 @@ def ordered_within(s: pd.Series, order=None, name: str = "wave") -> pd.Series:
     if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(s.dtype) \
             or pd.api.types.is_bool_dtype(s.dtype):
         return s
-    levels = sorted(pd.unique(s.dropna().to_numpy()).tolist(), key=str)
+    codes, uniques = pd.factorize(s.to_numpy(), sort=False)      # one pass over the strings (missing: code -1)
+    levels = sorted(uniques.tolist(), key=str)
     digits = [any(ch.isdigit() for ch in str(v)) for v in levels]
     if levels and (not any(digits) or (all(digits) and levels == sorted(levels, key=_natural))):
-        return s          # a, b or w1, w2, w3: the order as text is the only order the names suggest
+        return _as_text_sorted(s, codes, uniques)   # a, b or w1, w2, w3: the order as text is the only order
     raise ModelError(f"{name} is text: pass within_order=[...] (the waves in time order) or an ordered Categorical; "
                      f"sorted as text its levels would be {levels}, making {levels[0]!r} the reference"
                      if levels else f"{name} has no values")
