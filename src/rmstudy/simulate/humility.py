@@ -3,10 +3,14 @@
 Two instruments are added to a simulated cohort, drawn from their own random stream
 (``numpy.random.SeedSequence([seed, 18])``) so that every value the simulator made before them stays the same:
 
-* ``honesty_humility``: self-rated honesty–humility, 10 items, 1–5, answered by everyone at every wave
-  (a trait: post = .8 pre + .6 new);
-* ``expressed_humility``: expressed humility as the pair or group partner sees it (Owens, Johnson & Mitchell 2013;
-  9 items, 1–5; item codes only), for programme members at the baseline wave. The score in a participant's row
+* ``honesty_humility``: self-rated honesty–humility, answered by everyone at every wave (a trait: post = .8 pre +
+  .6 new). Ten items chosen for this project from IPIP's public-domain HEXACO-parallel Honesty-Humility items
+  (Ashton, Lee & Goldberg 2007), which IPIP publishes as four 10-item facet scales (40 items; no 10-item domain
+  scale): 2–3 items per facet (:data:`IPIP_HH_FACETS`), odd codes from IPIP's + keyed and even codes from its
+  – keyed lists, on IPIP's 1–5 accuracy scale. Item codes only;
+* ``expressed_humility``: expressed humility as the pair or group partner sees it (Owens, Johnson & Mitchell 2013,
+  an observer-report scale of three dimensions; 9 items, 1–5 agreement: count and format not checked against the
+  article's text; item codes only), for programme members at the baseline wave. The score in a participant's row
   describes *that participant* as rated by the partner (the analyst moves a rating into the rated person's row).
 
 The latent humility h ~ N(0, 1) is independent of openness; the partner's rating of it is .6 h + .8 u.
@@ -25,7 +29,7 @@ partner's moderator scores, each standardised (:func:`actor_partner_truth`, Mont
 
 from __future__ import annotations
 
-__all__ = ["HUMILITY_SCALES", "ACTOR_PARTNER_EFFECTS", "MODERATOR_SCALES", "humility_stream", "partner_index",
+__all__ = ["HUMILITY_SCALES", "IPIP_HH_FACETS", "ACTOR_PARTNER_EFFECTS", "MODERATOR_SCALES", "humility_stream", "partner_index",
            "actor_partner_shift", "add_humility_scales", "simulate_pairs", "population_slopes",
            "actor_partner_truth"]
 
@@ -33,27 +37,38 @@ import numpy as np
 import pandas as pd
 
 AGREE5 = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree", 5: "Strongly agree"}
-ACCURATE5 = {1: "Very inaccurate", 2: "Moderately inaccurate", 3: "Neither", 4: "Moderately accurate",
-             5: "Very accurate"}
+#: IPIP's response scale, its labels as ipip.ori.org's scoring instructions give them
+ACCURATE5 = {1: "Very inaccurate", 2: "Moderately inaccurate", 3: "Neither inaccurate nor accurate",
+             4: "Moderately accurate", 5: "Very accurate"}
+
+#: the IPIP-HEXACO Honesty-Humility facet each ``ipip_hh`` item is drawn from (odd codes: + keyed in IPIP's key,
+#: even codes: - keyed, so reverse-scored): at least two per facet, as the HEXACO-60 chose its ten per domain
+IPIP_HH_FACETS = {1: "Sincerity", 2: "Sincerity", 3: "Fairness", 4: "Fairness", 5: "Greed-Avoidance",
+                  6: "Greed-Avoidance", 7: "Modesty", 8: "Modesty", 9: "Fairness", 10: "Modesty"}
 
 HUMILITY_SCALES = {
     "honesty_humility": {
-        "label": "Honesty–humility (self-rated, IPIP HEXACO-parallel, 10 items)", "kind": "self",
-        "citation": "Item codes only. IPIP scales parallel to the HEXACO-PI Honesty-Humility domain (Goldberg et al. "
-                    "2006, International Personality Item Pool, ipip.ori.org; public domain, so the wording may be "
-                    "shipped). Ten items as in the HEXACO-60's ten per domain (Ashton & Lee 2009, J Pers Assess "
-                    "91:340). The item wording was not confirmed against ipip.ori.org when this codebook was made, so "
-                    "none is shipped: take it from ipip.ori.org.",
+        "label": "Honesty–humility (self-rated, 10 IPIP HEXACO-parallel items, 2–3 per facet)", "kind": "self",
+        "citation": "Item codes only. Ten items chosen for this project from IPIP's public-domain items parallel to "
+                    "the HEXACO-PI Honesty-Humility domain (Ashton, Lee & Goldberg 2007, Personality and Individual "
+                    "Differences 42:1515-1526; key at ipip.ori.org/newHEXACO_PI_key.htm), which IPIP publishes as "
+                    "four 10-item facet scales (40 items), not as a 10-item domain scale. Facets: items 01-02 "
+                    "Sincerity, 03-04 and 09 Fairness, 05-06 Greed-Avoidance, 07-08 and 10 Modesty (at least two "
+                    "per facet, as the HEXACO-60 chose its ten per domain: Ashton & Lee 2009, J Pers Assess "
+                    "91:340); odd items from IPIP's + keyed, even items from its - keyed lists. IPIP's response "
+                    "scale: 1 Very inaccurate to 5 Very accurate (ipip.ori.org/newScoringInstructions.htm). Which "
+                    "item of each facet is used is for the study to fix: no wording is shipped.",
         "n_items": 10, "min": 1, "max": 5, "reverse_idx": [2, 4, 6, 8, 10], "prefix": "ipip_hh",
-        "anchors": ACCURATE5, "higher_is": "more honest and humble"},
+        "facets": IPIP_HH_FACETS, "anchors": ACCURATE5, "higher_is": "more honest and humble"},
     "expressed_humility": {
         "label": "Expressed humility, as the pair partner sees it (programme, baseline)", "kind": "partner_rated",
-        "citation": "Item codes only. Expressed Humility Scale, observer report (Owens, Johnson & Mitchell 2013, "
-                    "Organization Science 24:1517-1538, doi:10.1287/orsc.1120.0795): 9 items in three facets "
-                    "(viewing oneself accurately, appreciating others' strengths, teachability), 1-5 agreement. "
-                    "The item count and response range follow the published scale as commonly reported; they were not "
-                    "checked against the article's own table when this codebook was made. Rated by the pair partner; "
-                    "the score in a participant's row describes that participant.",
+        "citation": "Item codes only. Expressed Humility Scale (Owens, Johnson & Mitchell 2013, Organization "
+                    "Science 24(5):1517-1538, doi:10.1287/orsc.1120.0795), an observer-report measure (the "
+                    "article's Study 1 develops and validates it) of three dimensions: viewing oneself accurately, "
+                    "appreciating others' strengths, teachability. Rated by the pair partner; the score in a "
+                    "participant's row describes that participant. Not confirmed: the item count (9) and the "
+                    "response format (1-5, Strongly disagree to Strongly agree) were not checked against the "
+                    "article's method section or item table; check both there before fielding the scale.",
         "n_items": 9, "min": 1, "max": 5, "reverse_idx": [], "prefix": "ehs",
         "anchors": AGREE5, "higher_is": "more humble, as the partner sees it"},
 }
