@@ -114,11 +114,22 @@ def test_table_shows_the_goal_beside_each_figure():
     r = mutation.Result(mutation.MODULES["decisions"], counts={"killed": 9, "survived": 1})
     r.equivalent = [{"name": "x", "status": "survived", "diff": "", "reason": "y"}]
     text = mutation.table([r])
-    assert "| decisions |" in text and "| 100.0 % | 100 % | yes |" in text
+    assert "| decisions |" in text and "| 100.0 % | all run | 100 % | yes |" in text
     r2 = mutation.Result(mutation.MODULES["narrative"], counts={"killed": 8, "survived": 2})
     r2.survivors = [{}, {}]
-    assert "| 80.0 % | ≥ 90 % | NO |" in mutation.table([r2])
+    assert "| 80.0 % | all run | ≥ 90 % | NO |" in mutation.table([r2])
     assert not r2.ok and r.ok
+    # a sample meets the goal by the one-sided 95 % Clopper-Pearson lower bound of its share killed: 0.05 ** (1/n)
+    # with none alive, so 28 of 28 killed (lower bound 89.9 %) falls short of 90 % and 29 of 29 (90.2 %) reaches it
+    for n, met in ((28, "NO"), (29, "yes")):
+        s = mutation.Result(mutation.MODULES["models.nested"], counts={"killed": n}, generated=594)
+        assert s.lower_bound == pytest.approx(100 * 0.05 ** (1 / n), rel=1e-9)
+        assert f"| {n} (sample of 594) | {n} | 0 | 0 | 0 | 100.0 % | {s.lower_bound:.1f} % | ≥ 90 % | {met} |" \
+            in mutation.table([s])
+    s = mutation.Result(mutation.MODULES["models.nested"], counts={"killed": 40, "survived": 3}, generated=594)
+    s.equivalent = [{}]                                   # 40 killed, 2 alive of 42: beta.ppf(0.05, 40, 3)
+    from scipy.stats import beta
+    assert s.lower_bound == pytest.approx(100 * beta.ppf(0.05, 40, 3), rel=1e-12) and s.lower_bound < 90 and not s.ok
 
 
 def test_make_mutation_writes_the_committed_table():

@@ -6,6 +6,8 @@ import pytest
 from scipy import stats
 
 import rmstudy as rm
+from rmstudy.errors import ModelError
+from rmstudy.stats.models.nested import _prepare, _profiled, fit_nested_intercepts
 from test_lmm_fixtures import REF, _load
 
 
@@ -23,3 +25,56 @@ def test_nested_fit_reports_what_it_fitted():
     assert c["ci_low"] == pytest.approx(c["estimate"] - half, rel=1e-12)
     assert c["ci_high"] == pytest.approx(c["estimate"] + half, rel=1e-12)
     assert c["t"] == pytest.approx(c["estimate"] / c["se"], rel=1e-12)
+
+
+def test_fit_defaults_are_the_95_interval_and_the_label_contrast():
+    # lme4/lmerTest's dyad fit (tests/reference/lmm_fixtures.json): table() with no alpha gives the 95 % interval
+    # estimate +- qt(.975, df) se of the reference's own figures; contrast() with no label names its row "contrast"
+    ref = REF["dyad"]["model_tight_bobyqa"]["terms"]
+    d = _load("dyad", REF["dyad"]["wave_levels"])
+    _, fit = rm.mixed_model(d, "score", between_ref="control", cluster="pair_id", return_fit=True)
+    tab = fit.table()
+    for row, r in zip(tab.itertuples(), ref):
+        half = stats.t.ppf(0.975, r["df"]) * r["se"]
+        assert row.ci_low == pytest.approx(r["estimate"] - half, abs=1e-4)
+        assert row.ci_high == pytest.approx(r["estimate"] + half, abs=1e-4)
+        assert row.ci_low < row.estimate < row.ci_high
+    assert fit.contrast(np.eye(len(fit.terms))[-1])["term"] == "contrast"
+
+
+def test_groups_that_are_not_nested_are_one_clear_error():
+    # participant 2 is in pair A and in pair B
+    with pytest.raises(ModelError) as err:
+        fit_nested_intercepts([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], np.ones((6, 1)), [1, 1, 2, 2, 3, 3], ["A", "A", "A", "B", "B", "B"])
+    assert str(err.value) == ("fit_nested_intercepts: a participant appears in more than one pair; the groups must be "
+                              "nested")
+
+
+# 12 scores of 5 participants in 3 pairs whose REML criterion, profiled over the two sd ratios (pair, participant),
+# has its minimum at (0.167, 0) while L-BFGS-B started at (1, 1) or (1, 0.3) stops in the corner (0, 0): only the
+# start (0.3, 1) reaches it
+CORNER = dict(y=[1.0, -3.0, 2.0, -7.0, -2.0, -2.0, -2.0, -1.0, -1.0, 1.0, 1.0, -5.0],
+              inner=[0, 0, 0, 1, 2, 2, 2, 3, 3, 4, 4, 4], outer=[0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2])
+
+
+@pytest.mark.parametrize("case", [CORNER], ids=["corner"])
+def test_the_fit_is_the_minimum_of_the_reml_criterion(case):
+    # REML is the minimum over the sd ratios (theta >= 0): no point of a 0.05 grid on [0, 3]^2 may lie lower than the
+    # fit's criterion, and the fit's criterion is the profiled criterion at its own theta
+    y, inner, outer = case["y"], case["inner"], case["outer"]
+    X = np.ones((len(y), 1))
+    fit = fit_nested_intercepts(y, X, inner, outer)
+    q = _prepare(y, X, inner, outer)
+    assert fit.reml_criterion == pytest.approx(_profiled(np.array(fit.theta), q)[0], rel=1e-12)
+    g = np.linspace(0, 3, 61)
+    grid = min(_profiled(np.array([a, b]), q)[0] for a in g for b in g)
+    assert fit.reml_criterion <= grid + 1e-9
+
+
+@pytest.mark.parametrize("level", [0.0, 2.0, 3.7, 999.7])
+def test_an_outcome_fitted_exactly_is_one_clear_error(level):
+    # every score the same: no residual variance, so no SE (t = estimate / 0 was a bare ZeroDivisionError); the
+    # residual sum of squares is then 0 up to rounding (2.8e-9 at 999.7), below 1e-10 of sum(y^2)
+    with pytest.raises(ModelError, match="^fit_nested_intercepts: the outcome is fitted exactly"):
+        fit_nested_intercepts(np.full(8, level), np.ones((8, 1)), np.repeat([1, 2, 3, 4], 2), np.repeat([1, 1, 2, 2], 2))
+

@@ -220,6 +220,9 @@ def fit_nested_intercepts(y, X, inner, outer, terms=None) -> NestedInterceptFit:
         raise InvariantError("fit_nested_intercepts: no optimiser start was tried")
     th = best.x
     crit, beta, (A, r) = _profiled(th, q)
+    if not r > 1e-10 * q["yty"]:     # residuals 0 up to rounding: SEs of 0 (t = estimate / 0 was a ZeroDivisionError)
+        raise ModelError("fit_nested_intercepts: the outcome is fitted exactly (no residual variance, e.g. every "
+                         "score the same): there is no uncertainty to estimate; check the outcome column")
     s = r / (q["N"] - q["p"])
     return NestedInterceptFit(terms=list(terms) if terms else [f"x{j}" for j in range(q["p"])], beta=beta,
                               cov_beta=s * np.linalg.inv(A), sigma2=float(s), tau2_outer=float(th[0] ** 2 * s),
