@@ -59,19 +59,23 @@ def impute_norm(Y: np.ndarray, m: int, rng: np.random.Generator, maxit: int = 10
     miss = np.isnan(Y)
     if (miss.all(axis=0)).any():
         raise ModelError("impute_norm: a wave has no observed values in this group")
-    Z = np.repeat(Y[None], m, axis=0)
+    # the imputations are kept participant-major, (n, m, T): gathering a wave's observed or missing rows then
+    # copies whole rows; every product below sees the layouts and values it did on (m, n, T), so the draws are
+    # the same to the bit
+    W = np.repeat(Y[:, None, :], m, axis=1)
     for col in range(T):
         obs = Y[~miss[:, col], col]
         k = int(miss[:, col].sum())
         if k:
-            Z[:, miss[:, col], col] = rng.choice(obs, size=(m, k))
+            W[miss[:, col], :, col] = rng.choice(obs, size=(m, k)).T
     # with one incomplete column the chained equations are at their stationary distribution after one sweep
     sweeps = 0 if not miss.any() else 1 if int(miss.any(axis=0).sum()) == 1 else maxit
     for _ in range(sweeps):
         for j in np.flatnonzero(miss.any(axis=0)).tolist():
             ry = ~miss[:, j]
-            X = np.concatenate([np.ones((m, n, 1)), np.delete(Z, j, axis=2)], axis=2)
-            Xo, yo = X[:, ry], Z[:, ry, j]
+            others = [c for c in range(T) if c != j]
+            Xo, Xm = _design(W, ry, others), _design(W, ~ry, others)
+            yo = W[ry, :, j].T                              # (m, k), laid out (k, m)
             XoT = Xo.transpose(0, 2, 1)
             xtx = XoT @ Xo
             xtx += np.einsum("mkk->mk", xtx)[:, :, None] * np.eye(xtx.shape[1]) * RIDGE
@@ -79,13 +83,24 @@ def impute_norm(Y: np.ndarray, m: int, rng: np.random.Generator, maxit: int = 10
             V = (V + V.transpose(0, 2, 1)) / 2
             coef = (V @ (XoT @ yo[:, :, None]))[:, :, 0]
             res = yo - (Xo @ coef[:, :, None])[:, :, 0]
-            df = max(int(ry.sum()) - X.shape[2], 1)
+            df = max(int(ry.sum()) - Xo.shape[2], 1)
             sig = np.sqrt((res**2).sum(axis=1) / rng.chisquare(df, size=m))
-            draw = (np.linalg.cholesky(V) @ rng.standard_normal((m, X.shape[2], 1)))[:, :, 0]
+            draw = (np.linalg.cholesky(V) @ rng.standard_normal((m, Xo.shape[2], 1)))[:, :, 0]
             beta = coef + draw * sig[:, None]
-            Z[:, ~ry, j] = (X[:, ~ry] @ beta[:, :, None])[:, :, 0] + rng.standard_normal((m, int((~ry).sum()))) \
-                * sig[:, None]
-    return Z
+            W[~ry, :, j] = ((Xm @ beta[:, :, None])[:, :, 0] + rng.standard_normal((m, int((~ry).sum())))
+                            * sig[:, None]).T
+    return np.ascontiguousarray(W.transpose(1, 0, 2))
+
+
+def _design(W: np.ndarray, rows: np.ndarray, others: list) -> np.ndarray:
+    """The (m, rows, 1 + len(others)) design of a chained regression: an intercept and the columns ``others`` of
+    the participant-major imputations ``W`` (n, m, T) at ``rows``, laid out rows outermost, as indexing a whole
+    (m, n, T) design at ``rows`` lays it out (so every product with it is the same to the bit)."""
+    buf = np.empty((int(rows.sum()), W.shape[1], 1 + len(others)))
+    buf[:, :, 0] = 1.0
+    for i, c in enumerate(others):
+        buf[:, :, 1 + i] = W[rows, :, c]
+    return buf.transpose(1, 0, 2)
 
 
 def pool_rubin(q: np.ndarray, u: np.ndarray, dfcom: float, alpha: float = 0.05) -> dict:
