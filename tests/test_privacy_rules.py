@@ -88,9 +88,12 @@ def test_an_exactly_determined_cell_gets_one_more_complement():
 
 
 def test_the_complement_is_the_smallest_non_zero_shown_cell_of_the_lines():
-    """First example in test_properties_suppression: the line rule left the 1 at (3, 2) recoverable."""
+    """First example in test_properties_suppression: the line rule left the 1 at (3, 2) recoverable. Hiding the 6 at
+    (2, 2) fixed that; then the shown cells still narrowed "fewer than 5" cells below 1 to 4, so the 6 at (0, 3)
+    (the smallest shown inner cell of row 0 and column 3) and the 10 at (3, 0) (the smallest of row 3 and column 0)
+    were hidden too."""
     shown, mask = _mask([[1, 11, 6, 6], [5, 12, 3, 8], [11, 6, 9, 1], [10, 4, 1, 4]])
-    assert mask == [[1, 0, 1, 0, 0], [1, 0, 1, 0, 0], [0, 1, 1, 1, 0], [0, 1, 1, 1, 0], [0, 0, 0, 0, 0]]
+    assert mask == [[1, 0, 1, 1, 0], [1, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 1, 0], [0, 0, 0, 0, 0]]
     assert shown.iat[2, 2] == "hidden" and shown.iat[3, 2] == "fewer than 5"
 
 
@@ -102,8 +105,8 @@ def test_hidden_zeros_that_pin_a_cell_get_a_complement():
 
 def test_a_table_of_small_counts_only_is_hidden_entirely_without_looping():
     shown, mask = _mask([[1, 1], [1, 2]], k=3)
-    assert np.array(mask).all()
-    assert shown.iat[2, 2] == "hidden"                        # 5 is not fewer than 3: hidden as a complement
+    assert mask == [[1, 1, 1], [1, 1, 1], [1, 1, 0]]
+    assert shown.iat[2, 2] == "5"                    # four cells of 1 or 2 adding to 5: each is still 1 or 2
     assert shown.iat[0, 0] == "fewer than 3"
 
 
@@ -311,17 +314,21 @@ def test_two_small_counts_that_can_only_be_the_largest_small_value_get_a_complem
     assert mask == [[1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0]]
 
 
-def test_a_small_total_bounds_its_cells():
-    """All cells "fewer than 3": with the grand total 5 shown, row 0's total of 3 (shown) and the "fewer than 3"
-    labels would pin the table, so everything is hidden."""
+def test_a_table_of_small_cells_shows_only_its_grand_total():
+    """All cells "fewer than 3": every row and column total is hidden (row 0's 3 beside a "fewer than 3" would give
+    the other back), and a hidden total reads "hidden", so the reader knows only that four cells of 1 or 2 add to 5:
+    each cell is still 1 or 2, as its label says."""
     shown, mask = _mask([[2, 1], [1, 1]], k=3)
-    assert np.array(mask).all()
+    assert mask == [[1, 1, 1], [1, 1, 1], [1, 1, 0]]
+    assert shown.iat[2, 2] == "5" and shown.iat[0, 2] == shown.iat[2, 0] == "hidden"
 
 
 def test_the_audit_prefers_a_non_zero_complement():
     """A zero hidden as a complement protects nothing (found by comparing mutants of the complement choice)."""
     shown, mask = _mask([[0, 6, 2], [2, 3, 1], [9, 0, 0]], k=4)
-    assert mask == [[1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0], [0, 1, 1, 0]]
+    # row 0 (total 8) made its "fewer than 4" 1 or 2: the 6 beside it is hidden, not the shown 0 below it
+    assert mask == [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 0, 0], [0, 1, 1, 0]]
+    assert shown.iat[2, 2] == "0"
 
 
 def test_suppression_raises_no_warning():
@@ -334,13 +341,13 @@ def test_suppression_raises_no_warning():
 
 def test_suppress_counts_repeats_its_line_pass_until_nothing_changes():
     """A hidden cell that leaves another line with one hidden cell is complemented by a further pass of the line
-    rule (not by the extra LP complement), so the grand total and the large cell stay shown. Kills the mutants that
-    stop the line passes after their first complement (``changed = False/None``)."""
-    table = pd.DataFrame([[2, 2], [0, 9]], index=["r0", "r1"], columns=["c0", "c1"])
+    rule: row 0's "fewer than 5" takes the 20 with it, which leaves column 0 and row 1 one hidden cell short. With
+    the passes stopped after their first complement (``changed = False/None``) the 9 at (1, 0) stays shown and the
+    linear-programming complement hides both column totals instead."""
+    table = pd.DataFrame([[20, 3], [9, 9], [2, 1]])
     shown, mask = suppress_counts(table, 5)
-    assert mask.to_numpy().astype(int).tolist() == [[1, 1, 1], [1, 0, 1], [1, 1, 0]]
-    assert shown.iloc[1, 1] == "9" and shown.iloc[2, 2] == "13"
-
+    assert mask.to_numpy().astype(int).tolist() == [[1, 1, 0], [1, 1, 1], [1, 1, 1], [0, 0, 0]]
+    assert shown.iloc[3].tolist() == ["31", "13", "44"] and shown.iloc[0, 2] == "23"
 
 
 def test_an_arm_with_fewer_than_k_leavers_shows_no_result():
@@ -355,3 +362,20 @@ def test_an_arm_with_fewer_than_k_leavers_shows_no_result():
     assert too_small(row(7, 7), 7) is None and too_small(row(6, 7), 7) is not None
     assert too_small(row(0, 12), 7) is None                     # nobody left: no one to identify
     assert too_small({"n": {"program": {"participants": 35}, "control": {"participants": 31}}}, 7) is None
+
+
+def test_a_hidden_cell_with_no_upper_bound_is_never_pinned():
+    """[[0, 1], [4, 1]] at k = 6: once every total is hidden, the hidden 0's greatest value is unbounded (linprog
+    status 3, no objective value); it counts as not pinned, and the small cells are anything from 1 to 5."""
+    shown, mask = _mask([[0, 1], [4, 1]], k=6)
+    assert np.array(mask).all()
+    assert [shown.iat[i, j] for i, j in ((0, 1), (1, 0), (1, 1))] == ["fewer than 6"] * 3 and shown.iat[0, 0] == "hidden"
+
+
+def test_the_last_resort_complement_may_be_any_shown_cell_of_the_table():
+    """[[3, 2], [4, 3], [1, 0]] at k = 6: when neither line of an exposed cell has a shown cell left, the complement
+    is taken from the whole table (the last column included): here the grand total 13 stays, every other cell
+    is hidden, and each "fewer than 6" is still anything from 1 to 5."""
+    shown, mask = _mask([[3, 2], [4, 3], [1, 0]], k=6)
+    assert mask == [[1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 0]]
+    assert shown.iat[3, 2] == "13"

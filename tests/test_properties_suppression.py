@@ -14,15 +14,14 @@ What is asserted, precisely (issue #17 asked for "every hidden cell stays undete
   total).
 - suppress_by_column (the table the HR report prints whenever a cell is hidden: column totals public) now meets
   that statement for every small cell in a column that also holds a cell of at least k (asserted below);
-- suppress_counts (totals shown) meets only the weaker rule its docstring promises: no hidden cell is pinned
-  (its range is unbounded or at least 1 wide). Its stronger statement fails for about 45% of small cells of
-  random tables (e.g. [[3], [4]] at k = 5: the shown total 7 makes each 3 or 4); that xfail below is the
-  precise gap (reported in issue #17; the HR report does not print suppress_counts' hidden cells).
+- suppress_counts (totals shown) meets it too, for every small cell of random tables: when the shown cells and
+  totals narrow a small cell below what its label says (e.g. [[3], [4]] at k = 5, where a shown total of 7 made
+  each 3 or 4), one more cell is hidden, a total if need be (privacy._complement_for_disclosure). Every other
+  hidden cell is at least not pinned (its range is unbounded or at least 1 wide).
 """
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -111,8 +110,14 @@ def _check(table, k, totals):
     ranges = feasible_ranges(table, shown, mask, k)
     t = table.to_numpy()
     pinned = [c for c, (lo, hi) in ranges.items() if hi - lo < 1 - 1e-6]
+    by_labels = feasible_ranges(table, shown, mask, k, labels_only=True)
+    for c, (lo, hi) in ranges.items():
+        if c in by_labels and shown.iat[c] == fewer_than(k):
+            # a small cell: the shown cells and totals add nothing to its label (1 to k - 1), unless the labels
+            # alone already say more (k = 2)
+            assert (lo, hi) == by_labels[c] or by_labels[c][1] - by_labels[c][0] < 1 - 1e-6, \
+                (f"hidden cell {c} is {lo:g} to {hi:g}, its label says {by_labels[c]}", table, shown)
     if pinned:
-        by_labels = feasible_ranges(table, shown, mask, k, labels_only=True)
         for c in pinned:
             # a cell that the labels alone pin down is a limit of the labelling (test_labels_alone_...), not of
             # the choice of cells to hide: hiding more cannot help it
@@ -192,15 +197,18 @@ def test_labels_alone_do_not_give_a_tiny_table_away():
     assert ranges[(0, 0)] == (1, 2) and ranges[(0, 1)] == (1, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="suppress_counts promises 'not pinned', not 'nothing beyond the labels' "
-                   "(issue #17 report): a shown total of 7 over two 'fewer than 5' cells makes each 3 or 4")
 def test_shown_totals_add_nothing_to_the_labels_of_small_cells():
+    """Regression (issue #17): a shown total of 7 over two 'fewer than 5' cells made each 3 or 4; the total is now
+    hidden, and each cell is anything from 1 to 4, as its label says."""
     t = pd.DataFrame([[3], [4]])
     shown, mask = suppress_counts(t, 5)
     ranges, by_labels = feasible_ranges(t, shown, mask, 5), feasible_ranges(t, shown, mask, 5, labels_only=True)
-    assert shown.iat[2, 0] == "7"
+    assert shown.iat[2, 0] == "hidden"
     assert by_labels[(0, 0)] == (1, 4)
-    assert ranges[(0, 0)] == by_labels[(0, 0)]                 # today: (3, 4)
+    assert ranges[(0, 0)] == by_labels[(0, 0)] == ranges[(1, 0)]
+    # a table whose small cells are not narrowed keeps its totals: [[3], [6]] at k = 5 shows 9 (3 is 1 to 4 from it)
+    shown, mask = suppress_counts(pd.DataFrame([[3], [6]]), 5)
+    assert shown.iat[2, 0] == "9" and shown.iat[0, 0] == "fewer than 5" and shown.iat[1, 0] == "hidden"
 
 
 def test_a_hidden_zero_next_to_a_small_count_is_not_enough():
