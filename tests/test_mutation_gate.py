@@ -105,6 +105,9 @@ def test_survivors_match_equivalents_by_function_and_changed_line():
                                                    "diff": diff}, eq) is None
     assert mutation.is_equivalent("decisions", {"name": "rmstudy.stats.multiplicity.x_holm__mutmut_3",
                                                 "diff": diff}, eq) is None
+    # a method's mutants are named xǁClassǁmethod__mutmut_N: matched by the method's name
+    assert mutation._function_of("rmstudy.stats.models.nested.xǁNestedInterceptFitǁsatterthwaite_df__mutmut_10") \
+        == "satterthwaite_df"
     other = diff.replace("+    a = 2", "+    a = 3")
     assert mutation.is_equivalent("multiplicity", {"name": "rmstudy.stats.multiplicity.x_holm__mutmut_4",
                                                    "diff": other}, eq) is None

@@ -83,8 +83,8 @@ MODULES = {m.name: m for m in [
            ("tests/test_reliability.py", "tests/test_psychometrics.py", "tests/test_reliability_mutants.py"), OTHER_GOAL,
            data=True),
     Module("models.mixed", "src/rmstudy/stats/models/mixed.py",
-           ("tests/test_mixed.py", "tests/test_lmm_fixtures.py", "tests/test_properties_estimators.py"), OTHER_GOAL,
-           data=True),
+           ("tests/test_mixed.py", "tests/test_lmm_fixtures.py", "tests/test_properties_estimators.py",
+            "tests/test_wave_order.py", "tests/test_mixed_mutants.py"), OTHER_GOAL, data=True),
     Module("models.nested", "src/rmstudy/stats/models/nested.py",
            ("tests/test_lmm_fixtures.py", "tests/test_mixed.py", "tests/test_nested_mutants.py"), OTHER_GOAL, data=True),
     Module("models.survival", "src/rmstudy/stats/models/survival.py",
@@ -219,7 +219,9 @@ def load_equivalents() -> list[dict]:
 
 
 def _function_of(mutant: str) -> str:
-    return mutant.partition("__mutmut_")[0].rpartition(".")[2].removeprefix("x_")
+    """The mutated function's name: ``x_holm`` for a function, ``xǁClassǁmethod`` for a method (mutmut 3's names)."""
+    name = mutant.partition("__mutmut_")[0].rpartition(".")[2]
+    return name.rpartition("ǁ")[2] if "ǁ" in name else name.removeprefix("x_")
 
 
 def is_equivalent(module: str, mutant: dict, equivalents: list[dict]) -> dict | None:
