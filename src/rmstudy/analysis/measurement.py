@@ -85,6 +85,7 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
             rci[h.id] = summary
     item_rows = [{"scale": k[0], "wave": k[1], "role": k[2], **r} for k, t in items.items()
                  for r in t.to_dict(orient="records")]
+    keyed = at = sub = x = base = None    # free the keyed answers (~150 MB at 100,000 people): each call below reads its own
     return {"reliability": table, "items": pd.DataFrame(item_rows), "flags": flags, "rci": rci,
             "favourable": percent_favourable(cohort.responses, P, cohort.codebook), "favourable_by_hypothesis": favourable_h,
             "distributions": item_distributions(cohort.responses, cohort.codebook),
