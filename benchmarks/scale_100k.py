@@ -40,6 +40,7 @@ GOAL_SECONDS = 60.0
 GOAL_RSS_MB = 2048.0
 BIN = Path(sys.executable).parent
 MARKS = ["validation.json", "records/01_data_quality.json", "records/02_psychometrics.json",
+         "records/03_survey_hypotheses.part1of2.json", "records/03_survey_hypotheses.part2of2.json",
          "records/03_survey_hypotheses.json", "records/04_retention.json", "results.json", "hr/hr_report.html",
          "hr/hr_report.pdf", "academic_report.html", "academic_report.pdf", "manifest.json"]
 

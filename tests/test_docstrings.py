@@ -46,7 +46,7 @@ EXAMPLE_MODULES = (
     "checks.design", "analysis.hypotheses", "analysis.moderators", "analysis.rows",
     "simulate.cohort", "simulate.humility",
     "pool.sources", "pool.compare", "pool.core", "pool.registry", "pool.outputs",
-    "run.pipeline", "run.reproduce", "run.rundir", "run.shared_cohort",
+    "run.parts", "run.pipeline", "run.reproduce", "run.rundir", "run.shared_cohort",
     "planning.analytic", "planning.cli", "planning.cox", "planning.draws", "planning.engine", "planning.fastlmm",
     "planning.figures", "planning.from_run", "planning.output", "planning.search", "planning.spec",
 )

@@ -79,11 +79,10 @@ NB["03_survey_hypotheses"] = [
            "figures go to the run folder for the reports."),
     ("code", SETUP + '''
 from rmstudy.report import figures
+from rmstudy.run.parts import part_name, survey_part
 scores = rm.score_scales(cohort.responses, cohort.codebook)'''),
     ("code", '''rows, models, means, power, sensitivity, moderation = [], {}, {}, {}, {}, {}
-for h in study.hypotheses:
-    if h.is_retention:
-        continue
+for h in survey_part(study, part):            # every survey hypothesis, or this part's share of them
     a = rm.analyse_survey(cohort, scores, h)   # primary model, sensitivity (Bayes factor in the row), moderators, MDE
     rows.append(a.row)
     models[h.id] = {k: a.detail[k] for k in ("terms", "variance_components", "diagnostics")}
@@ -92,11 +91,14 @@ for h in study.hypotheses:
     display(Markdown(f"### {h.id}: {h.label}"), pd.DataFrame(a.detail["terms"]), pd.DataFrame(a.sensitivity["rows"]))
     axes = figures.plot_residuals(a.data["fitted"].to_numpy(), a.data["resid"].to_numpy(), f"{h.id}: model residuals")
     figures.save(axes, out, f"residuals_{h.id}", close=True)'''),
-    ("code", '''rm.record(out, "03_survey_hypotheses", {
+    ("code", '''rm.record(out, part_name("03_survey_hypotheses", part), {
     "hypotheses": rows, "models": models, "descriptives": {"cell_means": means}, "power": power,
     "sensitivity": sensitivity, "moderation": moderation,
 })'''),
 ]
+
+PARAMS_OF["03_survey_hypotheses"] = PARAMS + '''
+part: str = ""  # "k/n": fit only part k of n of the survey hypotheses (rmstudy run runs n at once); empty: all'''
 
 NB["04_retention"] = [
     ("md", "# Retention of younger talent\nTime from programme start to voluntary exit (involuntary exits and the "

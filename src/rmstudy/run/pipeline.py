@@ -6,7 +6,9 @@ The run is built in a folder beside ``--out`` and swapped in whole on success, u
 1. the cohort's files are copied to ``inputs/<cohort>/`` and checked there (the same checks as ``rmstudy
    validate``); every notebook reads that copy, so what is hashed is what is analysed;
 2. stage 1 runs the analysis notebooks, two at a time on shared kernels (:mod:`rmstudy.run.kernels`); each
-   analysis runs in exactly one of them, and each records its results;
+   analysis runs in exactly one of them, and each records its results; the survey notebook, the longest, runs
+   as two parts at once, each fitting its share of the hypotheses, merged back into one record and one
+   executed notebook (:mod:`rmstudy.run.parts`);
 3. results.json is assembled from the records;
 4. stage 2 runs the report notebooks, which read results.json and never refit; the HR report goes to ``hr/``
    (HTML and PDF, nothing else), the academic report stays with the analyst's files;
@@ -40,11 +42,14 @@ from rmstudy.contract.provenance import environment, file_sha256
 from rmstudy.errors import CohortError, Problem, RmstudyError
 from rmstudy.results.assemble import assemble_results
 from rmstudy.run.kernels import RESET_SOURCE, KernelPool
+from rmstudy.run.parts import PARTS, merge_notebooks, merge_records, part_name
 from rmstudy.run.rundir import RunFolder, output_error, snapshot_inputs
 from rmstudy.run.shared_cohort import SHARED_NAME, release_memory, write_shared_cohort
 
-STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_quality"),   # longest first
+STAGES = (("03_survey_hypotheses", "02_psychometrics", "04_retention", "01_data_quality"),   # longest first
           ("06_academic_report", "05_hr_report"))
+#: the notebooks run as several parts at once when the run has more than one kernel (a ``part`` parameter)
+SPLIT = ("03_survey_hypotheses",)
 #: the folder of the run that HR receives: its report (HTML, PDF) and that report's figures, nothing else
 HR_DIR = "hr"
 REPORTS = {"hr": f"{HR_DIR}/hr_report.html", "hr_pdf": f"{HR_DIR}/hr_report.pdf",
@@ -130,7 +135,7 @@ def _with_reset(src: Path, tmp_dir: Path) -> Path:
     return path
 
 
-def _failure(name: str, e, reset: bool) -> Exception:
+def _failure(name: str, e, reset: bool, part: str = "") -> Exception:
     """The error to raise for a failed cell: an OSError when the notebook only met a full or read-only disk (the
     run folder's problem, reported as such), else :class:`NotebookFailed` naming the cell."""
     m = re.search(r"\[Errno (\d+)\] ([^:'\n]+)(?:: '([^'\n]*)')?", str(e.evalue or ""))
@@ -138,18 +143,21 @@ def _failure(name: str, e, reset: bool) -> Exception:
         return OSError(int(m.group(1)), m.group(2).strip(), m.group(3))
     first = (e.source or "").strip().splitlines()[:1]
     index = e.cell_index - 1 if reset else e.cell_index      # the reset cell is not in the saved notebook
-    return NotebookFailed(f"notebook {name} failed in cell {index} of the executed notebook"
-                          + (f", starting `{first[0][:80]}`" if first else "") + f": {e.ename}: {e.evalue}",
+    where = f"notebook {name} failed in cell {index} of the executed notebook" + (
+        f"'s part {part.replace('/', ' of ')} (the cells under 'Part {part.replace('/', ' of ')}')" if part else "")
+    return NotebookFailed(where + (f", starting `{first[0][:80]}`" if first else "") + f": {e.ename}: {e.evalue}",
                           notebook=f"notebooks/{name}.ipynb")
 
 
-def _execute(name: str, ctx: _Run, km, reset: bool = False) -> Path:
+def _execute(name: str, ctx: _Run, km, reset: bool = False, part: str = "") -> Path:
+    """Run notebook ``name`` (or its part ``part``, "k/n", written as its own executed notebook) on kernel ``km``."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     src = ctx.nb_dir / f"{name}.ipynb"
-    dst = ctx.build / "notebooks" / f"{name}.ipynb"
-    tmp = ctx.scratch / f"reset-{name}"          # each notebook its own folder: two threads run at once
+    dst = ctx.build / "notebooks" / f"{part_name(name, part)}.ipynb"
+    params = {**ctx.params, "part": part} if part else ctx.params
+    tmp = ctx.scratch / f"reset-{dst.stem}"      # each notebook its own folder: two threads run at once
     if reset:
         tmp.mkdir(parents=True, exist_ok=True)
         src = _with_reset(src, tmp)
@@ -159,10 +167,10 @@ def _execute(name: str, ctx: _Run, km, reset: bool = False) -> Path:
     try:
         # absolute paths for papermill's own I/O: its local handler keeps a process-global cwd that concurrent
         # runs in threads can leave stale; the paths it records are rewritten to relative ones by the scrub
-        pm.execute_notebook(str(src.resolve()), str(dst.resolve()), parameters=ctx.params, progress_bar=False,
+        pm.execute_notebook(str(src.resolve()), str(dst.resolve()), parameters=params, progress_bar=False,
                             log_output=False, kernel_name="python3", cwd=None, km=km)
     except PapermillExecutionError as e:
-        failure = _failure(name, e, reset)
+        failure = _failure(name, e, reset, part)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     # reached only when papermill itself wrote the notebook; a notebook it could not finish writing (a full
@@ -278,17 +286,18 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
     after = after or {}
     pool = ctx.pool
 
-    def job(name):
+    def job(name, part):
         km, used = pool.acquire()
         try:
-            _execute(name, ctx, km, reset=used)
+            _execute(name, ctx, km, reset=used, part=part)
         finally:
             pool.release(km)
         if name in after:
             after[name]()
-        return name
+        return part_name(name, part)
 
-    futures = _start_daemon_jobs([*side, *(functools.partial(job, n) for n in names)], len(pool) + len(side))
+    jobs = [functools.partial(job, n, p) for n, p in _tasks(names, len(pool))]
+    futures = _start_daemon_jobs([*side, *jobs], len(pool) + len(side))
     try:
         pending = set(futures)
         while pending:
@@ -311,6 +320,23 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
     finally:
         for f in futures:
             f.cancel()
+
+
+def _tasks(names, kernels: int) -> list[tuple[str, str]]:
+    """``(notebook, part)`` for each notebook run: with more than one kernel, each notebook of :data:`SPLIT` as
+    :data:`~rmstudy.run.parts.PARTS` parts ("k/n"), one after another in the queue; any other, whole ("")."""
+    return [(n, f"{k}/{PARTS}" if n in SPLIT and kernels > 1 else "")
+            for n in names for k in range(1, (PARTS if n in SPLIT and kernels > 1 else 1) + 1)]
+
+
+def _merge_parts(build: Path, study, complete: bool = True) -> None:
+    """Put each split notebook back together: one record (the plan's order) and one executed notebook. A failed
+    run (``complete`` false) merges only the executed notebooks there are, so its message names one file."""
+    for name in SPLIT:
+        if complete and (build / "records" / f"{part_name(name, f'1/{PARTS}')}.json").is_file():
+            merge_records(build, name, study)
+        if any((build / "notebooks").glob(f"{name}.part*of{PARTS}.ipynb")):
+            merge_notebooks(build / "notebooks", name)
 
 
 def _start_daemon_jobs(jobs, workers: int) -> list[Future]:
@@ -427,8 +453,10 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     ctx = _Run(nb_dir=notebook_dir(), build=build, scratch=rf.scratch, pool=pool,
                params={"cohort_dir": _rel(snap), "out_dir": _rel(build), "cohort_cache": _rel(shared)},
                rename={_rel(shared): "", f"{rf.root.name}/{build.name}": rf.name})   # the cache is gone after
-    with tqdm(total=sum(len(s) for s in STAGES) + 1, desc="rmstudy run", unit="step", disable=not progress) as bar:
+    steps = sum(len(_tasks(s, len(pool))) for s in STAGES) + 1
+    with tqdm(total=steps, desc="rmstudy run", unit="step", disable=not progress) as bar:
         _stage(STAGES[0], ctx, bar, when_one_left=_warm_exporters)
+        _merge_parts(build, cohort.study)
         results = assemble_results(build, cohort, parameters=shown, created=created)
         _stage(STAGES[1], ctx, bar, after={"06_academic_report": _academic_export(ctx, cohort.study.name)},
                side=[_hr_folder(ctx, snap)])
@@ -486,6 +514,10 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
                 results = _build(rf, cohort_dir, out_dir, pool, progress, created)
             except NotebookFailed as e:
                 pool.shutdown()
+                try:
+                    _merge_parts(rf.build, None, complete=False)
+                except (OSError, ValueError):      # a part cut off mid-write: the parts stay as they are
+                    pass
                 kept = rf.keep_failed()
                 raise NotebookFailed(f"{e}\nThe partial executed notebook is at {_rel(kept / e.notebook)} (the "
                                      f"unfinished run is kept in {_rel(kept)}; {_rel(out_dir)} is unchanged)",
