@@ -229,11 +229,28 @@ def attrition_paragraphs(res: dict, codebook=None) -> list[str]:
                    "Dropout is therefore related to the observed baseline score, so the data are not missing completely "
                    "at random. The mixed models keep every observed score, including dropouts' baseline, and are "
                    "unbiased if dropout depends only on what was observed (missing at random, MAR; Little &amp; Rubin, "
-                   "2019); completers-only analyses (sensitivity section) are not, and would describe a more "
-                   "favourable subgroup where completers scored higher. If dropout also depends on the unobserved "
-                   "later score (missing not at random), every estimate may be biased in an unknown direction.")
+                   "2019); completers-only analyses (sensitivity section) are not: they describe those who stayed, "
+                   + _who_stayed(big, codebook) + ". If dropout also depends on the unobserved later score (missing "
+                   "not at random), every estimate may be biased in an unknown direction.")
     else:
         out.append("At baseline, dropouts and completers differed by no more than 0.1 SD on any scale, in either arm.")
     out.append("Missing-data method: the mixed models use all available observations (dropouts kept) under MAR given "
                "the observed scores; no values were imputed.")
     return out
+
+
+def _who_stayed(big: list, codebook) -> str:
+    """How the completers started, scale by scale: better or worse off than the dropouts by each scale's favourable
+    end (the codebook's ``favourable``; a cut-off ``at_most`` counts low as favourable), or higher or lower where
+    the codebook does not say."""
+    groups: dict[str, list[str]] = {}
+    for b in big:
+        fav = getattr(codebook[b["scale"]], "favourable", None) if codebook is not None and b["scale"] in codebook \
+            else None
+        low_good = fav == "low" or (isinstance(fav, dict) and "at_most" in fav)
+        words = ("higher", "lower") if fav is None else ("worse off", "better off") if low_good else \
+            ("better off", "worse off")
+        label = f"{esc(outcome_label(codebook, b['scale']))} ({ARM_NAMES[b['arm']].lower()})"
+        groups.setdefault(words[0] if b["smd"] > 0 else words[1], []).append(label)
+    order = ["better off", "worse off", "higher", "lower"]
+    return "who started " + " and ".join(f"{w} than the dropouts on {', '.join(groups[w])}" for w in order if w in groups)
