@@ -591,6 +591,25 @@ def test_who_took_part_holds_when_arm_sizes_are_public():
                                                                    "gender = woman") if v.replace(" = ", " ") + ":" in text}
 
 
+def test_withheld_starting_differences_are_counted_not_silently_dropped():
+    """The list of starting differences must not read as complete when some are withheld for privacy: its last
+    line counts them (without naming them)."""
+    results, study = _participation_inputs()
+    k = 7
+    gaps = hr.participation(results, study, k)["gaps"]
+    cand = [b for b in results["baseline"]["table"] if b.get("smd") is not None and abs(b["smd"]) > 0.1
+            and "(baseline)" not in b["variable"]]
+    shown = [g for g in gaps if "standard deviations apart" in g]
+    withheld = len(cand) - len(shown)
+    assert withheld >= 2                                             # the role share and one gender share
+    assert gaps[-1] == (f"{withheld} further differences above 0.1 standard deviations are not shown: showing them "
+                        f"could reveal groups of fewer than {k} people.")
+    assert "role" not in gaps[-1] and "gender" not in gaps[-1]
+    every = hr.participation(results, study, 200)["gaps"]             # k above every group: nothing can be shown
+    assert every == [f"{len(cand)} differences above 0.1 standard deviations are not shown: showing them could "
+                     "reveal groups of fewer than 200 people."]
+
+
 def test_share_and_column_rules():
     shown, mask = privacy.suppress_by_column(
         __import__("pandas").DataFrame({"a": [10, 3, 0], "b": [8, 9, 10]}, index=["x", "y", "z"]), 5)

@@ -169,17 +169,19 @@ def limits(results: dict, study, assignment: str, shown_rows: list[dict], k: int
 
 
 def _starting_gaps(results: dict, counts, arms: list, k: int) -> tuple[list[str], list[dict]]:
-    """The starting differences above 0.1 SD HR may see (in words) and the shares they publish."""
+    """The starting differences above 0.1 SD HR may see (in words) and the shares they publish; a last line says
+    how many were withheld (a group below k, or a share whose counts could be worked out)."""
     gaps = []
     cand = [b for b in (results.get("baseline") or {}).get("table") or []
             if b.get("smd") is not None and abs(b["smd"]) > 0.1 and "(baseline)" not in b["variable"]]
     arm_n = {a: int(counts[a].sum()) for a in arms}
     shares_ok = privacy.publishable_shares(cand, arm_n, k, arms=tuple(arms))
     shares: list[dict] = []
+    withheld = 0
     for b in cand:
-        if min(int(b.get("program_n") or 0), int(b.get("control_n") or 0)) < k:
-            continue
-        if b["kind"] == "share" and b["variable"] not in shares_ok:
+        if min(int(b.get("program_n") or 0), int(b.get("control_n") or 0)) < k or \
+                (b["kind"] == "share" and b["variable"] not in shares_ok):
+            withheld += 1
             continue
         var = b["variable"]
         if b["kind"] == "share":
@@ -191,6 +193,10 @@ def _starting_gaps(results: dict, counts, arms: list, k: int) -> tuple[list[str]
         else:
             gaps.append(f"Average {var.replace('_', ' ')}: {fmt(b['program_mean'], 1)} in the programme, "
                         f"{fmt(b['control_mean'], 1)} in the comparison group ({fmt(abs(b['smd']))} standard deviations apart).")
+    if withheld:     # the list must not read as complete when some differences are withheld
+        gaps.append(f"{withheld} {'further difference' if gaps else 'difference'}{'s' if withheld > 1 else ''} above "
+                    f"0.1 standard deviations {'are' if withheld > 1 else 'is'} not shown: showing "
+                    f"{'them' if withheld > 1 else 'it'} could reveal groups of fewer than {k} people.")
     return gaps, shares
 
 
