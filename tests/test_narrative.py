@@ -71,3 +71,16 @@ def test_flow_table_reads_as_consort_and_adds_up():
                                 "Analysed (at least one scored response)"]
     assert t["Total"].tolist() == [None, 22, 1, 20, 19, 19]
     assert list(t.columns) == ["Stage", "Programme", "Comparison", "Total"]
+
+
+def test_survey_answer_names_the_population_of_a_hypothesis_about_some_people():
+    from rmstudy.contract.codebook import Scale
+    from rmstudy.report.narrative import survey_answer
+    s = Scale("bias", ("b1", "b2"), 1, 7, label="Bias toward younger colleagues", favourable="low")
+    row = {"estimate": -0.5, "effect_size": {"value": -0.4}, "population": {"role": ["senior"], "age": {"min": 50}}}
+    both = survey_answer(row, s)
+    assert both.startswith("For seniors aged 50 or over: in the programme, ") and "fell by 0.50 points" in both
+    one = survey_answer({**row, "design": "single_arm"}, s)
+    assert one.startswith("For seniors aged 50 or over: within the programme, ")
+    assert survey_answer({**row, "population": None}, s).startswith("In the programme, ")
+    assert survey_answer({**row, "population": {}}, s) == survey_answer({**row, "population": None}, s)

@@ -381,7 +381,17 @@ def survey_answer(row: dict, scale) -> str:
     >>> print(survey_answer({"estimate": 0.4, "effect_size": {"value": 0.35}}, s))
     In the programme, work engagement rose by 0.40 points more than in the comparison group, on the 1–5 scale
     (higher = more favourable): about a third of a standard deviation.
+    >>> print(survey_answer({"estimate": 0.4, "effect_size": {"value": 0.35}, "population": {"role": ["junior"]}}, s))
+    For juniors: in the programme, work engagement rose by 0.40 points more than in the comparison group, on the
+    1–5 scale (higher = more favourable): about a third of a standard deviation.
     """
+    if row.get("population"):          # a hypothesis about some people only: the sentence names them
+        first = _survey_answer(row, scale)
+        return f"For {population_in_words(row['population'])}: {first[0].lower()}{first[1:]}"
+    return _survey_answer(row, scale)
+
+
+def _survey_answer(row: dict, scale) -> str:
     what = scale_words(scale)
     est = row["estimate"]
     d = row["effect_size"]["value"]
