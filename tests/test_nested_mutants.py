@@ -75,6 +75,39 @@ def test_the_fit_is_the_minimum_of_the_reml_criterion(case):
 def test_an_outcome_fitted_exactly_is_one_clear_error(level):
     # every score the same: no residual variance, so no SE (t = estimate / 0 was a bare ZeroDivisionError); the
     # residual sum of squares is then 0 up to rounding (2.8e-9 at 999.7), below 1e-10 of sum(y^2)
-    with pytest.raises(ModelError, match="^fit_nested_intercepts: the outcome is fitted exactly"):
+    with pytest.raises(ModelError) as err:
         fit_nested_intercepts(np.full(8, level), np.ones((8, 1)), np.repeat([1, 2, 3, 4], 2), np.repeat([1, 1, 2, 2], 2))
+    assert str(err.value) == ("fit_nested_intercepts: the outcome is fitted exactly (no residual variance, e.g. every "
+                              "score the same): there is no uncertainty to estimate; check the outcome column")
 
+
+
+def test_variance_components_report_the_fit_and_the_boundary():
+    d = _load("dyad", REF["dyad"]["wave_levels"])
+    _, fit = rm.mixed_model(d, "score", between_ref="control", cluster="pair_id", return_fit=True)
+    vc = fit.variance_components()
+    assert vc["reml_criterion"] == fit.reml_criterion and vc["theta"] == list(fit.theta)
+    assert vc["n_pairs"] == fit.n_outer == d["pair_id"].nunique() == REF["dyad"]["model"]["n_groups"]["pair_id"]
+    assert vc["singular"] is False                      # lme4: is_singular FALSE, theta (1.04, 0.96)
+    assert REF["dyad"]["model_tight_bobyqa"]["is_singular"] is False
+    # the corner data's participant sd ratio is 0 (4e-8 from the optimiser): a boundary fit
+    corner = fit_nested_intercepts(CORNER["y"], np.ones((12, 1)), CORNER["inner"], CORNER["outer"])
+    assert corner.variance_components()["singular"] is True and corner.variance_components()["n_pairs"] == 3
+
+
+def test_p_values_are_lmertest_s_and_alpha_sets_the_interval():
+    ref = REF["dyad"]["model_tight_bobyqa"]["terms"]
+    d = _load("dyad", REF["dyad"]["wave_levels"])
+    _, fit = rm.mixed_model(d, "score", between_ref="control", cluster="pair_id", return_fit=True)
+    t95, t90 = fit.table(), fit.table(0.10)
+    for j, r in enumerate(ref):
+        assert t95["p_value"][j] == pytest.approx(r["p"], rel=1e-3)
+        half = stats.t.ppf(0.95, r["df"]) * r["se"]
+        assert t90["ci_low"][j] == pytest.approx(r["estimate"] - half, abs=1e-4)
+        assert t90["ci_high"][j] == pytest.approx(r["estimate"] + half, abs=1e-4)
+
+
+def test_a_rank_deficient_design_is_one_clear_error():
+    with pytest.raises(ModelError) as err:
+        fit_nested_intercepts(CORNER["y"], np.ones((12, 2)), CORNER["inner"], CORNER["outer"])
+    assert str(err.value) == "fit_nested_intercepts: the fixed-effects design is rank deficient"
