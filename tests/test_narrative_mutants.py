@@ -362,12 +362,6 @@ def test_moderation_sentence():
     assert "looked smaller for people" in n.moderation_sentence({**mod, "interaction": {"estimate": 0.0}})
 
 
-def test_family_size_counts_the_rows_of_the_same_family():
-    rows = [{"family": "primary"}, {"family": "secondary"}, {"family": "primary"}, {"family": "primary"}]
-    assert n._family_size({"family": "primary"}, rows) == 3
-    assert n._family_size({"family": "secondary"}, rows) == 1 and n._family_size({"family": "other"}, rows) == 0
-
-
 def test_verdict():
     assert n.verdict("equivalent") == "evidence of no meaningful change"
     with pytest.raises(KeyError):

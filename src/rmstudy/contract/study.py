@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
@@ -211,9 +212,47 @@ def _check_schema(raw: dict, file: str) -> None:
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
         raise CohortError([Problem(file=file, column=".".join(str(p) for p in e.absolute_path) or "(top level)",
-                                   message=e.message,
-                                   fix="see docs/cohort-format.md, section 'study.yaml', for this key")
+                                   message=_schema_message(e), fix=_schema_fix(validator.schema, e))
                            for e in errors])
+
+
+def _schema_message(e) -> str:
+    """jsonschema's message, without the schema-speak of a failed oneOf/anyOf ("is not valid under any of the given
+    schemas"), which names no form the key may take."""
+    if e.validator in ("oneOf", "anyOf"):
+        return f"{e.instance!r} is not one of the forms this key takes"
+    return e.message
+
+
+def _schema_fix(schema: dict, e) -> str:
+    """The description of the nearest schema node above the error (what the key takes), else the docs pointer.
+
+    >>> import jsonschema
+    >>> sch = {"type": "object", "properties": {"p": {"type": "object", "description": "a value or a list",
+    ...        "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array"}]}}}}
+    >>> e = next(jsonschema.Draft202012Validator(sch).iter_errors({"p": {"x": {"max": 3}}}))
+    >>> _schema_message(e), _schema_fix(sch, e)
+    ("{'max': 3} is not one of the forms this key takes", "p takes a value or a list (docs/cohort-format.md, section 'study.yaml')")
+    """
+    node: Any = schema
+    found, key = None, None
+    path = list(e.absolute_schema_path)
+    for i, part in enumerate(path[:-1]):
+        while isinstance(node, dict) and part not in node and str(node.get("$ref", "")).startswith("#/"):
+            ref = node["$ref"]                              # a local $ref: the path goes on inside its target
+            node = schema
+            for step in ref[2:].split("/"):
+                node = node[step]
+        node = node.get(part) if isinstance(node, dict) else node[part] if isinstance(node, list) else None
+        if node is None:
+            break
+        if isinstance(node, dict) and "description" in node:
+            found = node["description"]
+            key = ".".join(str(p) for p in path[:i + 1] if p not in ("properties", "items", "additionalProperties",
+                                                                        "$defs") and not isinstance(p, int))
+    docs = "docs/cohort-format.md, section 'study.yaml'"
+    return f"{key.rsplit('.', 1)[-1]} takes {found[0].lower()}{found[1:]} ({docs})" if found and key else \
+        f"see {docs}, for this key"
 
 
 def _plan_dates(raw: dict, waves: tuple[str, ...], file: str, probs: list[Problem]) -> tuple[_dt.date, _dt.date]:

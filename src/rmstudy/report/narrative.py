@@ -295,11 +295,6 @@ def population_in_words(population: dict | None) -> str:
     return " ".join(parts)
 
 
-def _t(alpha_one_sided: float, df) -> float:
-    q = 1 - alpha_one_sided
-    return float(stats.norm.ppf(q) if df is None or not math.isfinite(df) else stats.t.ppf(q, df))
-
-
 def equivalence_interval(row: dict, alpha: float) -> tuple[float, float]:
     """The (1 − 2α) interval that the TOST uses, on the row's estimate scale (scale points; log hazard ratio
     for retention rows): estimate ± t(1 − α, df)·SE (normal quantile when there is no df).
@@ -319,7 +314,8 @@ def equivalence_interval(row: dict, alpha: float) -> tuple[float, float]:
     >>> [round(v, 4) for v in equivalence_interval({"estimate": 0.1, "se": 0.2, "df": 30}, 0.05)]  # 0.1 ± 1.697 x 0.2
     [-0.2395, 0.4395]
     """
-    q = _t(alpha, row.get("df"))
+    df = row.get("df")
+    q = float(stats.norm.ppf(1 - alpha) if df is None or not math.isfinite(df) else stats.t.ppf(1 - alpha, df))
     return row["estimate"] - q * row["se"], row["estimate"] + q * row["se"]
 
 
@@ -381,14 +377,11 @@ def survey_answer(row: dict, scale) -> str:
     >>> print(survey_answer({"estimate": 0.4, "effect_size": {"value": 0.35}}, s))
     In the programme, work engagement rose by 0.40 points more than in the comparison group, on the 1–5 scale
     (higher = more favourable): about a third of a standard deviation.
-    >>> print(survey_answer({"estimate": 0.4, "effect_size": {"value": 0.35}, "population": {"role": ["junior"]}}, s))
-    For juniors: in the programme, work engagement rose by 0.40 points more than in the comparison group, on the
-    1–5 scale (higher = more favourable): about a third of a standard deviation.
+    >>> survey_answer({"estimate": 0.4, "effect_size": {"value": 0.35}, "population": {"role": ["junior"]}}, s)[:55]
+    'For juniors: in the programme, work engagement rose by '
     """
-    if row.get("population"):          # a hypothesis about some people only: the sentence names them
-        first = _survey_answer(row, scale)
-        return f"For {population_in_words(row['population'])}: {first[0].lower()}{first[1:]}"
-    return _survey_answer(row, scale)
+    text = _survey_answer(row, scale)      # a hypothesis about some people only: the sentence names them
+    return f"For {population_in_words(row['population'])}: {text[0].lower()}{text[1:]}" if row.get("population") else text
 
 
 def _survey_answer(row: dict, scale) -> str:
@@ -410,10 +403,6 @@ def _survey_answer(row: dict, scale) -> str:
     moved = "rose" if est > 0 else "fell"
     return (f"In the programme, {what} {moved} by {fmt(abs(est))} {_points(est)} more than in the comparison "
             f"group, {on}: {size_in_words(d)}.")
-
-
-def _family_size(row: dict, rows: list[dict]) -> int:
-    return sum(r["family"] == row["family"] for r in rows)
 
 
 def survey_certainty(row: dict, alpha: float, family_size: int = 1) -> str:
