@@ -46,7 +46,7 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
     items, omega_h, heywood = {}, [], []
     for s in cohort.codebook.scales.values():
         for w in waves:
-            at = keyed[keyed["wave"] == w]
+            at = keyed.loc[keyed["wave"] == w, [*s.items, "role"] if has_role else list(s.items)]   # no whole-row copy
             for g in (sorted(P["role"].unique()) if has_role else []) + ["all"]:
                 sub = at if g == "all" else at[at["role"] == g]
                 x = sub[list(s.items)].dropna(how="all")

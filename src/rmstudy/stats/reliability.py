@@ -141,7 +141,7 @@ def reliability_table(responses: pd.DataFrame, participants: pd.DataFrame, codeb
     groups = sorted(participants[by].dropna().unique()) if by in participants.columns else []   # role is optional
     for s in codebook.scales.values():
         for w in waves:
-            at_w = keyed[keyed["wave"] == w]
+            at_w = keyed.loc[keyed["wave"] == w, [*s.items, by] if groups else list(s.items)]   # this scale's columns
             for g in groups + ["all"]:
                 sub = at_w if g == "all" else at_w[at_w[by] == g]
                 items = sub[list(s.items)]
@@ -538,7 +538,8 @@ def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, code
     0     s  pre  control  3        9                33.3
     1     s  pre  program  3        9                33.3
     """
-    keyed = reverse_key(responses, codebook).merge(participants, on="participant_id", how="left")
+    needed = ["participant_id", *(c for c in participants.columns if c in by and c != "participant_id")]
+    keyed = reverse_key(responses, codebook).merge(participants[needed], on="participant_id", how="left")
     keys = [keyed[b].astype(str) for b in by]
     rows = []
     for s in codebook.scales.values():
