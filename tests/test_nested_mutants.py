@@ -111,3 +111,15 @@ def test_a_rank_deficient_design_is_one_clear_error():
     with pytest.raises(ModelError) as err:
         fit_nested_intercepts(CORNER["y"], np.ones((12, 2)), CORNER["inner"], CORNER["outer"])
     assert str(err.value) == "fit_nested_intercepts: the fixed-effects design is rank deficient"
+
+
+def test_the_sd_ratios_are_never_negative():
+    # the criterion depends on theta only through theta^2: without the bounds theta >= 0 an optimiser can end at a
+    # negative ratio (on these 7 scores, from the start (1, 1): -0.150), which would read as a negative sd and flag
+    # the fit as singular
+    y = [-1.1707319757858579, -0.6131279592631117, 0.39718727745368554, 1.6269680845754784, 0.9308051712316341,
+         -1.0413693363453491, -0.33361267495752045]
+    fit = fit_nested_intercepts(y, np.ones((7, 1)), [0, 0, 1, 2, 2, 2, 3], [0, 0, 1, 2, 2, 2, 2])
+    assert min(fit.theta) >= 0 and min(fit.theta) > 0.1
+    assert fit.variance_components()["singular"] is False
+    assert fit.tau2_inner == pytest.approx(fit.theta[1] ** 2 * fit.sigma2, rel=1e-12)
