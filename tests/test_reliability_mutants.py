@@ -123,3 +123,14 @@ def test_cronbach_alpha_needs_two_items_and_three_rows():
     assert all(np.isnan(short[key]) for key in KEYS - {"n", "k"})
     one = cronbach_alpha(three[["a"]])
     assert one["k"] == 1 and np.isnan(one["alpha"]) and np.isnan(one["alpha_std"])
+
+
+def test_a_one_item_scale_gets_one_flag_naming_it_and_its_item():
+    from rmstudy.contract.codebook import Codebook, Scale
+    from rmstudy.stats.reliability import single_item_flags
+
+    cb = Codebook({"total": Scale("total", ("t",), 0, 63), "eng": Scale("eng", ("e1", "e2"), 1, 5)})
+    (f,) = single_item_flags(cb)
+    assert {k: f[k] for k in ("flag", "scale", "item", "wave", "role", "value")} == \
+        {"flag": "single_item", "scale": "total", "item": "t", "wave": None, "role": None, "value": None}
+    assert f["message"].startswith("total is a single item (t, e.g. a total score)")
