@@ -134,3 +134,17 @@ def test_a_one_item_scale_gets_one_flag_naming_it_and_its_item():
     assert {k: f[k] for k in ("flag", "scale", "item", "wave", "role", "value")} == \
         {"flag": "single_item", "scale": "total", "item": "t", "wave": None, "role": None, "value": None}
     assert f["message"].startswith("total is a single item (t, e.g. a total score)")
+
+
+def test_item_distributions_count_every_option_and_the_missing_answers():
+    from rmstudy.contract.codebook import Codebook, Scale
+    from rmstudy.stats.reliability import item_distributions
+
+    r = pd.DataFrame({"wave": ["pre", "pre", "pre", "post"], "q1": [1.0, 3.0, None, 2.0]})
+    d = item_distributions(r, Codebook({"s": Scale("s", ("q1",), 1, 3)}))
+    assert list(d.columns) == ["scale", "item", "wave", "option", "count"]
+    assert set(d["scale"]) == {"s"} and set(d["item"]) == {"q1"}
+    pre = d[d["wave"] == "pre"]
+    assert pre["option"].tolist()[:3] == [1.0, 2.0, 3.0] and pd.isna(pre["option"].iloc[3])
+    assert pre["count"].tolist() == [1, 0, 1, 1]
+    assert d.loc[d["wave"] == "post", "count"].tolist() == [0, 1, 0, 0]
