@@ -25,7 +25,7 @@ def test_apa_p_values():
     assert A.fmt_p(0.05) == ".050"
     assert A.fmt_p(0.9996) == "> .999"
     assert A.fmt_p(None) == "–"
-    assert A.fmt_p_eq(0.0004) == "<i>p</i> < .001"
+    assert A.fmt_p_eq(0.0004) == "<i>p</i> &lt; .001"
 
 
 def test_apa_numbers_counts_and_bayes_factors():
@@ -166,6 +166,14 @@ def test_no_network_references_and_no_scripts(report):
     for tag in soup.find_all(href=True):
         assert tag["href"].startswith("#"), tag["href"]
     assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import", html)
+
+
+def test_every_less_than_sign_in_the_text_is_an_entity(report):
+    """A '<' that starts no tag is an HTML parse error ('ΔCFI < −0.01' in the invariance notes was one); the
+    text's signs are written &lt;."""
+    _, _, _, html, _ = report
+    body = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
+    assert not re.search(r"<(?![a-zA-Z/!?])", body), re.search(r".{40}<(?![a-zA-Z/!?]).{40}", body)
 
 
 def test_headings_numbered_in_order_with_contents_and_appendix_last(report):

@@ -386,7 +386,7 @@ def section_measurement(doc: AcademicDoc, res: dict, codebook=None) -> str:
                          note="Across role and arm at the first wave (multiple-group CFA) and across waves (one factor "
                               "per wave, residuals of the same item correlated); configural, metric (equal loadings) "
                               "and scalar (equal loadings and intercepts) levels, as lavaan::cfa; listwise complete "
-                              f"answers. ΔCFI = this level's CFI minus the level below; {INVARIANCE_MARK} ΔCFI < "
+                              f"answers. ΔCFI = this level's CFI minus the level below; {INVARIANCE_MARK} ΔCFI &lt; "
                               "−0.01 (Cheung &amp; Rensvold, 2002): the scale's means may not be comparable there.")
     out += paras("Item statistics are in the appendix.")
     return out
@@ -452,13 +452,13 @@ def section_results(doc: AcademicDoc, res: dict, study, codebook, key: str = "pr
     marks = [invariance_flag(res, r["outcome"]) for r in rows]
     if any(marks):
         table["ID"] = [f"{i} {m}" if m else i for i, m in zip(table["ID"], marks)]
-        adj_note += (f"{INVARIANCE_MARK} the outcome's scale fails scalar invariance (ΔCFI < −0.01; see Measurement): "
+        adj_note += (f"{INVARIANCE_MARK} the outcome's scale fails scalar invariance (ΔCFI &lt; −0.01; see Measurement): "
                      "its means may not be comparable across groups or waves. ")
     out += doc.table(table, "Primary hypotheses" if key == "primary" else
                      "Secondary and exploratory hypotheses",
                      note=adj_note + "Estimate: difference in change in scale points (programme minus comparison), or the log "
                           "hazard ratio for retention. d = d<sub>ppc2</sub> (Morris, 2008). TOST: two one-sided tests "
-                          "against the SESOI. BF10: JZS Bayes factor on completers' change scores.", escape=False)
+                          "against the SESOI. BF10: JZS Bayes factor on completers' change scores.")
     for j, r in enumerate(rows, 1):
         out += doc.subheading(key, j, f"{r['id']}: {r['label']}"
                               + (" (exploratory)" if r["family"] == "exploratory" else ""), hypothesis_anchor(r["id"]))

@@ -123,11 +123,11 @@ def fmt_p_eq(p) -> str:
 
     Examples
     --------
-    >>> fmt_p_eq(0.0132), fmt_p_eq(0.0001)
-    ('<i>p</i> = .013', '<i>p</i> < .001')
+    >>> fmt_p_eq(0.0132), fmt_p_eq(0.0001), fmt_p_eq(0.99999)
+    ('<i>p</i> = .013', '<i>p</i> &lt; .001', '<i>p</i> &gt; .999')
     """
     s = fmt_p(p)
-    return f"<i>p</i> {s}" if s[0] in "<>" else f"<i>p</i> = {s}"
+    return f"<i>p</i> {esc(s)}" if s[0] in "<>" else f"<i>p</i> = {s}"
 
 
 def fmt_r(x, digits: int = 2) -> str:
