@@ -256,6 +256,8 @@ def fit_random_intercept(y, X, groups, terms: list[str] | None = None) -> Random
     if N <= p:
         raise ModelError(f"fit_random_intercept: {N} observations cannot estimate {p} fixed effects")
     q = _sufficient(y, X, codes, len(uniques))
+    if not q["yty"] - q["Xty"] @ np.linalg.solve(q["XtX"], q["Xty"]) > 1e-10 * q["yty"]:
+        raise _exact_fit()      # y in the span of X: residuals 0, SEs 0 (t = estimate / 0 was a ZeroDivisionError)
 
     def f(th):
         return _profiled(th, q, N, p)[0]
@@ -272,6 +274,8 @@ def fit_random_intercept(y, X, groups, terms: list[str] | None = None) -> Random
     if f(0.0) <= res.fun + 1e-9:   # boundary (singular) fit: lme4 reports theta = 0
         theta = 0.0
     crit, beta, A, r = _profiled(theta, q, N, p)
+    if not r > 1e-10 * q["yty"]:
+        raise _exact_fit()
     sigma2 = r / (N - p)
     cov = sigma2 * np.linalg.inv(A)
     return RandomInterceptFit(terms=list(terms) if terms else [f"x{j}" for j in range(p)], beta=beta, cov_beta=cov,
@@ -279,11 +283,17 @@ def fit_random_intercept(y, X, groups, terms: list[str] | None = None) -> Random
                               n_obs=N, n_groups=len(uniques), theta=theta, singular=theta < 1e-4, _suff=q)
 
 
+def _exact_fit() -> ModelError:
+    return ModelError("fit_random_intercept: the outcome is fitted exactly (no residual variance, e.g. every score the "
+                      "same): there is no uncertainty to estimate; check the outcome column")
+
+
 def _levels(series: pd.Series, reference=None) -> list:
     if isinstance(series.dtype, pd.CategoricalDtype):
         levels = [c for c in series.cat.categories if (series == c).any()]
     else:
-        levels = sorted(series.dropna().unique().tolist(), key=str)
+        numeric = pd.api.types.is_numeric_dtype(series.dtype)       # waves 3, 12: in number order, not text order
+        levels = sorted(series.dropna().unique().tolist(), key=None if numeric else str)
     if reference is not None:
         if reference not in levels:
             raise ModelError(f"reference level {reference!r} does not occur in the data")
