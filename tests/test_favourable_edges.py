@@ -37,3 +37,14 @@ def test_a_total_score_needs_a_cut_off():
     resp = _answers("t", [5, 13, 14, 40, 0, 20, 12, 30])
     assert percent_favourable(resp, PEOPLE, plain, by=["wave"]).empty          # "top two points" of 41 mean nothing
     assert percent_favourable(resp, PEOPLE, cut, by=["wave"])["percent_favourable"].tolist() == [50.0]
+
+
+def test_alpha_differs_flags_follow_the_table_order_of_scales():
+    """Flags are listed scale by scale in the order the reliability table (codebook order) gives, not sorted by
+    name: 'zeta' before 'alpha' here."""
+    from rmstudy.stats.reliability import reliability_flags
+    table = pd.DataFrame({"scale": ["zeta", "zeta", "alpha", "alpha"], "wave": ["pre", "post"] * 2,
+                          "role": ["all"] * 4, "alpha": [0.90, 0.72, 0.91, 0.71], "n": [400] * 4})
+    flags = [f for f in reliability_flags(table, {}) if f["flag"] == "alpha_differs"]
+    assert [f["scale"] for f in flags] == ["zeta", "alpha"]
+    assert all(f["value"] > 0.1 for f in flags)
