@@ -19,6 +19,7 @@ import resource
 import select
 import shutil
 import signal
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -35,6 +36,8 @@ from conftest import ROOT, examples
 COHORT = ROOT / "tests" / "fixtures" / "other_cohort"
 INGEST = ROOT / "tests" / "fixtures" / "ingest"
 SECONDS = 60            # per call; the valid folders take 1-3 s
+CHILD_EXIT = 77         # how a forked call ends, whatever happened in it
+NO_ROOM_TO_REPORT = b"MemoryError: the child could not even write its report (address-space limit)"
 EXTRA_MEMORY = 2 << 30  # bytes of address space beyond what the test process has when it forks
 
 TOKENS = [b'"', b"'", b",", b";", b"\t", b"\n", b"\r\n", b"\r", b"\x00", b"\xef\xbb\xbf", b"\xff\xfe", b"\xc3",
@@ -99,8 +102,18 @@ def run_bounded(fn, *args) -> str:
             except BaseException as e:                # noqa: BLE001 - the point of the test
                 out = f"{type(e).__module__}.{type(e).__name__}: {e}\n{traceback.format_exc()}"[:6000]
         finally:
-            os.write(w, out.encode("utf-8", "replace")[:60000])
-            os._exit(0)
+            # The child must never leave this block alive: a MemoryError (the address-space limit) raised while
+            # reporting would otherwise carry the forked copy of pytest on through the rest of the suite, beside
+            # the real one (CI saw exactly that: two sessions writing into one temporary folder).
+            try:
+                os.write(w, out.encode("utf-8", "replace")[:60000])
+            except BaseException:                     # noqa: BLE001 - nothing may stop the exit below
+                try:
+                    os.write(w, NO_ROOM_TO_REPORT)        # a constant: needs no memory the limit may have used up
+                except BaseException:                 # noqa: BLE001
+                    pass
+            finally:
+                os._exit(CHILD_EXIT)
     os.close(w)
     start, chunks = time.monotonic(), []
     try:
@@ -116,15 +129,24 @@ def run_bounded(fn, *args) -> str:
                 if not b:
                     break
                 chunks.append(b)
-        os.waitpid(pid, 0)
+        while (status := os.waitpid(pid, os.WNOHANG)) == (0, 0):   # its report is in: the child must be ending
+            if time.monotonic() - start > SECONDS:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return "the child outlived its report (it did not end)"
+            time.sleep(0.02)
     finally:
         os.close(r)
-    return b"".join(chunks).decode("utf-8", "replace") or "child died without a word (killed?)"
+    if os.waitstatus_to_exitcode(status[1]) != CHILD_EXIT:
+        return f"the child did not end through the harness (exit code {os.waitstatus_to_exitcode(status[1])})"
+    return b"".join(chunks).decode("utf-8", "replace") or "the child ended without a report"
 
 
-def _copy(src: Path, dst: Path) -> Path:
-    if dst.exists():
-        shutil.rmtree(dst)
+def _copy(src: Path, parent: Path) -> Path:
+    """A fresh copy of src in a new folder of its own under parent (the previous example's copy is removed first)."""
+    for old in parent.glob("copy-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    dst = Path(tempfile.mkdtemp(prefix="copy-", dir=parent)) / src.name
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("truth.json"))
     return dst
 
@@ -167,7 +189,7 @@ def workdir(tmp_path_factory):
 def test_load_cohort_and_validate_answer_any_bytes_with_our_errors(workdir, name, data):
     original = (COHORT / name).read_bytes()
     bad = data.draw(damaged(original))
-    folder = _copy(COHORT, workdir / "cohort")
+    folder = _copy(COHORT, workdir)
     (folder / name).write_bytes(bad)
     _assert_own_errors(run_bounded(_load, folder), f"load_cohort ({name})", bad)
     _assert_own_errors(run_bounded(_validate, folder), f"validate ({name})", bad)
@@ -180,7 +202,7 @@ def test_load_cohort_and_validate_answer_any_bytes_with_our_errors(workdir, name
 def test_ingest_answers_any_bytes_with_our_errors(workdir, name, data):
     original = (INGEST / name).read_bytes()
     bad = data.draw(damaged(original))
-    folder = _copy(INGEST, workdir / "ingest")
+    folder = _copy(INGEST, workdir)
     (folder / name).write_bytes(bad)
     _assert_own_errors(run_bounded(_ingest, folder), f"ingest ({name})", bad)
 
@@ -216,7 +238,7 @@ CRAFTED_COHORT = [
 
 @pytest.mark.parametrize("name,content", CRAFTED_COHORT, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CRAFTED_COHORT)])
 def test_crafted_cohort_files(tmp_path, name, content):
-    folder = _copy(COHORT, tmp_path / "c")
+    folder = _copy(COHORT, tmp_path)
     (folder / name).write_bytes(content)
     _assert_own_errors(run_bounded(_load, folder), f"load_cohort ({name})", content)
     _assert_own_errors(run_bounded(_validate, folder), f"validate ({name})", content)
@@ -235,7 +257,7 @@ CRAFTED_INGEST = [
 
 @pytest.mark.parametrize("name,content", CRAFTED_INGEST, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CRAFTED_INGEST)])
 def test_crafted_ingest_files(tmp_path, name, content):
-    folder = _copy(INGEST, tmp_path / "i")
+    folder = _copy(INGEST, tmp_path)
     (folder / name).write_bytes(content)
     _assert_own_errors(run_bounded(_ingest, folder), f"ingest ({name})", content)
 
@@ -245,10 +267,17 @@ def test_a_quote_opened_in_the_header_is_a_problem_not_a_parser_error(tmp_path):
     from rmstudy.contract.cohort import load_cohort
     from rmstudy.errors import CohortError
 
-    folder = _copy(COHORT, tmp_path / "c")
+    folder = _copy(COHORT, tmp_path)
     (folder / "participants.csv").write_bytes(b'"unterminated\n')
     with pytest.raises(CohortError, match="participants.csv, row 1: the file cannot be read as a table"):
         load_cohort(folder)
+
+
+def test_the_child_ends_even_when_it_cannot_report():
+    """Regression: a child whose report failed went on running the rest of the suite beside the real session."""
+    session = os.getpid()
+    assert run_bounded(os.closerange, 3, 1 << 16) == "the child ended without a report"     # its pipe is gone
+    assert os.getpid() == session
 
 
 def test_the_harness_reports_foreign_errors_timeouts_and_memory():
