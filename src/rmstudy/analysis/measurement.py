@@ -15,7 +15,7 @@ from rmstudy.stats.invariance import INVARIANCE_COLUMNS, LEVELS, longitudinal_in
 from rmstudy.stats.reliability import (cronbach_alpha, item_distributions, item_statistics, omega_hierarchical,
                                        percent_favourable, reliability_flags, reliability_table, reliable_change,
                                        single_item_flags)
-from rmstudy.stats.scoring import reverse_key
+from rmstudy.stats.scoring import keyed_answers
 
 
 def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) -> dict:
@@ -41,8 +41,7 @@ def psychometrics(cohort, scores: pd.DataFrame, threshold: float | None = None) 
     P = cohort.participants
     table = reliability_table(cohort.responses, P, cohort.codebook, waves)
     has_role = "role" in P.columns                  # optional without pairs or groups (design.mentoring: none)
-    keyed = reverse_key(cohort.responses, cohort.codebook).merge(
-        P[["participant_id", "role"] if has_role else ["participant_id"]], on="participant_id")
+    keyed = keyed_answers(cohort.responses, cohort.codebook, P, ["role"] if has_role else [], inner=True)
     items, omega_h, heywood = {}, [], []
     for s in cohort.codebook.scales.values():
         for w in waves:
@@ -111,7 +110,7 @@ def measurement_invariance(cohort, min_n: int = 30) -> pd.DataFrame:
     """
     P = cohort.participants
     groups = [c for c in ("role", "arm") if c in P.columns]
-    keyed = reverse_key(cohort.responses, cohort.codebook).merge(P[["participant_id", *groups]], on="participant_id")
+    keyed = keyed_answers(cohort.responses, cohort.codebook, P, groups, inner=True)
     first = keyed[keyed["wave"].astype(str) == str(cohort.study.waves[0])]
     rows: list[dict] = []
     for s in cohort.codebook.scales.values():

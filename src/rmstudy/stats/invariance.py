@@ -357,7 +357,7 @@ def multigroup_invariance(data: pd.DataFrame, items: Sequence[str], group: str, 
     [4, 7, 10]
     """
     items = list(items)
-    complete = data.dropna(subset=items + [group])
+    complete = data[items + [group]].dropna()                  # only the columns used: no copy of the rest
     blocks = {str(k): v[items].to_numpy(float) for k, v in sorted(complete.groupby(group, observed=True),
                                                                    key=lambda kv: str(kv[0]))}
     n = sum(len(X) for X in blocks.values())
@@ -401,8 +401,10 @@ def longitudinal_invariance(data: pd.DataFrame, items: Sequence[str], waves: Seq
     ([5, 7, 9], True)
     """
     items, waves = list(items), [str(w) for w in waves]
-    long = data[data[wave].astype(str).isin(waves)].drop_duplicates([subject, wave])
-    wide = long.assign(**{wave: long[wave].astype(str)}).pivot(index=subject, columns=wave, values=items)
+    at = data[wave].astype(str).to_numpy()
+    keep = np.isin(at, waves)
+    long = data.loc[keep, [subject, *items]].assign(**{wave: at[keep]})     # only the columns used: no copy of the rest
+    wide = long.drop_duplicates([subject, wave]).pivot(index=subject, columns=wave, values=items)
     cols = [(i, w) for w in waves for i in items]
     if len(waves) < 2 or any(c not in wide.columns for c in cols):
         return _unfitted(0, f"needs answers at two waves or more; found {long[wave].astype(str).nunique()}")

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from rmstudy.contract.codebook import Codebook
-from rmstudy.stats.scoring import reverse_key
+from rmstudy.stats.scoring import keyed_answers
 from rmstudy.errors import ModelError
 
 
@@ -135,8 +135,7 @@ def reliability_table(responses: pd.DataFrame, participants: pd.DataFrame, codeb
     1  mentor  3  0.868  0.933
     2     all  6  0.932  0.938
     """
-    cols = ["participant_id", by] if by in participants.columns else ["participant_id"]
-    keyed = reverse_key(responses, codebook).merge(participants[cols], on="participant_id", how="left")
+    keyed = keyed_answers(responses, codebook, participants, [by] if by in participants.columns else [])
     rows = []
     groups = sorted(participants[by].dropna().unique()) if by in participants.columns else []   # role is optional
     for s in codebook.scales.values():
@@ -538,9 +537,9 @@ def percent_favourable(responses: pd.DataFrame, participants: pd.DataFrame, code
     0     s  pre  control  3        9                33.3
     1     s  pre  program  3        9                33.3
     """
-    needed = ["participant_id", *(c for c in participants.columns if c in by and c != "participant_id")]
-    keyed = reverse_key(responses, codebook).merge(participants[needed], on="participant_id", how="left")
-    keys = [keyed[b].astype(str) for b in by]
+    needed = [c for c in participants.columns if c in by and c != "participant_id"]
+    keyed = keyed_answers(responses, codebook, participants, needed)
+    keys = [keyed[b].astype(str).to_numpy() for b in by]        # by position: keyed keeps the answers' index
     rows = []
     for s in codebook.scales.values():
         if scales is not None and s.name not in scales:
