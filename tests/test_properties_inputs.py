@@ -116,27 +116,28 @@ def run_bounded(fn, *args) -> str:
                 os._exit(CHILD_EXIT)
     os.close(w)
     start, chunks = time.monotonic(), []
+    poller = select.poll()
+    poller.register(r, select.POLLIN | select.POLLHUP)
+    status = (0, 0)
     try:
         while True:
             left = SECONDS - (time.monotonic() - start)
             if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
                 return f"timeout: still running after {SECONDS} s"
-            ready, _, _ = select.select([r], [], [], min(left, 1.0))
-            if ready:
+            if poller.poll(int(min(left, 1.0) * 1000)):      # poll, not select: the pipe's fd may be above 1023
                 b = os.read(r, 65536)
                 if not b:
                     break
                 chunks.append(b)
         while (status := os.waitpid(pid, os.WNOHANG)) == (0, 0):   # its report is in: the child must be ending
             if time.monotonic() - start > SECONDS:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
                 return "the child outlived its report (it did not end)"
             time.sleep(0.02)
     finally:
         os.close(r)
+        if status == (0, 0):                 # on every way out (a timeout, an error here): no child left running
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status[1]) != CHILD_EXIT:
         return f"the child did not end through the harness (exit code {os.waitstatus_to_exitcode(status[1])})"
     return b"".join(chunks).decode("utf-8", "replace") or "the child ended without a report"
@@ -278,6 +279,23 @@ def test_the_child_ends_even_when_it_cannot_report():
     session = os.getpid()
     assert run_bounded(os.closerange, 3, 1 << 16) == "the child ended without a report"     # its pipe is gone
     assert os.getpid() == session
+
+
+def test_the_harness_works_when_the_process_holds_over_1024_files():
+    """Regression: late in the suite the test process holds more than 1,024 descriptors (kernels' sockets), and
+    select() refused the pipe's ("filedescriptor out of range"), failing CI."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the descriptor limit ({hard}) is below 1,200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert max(held) >= 1024
+        assert run_bounded(lambda: None) == "ok"
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_the_harness_reports_foreign_errors_timeouts_and_memory():

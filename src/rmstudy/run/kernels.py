@@ -52,12 +52,15 @@ class KernelPool:
         self._free: queue.Queue = queue.Queue()
         self._all: list = []
         self._used: set[int] = set()        # indexes into _all of the kernels that have run a notebook
+        self._clients: list[list] = []      # per kernel, the clients made for it (papermill leaves them running)
         self.closed = False                 # after shutdown no kernel is handed out (a queued notebook fails fast)
         connection_dir = Path(connection_dir)
         connection_dir.mkdir(parents=True, exist_ok=True)
         try:
             for i in range(n):
-                km = KernelManager(kernel_name="python3", connection_file=str(connection_dir / f"kernel-{i}.json"))
+                self._clients.append([])
+                km = KernelManager(kernel_name="python3", connection_file=str(connection_dir / f"kernel-{i}.json"),
+                                   client_factory=_recorded_client(self._clients[i]))
                 self._all.append(km)
                 km.start_kernel(extra_arguments=KERNEL_ARGS + [_PRELOAD])
                 self._free.put(km)
@@ -80,12 +83,25 @@ class KernelPool:
         return km, used
 
     def release(self, km) -> None:
+        """Give ``km`` back, after stopping the clients a notebook opened on it: nbclient stops a client only on
+        a kernel it started itself, so each notebook left one running, with its threads, sockets and zmq
+        context (about 8 descriptors a notebook, for as long as the process lives)."""
+        self._stop_clients(next(j for j, k in enumerate(self._all) if k is km))
         self._free.put(km)
+
+    def _stop_clients(self, i: int) -> None:
+        while self._clients[i]:
+            kc = self._clients[i].pop()
+            try:
+                kc.stop_channels()           # joins its threads and destroys the zmq context it made
+            except Exception:  # noqa: BLE001 - a client of a dead kernel has nothing left to stop
+                pass
 
     def shutdown(self) -> None:
         """Stop every kernel (in parallel) and remove its connection file."""
         self.closed = True
-        def stop(km):
+        def stop(i, km):
+            self._stop_clients(i)            # here, in the thread: a client of a hung kernel must not hold us up
             try:
                 if km.has_kernel:
                     km.shutdown_kernel(now=True)
@@ -96,8 +112,20 @@ class KernelPool:
             except Exception:
                 pass
 
-        threads = [threading.Thread(target=stop, args=(km,), daemon=True) for km in self._all]
+        threads = [threading.Thread(target=stop, args=(i, km), daemon=True) for i, km in enumerate(self._all)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
+
+
+def _recorded_client(made: list):
+    """jupyter_client's blocking client class, each instance appended to ``made`` (so the pool can stop it)."""
+    from jupyter_client.blocking import BlockingKernelClient
+
+    class RecordedClient(BlockingKernelClient):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            made.append(self)
+
+    return RecordedClient
