@@ -45,5 +45,13 @@ def test_unchanged_columns_are_shared_not_copied(cohort):
 
 
 def test_columns_without_participants_is_a_programming_error(cohort):
-    with pytest.raises(ValueError, match="need participants"):
+    with pytest.raises(ValueError, match=r"^keyed_answers: columns need participants$"):
         keyed_answers(cohort.responses, cohort.codebook, None, ["role"])
+
+
+def test_by_default_people_missing_from_participants_keep_their_rows(cohort):
+    R, P, cb = cohort.responses, cohort.participants, cohort.codebook
+    col = next(c for c in ("role", "arm") if c in P.columns)
+    got = keyed_answers(R, cb, P.iloc[1:], [col])               # the first participant is missing
+    assert len(got) == len(R)
+    assert got.loc[R["participant_id"] == P["participant_id"].iloc[0], col].isna().all()

@@ -78,7 +78,7 @@ MODULES = {m.name: m for m in [
            ("tests/test_decisions.py", "tests/test_analysis.py", "tests/test_effects_reference.py"), OTHER_GOAL,
            functions=("tost_p",), data=True),
     Module("scoring", "src/rmstudy/stats/scoring.py",
-           ("tests/test_scoring.py", "tests/test_scoring_rules.py"), OTHER_GOAL, data=True),
+           ("tests/test_scoring.py", "tests/test_scoring_rules.py", "tests/test_keyed_answers.py"), OTHER_GOAL, data=True),
     Module("reliability", "src/rmstudy/stats/reliability.py",
            ("tests/test_reliability.py", "tests/test_psychometrics.py", "tests/test_reliability_mutants.py",
             "tests/test_favourable_edges.py"), OTHER_GOAL, data=True),
