@@ -100,8 +100,10 @@ class KernelPool:
     def shutdown(self) -> None:
         """Stop every kernel (in parallel) and remove its connection file."""
         self.closed = True
-        def stop(i, km):
-            self._stop_clients(i)            # here, in the thread: a client of a hung kernel must not hold us up
+        # the clients are not stopped here: a notebook may still be using its client in another thread, and zmq
+        # sockets closed under a thread that is using them abort the process (SIGABRT); release() stops them
+        # once papermill has returned
+        def stop(km):
             try:
                 if km.has_kernel:
                     km.shutdown_kernel(now=True)
@@ -112,7 +114,7 @@ class KernelPool:
             except Exception:
                 pass
 
-        threads = [threading.Thread(target=stop, args=(i, km), daemon=True) for i, km in enumerate(self._all)]
+        threads = [threading.Thread(target=stop, args=(km,), daemon=True) for km in self._all]
         for t in threads:
             t.start()
         for t in threads:
