@@ -89,7 +89,7 @@ def impute_norm(Y: np.ndarray, m: int, rng: np.random.Generator, maxit: int = 10
             beta = coef + draw * sig[:, None]
             W[~ry, :, j] = ((Xm @ beta[:, :, None])[:, :, 0] + rng.standard_normal((m, int((~ry).sum())))
                             * sig[:, None]).T
-    return np.ascontiguousarray(W.transpose(1, 0, 2))
+    return W.transpose(1, 0, 2)        # a view: the caller copies it where it keeps it (no second 80 MB at 100k)
 
 
 def _design(W: np.ndarray, rows: np.ndarray, others: list) -> np.ndarray:
@@ -155,10 +155,9 @@ class _Changes:
     variance by 2 delta cov(change, dropout) + delta^2 var(dropout)."""
 
     def __init__(self, Z: np.ndarray, treated: np.ndarray, drop: np.ndarray, ib: int, il: int):
-        ch = Z[:, :, il] - Z[:, :, ib]
         self.arms = []
         for arm in (treated, ~treated):
-            c, d = ch[:, arm], drop[arm].astype(float)
+            c, d = Z[:, arm, il] - Z[:, arm, ib], drop[arm].astype(float)    # one arm's changes at a time
             n = c.shape[1]
             self.arms.append({"n": n, "mean": c.mean(axis=1), "var": c.var(axis=1, ddof=1), "f": d.mean(),
                               "cov": ((c - c.mean(axis=1, keepdims=True)) * (d - d.mean())).sum(axis=1) / (n - 1),
