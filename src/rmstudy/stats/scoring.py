@@ -39,11 +39,7 @@ def reverse_key(responses: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     >>> reverse_key(R, cb)["q3"].tolist()
     [4.0, nan]
     """
-    out = responses.copy()
-    for s in codebook.scales.values():
-        for item in s.reverse:
-            out[item] = s.min + s.max - out[item]
-    return out
+    return keyed_answers(responses, codebook).copy()      # the recoding rule lives in keyed_answers alone
 
 
 def keyed_answers(responses: pd.DataFrame, codebook: Codebook, participants: pd.DataFrame | None = None,
@@ -142,7 +138,7 @@ def score_scales(responses: pd.DataFrame, codebook: Codebook, keys=("participant
     >>> out["s"].round(3).tolist(), out["s__answered"].tolist()
     ([4.333, nan], [3, 1])
     """
-    keyed = reverse_key(responses, codebook)
+    keyed = keyed_answers(responses, codebook)          # read only: no copy of the answers
     out = responses[list(keys)].copy()
     for s in codebook.scales.values():
         mean, answered = _score_block(keyed[list(s.items)].to_numpy(dtype=float), s.min_answered)
