@@ -33,6 +33,11 @@ def impute_norm(Y: np.ndarray, m: int, rng: np.random.Generator, maxit: int = 10
     regressions (mice's ``norm``): start from random draws of each column's observed values, then ``maxit``
     sweeps over the columns with missing values, each regressed (with an intercept) on all the other columns.
 
+    A regression's cross-products are split into the rows whose predictors were all observed (the same in
+    every imputation and sweep: summed once) and the rows with an imputed predictor (summed per imputation at
+    each sweep), so a sweep costs the incomplete rows, not all n. The random draws are mice's, in the order
+    the plain per-imputation computation makes them (``tests/test_mmrm_tipping.py`` checks the two agree).
+
     Parameters
     ----------
     Y : ndarray
@@ -59,48 +64,79 @@ def impute_norm(Y: np.ndarray, m: int, rng: np.random.Generator, maxit: int = 10
     miss = np.isnan(Y)
     if (miss.all(axis=0)).any():
         raise ModelError("impute_norm: a wave has no observed values in this group")
-    # the imputations are kept participant-major, (n, m, T): gathering a wave's observed or missing rows then
-    # copies whole rows; every product below sees the layouts and values it did on (m, n, T), so the draws are
-    # the same to the bit
-    W = np.repeat(Y[:, None, :], m, axis=1)
+    # wave-major (T, n, m): a wave's rows of every imputation are contiguous
+    W = np.repeat(Y.T[:, :, None], m, axis=2)
     for col in range(T):
         obs = Y[~miss[:, col], col]
         k = int(miss[:, col].sum())
         if k:
-            W[miss[:, col], :, col] = rng.choice(obs, size=(m, k)).T
+            W[col, miss[:, col]] = rng.choice(obs, size=(m, k)).T
     # with one incomplete column the chained equations are at their stationary distribution after one sweep
     sweeps = 0 if not miss.any() else 1 if int(miss.any(axis=0).sum()) == 1 else maxit
+    regressions = [_Regression(Y, miss, j) for j in np.flatnonzero(miss.any(axis=0)).tolist()] if sweeps else []
     for _ in range(sweeps):
-        for j in np.flatnonzero(miss.any(axis=0)).tolist():
-            ry = ~miss[:, j]
-            others = [c for c in range(T) if c != j]
-            Xo, Xm = _design(W, ry, others), _design(W, ~ry, others)
-            yo = W[ry, :, j].T                              # (m, k), laid out (k, m)
-            XoT = Xo.transpose(0, 2, 1)
-            xtx = XoT @ Xo
-            xtx += np.einsum("mkk->mk", xtx)[:, :, None] * np.eye(xtx.shape[1]) * RIDGE
-            V = np.linalg.inv(xtx)
-            V = (V + V.transpose(0, 2, 1)) / 2
-            coef = (V @ (XoT @ yo[:, :, None]))[:, :, 0]
-            res = yo - (Xo @ coef[:, :, None])[:, :, 0]
-            df = max(int(ry.sum()) - Xo.shape[2], 1)
-            sig = np.sqrt((res**2).sum(axis=1) / rng.chisquare(df, size=m))
-            draw = (np.linalg.cholesky(V) @ rng.standard_normal((m, Xo.shape[2], 1)))[:, :, 0]
-            beta = coef + draw * sig[:, None]
-            W[~ry, :, j] = ((Xm @ beta[:, :, None])[:, :, 0] + rng.standard_normal((m, int((~ry).sum())))
-                            * sig[:, None]).T
-    return W.transpose(1, 0, 2)        # a view: the caller copies it where it keeps it (no second 80 MB at 100k)
+        for r in regressions:
+            r.draw(W, m, rng)
+    return W.transpose(2, 1, 0)        # a view: the caller copies it where it keeps it
 
 
-def _design(W: np.ndarray, rows: np.ndarray, others: list) -> np.ndarray:
-    """The (m, rows, 1 + len(others)) design of a chained regression: an intercept and the columns ``others`` of
-    the participant-major imputations ``W`` (n, m, T) at ``rows``, laid out rows outermost, as indexing a whole
-    (m, n, T) design at ``rows`` lays it out (so every product with it is the same to the bit)."""
-    buf = np.empty((int(rows.sum()), W.shape[1], 1 + len(others)))
-    buf[:, :, 0] = 1.0
-    for i, c in enumerate(others):
-        buf[:, :, 1 + i] = W[rows, :, c]
-    return buf.transpose(1, 0, 2)
+class _Regression:
+    """One chained regression of wave ``j`` on an intercept and the other waves, over the rows observed at j.
+
+    ``fixed`` holds the cross-products of [1, predictors, y] over the rows whose predictors were all observed;
+    the rows with an imputed predictor (``varying``) are added per imputation at each draw."""
+
+    def __init__(self, Y: np.ndarray, miss: np.ndarray, j: int):
+        self.j, self.others = j, [c for c in range(Y.shape[1]) if c != j]
+        ry = ~miss[:, j]
+        some = miss[:, self.others].any(axis=1)
+        fixed, self.varying, self.missing = ry & ~some, ry & some, ~ry
+        A = np.column_stack([np.ones(int(fixed.sum())), Y[fixed][:, self.others], Y[fixed, j]])
+        self.fixed = A.T @ A
+        self.y = Y[self.varying, j]
+        self.n_obs = int(ry.sum())
+
+    def _cross(self, W: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(X'X (m, p, p), X'y (m, p), y'y (m,)) over every observed row of wave j, per imputation."""
+        p = 1 + len(self.others)
+        G = W[self.others][:, self.varying]                       # (p - 1, rows, m): the imputed predictors
+        xtx = np.empty((m, p, p))
+        xtx[:] = self.fixed[:p, :p]
+        xty = np.empty((m, p))
+        xty[:] = self.fixed[:p, p]
+        xtx[:, 0, 0] += len(self.y)
+        xty[:, 0] += self.y.sum()
+        for a in range(p - 1):
+            s = G[a].sum(axis=0)
+            xtx[:, 0, 1 + a] += s
+            xtx[:, 1 + a, 0] += s
+            xty[:, 1 + a] += self.y @ G[a]
+            for b in range(a, p - 1):
+                s = np.einsum("km,km->m", G[a], G[b])
+                xtx[:, 1 + a, 1 + b] += s
+                if b != a:
+                    xtx[:, 1 + b, 1 + a] += s
+        return xtx, xty, np.full(m, self.fixed[p, p] + self.y @ self.y)
+
+    def draw(self, W: np.ndarray, m: int, rng: np.random.Generator) -> None:
+        """Draw the coefficients and residual SD from their posterior and impute wave j's missing rows."""
+        xtx, xty, yty = self._cross(W, m)
+        p = xtx.shape[1]
+        ridged = xtx + np.einsum("mkk->mk", xtx)[:, :, None] * np.eye(p) * RIDGE
+        V = np.linalg.inv(ridged)
+        V = (V + V.transpose(0, 2, 1)) / 2
+        coef = (V @ xty[:, :, None])[:, :, 0]
+        # the residual sum of squares of any coefficients b: y'y - 2 b'X'y + b'X'X b
+        rss = yty - 2 * np.einsum("mp,mp->m", coef, xty) + np.einsum("mp,mpq,mq->m", coef, xtx, coef)
+        df = max(self.n_obs - p, 1)
+        sig = np.sqrt(np.maximum(rss, 0.0) / rng.chisquare(df, size=m))
+        draw = (np.linalg.cholesky(V) @ rng.standard_normal((m, p, 1)))[:, :, 0]
+        beta = coef + draw * sig[:, None]
+        k = int(self.missing.sum())
+        fit = np.repeat(beta[None, :, 0], k, axis=0)
+        for a, c in enumerate(self.others):
+            fit += W[c, self.missing] * beta[None, :, 1 + a]
+        W[self.j, self.missing] = fit + rng.standard_normal((m, k)).T * sig[None, :]
 
 
 def pool_rubin(q: np.ndarray, u: np.ndarray, dfcom: float, alpha: float = 0.05) -> dict:
@@ -154,10 +190,10 @@ class _Changes:
     shifting the dropouts' later score by delta moves an arm's mean change by delta x (share of dropouts) and its
     variance by 2 delta cov(change, dropout) + delta^2 var(dropout)."""
 
-    def __init__(self, Z: np.ndarray, treated: np.ndarray, drop: np.ndarray, ib: int, il: int):
+    def __init__(self, arms: list, ib: int, il: int):
         self.arms = []
-        for arm in (treated, ~treated):
-            c, d = Z[:, arm, il] - Z[:, arm, ib], drop[arm].astype(float)    # one arm's changes at a time
+        for Z, drop in arms:                   # (imputations (m, n, T) of one arm, its dropouts)
+            c, d = Z[:, :, il] - Z[:, :, ib], drop.astype(float)
             n = c.shape[1]
             self.arms.append({"n": n, "mean": c.mean(axis=1), "var": c.var(axis=1, ddof=1), "f": d.mean(),
                               "cov": ((c - c.mean(axis=1, keepdims=True)) * (d - d.mean())).sum(axis=1) / (n - 1),
@@ -257,11 +293,9 @@ def tipping_point(analysed: pd.DataFrame, base: str, later: str, waves: list, ex
     ib, il = waves.index(base), waves.index(later)
     drop = np.isnan(Y[:, il])
     rng = np.random.default_rng(seed)
-    Z = np.empty((m, *Y.shape))
-    for arm in (treated, ~treated):
-        Z[:, arm] = impute_norm(Y[arm], m, rng, maxit)
+    # the programme arm first, then the comparison arm (the order of the random draws)
+    changes = _Changes([(impute_norm(Y[arm], m, rng, maxit), drop[arm]) for arm in (treated, ~treated)], ib, il)
     dfcom = len(Y) - 2
-    changes = _Changes(Z, treated, drop, ib, il)
 
     def pooled(delta: float, both: bool) -> dict:
         return pool_rubin(*changes.estimates(delta, both), dfcom, alpha)
