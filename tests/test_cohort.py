@@ -365,3 +365,21 @@ def test_plan_value_in_nfd_matches_the_same_rows_at_load_and_in_the_analysis(coh
     row = rm.analyse_survey_hypothesis(c, scores, hyp)[0]
     assert sum(v["participants"] for v in row.n.values()) == len(
         expected & set(scores.dropna(subset=[hyp.outcome])["participant_id"]))
+
+
+def test_number_and_text_checks_read_each_distinct_text_once_and_give_every_cell_its_reading():
+    # the text pass reads each distinct cell once and spreads the reading back over the rows: every cell must
+    # get its own reading, in its own row, whatever the mix and order of texts
+    from rmstudy.contract import table_schemas as ts
+    texts = ["4", " 4 ", "4.0", "\u00a03\u00a0", "", "  ", "four", "inf", "nan", "2.5", "-1", "1e1", "4", ""]
+    rng = np.random.default_rng(5)
+    cells = pd.Series(rng.choice(np.array(texts, dtype=object), 300), index=np.arange(300) + 7)
+    parsed = ts.Parsed()
+    t = ts.responses_text(["pre"], {"q": "s"}, parsed)
+    found = ts.problems(t, pd.DataFrame({"participant_id": "P1", "wave": "pre", "q": cells}))
+    one_by_one = {x: float(x.strip()) if x.strip() not in ("", "four", "inf", "nan") else np.nan for x in texts}
+    assert parsed["q"].index.equals(cells.index)
+    assert np.array_equal(parsed["q"].to_numpy(), cells.map(one_by_one).to_numpy(), equal_nan=True)
+    bad = {p.row for p in found}
+    assert bad == {int(i) + 2 for i, x in cells.items() if x.strip() in ("four", "inf", "nan")}
+    assert ts._stripped(cells).tolist() == [x.strip() for x in cells]

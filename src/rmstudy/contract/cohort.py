@@ -169,14 +169,15 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
         return None
     # blank lines are kept as rows so that row numbers match what a spreadsheet or editor shows
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+        # every cell as its text: no cell is read as missing (a blank line is a row of empty texts)
+        df = pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, skip_blank_lines=False)
     except pd.errors.ParserError as e:  # e.g. a quote opened in the header that never closes (issue #17 fuzzing)
         probs.append(Problem(name, f"the file cannot be read as a table ({str(e).strip()})",
                              "check row 1 for a stray quote character (\"), or export the table again as "
                              "'CSV UTF-8'", row=1))
         return None
     df.columns = [c.strip() for c in df.columns]
-    return df.fillna("")
+    return df
 
 
 def _non_blank(df: pd.DataFrame, name: str, probs: list[Problem]) -> pd.DataFrame:
@@ -190,7 +191,7 @@ def _non_blank(df: pd.DataFrame, name: str, probs: list[Problem]) -> pd.DataFram
         blank[maybe] = df.loc[maybe].apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy(dtype=bool)
     for i in np.flatnonzero(blank):
         probs.append(Problem(name, "blank line", "delete the empty line", row=spreadsheet_row(i)))
-    return df.loc[~blank].copy()
+    return df.loc[~blank].copy() if blank.any() else df     # the table read is this function's caller's own
 
 
 def _strip(df: pd.DataFrame, cols) -> None:

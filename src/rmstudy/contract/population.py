@@ -14,6 +14,7 @@ __all__ = ["normalise_text", "population_values", "value_matches", "population_m
 
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 from rmstudy.errors import CohortError, Problem
@@ -38,6 +39,14 @@ def normalise_text(text) -> str:
     True
     """
     return unicodedata.normalize("NFC", str(text))
+
+
+def _normalised(column: pd.Series) -> pd.Series:
+    """:func:`normalise_text` of every cell, worked out once per distinct text (a column of 100,000 cells
+    holds a handful of departments)."""
+    codes, texts = pd.factorize(column.astype(str).to_numpy())
+    forms = np.array([normalise_text(t) for t in texts] + [""], dtype=object)   # [""]: keeps an empty column typed
+    return pd.Series(forms[codes], index=column.index)
 
 
 def population_values(value) -> list:
@@ -90,7 +99,7 @@ def value_matches(column: pd.Series, values) -> pd.Series:
     vals = population_values(values)
     if pd.api.types.is_numeric_dtype(column):
         return column.isin([float(v) for v in vals])
-    return column.astype(str).map(normalise_text).isin([normalise_text(v) for v in vals])
+    return _normalised(column).isin([normalise_text(v) for v in vals])
 
 
 def population_mask(participants: pd.DataFrame, population: dict | None, hid: str = "") -> pd.Series:
@@ -209,5 +218,5 @@ def near_misses(column: pd.Series, values) -> pd.Series:
     [True, False, False]
     """
     wanted = {normalise_text(v) for v in population_values(values)}
-    text = column.astype(str).map(normalise_text)
+    text = _normalised(column)
     return text.str.strip().isin(wanted) & ~text.isin(wanted)
