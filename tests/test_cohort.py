@@ -382,4 +382,5 @@ def test_number_and_text_checks_read_each_distinct_text_once_and_give_every_cell
     assert np.array_equal(parsed["q"].to_numpy(), cells.map(one_by_one).to_numpy(), equal_nan=True)
     bad = {p.row for p in found}
     assert bad == {int(i) + 2 for i, x in cells.items() if x.strip() in ("four", "inf", "nan")}
-    assert ts._stripped(cells).tolist() == [x.strip() for x in cells]
+    from rmstudy.contract.cells import stripped
+    assert stripped(cells).tolist() == [x.strip() for x in cells]

@@ -30,6 +30,7 @@ EXTRA = ("rmstudy.errors", "rmstudy.analysis.rows", "rmstudy.checks.quality", "r
 EXAMPLE_MODULES = (
     "contract.codebook", "contract.coding", "contract.cohort", "contract.csvio", "contract.paths",
     "contract.population", "contract.provenance", "contract.rows", "contract.table_schemas", "contract.yamlio",
+    "contract.cells",
     "stats.scoring", "stats.effects", "stats.multiplicity", "stats.decisions", "stats.meta",
     "stats.models.mixed", "stats.models.nested", "stats.models.survival",
     "stats.tipping", "stats.sensitivity", "stats.moderation", "stats.models.mmrm", "stats.reliability",

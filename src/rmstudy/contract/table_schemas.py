@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from rmstudy.contract.cells import per_text, read_numbers, stripped
 from rmstudy.contract.rows import spreadsheet_row
 from rmstudy.errors import InvariantError, Problem
 
@@ -107,50 +108,21 @@ def _text(checks=None, required: bool = True) -> pa.Column:
     return pa.Column(None, checks, required=required, nullable=True)
 
 
-def _per_text(s: pd.Series, fn: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
-    """``fn`` (a Series of texts -> an array of as many values) of every cell of ``s``, worked out once per
-    distinct cell: an answer column of 100,000 rows holds a handful of distinct texts."""
-    codes, texts = pd.factorize(s.to_numpy(), use_na_sentinel=False)
-    return np.asarray(fn(pd.Series(texts, dtype=object)))[codes]
-
-
-def _stripped(s: pd.Series) -> pd.Series:
-    return pd.Series(_per_text(s, lambda t: t.astype(str).str.strip().to_numpy(dtype=object)), index=s.index)
-
-
-def _numbers(s: pd.Series) -> np.ndarray:
-    """(n, 2): each text read as a number (NaN where it is not one) and whether it is a number or empty."""
-    # to_numeric takes " 4 " and "4.0" as they are; only the cells it cannot read are looked at again
-    values = pd.to_numeric(s, errors="coerce").astype(float)
-    # "inf" parses as a float but is not an answer anyone typed on purpose ("nan" already fails): not a number
-    inf = np.isinf(values.to_numpy())
-    ok = values.notna().to_numpy() & ~inf
-    unread = ~ok
-    if unread.any():
-        # Python's strip also removes non-breaking and other Unicode spaces, which to_numeric does not accept
-        t = s[unread].astype(str).str.strip()
-        again = pd.to_numeric(t.where(t != ""), errors="coerce").astype(float)
-        fine = again.notna().to_numpy() & ~np.isinf(again.to_numpy())
-        values.iloc[np.flatnonzero(unread)[fine]] = again.to_numpy()[fine]
-        ok[unread] = ((t == "").to_numpy() | fine) & ~inf[unread]
-    return np.column_stack([values.where(~inf).to_numpy(), ok])
-
-
 def _number_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
     def is_number(s: pd.Series) -> pd.Series:
-        read = _per_text(s, _numbers)
+        read = per_text(s, read_numbers)
         parsed[col] = pd.Series(read[:, 0], index=s.index, name=s.name)
         return pd.Series(read[:, 1] == 1.0, index=s.index)
 
     checks = [_check(is_number, f"number:{col}")]
     if required:
-        checks.append(_check(lambda s: _stripped(s) != "", f"required:{col}"))
+        checks.append(_check(lambda s: stripped(s) != "", f"required:{col}"))
     return checks
 
 
 def _date_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
     def is_date(s: pd.Series) -> pd.Series:
-        t = _stripped(s)
+        t = stripped(s)
         shaped = t.str.fullmatch(_ISO)
         values = pd.to_datetime(t.where(shaped), format="%Y-%m-%d", errors="coerce")
         # years outside 1900-2100 are typing slips or placeholders (9999-12-31), and day counts from them overflow
@@ -160,13 +132,13 @@ def _date_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
 
     checks = [_check(is_date, f"date:{col}")]
     if required:
-        checks.append(_check(lambda s: _stripped(s) != "", f"required:{col}"))
+        checks.append(_check(lambda s: stripped(s) != "", f"required:{col}"))
     return checks
 
 
 def _choice_check(col: str, allowed, allow_empty: bool = False) -> pa.Check:
     allowed = list(allowed)
-    return _check(lambda s: _stripped(s).isin(allowed) | ((_stripped(s) == "") & allow_empty), f"choice:{col}")
+    return _check(lambda s: stripped(s).isin(allowed) | ((stripped(s) == "") & allow_empty), f"choice:{col}")
 
 
 def _value(df, i, col) -> str:
@@ -261,7 +233,7 @@ def participants_text(arms, roles, parsed: Parsed, file: str = "participants.csv
     if need is None:
         need = {c: "" for c in PARTICIPANTS_REQUIRED[2:]}
     cols = {
-        "participant_id": _text(_check(lambda s: _stripped(s) != "", "required:participant_id")),
+        "participant_id": _text(_check(lambda s: stripped(s) != "", "required:participant_id")),
         "arm": _text(_choice_check("arm", arms)),
         "role": _text(_choice_check("role", roles), required="role" in need),
         "pair_id": _text(required="pair_id" in need),
@@ -277,8 +249,8 @@ def participants_text(arms, roles, parsed: Parsed, file: str = "participants.csv
                           if "mentoring" in why else ""))
                for c, why in need.items()}
     dup = ["participant_id"]
-    schema = pa.DataFrameSchema(cols, checks=[_check(lambda d: ~_stripped(d["participant_id"]).duplicated()
-                                                     | (_stripped(d["participant_id"]) == ""), "duplicate:participants")],
+    schema = pa.DataFrameSchema(cols, checks=[_check(lambda d: ~stripped(d["participant_id"]).duplicated()
+                                                     | (stripped(d["participant_id"]) == ""), "duplicate:participants")],
                                 strict=False, name=file)
     rules = {
         "required:participant_id": Rule(lambda df, i, v: "participant_id is empty",

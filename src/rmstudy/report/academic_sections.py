@@ -12,6 +12,7 @@ __all__ = ["paras", "hypothesis_anchor", "section_sensitivity", "section_moderat
 
 import pandas as pd
 
+from rmstudy.report import figures
 from rmstudy.report.academic_figures import slopes_figure
 from rmstudy.report.academic_format import (ARM_NAMES, AcademicDoc, esc, fmt_bf, fmt_ci, fmt_count, fmt_df,
                                             fmt_num, fmt_p, fmt_p_eq, fmt_r, is_missing)
@@ -293,8 +294,14 @@ def section_assumptions(doc: AcademicDoc, res: dict, figures_dir=None) -> str:
         fig = Path(figures_dir) / f"residuals_{hid}.png" if figures_dir is not None else None
         if fig is not None and fig.exists():
             out += doc.image(fig, f"Residual diagnostics for {esc(hid)}: Q–Q plot (left) and residuals against fitted "
-                                  "values (right).")
+                                  f"values (right). {_LARGE_RESIDUALS}")
     return out
+
+
+_LARGE_RESIDUALS = (f"A model of more than {figures.SCATTER_POINTS:,} residuals is drawn with {figures.QQ_POINTS:,} "
+                    f"of its order statistics in the Q–Q plot (every one of the {figures.QQ_POINTS // 8:,} at each "
+                    "end) and its residuals against fitted values as a density of hexagonal bins, shaded by the log "
+                    "of their counts.")
 
 
 def _next_size(nc: dict, hid: str) -> str:

@@ -116,8 +116,31 @@ def plot_km(data: pd.DataFrame, title: str, ax=None, alpha: float = 0.05):
     return ax
 
 
+QQ_POINTS = 2000          # a Q–Q plot of more residuals shows this many evenly spaced order statistics
+SCATTER_POINTS = 5000     # residuals vs fitted of more residuals is drawn as a density (hexagonal bins)
+
+
+def _qq_points(resid: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(normal quantiles, ordered residuals, slope, intercept) of a normal Q–Q plot: at most :data:`QQ_POINTS`
+    order statistics, the tails (an eighth of them at each end) whole and the rest evenly spaced in rank; the
+    line is scipy's fit to all of them."""
+    from scipy import stats
+
+    (osm, osr), (slope, icpt, _) = stats.probplot(resid, dist="norm")
+    if len(osr) > QQ_POINTS:
+        tail = QQ_POINTS // 8
+        keep = np.unique(np.r_[np.arange(tail), np.linspace(tail, len(osr) - tail - 1, QQ_POINTS - 2 * tail).round()
+                               .astype(int), np.arange(len(osr) - tail, len(osr))])
+        osm, osr = osm[keep], osr[keep]
+    return osm, osr, float(slope), float(icpt)
+
+
 def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None):
     """Residual normal Q–Q plot and residuals against fitted values.
+
+    With more than :data:`QQ_POINTS` residuals the Q–Q plot shows that many order statistics (the extremes
+    included); with more than :data:`SCATTER_POINTS` the residuals against fitted values are drawn as a density
+    of hexagonal bins, which shows where 100,000 points lie where a scatter would be one blot.
 
     Parameters
     ----------
@@ -129,23 +152,26 @@ def plot_residuals(fitted: np.ndarray, resid: np.ndarray, title: str, axes=None)
     -------
     pair of Axes
     """
-    from scipy import stats
-
     plt.rcParams["text.parse_math"] = False
     if axes is None:
         set_style()
         _, axes = plt.subplots(1, 2, figsize=(8, 3.4))
-    (osm, osr), (slope, icpt, _) = stats.probplot(resid, dist="norm")
+    osm, osr, slope, icpt = _qq_points(np.asarray(resid, float))
     axes[0].plot(osm, osr, ".", ms=3, color="#0072B2")
     axes[0].plot(osm, icpt + slope * osm, color="#D55E00", lw=1)
     axes[0].set_xlabel("Normal quantiles")
     axes[0].set_ylabel("Residual")
-    axes[0].set_title("Q–Q plot of residuals")
-    axes[1].plot(fitted, resid, ".", ms=3, alpha=0.6, color="#0072B2")
+    axes[0].set_title("Q–Q plot of residuals" + (f" ({len(osr):,} of {len(resid):,})"
+                                                  if len(osr) < len(resid) else ""))
+    if len(resid) > SCATTER_POINTS:
+        # log counts: a bin of one outlier stays visible beside the bins of thousands
+        axes[1].hexbin(fitted, resid, gridsize=60, mincnt=1, bins="log", cmap="Blues", linewidths=0)
+    else:
+        axes[1].plot(fitted, resid, ".", ms=3, alpha=0.6, color="#0072B2")
     axes[1].axhline(0, color="#999999", lw=1)
     axes[1].set_xlabel("Fitted value")
     axes[1].set_ylabel("Residual")
-    axes[1].set_title("Residuals vs fitted")
+    axes[1].set_title("Residuals vs fitted" + (" (density)" if len(resid) > SCATTER_POINTS else ""))
     axes[0].figure.suptitle(title, fontsize=10)
     axes[0].figure.subplots_adjust(left=0.09, right=0.98, top=0.84, bottom=0.15)
     return axes

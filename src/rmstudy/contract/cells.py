@@ -1,0 +1,93 @@
+"""Reading cohort cells as texts and numbers, once per distinct text (the text pass of contract/table_schemas.py).
+
+A column of a cohort CSV holds many cells and few distinct texts (answer points, arms, waves), so every
+reading here is worked out for each distinct text and spread back over the rows.
+"""
+
+from __future__ import annotations
+
+__all__ = ["per_text", "stripped", "read_numbers"]
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+
+def per_text(s: pd.Series, fn: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+    """``fn`` (a Series of texts -> an array of as many values) of every cell of ``s``, worked out once per
+    distinct cell: an answer column of 100,000 rows holds a handful of distinct texts.
+
+    Parameters
+    ----------
+    s : Series
+        The cells (a missing cell is a distinct value of its own).
+    fn : callable
+        Series of the distinct cells -> array of as many values.
+
+    Returns
+    -------
+    ndarray
+        One value per cell of ``s``, in its order.
+
+    Examples
+    --------
+    >>> per_text(pd.Series(["b", "a", "b"]), lambda t: t.str.upper().to_numpy()).tolist()
+    ['B', 'A', 'B']
+    """
+    codes, texts = pd.factorize(s.to_numpy(), use_na_sentinel=False)
+    return np.asarray(fn(pd.Series(texts, dtype=object)))[codes]
+
+
+def stripped(s: pd.Series) -> pd.Series:
+    """Every cell as a text without surrounding spaces (Python's strip: Unicode spaces too).
+
+    Parameters
+    ----------
+    s : Series
+
+    Returns
+    -------
+    Series
+        The stripped texts, with ``s``'s index.
+
+    Examples
+    --------
+    >>> stripped(pd.Series([" a", "b\u00a0", " a"])).tolist()
+    ['a', 'b', 'a']
+    """
+    return pd.Series(per_text(s, lambda t: t.astype(str).str.strip().to_numpy(dtype=object)), index=s.index)
+
+
+def read_numbers(s: pd.Series) -> np.ndarray:
+    """Each text read as a number, and whether it is a number or empty.
+
+    Parameters
+    ----------
+    s : Series
+        Texts.
+
+    Returns
+    -------
+    ndarray
+        (n, 2): the number (NaN where there is none) and 1.0 where the cell is a number or empty, else 0.0.
+
+    Examples
+    --------
+    >>> read_numbers(pd.Series([" 4 ", "", "inf", "x", "2.5"])).tolist()
+    [[4.0, 1.0], [nan, 1.0], [nan, 0.0], [nan, 0.0], [2.5, 1.0]]
+    """
+    # to_numeric takes " 4 " and "4.0" as they are; only the cells it cannot read are looked at again
+    values = pd.to_numeric(s, errors="coerce").astype(float)
+    # "inf" parses as a float but is not an answer anyone typed on purpose ("nan" already fails): not a number
+    inf = np.isinf(values.to_numpy())
+    ok = values.notna().to_numpy() & ~inf
+    unread = ~ok
+    if unread.any():
+        # Python's strip also removes non-breaking and other Unicode spaces, which to_numeric does not accept
+        t = s[unread].astype(str).str.strip()
+        again = pd.to_numeric(t.where(t != ""), errors="coerce").astype(float)
+        fine = again.notna().to_numpy() & ~np.isinf(again.to_numpy())
+        values.iloc[np.flatnonzero(unread)[fine]] = again.to_numpy()[fine]
+        ok[unread] = ((t == "").to_numpy() | fine) & ~inf[unread]
+    return np.column_stack([values.where(~inf).to_numpy(), ok])
