@@ -43,21 +43,50 @@ def _prepare(y, X, inner, outer):
     o_of_s = oc_obs[first]
     if np.any(o_of_s[ic] != oc_obs):
         raise ModelError("fit_nested_intercepts: a participant appears in more than one pair; the groups must be nested")
-    return {"y": y, "X": X, "n_s": n_s, "S": S, "t": t, "o_of_s": o_of_s, "n_o": len(ou),
-            "XtX": X.T @ X, "Xty": X.T @ y, "yty": float(y @ y), "N": len(y), "p": X.shape[1], "n_i": len(iu)}
+    return {**_sums(n_s, np.column_stack([S, t]), o_of_s, len(ou)), "X": X, "XtX": X.T @ X, "Xty": X.T @ y,
+            "yty": float(y @ y), "N": len(y), "p": X.shape[1], "n_i": len(iu), "n_o": len(ou)}
+
+
+def _sums(n_s: np.ndarray, St: np.ndarray, o_of_s: np.ndarray, n_o: int) -> dict:
+    """What every evaluation of the criterion needs, summed once.
+
+    A participant's weight c_s = 1 / (1 + n_s g_i) depends only on its count of observations n_s, so the
+    participants are summed by count ("class" v): ``M[v]`` = sum of [S t]'[S t] over the class. A pair's
+    k_g = g_o / (1 + g_o a_g), a_g = sum_v c_v m_gv, depends only on its observations per class m_g (its "type"),
+    and its W_g = sum_v c_v S_gv; so the pairs are summed by type: ``Q[type, v, u]`` = sum over its pairs of
+    [S t]_gv' [S t]_gu. An evaluation then costs the classes and types, not the participants."""
+    values, cls = np.unique(n_s, return_inverse=True)
+    V, k = len(values), St.shape[1]
+    M = np.zeros((V, k, k))
+    for v in range(V):
+        rows = St[cls == v]
+        M[v] = rows.T @ rows
+    pair_class = o_of_s * V + cls                           # (pair, class) of each participant
+    Sg = np.zeros((n_o * V, k))
+    np.add.at(Sg, pair_class, St)
+    m = np.bincount(pair_class, weights=n_s, minlength=n_o * V).reshape(n_o, V)
+    types, of_pair, per_type = np.unique(m, axis=0, return_inverse=True, return_counts=True)
+    of_pair = np.asarray(of_pair).reshape(-1)
+    Sg = Sg.reshape(n_o, V * k)
+    Q = np.zeros((len(types), V * k, V * k))
+    for g in range(len(types)):
+        rows = Sg[of_pair == g]
+        Q[g] = rows.T @ rows
+    return {"n_values": values, "n_count": np.bincount(cls, minlength=V).astype(float), "M": M,
+            "types": types, "type_count": per_type.astype(float), "Q": Q.reshape(len(types), V, k, V, k)}
 
 
 def _pieces(go: float, gi: float, q: dict):
-    c = 1 / (1 + q["n_s"] * gi)
-    S, t, o = q["S"], q["t"], q["o_of_s"]
-    a = np.bincount(o, weights=q["n_s"] * c, minlength=q["n_o"])
-    W = np.column_stack([np.bincount(o, weights=c * S[:, j], minlength=q["n_o"]) for j in range(S.shape[1])])
-    w = np.bincount(o, weights=c * t, minlength=q["n_o"])
+    c = 1 / (1 + q["n_values"] * gi)                          # per class of participants
+    P = np.einsum("v,vij->ij", c, q["M"])                     # sum_s c_s [S t]_s' [S t]_s
+    a = q["types"] @ c                                        # per type of pair
     k = go / (1 + go * a)
-    A = q["XtX"] - gi * (S * c[:, None]).T @ S - (W * k[:, None]).T @ W
-    b = q["Xty"] - gi * S.T @ (c * t) - W.T @ (k * w)
-    cc = q["yty"] - gi * np.sum(c * t * t) - np.sum(k * w * w)
-    logdet_L = np.sum(np.log1p(q["n_s"] * gi)) + np.sum(np.log1p(go * a))
+    G = np.einsum("g,v,u,gvius->is", k, c, c, q["Q"], optimize=True)   # sum_g k_g [W w]_g' [W w]_g
+    p = q["p"]
+    A = q["XtX"] - gi * P[:p, :p] - G[:p, :p]
+    b = q["Xty"] - gi * P[:p, p] - G[:p, p]
+    cc = q["yty"] - gi * P[p, p] - G[p, p]
+    logdet_L = q["n_count"] @ np.log1p(q["n_values"] * gi) + q["type_count"] @ np.log1p(go * a)
     return A, b, cc, logdet_L
 
 
