@@ -280,8 +280,9 @@ def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
     base = scores[scores["wave"] == cohort.study.waves[0]].merge(P[["participant_id", "arm"]], on="participant_id")
     rows = []
     numeric = [c for c in ("age", "tenure_years") if c in P.columns]
+    in_arm = {a: (P["arm"] == a).to_numpy() for a in ARMS}       # compared once, not once per level
     for c in numeric:
-        g = {a: P.loc[P["arm"] == a, c] for a in ARMS}
+        g = {a: P.loc[in_arm[a], c] for a in ARMS}
         rows.append({"variable": c, "kind": "mean (sd)", **{f"{a}_mean": g[a].mean() for a in ARMS},
                      **{f"{a}_sd": g[a].std(ddof=1) for a in ARMS}, **{f"{a}_n": int(g[a].notna().sum()) for a in ARMS},
                      "smd": standardised_mean_difference(g["program"], g["control"])})
@@ -289,8 +290,9 @@ def baseline_table(cohort: Cohort, scores: pd.DataFrame) -> pd.DataFrame:
         if c not in P.columns:
             continue
         col = P[c].replace("", np.nan)
+        by_arm = {a: col[in_arm[a]] for a in ARMS}
         for level in sorted(col.dropna().unique()):
-            g = {a: (col[P["arm"] == a] == level).astype(float).where(col[P["arm"] == a].notna()) for a in ARMS}
+            g = {a: (by_arm[a] == level).astype(float).where(by_arm[a].notna()) for a in ARMS}
             p1, p0 = g["program"].mean(), g["control"].mean()
             sd = np.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
             rows.append({"variable": f"{c} = {level}", "kind": "share", "program_mean": p1, "control_mean": p0,

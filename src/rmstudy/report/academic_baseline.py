@@ -121,7 +121,9 @@ def population_baselines(cohort, scores: pd.DataFrame) -> list[dict]:
     for pop, ids, covs in _populations(cohort.study):
         P = select_population(cohort.participants, pop)
         keep = cohort.responses["participant_id"].isin(P["participant_id"])
-        sub = dataclasses.replace(cohort, participants=P, responses=cohort.responses[keep])
+        # the baseline table reads the participants and the scores: the population's responses go with it as ids
+        # and waves only (a copy of every answer column per population was most of this function's time at 100,000)
+        sub = dataclasses.replace(cohort, participants=P, responses=cohort.responses.loc[keep, ["participant_id", "wave"]])
         rows = _baseline(sub, scores[scores["participant_id"].isin(P["participant_id"])]).to_dict(orient="records")
         have = {r["variable"].split(" = ")[0] for r in rows}
         for c in covs:
