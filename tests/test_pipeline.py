@@ -443,3 +443,39 @@ def test_a_run_clears_papermill_s_stale_working_folder(tmp_path):
     with pytest.raises((RmstudyError, OSError)):
         run(tmp_path / "no-such-cohort", tmp_path / "out", progress=False)
     assert handler.cwd(None) is None
+
+
+def test_kernels_share_the_cpus_out_between_their_blas_thread_pools(tmp_path, monkeypatch):
+    """Two kernels at once on a 2-core machine each got OpenBLAS's 2 threads: the survey models spent as much CPU
+    spinning as computing (27.6 CPU-s with 2 threads, 14.9 with 1, the same wall time alone). Each kernel gets
+    cpus // kernels threads; a count the user set is kept."""
+    from rmstudy.run.kernels import THREAD_VARS, KernelPool, kernel_env
+
+    for var in THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    assert {kernel_env(2, cpus=2)[v] for v in THREAD_VARS} == {"1"}
+    assert {kernel_env(1, cpus=2)[v] for v in THREAD_VARS} == {"2"}
+    assert {kernel_env(2, cpus=8)[v] for v in THREAD_VARS} == {"4"}
+    assert {kernel_env(3, cpus=2)[v] for v in THREAD_VARS} == {"1"}
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert kernel_env(2, cpus=2)["OMP_NUM_THREADS"] == "3"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    pool = KernelPool(2, tmp_path / "k")
+    try:
+        km, _ = pool.acquire()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            out: list = []
+            reply = kc.execute_interactive(
+                "from threadpoolctl import threadpool_info as _t; import numpy as _n; _n.ones((9, 9)) @ _n.ones((9, 9))\n"
+                "print(sorted({i['num_threads'] for i in _t() if i['user_api'] == 'blas'}))",
+                output_hook=out.append, timeout=60)
+        finally:
+            kc.stop_channels()
+        text = "".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream")
+        assert reply["content"]["status"] == "ok" and text.strip() == f"[{max(1, len(os.sched_getaffinity(0)) // 2)}]"
+        pool.release(km)
+    finally:
+        pool.shutdown()

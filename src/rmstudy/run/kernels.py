@@ -12,8 +12,9 @@ attribute on jupyter_client's objects.
 
 from __future__ import annotations
 
-__all__ = ["KernelPool", "KERNEL_ARGS", "RESET_SOURCE"]
+__all__ = ["KernelPool", "KERNEL_ARGS", "RESET_SOURCE", "THREAD_VARS", "kernel_env"]
 
+import os
 import queue
 import threading
 from pathlib import Path
@@ -29,6 +30,34 @@ RESET_SOURCE = ("get_ipython().run_line_magic('reset', '-f')\n"
                 "del _r\n")
 _PRELOAD = ("--IPKernelApp.exec_lines=['import importlib as _i; [_i.import_module(m) for m in (\"pandas\", "
             "\"scipy.stats\", \"matplotlib.pyplot\", \"rmstudy.run.shared_cohort\")]; del _i']")   # no names left
+
+
+#: the thread pools of numpy's BLAS and OpenMP code, set per kernel by :func:`kernel_env`
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def kernel_env(n: int, cpus: int | None = None) -> dict:
+    """The environment of each of ``n`` kernels that run at once: the machine's CPUs shared out, so that their
+    BLAS thread pools do not oversubscribe it (on 2 cores, two kernels with 2 BLAS threads each spent about as
+    much CPU time spinning as computing). A thread count the user has set is kept.
+
+    Parameters
+    ----------
+    n : int
+        Kernels running at once.
+    cpus : int, optional
+        CPUs this process may use (default: its affinity mask).
+
+    Returns
+    -------
+    dict
+        ``os.environ`` with each of :data:`THREAD_VARS` set to ``max(1, cpus // n)`` unless already set.
+    """
+    cpus = cpus or len(os.sched_getaffinity(0))
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env.setdefault(var, str(max(1, cpus // max(n, 1))))
+    return env
 
 
 class KernelPool:
@@ -62,7 +91,7 @@ class KernelPool:
                 km = KernelManager(kernel_name="python3", connection_file=str(connection_dir / f"kernel-{i}.json"),
                                    client_factory=_recorded_client(self._clients[i]))
                 self._all.append(km)
-                km.start_kernel(extra_arguments=KERNEL_ARGS + [_PRELOAD])
+                km.start_kernel(extra_arguments=KERNEL_ARGS + [_PRELOAD], env=kernel_env(n))
                 self._free.put(km)
         except BaseException:
             self.shutdown()

@@ -65,7 +65,8 @@ def impute_norm(Y: np.ndarray, m: int, rng: np.random.Generator, maxit: int = 10
     if (miss.all(axis=0)).any():
         raise ModelError("impute_norm: a wave has no observed values in this group")
     # wave-major (T, n, m): a wave's rows of every imputation are contiguous
-    W = np.repeat(Y.T[:, :, None], m, axis=2)
+    W = np.empty((T, n, m))
+    W[...] = Y.T[:, :, None]                    # a broadcast copy (np.repeat copies element by element)
     for col in range(T):
         obs = Y[~miss[:, col], col]
         k = int(miss[:, col].sum())
@@ -90,7 +91,9 @@ class _Regression:
         self.j, self.others = j, [c for c in range(Y.shape[1]) if c != j]
         ry = ~miss[:, j]
         some = miss[:, self.others].any(axis=1)
-        fixed, self.varying, self.missing = ry & ~some, ry & some, ~ry
+        fixed = ry & ~some
+        # row numbers, not masks: gathering and scattering by them costs the rows taken, not all n
+        self.varying, self.missing = np.flatnonzero(ry & some), np.flatnonzero(~ry)
         A = np.column_stack([np.ones(int(fixed.sum())), Y[fixed][:, self.others], Y[fixed, j]])
         self.fixed = A.T @ A
         self.y = Y[self.varying, j]
@@ -99,7 +102,7 @@ class _Regression:
     def _cross(self, W: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(X'X (m, p, p), X'y (m, p), y'y (m,)) over every observed row of wave j, per imputation."""
         p = 1 + len(self.others)
-        G = W[self.others][:, self.varying]                       # (p - 1, rows, m): the imputed predictors
+        G = [W[c][self.varying] for c in self.others]             # per predictor (rows, m): with imputed values
         xtx = np.empty((m, p, p))
         xtx[:] = self.fixed[:p, :p]
         xty = np.empty((m, p))
@@ -132,7 +135,7 @@ class _Regression:
         sig = np.sqrt(np.maximum(rss, 0.0) / rng.chisquare(df, size=m))
         draw = (np.linalg.cholesky(V) @ rng.standard_normal((m, p, 1)))[:, :, 0]
         beta = coef + draw * sig[:, None]
-        k = int(self.missing.sum())
+        k = len(self.missing)
         fit = np.repeat(beta[None, :, 0], k, axis=0)
         for a, c in enumerate(self.others):
             fit += W[c, self.missing] * beta[None, :, 1 + a]
@@ -193,11 +196,13 @@ class _Changes:
     def __init__(self, arms: list, ib: int, il: int):
         self.arms = []
         for Z, drop in arms:                   # (imputations (m, n, T) of one arm, its dropouts)
-            c, d = Z[:, :, il] - Z[:, :, ib], drop.astype(float)
-            n = c.shape[1]
-            self.arms.append({"n": n, "mean": c.mean(axis=1), "var": c.var(axis=1, ddof=1), "f": d.mean(),
-                              "cov": ((c - c.mean(axis=1, keepdims=True)) * (d - d.mean())).sum(axis=1) / (n - 1),
-                              "vd": d.var(ddof=1) if n > 1 else 0.0})
+            # participant-major (n, m), as impute_norm lays its imputations out: every sum runs down the columns
+            c, d = Z[:, :, il].T - Z[:, :, ib].T, drop.astype(float)
+            n = c.shape[0]
+            mean = c.mean(axis=0)
+            c -= mean
+            self.arms.append({"n": n, "mean": mean, "var": np.einsum("nm,nm->m", c, c) / (n - 1), "f": d.mean(),
+                              "cov": (d - d.mean()) @ c / (n - 1), "vd": d.var(ddof=1) if n > 1 else 0.0})
 
     def estimates(self, delta: float, both: bool) -> tuple[np.ndarray, np.ndarray]:
         out = []
