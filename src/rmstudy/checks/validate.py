@@ -157,8 +157,8 @@ class ValidationReport:
     def to_json(self, path: str | Path) -> None:
         """Write :meth:`to_dict` with the project's one JSON writer (:func:`rmstudy.contract.jsonio.write_json`),
         which encodes in pieces: a 100,000-person cohort has ~170,000 findings, and the whole text at once would
-        cost ~400 MB."""
-        write_json(self.to_dict(), path)
+        cost ~400 MB. Each finding is one line."""
+        write_json(self.to_dict(), path, rows_per_line=True)
 
     def to_text(self) -> str:
         out = []

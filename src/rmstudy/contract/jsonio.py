@@ -49,7 +49,7 @@ def to_jsonable(obj):
     if type(obj) in _PLAIN:                       # the common case first: validation.json has ~10 per finding
         return obj
     if isinstance(obj, Mapping):                  # a dict, or a typed row that reads as one (its to_dict order)
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+        return {str(k): v if type(v) in _PLAIN else to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, pd.DataFrame):
@@ -66,7 +66,37 @@ def to_jsonable(obj):
     return obj
 
 
-def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool = False) -> Path:
+def _is_rows(value) -> bool:
+    """A list of mappings: a table, such as validation.json's findings (a row's own lists stay on its line)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(r, dict) for r in value)
+
+
+def _row_chunks(obj: dict, sort_keys: bool):
+    """The text of ``obj`` (a mapping), as the two-space format writes it, except that each of its tables
+    (:func:`_is_rows`) has one row per line, encoded by json's C encoder: 170,000 findings take 0.4 s rather
+    than the 3.9 s of the pure-Python indenting encoder, and a table reads (and greps) a row a line."""
+    nested = json.JSONEncoder(ensure_ascii=False, indent=2, allow_nan=False, sort_keys=sort_keys)
+    row = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=sort_keys, separators=(", ", ": "))
+    items = sorted(obj.items()) if sort_keys else list(obj.items())
+    if not items:
+        yield "{}"
+        return
+    yield "{"
+    for k, (key, value) in enumerate(items):
+        yield ("," if k else "") + "\n  " + row.encode(str(key)) + ": "
+        if _is_rows(value):
+            yield "[\n"
+            for i in range(0, len(value), 4096):
+                yield ",\n".join("    " + row.encode(r) for r in value[i:i + 4096]) + (
+                    ",\n" if i + 4096 < len(value) else "\n")
+            yield "  ]"
+        else:
+            yield nested.encode(value).replace("\n", "\n  ")
+    yield "\n}"
+
+
+def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool = False,
+               rows_per_line: bool = False) -> Path:
     """Write ``obj`` as JSON to ``path`` (parent folders created) and return the path.
 
     Parameters
@@ -76,6 +106,8 @@ def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool =
     convert : pass ``obj`` through :func:`to_jsonable` first (default). An object already made of plain
         ``dict``/``list``/``str``/``int``/``float``/``None`` may skip it; NaN is refused either way.
     sort_keys : write every mapping's keys in sorted order (e.g. a simulation's truth.json).
+    rows_per_line : write each table of a mapping (a list of flat mappings, such as validation.json's findings)
+        one row per line; the same JSON value, encoded about ten times faster.
 
     Returns
     -------
@@ -91,8 +123,9 @@ def write_json(obj, path: str | Path, *, convert: bool = True, sort_keys: bool =
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    chunks = json.JSONEncoder(ensure_ascii=False, indent=2, allow_nan=False, sort_keys=sort_keys).iterencode(
-        to_jsonable(obj) if convert else obj)
+    value = to_jsonable(obj) if convert else obj
+    chunks = (_row_chunks(value, sort_keys) if rows_per_line and isinstance(value, dict) else
+              json.JSONEncoder(ensure_ascii=False, indent=2, allow_nan=False, sort_keys=sort_keys).iterencode(value))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
