@@ -1,7 +1,8 @@
 """JSON writing, once for every file rmstudy writes: results.json, the notebook records, validation.json and the
 run's manifest.
 
-One format: UTF-8, two-space indent, non-ASCII kept as it is, ``\\n`` line ends and a final newline; numpy and
+One format: UTF-8, two-space indent (with ``rows_per_line``, a table such as validation.json's findings has one
+row per line), non-ASCII kept as it is, ``\\n`` line ends and a final newline; numpy and
 pandas values become plain JSON (:func:`to_jsonable`: NaN and infinities become ``null``, dates ISO 8601), so
 the same object always gives the same bytes. The file is written beside its target, flushed to the disk
 (``fsync``) and renamed into place, and then the folder is flushed too, so a reader never sees half a file and a
