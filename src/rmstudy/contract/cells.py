@@ -35,8 +35,10 @@ def per_text(s: pd.Series, fn: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
     >>> per_text(pd.Series(["b", "a", "b"]), lambda t: t.str.upper().to_numpy()).tolist()
     ['B', 'A', 'B']
     """
-    codes, texts = pd.factorize(s.to_numpy(), use_na_sentinel=False)
-    return np.asarray(fn(pd.Series(texts, dtype=object)))[codes]
+    codes, texts = pd.factorize(s.to_numpy())       # a missing cell gets code -1, read below as the last text
+    texts = np.asarray(texts, dtype=object)
+    texts = pd.Series(np.append(texts, np.nan) if (codes < 0).any() else texts, dtype=object)
+    return np.asarray(fn(texts))[codes]
 
 
 def stripped(s: pd.Series) -> pd.Series:

@@ -99,7 +99,9 @@ class Parsed(dict):
 
 
 def _check(fn, name: str, **kw) -> pa.Check:
-    return pa.Check(fn, name=name, **kw)
+    # every check reads missing values itself (texts are never missing; typed checks say x.isna() | ...), so
+    # pandera need not look for them before each check (a pass over the column per check: 0.7 s at 100,000)
+    return pa.Check(fn, name=name, ignore_na=False, **kw)
 
 
 def _text(checks=None, required: bool = True) -> pa.Column:
