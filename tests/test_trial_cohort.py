@@ -53,11 +53,23 @@ def trial_run(tmp_path_factory):
     cohort_dir = work / "trial_cohort"
     shutil.copytree(FIXTURE, cohort_dir)
     out = work / "run"
-    with pytest.MonkeyPatch.context() as mp:
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
         mp.chdir(work)
         code = main(["run", str(cohort_dir), "--out", str(out)])
-    return {"code": code, "out": out,
+    return {"code": code, "out": out, "printed": printed.getvalue(),
             "results": json.loads((out / "results.json").read_text(encoding="utf-8")) if code == 0 else None}
+
+
+@pytest.mark.e2e
+def test_the_run_prints_the_counts_validation_json_holds(trial_run):
+    v = json.loads((trial_run["out"] / "validation.json").read_text(encoding="utf-8"))
+    assert (f"checks: {v['counts']['exclusions']} exclusion(s), {v['counts']['warnings']} warning(s)"
+            in trial_run["printed"])
+    assert trial_run["printed"].count("  warning: ") == len({w["check"] for w in v["warnings"]})
 
 
 @pytest.mark.e2e

@@ -490,8 +490,9 @@ def test_cli_run_prints_the_checks_summary_and_each_kind_of_warning(tmp_path, ca
 
     rep = validate(MESSY)
 
-    def fake_run(cohort_dir, out_dir, **kw):
+    def fake_run(cohort_dir, out_dir, checks, **kw):
         rep.to_json(Path(out_dir) / "validation.json")
+        checks.update(rep.summary_for_cli())
         return {"hypotheses": []}
 
     monkeypatch.setattr(pipeline, "run", fake_run)
@@ -501,6 +502,10 @@ def test_cli_run_prints_the_checks_summary_and_each_kind_of_warning(tmp_path, ca
     checks = {w.check for w in rep.warnings}
     assert out.count("  warning: ") == len(checks) >= 3
     assert "(and 3 more like it)" in out                        # the four small_group warnings
+    # the summary holds what validation.json holds
+    saved = json.loads((tmp_path / "o" / "validation.json").read_text(encoding="utf-8"))
+    assert rep.summary_for_cli() == {"exclusions": saved["counts"]["exclusions"], "warnings": [
+        {k: w[k] for k in ("check", "file", "message")} for w in saved["warnings"]]}
 
 
 def test_later_wave_dated_before_the_programme_start_is_a_warning(tmp_path):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 
 def _run(a) -> int:
-    import json
 
     from rmstudy.run.pipeline import HR_DIR, run
 
@@ -17,22 +16,24 @@ def _run(a) -> int:
         print("rmstudy: --out is the cohort folder itself; give a separate folder (e.g. reports/NAME) so that the "
               "cohort's inputs stay as they were", file=sys.stderr)
         return 2
-    res = run(a.cohort_dir, a.out, parallel=not a.serial, progress=not a.no_progress)
+    checks: dict = {}
+    res = run(a.cohort_dir, a.out, parallel=not a.serial, progress=not a.no_progress, checks=checks)
     hr = out / HR_DIR
     hr_files = sorted(p.name for p in hr.iterdir() if p.is_file()) if hr.is_dir() else []
     print(f"wrote {out} (results.json, academic_report.html, notebooks, manifest.json); for HR: {hr}/ "
           f"({', '.join(hr_files)})")
     for h in res["hypotheses"]:
         print(f"  {h['id']:<6} {h['decision']:<13} estimate {h['estimate']:+.3f}  p_adj {h['p_adjusted']:.4f}")
-    v = json.loads((out / "validation.json").read_text(encoding="utf-8"))
-    print(f"checks: {v['counts']['exclusions']} exclusion(s), {v['counts']['warnings']} warning(s) "
+    warnings = checks["warnings"]
+    print(f"checks: {checks['exclusions']} exclusion(s), {len(warnings)} warning(s) "
           f"(every one in {out / 'validation.json'})")
     seen: dict[str, int] = {}
-    for w in v["warnings"]:
+    for w in warnings:
         seen[w["check"]] = seen.get(w["check"], 0) + 1
-    for w in v["warnings"]:                      # the first warning of each check, so none goes unseen
+    counts = dict(seen)
+    for w in warnings:                           # the first warning of each check, so none goes unseen
         if seen.pop(w["check"], None) is not None:
-            more = sum(x["check"] == w["check"] for x in v["warnings"]) - 1
+            more = counts[w["check"]] - 1
             print(f"  warning: {w['file']}: {w['message']}" + (f" (and {more} more like it)" if more else ""))
     if a.register:                               # the living evidence base (docs/pooling.md)
         from rmstudy.pool.command import register_command

@@ -432,7 +432,7 @@ def _plan_only(cohort):
 
 
 def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, progress: bool,
-           created: str | None) -> dict:
+           created: str | None, checks: dict | None = None) -> dict:
     """Everything of a run inside the build folder; returns results.json's mapping."""
     from tqdm.auto import tqdm
 
@@ -444,6 +444,8 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
         raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
     (build / "notebooks").mkdir(parents=True, exist_ok=True)
     report.to_json(build / "validation.json")     # exclusions, warnings and the row ledger of this run's input
+    if checks is not None:                        # what the CLI prints, without reading 150 MB of JSON back
+        checks.update(report.summary_for_cli())
     # the notebooks read the cohort loaded here, not the CSVs again (run/shared_cohort.py); deleted before the manifest
     # in the scratch folder, which every exit path removes (a failed run kept it in OUT.failed)
     shared = write_shared_cohort(apply_run_exclusions(report.loaded), rf.scratch / SHARED_NAME)
@@ -480,7 +482,7 @@ def clear_papermill_cwd() -> None:
 
 
 def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, progress: bool = True,
-        created: str | None = None) -> dict:
+        created: str | None = None, checks: dict | None = None) -> dict:
     """Validate the cohort, execute every notebook and write the reports into ``out_dir``, all or nothing.
 
     Returns the results.json mapping. Raises :class:`~rmstudy.errors.CohortError` for an invalid cohort (before
@@ -500,6 +502,9 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
         Show a progress bar.
     created : str, optional
         The timestamp recorded in results.json (default: now).
+    checks : dict, optional
+        Filled with ``exclusions`` (their count) and ``warnings`` (``check``, ``file``, ``message`` of each), as
+        validation.json records them.
 
     Returns
     -------
@@ -512,7 +517,7 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
         with RunFolder(out_dir) as rf:
             pool = KernelPool(2 if parallel else 1, rf.scratch)  # kernels boot while the inputs are copied and checked
             try:
-                results = _build(rf, cohort_dir, out_dir, pool, progress, created)
+                results = _build(rf, cohort_dir, out_dir, pool, progress, created, checks)
             except NotebookFailed as e:
                 pool.shutdown()
                 try:
