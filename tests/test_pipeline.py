@@ -457,9 +457,15 @@ def test_kernels_share_the_cpus_out_between_their_blas_thread_pools(tmp_path, mo
     assert {kernel_env(1, cpus=2)[v] for v in THREAD_VARS} == {"2"}
     assert {kernel_env(2, cpus=8)[v] for v in THREAD_VARS} == {"4"}
     assert {kernel_env(3, cpus=2)[v] for v in THREAD_VARS} == {"1"}
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")          # the user's choice: none of the three is touched
     assert kernel_env(2, cpus=2)["OMP_NUM_THREADS"] == "3"
+    assert not {"OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"} & set(kernel_env(2, cpus=2))
     monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)       # macOS has no affinity mask
+    assert kernel_env(2)["OPENBLAS_NUM_THREADS"] == str(max(1, (os.cpu_count() or 1) // 2))
+    monkeypatch.undo()
+    for var in THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
     pool = KernelPool(2, tmp_path / "k")
     try:
         km, _ = pool.acquire()

@@ -298,10 +298,10 @@ def section_assumptions(doc: AcademicDoc, res: dict, figures_dir=None) -> str:
     return out
 
 
-_LARGE_RESIDUALS = (f"A model of more than {figures.SCATTER_POINTS:,} residuals is drawn with {figures.QQ_POINTS:,} "
-                    f"of its order statistics in the Q–Q plot (every one of the {figures.QQ_POINTS // 8:,} at each "
-                    "end) and its residuals against fitted values as a density of hexagonal bins, shaded by the log "
-                    "of their counts.")
+_LARGE_RESIDUALS = (f"The Q–Q plot of a model of more than {figures.QQ_POINTS:,} residuals shows {figures.QQ_POINTS:,} "
+                    f"of its order statistics (every one of the {figures.QQ_POINTS // 8:,} at each end; its title "
+                    f"says so), and above {figures.SCATTER_POINTS:,} residuals those against fitted values are drawn "
+                    "as a density of hexagonal bins, shaded by the log of their counts.")
 
 
 def _next_size(nc: dict, hid: str) -> str:

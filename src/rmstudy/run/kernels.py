@@ -39,7 +39,9 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 def kernel_env(n: int, cpus: int | None = None) -> dict:
     """The environment of each of ``n`` kernels that run at once: the machine's CPUs shared out, so that their
     BLAS thread pools do not oversubscribe it (on 2 cores, two kernels with 2 BLAS threads each spent about as
-    much CPU time spinning as computing). A thread count the user has set is kept.
+    much CPU time spinning as computing). When the user has set any of them, all are left as the user set them
+    (OpenBLAS and MKL read their own variable before OMP_NUM_THREADS, so setting only the others would override
+    the user's choice).
 
     Parameters
     ----------
@@ -51,12 +53,14 @@ def kernel_env(n: int, cpus: int | None = None) -> dict:
     Returns
     -------
     dict
-        ``os.environ`` with each of :data:`THREAD_VARS` set to ``max(1, cpus // n)`` unless already set.
+        ``os.environ``, with each of :data:`THREAD_VARS` set to ``max(1, cpus // n)`` unless one is set already.
     """
-    cpus = cpus or len(os.sched_getaffinity(0))
+    if cpus is None:
+        affinity = getattr(os, "sched_getaffinity", None)         # Linux; elsewhere the machine's count
+        cpus = len(affinity(0)) if affinity else (os.cpu_count() or 1)
     env = dict(os.environ)
-    for var in THREAD_VARS:
-        env.setdefault(var, str(max(1, cpus // max(n, 1))))
+    if not any(var in env for var in THREAD_VARS):
+        env.update({var: str(max(1, cpus // max(n, 1))) for var in THREAD_VARS})
     return env
 
 
