@@ -17,6 +17,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from rmstudy.contract.cells import per_text
 from rmstudy.errors import CohortError, Problem
 
 
@@ -44,9 +45,8 @@ def normalise_text(text) -> str:
 def _normalised(column: pd.Series) -> pd.Series:
     """:func:`normalise_text` of every cell, worked out once per distinct text (a column of 100,000 cells
     holds a handful of departments)."""
-    codes, texts = pd.factorize(column.astype(str).to_numpy())
-    forms = np.array([normalise_text(t) for t in texts] + [""], dtype=object)   # [""]: keeps an empty column typed
-    return pd.Series(forms[codes], index=column.index)
+    forms = per_text(column.astype(str), lambda texts: np.array([normalise_text(t) for t in texts], dtype=object))
+    return pd.Series(forms, index=column.index, dtype=object)
 
 
 def population_values(value) -> list:
