@@ -1,5 +1,6 @@
 """Moderation and dose-response models against lme4/lmerTest (tests/reference/make_moderation_reference.R)."""
 
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
@@ -69,3 +70,16 @@ def test_partner_moderation_is_a_within_programme_model(demo_cohort, demo_scores
     res = rm.moderation_analysis(data, h, rm.partner_values(demo_cohort.participants, values), "partner_openness", "x")
     assert res["kind"] == "dose_response" and res["estimable"]
     assert res["n_participants"] <= 150
+
+
+def test_an_empty_id_cell_is_one_rule_for_pairs_groups_and_the_validation():
+    """contract.cells.blank: missing or spaces only is no pair or group; any other text (also 'nan') is an id, as
+    participants.csv's checks read it. Before, partner_values paired two missing pair ids with each other, and the
+    group helpers dropped a group named 'nan'."""
+    from rmstudy.stats.moderation import partner_means, partner_values
+
+    values = pd.Series({"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 5.0, "f": 6.0})
+    P = pd.DataFrame({"participant_id": list("abcdef"), "pair_id": ["p1", "p1", None, float("nan"), " ", "\t"]})
+    assert partner_values(P, values).to_dict() == {"a": 2.0, "b": 1.0}
+    G = pd.DataFrame({"participant_id": list("abcdef"), "g": ["nan", "nan", "nan", " ", None, "g2"]})
+    assert partner_means(G, values, "g").to_dict() == {"a": 2.5, "b": 2.0, "c": 1.5}

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rmstudy.contract.design import mentoring_column
 from rmstudy.stats.moderation import actor_partner_analysis, moderation_analysis, partner_means
+from rmstudy.contract.cells import blank
 
 
 def moderator_values(cohort, scores: pd.DataFrame, name: str, base_wave: str) -> tuple[pd.Series, str]:
@@ -160,7 +161,7 @@ def actor_partner_for(cohort, analysed: pd.DataFrame, h, values: pd.Series, name
     col = mentoring_column(cohort.study.design, P.columns)
     if col is None:
         return None
-    grouped = P.loc[P[col].astype(str).str.strip().replace("nan", "") != ""]
+    grouped = P.loc[~blank(P[col])]
     groups = grouped.set_index("participant_id")[col].astype(str)
     return actor_partner_analysis(analysed, h, values, partner_means(P, values, col), groups, name,
                                   f"{source}; the partner's value: the {_partner_words(col)}", alpha=alpha)

@@ -6,7 +6,7 @@ reading here is worked out for each distinct text and spread back over the rows.
 
 from __future__ import annotations
 
-__all__ = ["per_text", "stripped", "read_numbers"]
+__all__ = ["per_text", "stripped", "blank", "read_numbers"]
 
 from typing import Callable
 
@@ -59,6 +59,28 @@ def stripped(s: pd.Series) -> pd.Series:
     ['a', 'b', 'a']
     """
     return pd.Series(per_text(s, lambda t: t.astype(str).str.strip().to_numpy(dtype=object)), index=s.index)
+
+
+def blank(s: pd.Series) -> np.ndarray:
+    """Where a cell is missing or holds only spaces: a participant in no pair, group or cluster. The one rule for
+    an empty id cell; any other text (``'nan'``, ``'0'``) is an id like the rest.
+
+    Parameters
+    ----------
+    s : Series
+        Id cells (texts, numbers or missing values).
+
+    Returns
+    -------
+    ndarray of bool
+        One per cell of ``s``, in its order.
+
+    Examples
+    --------
+    >>> blank(pd.Series(["p1", " ", None, float("nan"), "nan", "\u00a0", 0])).tolist()
+    [False, True, True, True, False, True, False]
+    """
+    return per_text(s, lambda t: (t.isna() | (t.astype(str).str.strip() == "")).to_numpy(dtype=bool))
 
 
 def read_numbers(s: pd.Series) -> np.ndarray:

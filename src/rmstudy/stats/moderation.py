@@ -30,6 +30,7 @@ import pandas as pd
 
 from rmstudy.stats.models.mixed import design_arm_wave, fit_random_intercept
 from rmstudy.stats.models.nested import fit_nested_intercepts
+from rmstudy.contract.cells import blank
 
 
 def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
@@ -54,7 +55,7 @@ def partner_values(participants: pd.DataFrame, values: pd.Series) -> pd.Series:
     >>> partner_values(P, pd.Series({"a": 1.0, "b": 2.0, "c": 3.0})).to_dict()
     {'a': 2.0, 'b': 1.0}
     """
-    p = participants.loc[participants["pair_id"].astype(str).str.strip() != "", ["participant_id", "pair_id"]]
+    p = participants.loc[~blank(participants["pair_id"]), ["participant_id", "pair_id"]]
     both = p.merge(p, on="pair_id", suffixes=("", "_partner"))
     both = both[both["participant_id"] != both["participant_id_partner"]]
     return both.set_index("participant_id")["participant_id_partner"].map(values).dropna()
@@ -166,7 +167,7 @@ def partner_means(participants: pd.DataFrame, values: pd.Series, group: str = "p
     >>> partner_means(P, pd.Series({"a": 1.0, "b": 2.0, "c": 6.0, "d": 4.0, "e": 5.0}), "g").to_dict()
     {'a': 4.0, 'b': 3.5, 'c': 1.5}
     """
-    p = participants.loc[participants[group].astype(str).str.strip().replace("nan", "") != "", ["participant_id", group]]
+    p = participants.loc[~blank(participants[group]), ["participant_id", group]]
     v = p["participant_id"].map(values)
     tot = v.groupby(p[group]).transform("sum")
     cnt = v.groupby(p[group]).transform("count")

@@ -20,6 +20,7 @@ from rmstudy.stats.models.mixed import mixed_model
 from rmstudy.stats.models.mmrm import cell_vector, mmrm
 from rmstudy.contract.coding import arm_indicator, covariate_columns
 from rmstudy.errors import ModelError
+from rmstudy.contract.cells import blank
 
 STANDARD_COVARIATES = ("age", "tenure_years")      # cohort-contract columns used when the plan names none
 
@@ -259,7 +260,7 @@ def _cluster_rows(analysed: pd.DataFrame, h, mentoring_column: str | None, alpha
     what, kind = {"pair_id": ("Dyad", "pair"), "group_id": ("Group", "group")}.get(mentoring_column or "", ("", ""))
     if mentoring_column and mentoring_column in analysed.columns:
         unit = mentoring_column
-        pairs = analysed.loc[analysed[unit].astype(str).str.strip() != "", [unit, "participant_id"]]
+        pairs = analysed.loc[~blank(analysed[unit]), [unit, "participant_id"]]
         if (pairs.drop_duplicates().groupby(unit).size() > 1).any():
             tab, fit = mixed_model(analysed, "score", between_ref="control", cluster=unit, alpha=alpha,
                                    return_fit=True)

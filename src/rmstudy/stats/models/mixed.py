@@ -32,6 +32,7 @@ from scipy import optimize, stats
 from rmstudy.contract.coding import covariate_columns
 from rmstudy.errors import ModelError
 from rmstudy.stats.models.nested import NestedInterceptFit, fit_nested_intercepts
+from rmstudy.contract.cells import blank
 
 _LOG2PI = np.log(2 * np.pi)
 
@@ -504,7 +505,7 @@ def mixed_model(data: pd.DataFrame, dv: str, subject: str = "participant_id", wi
     frame = {c: data[c] for c in cols}
     frame[within] = ordered_within(data[within], within_order, within)
     if cluster:
-        empty = frame[cluster].isna() | (frame[cluster].astype(str).str.strip() == "")
+        empty = blank(frame[cluster])
         frame[cluster] = frame[cluster].astype(object).where(~empty, "subject:" + data[subject].astype(str))
     # text columns are factorised once, before rows are picked, so the row selection, the missing-value check, the
     # levels and every comparison of the design work on integer codes (on 100,000 rows a frame of strings took 4x
