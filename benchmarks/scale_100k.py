@@ -15,8 +15,10 @@ reports included, in <= 60 s with peak RSS <= 2 GB on a 2-core machine. Also the
 run and every process it started (kernels, PDF writers), which a shared, loaded machine inflates far less than
 wall time, and the load average. Stage boundaries:
 
-  start .. validation.json      kernels start, inputs snapshotted and validated, validation.json written
-  .. results.json               stage 1 (the four analysis notebooks) and assembling results.json
+  start .. analysis cohort      kernels start, inputs snapshotted and validated, the checked cohort written for
+                                the notebooks
+  .. results.json               stage 1 (the four analysis notebooks, and validation.json written beside them)
+                                and assembling results.json
   .. manifest.json              stage 2 (academic report notebook + HTML/PDF, HR folder, notebook 05)
   .. exit                       manifest written, folder swapped in, kernels stopped, the CLI's summary
 
@@ -36,11 +38,14 @@ import threading
 import time
 from pathlib import Path
 
+from rmstudy.run.parts import PARTS  # noqa: E402  (the survey notebook's parts, each with its record)
+
 GOAL_SECONDS = 60.0
 GOAL_RSS_MB = 2048.0
 BIN = Path(sys.executable).parent
-MARKS = ["validation.json", "records/01_data_quality.json", "records/02_psychometrics.json",
-         "records/03_survey_hypotheses.part1of2.json", "records/03_survey_hypotheses.part2of2.json",
+SHARED = "../scratch/.analysis_cohort.*.pickle"   # the checked cohort the notebooks read (run/shared_cohort.py)
+MARKS = [SHARED, "validation.json", "records/01_data_quality.json", "records/02_psychometrics.json",
+         *(f"records/03_survey_hypotheses.part{k}of{PARTS}.json" for k in range(1, PARTS + 1)),
          "records/03_survey_hypotheses.json", "records/04_retention.json", "results.json", "hr/hr_report.html",
          "hr/hr_report.pdf", "academic_report.html", "academic_report.pdf", "manifest.json"]
 
@@ -77,6 +82,12 @@ def tree_rss_mb(pid: int) -> tuple[float, float, list]:
     return sum(values), max(values, default=0.0), [(p, rss.get(p, 0.0)) for p in seen]
 
 
+def _there(root: Path, mark: str) -> bool:
+    if mark == SHARED:                            # in the scratch folder beside the build folder, named by its hash
+        return any((root.parent / "scratch").glob(".analysis_cohort.*.pickle"))
+    return (root / mark).exists()
+
+
 def watch(proc: subprocess.Popen, out: Path, marks: dict, peak: dict) -> None:
     t0 = time.monotonic()
     last_rss = 0.0
@@ -85,7 +96,7 @@ def watch(proc: subprocess.Popen, out: Path, marks: dict, peak: dict) -> None:
         builds = sorted(out.parent.glob(f".{out.name}.rmstudy-build-*"))
         roots = [b / "run" for b in builds] + [out]
         for m in MARKS:
-            if m not in marks and any((r / m).exists() for r in roots):
+            if m not in marks and any(_there(r, m) for r in roots):
                 marks[m] = now
         if now - last_rss >= 0.1:
             total, single, each = tree_rss_mb(proc.pid)
@@ -148,8 +159,8 @@ def report(a, sim, total, marks, peak, status, stderr) -> None:
     if status != 0:
         print(f"rmstudy run FAILED (exit {status}) after {total:.1f} s:\n{stderr[-3000:]}")
     print(f"\n{'stage':<46}{'seconds':>9}")
-    bounds = [("start .. validation.json (kernels, snapshot, validate)", "validation.json"),
-              (".. results.json (stage 1: analysis notebooks, assemble)", "results.json"),
+    bounds = [("start .. analysis cohort (kernels, snapshot, validate)", SHARED),
+              (".. results.json (stage 1: notebooks, validation.json, assemble)", "results.json"),
               (".. manifest.json (stage 2: reports, HR folder)", "manifest.json")]
     prev = 0.0
     for label, mark in bounds:
@@ -161,7 +172,8 @@ def report(a, sim, total, marks, peak, status, stderr) -> None:
     print(f"{'.. exit (swap, kernels stopped, summary)':<58}{total - prev:>7.1f}")
     print("\nfile appeared at (seconds after start):")
     for m in MARKS:
-        print(f"  {m:<40}{marks[m]:>7.1f}" if m in marks else f"  {m:<40}{'-':>7}")
+        name = "analysis cohort (scratch)" if m == SHARED else m
+        print(f"  {name:<40}{marks[m]:>7.1f}" if m in marks else f"  {name:<40}{'-':>7}")
     ok_t, ok_m = total <= GOAL_SECONDS and status == 0, peak.get("total", 0.0) <= GOAL_RSS_MB
     print(f"\nwhole run (wall)                     {total:7.1f} s    goal <= {GOAL_SECONDS:.0f} s    "
           f"{'met' if ok_t else 'NOT met'}")

@@ -244,6 +244,25 @@ def test_flow_diagram_and_counts_match_results(report):
     assert "Participant flow" in first_fig.find("figcaption").get_text()
 
 
+def test_validate_warnings_by_check_come_from_results_and_match_validation_json(report):
+    _, run_dir, res, _, soup = report
+    found = json.loads((run_dir / "validation.json").read_text(encoding="utf-8"))["warnings"]
+    checks = res["flow"]["checks"]
+    # results.json holds every warning of validation.json, grouped by check in order of first appearance
+    assert [c["check"] for c in checks] == list(dict.fromkeys(w["check"] for w in found))
+    for c in checks:
+        mine = [w["message"] for w in found if w["check"] == c["check"]]
+        assert (c["count"], c["first_message"]) == (len(mine), mine[0])
+    assert sum(c["count"] for c in checks) == len(found)
+    fig = next((f for f in soup.find_all("figure", class_="apa-table")
+                if "rmstudy validate warnings" in f.find("figcaption").get_text()), None)
+    if not checks:
+        assert fig is None and "raised no warnings" in _text(soup)
+        return
+    rows = [[td.get_text() for td in tr.find_all("td")] for tr in fig.find_all("tr")[1:]]
+    assert rows == [[c["check"], str(c["count"]), c["first_message"]] for c in checks]
+
+
 def test_guideline_is_trend_for_these_nonrandomised_cohorts(report):
     _, _, _, _, soup = report
     text = _text(soup)

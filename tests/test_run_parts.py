@@ -17,7 +17,7 @@ from rmstudy.contract.codebook import load_codebook
 from rmstudy.contract.study import load_study
 from rmstudy.errors import RmstudyError
 from rmstudy.results.assemble import record
-from rmstudy.run.parts import merge_notebooks, merge_records, parse_part, part_name, survey_part
+from rmstudy.run.parts import PARTS, merge_notebooks, merge_records, parse_part, part_name, survey_part
 from rmstudy.run.pipeline import SPLIT, _tasks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,8 @@ def test_part_names_and_tasks():
     assert part_name("x", "2/3") == "x.part2of3" and part_name("x", "") == "x"
     names = ("03_survey_hypotheses", "02_psychometrics")
     assert "03_survey_hypotheses" in SPLIT
-    assert _tasks(names, 2) == [("03_survey_hypotheses", "1/2"), ("03_survey_hypotheses", "2/2"), ("02_psychometrics", "")]
+    assert PARTS == 3
+    assert _tasks(names, 2) == [*(("03_survey_hypotheses", f"{k}/3") for k in (1, 2, 3)), ("02_psychometrics", "")]
     assert _tasks(names, 1) == [("03_survey_hypotheses", ""), ("02_psychometrics", "")]
 
 
@@ -68,7 +69,7 @@ def test_merge_refuses_a_hypothesis_fitted_twice(tmp_path):
     record(tmp_path, "x.part1of2", {"hypotheses": [{"id": "A"}], "power": {"A": 1}})
     record(tmp_path, "x.part2of2", {"hypotheses": [{"id": "B"}], "power": {"A": 2, "B": 1}})
     with pytest.raises(RmstudyError, match="two parts"):
-        merge_records(tmp_path, "x", study)
+        merge_records(tmp_path, "x", study, n=2)
 
 
 def test_merge_notebooks_names_a_part_that_did_not_run(tmp_path):
@@ -76,15 +77,16 @@ def test_merge_notebooks_names_a_part_that_did_not_run(tmp_path):
     nb.cells = [nbformat.v4.new_code_cell("x = 1")]
     nb.cells[0]["id"] = "a-01"
     nbformat.write(nb, tmp_path / "n.part1of2.ipynb")
-    merged = nbformat.read(merge_notebooks(tmp_path, "n"), as_version=4)
+    merged = nbformat.read(merge_notebooks(tmp_path, "n", n=2), as_version=4)
     nbformat.validate(merged)
     assert [c.cell_type for c in merged.cells] == ["markdown", "code", "markdown"]
     assert "did not run" in merged.cells[2].source and not (tmp_path / "n.part1of2.ipynb").exists()
 
 
 @pytest.mark.e2e
-def test_two_parts_merge_to_the_whole_notebooks_record(tmp_path):
-    """Notebook 03 on the demo, whole and as two parts run at once: the merged record is the whole one's bytes."""
+def test_the_parts_merge_to_the_whole_notebooks_record(tmp_path):
+    """Notebook 03 on the demo, whole and as its PARTS parts run at once: the merged record is the whole one's
+    bytes."""
     exe = Path(sys.executable).with_name("papermill")
     env = {**os.environ, "PYTHONHASHSEED": "0"}
 
@@ -94,7 +96,7 @@ def test_two_parts_merge_to_the_whole_notebooks_record(tmp_path):
                                  "-p", "cohort_dir", "data/demo", "-p", "out_dir", str(tmp_path / out), *extra],
                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
 
-    procs = [start("whole", ""), start("split", "1/2"), start("split", "2/2")]
+    procs = [start("whole", ""), *(start("split", f"{k}/{PARTS}") for k in range(1, PARTS + 1))]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err[-2000:]

@@ -100,7 +100,7 @@ def test_the_run_shares_the_validated_cohort_and_deletes_it_before_the_manifest(
 
     monkeypatch.setattr(pipeline, stage, fake_stage)
     monkeypatch.setattr(pipeline, "assemble_results",
-                        lambda build, cohort, parameters, created: {"created": "2026-01-01", "inputs": {},
+                        lambda build, cohort, parameters, created, checks=None: {"created": "2026-01-01", "inputs": {},
                                                                     "plan_sha256": ""})
     monkeypatch.chdir(tmp_path)
     shutil.copytree(DEMO, tmp_path / "demo")

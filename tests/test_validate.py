@@ -321,6 +321,14 @@ def test_to_json_writes_the_json_dumps_value_a_finding_a_line(tmp_path):
     assert text.count("\n    " + one) == 5_000 and "é 😀" in text and text.endswith("}\n")
     from dataclasses import asdict
     assert rep.to_dict()["exclusions"][0] == asdict(rep.exclusions[0])
+    # made a batch at a time (jsonio.Rows), the bytes are those of the whole mapping written at once, also for an
+    # empty table (errors) and a row number that numpy gave
+    import numpy as np
+    from rmstudy.contract.jsonio import write_json
+    rep.warnings.append(Finding("warning", "w", "participants.csv", "m", "f", row=np.int64(7)))
+    rep.to_json(out)
+    assert out.read_bytes() == write_json(rep.to_dict(), tmp_path / "whole.json", rows_per_line=True).read_bytes()
+    assert '"errors": [],' in out.read_text() and json.loads(out.read_text())["warnings"][1]["row"] == 7
 
 
 def test_duplicate_submissions_kept_by_the_plan_are_exclusions_not_late_responses(tmp_path):
@@ -527,3 +535,19 @@ def test_population_filter_matches_either_unicode_form(tmp_path):
     P.loc[0, "department"] = unicodedata.normalize("NFD", "Réseau")
     got = rm.select_population(P, {"department": unicodedata.normalize("NFC", "Réseau")})
     assert list(got["participant_id"]) == [P.loc[0, "participant_id"]]
+
+
+def test_warnings_by_check_read_back_from_validation_json_equal_the_reports_own(tmp_path):
+    """What a researcher running the notebooks by hand gets into flow.checks from `rmstudy validate --json`."""
+    from rmstudy.checks.quality import read_warnings_by_check
+    from rmstudy.checks.validate import Finding, ValidationReport
+
+    rep = ValidationReport(cohort="c")
+    rep.warnings = [Finding("warning", k, "responses.csv", f"{k} {i}", "f") for i, k in enumerate("abab a")]
+    rep.to_json(tmp_path / "validation.json")
+    assert read_warnings_by_check(tmp_path / "validation.json") == rep.warnings_by_check() == [
+        {"check": "a", "count": 3, "first_message": "a 0"}, {"check": "b", "count": 2, "first_message": "b 1"},
+        {"check": " ", "count": 1, "first_message": "  4"}]
+    assert read_warnings_by_check(tmp_path / "absent.json") is None
+    (tmp_path / "other.json").write_text('{"cohort": "not a validation report"}')
+    assert read_warnings_by_check(tmp_path / "other.json") is None

@@ -157,8 +157,7 @@ display(Markdown(f"Anonymity threshold: **{model['k']}**. " + (
 display(HTML(hr.render_fragment(model)))'''),
 ]
 
-ACADEMIC_SETUP = '''import json
-import rmstudy as rm
+ACADEMIC_SETUP = '''import rmstudy as rm
 from IPython.display import HTML, display
 from rmstudy.report import academic as A
 from rmstudy.run.shared_cohort import shared_cohort
@@ -170,8 +169,6 @@ res = rm.load_or_assemble(out, cohort_path)
 cohort = shared_cohort(cohort_path, cohort_cache and rm.find_path(cohort_cache))
 study, codebook = cohort.study, cohort.codebook
 baselines = A.population_baselines(cohort, rm.score_scales(cohort.responses, codebook))
-validation = out / "validation.json"        # written by rmstudy run; absent when the notebook runs by hand
-warnings = json.loads(validation.read_text(encoding="utf-8"))["warnings"] if validation.is_file() else None
 doc = A.AcademicDoc(A.outline(res))          # numbers sections, tables and figures in display order
 sections = dict(doc.sections)
 show = lambda *html: display(HTML("".join(html)))'''
@@ -181,7 +178,7 @@ NB["06_academic_report"] = [
     ("code", '''show(A.title_block(res, study), doc.toc(A.subsections(res)))'''),
     ("code", '''show(A.section_plan(doc, res, study))
 show(A.section_design(doc, res, study, cohort.responses, cohort.participants))'''),
-    ("code", '''show(A.section_flow(doc, res, study, warnings))'''),
+    ("code", '''show(A.section_flow(doc, res, study))'''),
     ("code", '''show(A.section_baseline(doc, res, codebook, baselines))
 show(A.section_attrition(doc, res, codebook))'''),
     ("code", '''show(A.section_measurement(doc, res, codebook))

@@ -4,7 +4,7 @@ table by arm and the attrition analysis."""
 from __future__ import annotations
 
 __all__ = ["participant_flow", "response_rates", "baseline_table", "attrition", "ingest_changed", "ingest_ledger",
-           "standardised_mean_difference"]
+           "standardised_mean_difference", "warnings_by_check", "read_warnings_by_check"]
 
 import json
 from pathlib import Path
@@ -24,6 +24,66 @@ def _by_arm(ids: pd.Series, participants: pd.DataFrame) -> dict:
     arm = participants.set_index("participant_id")["arm"]
     counts = arm.reindex(pd.Index(ids.unique())).value_counts()
     return {a: int(counts.get(a, 0)) for a in ARMS}
+
+
+def warnings_by_check(warnings) -> list[dict]:
+    """``rmstudy validate``'s warnings grouped by check, in the order each check first warned: ``check``,
+    ``count`` and ``first_message`` (results.json ``flow.checks``, the academic report's table of them).
+
+    Parameters
+    ----------
+    warnings : iterable of (check, message) pairs, one per warning.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> warnings_by_check([("straight_lining", "row 4: all 3"), ("small_group", "Legal: 3"),
+    ...                    ("straight_lining", "row 9: all 5")])        # doctest: +NORMALIZE_WHITESPACE
+    [{'check': 'straight_lining', 'count': 2, 'first_message': 'row 4: all 3'},
+     {'check': 'small_group', 'count': 1, 'first_message': 'Legal: 3'}]
+    """
+    groups: dict[str, dict] = {}
+    for check, message in warnings:
+        g = groups.get(check)
+        if g is None:
+            groups[check] = {"check": str(check), "count": 1, "first_message": str(message)}
+        else:
+            g["count"] += 1
+    return list(groups.values())
+
+
+def read_warnings_by_check(path: Path) -> list[dict] | None:
+    """:func:`warnings_by_check` of a validation.json written by ``rmstudy validate --json`` (a researcher who
+    runs the notebooks by hand).
+
+    Parameters
+    ----------
+    path : Path
+        The validation.json to read.
+
+    Returns
+    -------
+    list of dict or None
+        None when there is no such file, or it is not a validation report.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "validation.json"
+    >>> read_warnings_by_check(p) is None
+    True
+    >>> _ = p.write_text('{"warnings": [{"check": "small_group", "message": "Legal: 3"}]}', encoding="utf-8")
+    >>> read_warnings_by_check(p)
+    [{'check': 'small_group', 'count': 1, 'first_message': 'Legal: 3'}]
+    """
+    try:
+        found = json.loads(Path(path).read_text(encoding="utf-8"))["warnings"]
+        return warnings_by_check((w["check"], w["message"]) for w in found)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def participant_flow(cohort: Cohort, scores: pd.DataFrame) -> dict:

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from rmstudy.checks.design import covariate_problems, mmrm_problems
-from rmstudy.checks.quality import ingest_changed, participant_flow
+from rmstudy.checks.quality import ingest_changed, participant_flow, warnings_by_check
 from rmstudy.contract.cohort import REASON_AFTER_EXIT, ROLES, Cohort, apply_run_exclusions, load_cohort
 from rmstudy.contract.coding import ARMS
-from rmstudy.contract.jsonio import write_json
+from rmstudy.contract.jsonio import Rows, to_jsonable, write_json
 from rmstudy.contract.population import near_misses, population_values, select_population
 from rmstudy.contract.rows import data_index, spreadsheet_row
 from rmstudy.errors import CohortError, Problem
@@ -144,21 +144,27 @@ class ValidationReport:
 
     def to_dict(self) -> dict:
         """JSON-ready; every path in it is a bare cohort file name (relative)."""
+        return self._mapping(lambda found: [_as_dict(f) for f in found])
+
+    def _mapping(self, table) -> dict:
         groups = [{"analysis": a, "reason": r, "count": n} for (a, r), n in self.exclusion_counts().items()]
         return {"cohort": self.cohort, "ok": self.ok, "summary": self.summary,
                 "counts": {"errors": len(self.errors), "exclusions": len(self.exclusions),
                            "warnings": len(self.warnings)},
-                "errors": [_as_dict(f) for f in self.errors],
-                "exclusion_summary": groups,
-                "exclusions": [_as_dict(f) for f in self.exclusions],
-                "warnings": [_as_dict(f) for f in self.warnings],
-                "ledger": self.ledger}
+                "errors": table(self.errors), "exclusion_summary": groups, "exclusions": table(self.exclusions),
+                "warnings": table(self.warnings), "ledger": self.ledger}
 
     def to_json(self, path: str | Path) -> None:
         """Write :meth:`to_dict` with the project's one JSON writer (:func:`rmstudy.contract.jsonio.write_json`),
-        which encodes in pieces: a 100,000-person cohort has ~170,000 findings, and the whole text at once would
-        cost ~400 MB. Each finding is one line."""
-        write_json(self.to_dict(), path, rows_per_line=True)
+        each finding on a line of its own and made a mapping only as its batch is written: a 100,000-person
+        cohort has ~300,000 findings, which as mappings at once would take ~400 MB."""
+        found = self._mapping(lambda fs: Rows(fs, lambda f: to_jsonable(_as_dict(f))))
+        write_json({k: v if isinstance(v, Rows) else to_jsonable(v) for k, v in found.items()}, path, convert=False,
+                   rows_per_line=True)
+
+    def warnings_by_check(self) -> list[dict]:
+        """The warnings by check (:func:`rmstudy.checks.quality.warnings_by_check`), for results.json."""
+        return warnings_by_check((w.check, w.message) for w in self.warnings)
 
     def summary_for_cli(self) -> dict:
         """What `rmstudy run` prints once the run is done: ``exclusions`` (their count) and ``warnings`` (``check``,

@@ -203,14 +203,15 @@ def section_design(doc: AcademicDoc, res: dict, study, responses: pd.DataFrame |
     return out
 
 
-def section_flow(doc: AcademicDoc, res: dict, study, warnings: list | None = None) -> str:
-    """Participant flow: the flow diagram and table, exclusions, the row ledger, ingest and the validate warnings.
+def section_flow(doc: AcademicDoc, res: dict, study) -> str:
+    """Participant flow: the flow diagram and table, exclusions, the row ledger, ingest and the validate warnings
+    by check (``flow.checks``; no table when results.json has none, as for notebooks run by hand without
+    ``rmstudy validate --json``).
 
     Parameters
     ----------
     doc, res : the report's numbering (:class:`AcademicDoc`) and a results.json mapping.
-    study : the plan. warnings : list of dict, optional
-        validation.json's warnings (``check``, ``message``).
+    study : the plan.
 
     Returns
     -------
@@ -247,11 +248,11 @@ def section_flow(doc: AcademicDoc, res: dict, study, warnings: list | None = Non
                              "Reasons": "; ".join(f"{n} × {r}" for r, n in f["reasons"].items()) or "–"}
                             for f in flow["ingest"]])
         out += doc.table(ing, "Raw exports brought in with rmstudy ingest", wrap=("Reasons",))
-    if warnings is not None:
-        if warnings:
-            w = pd.DataFrame(warnings)
-            g = w.groupby("check", sort=False).agg(n=("message", "size"), first=("message", "first")).reset_index()
-            g = pd.DataFrame({"Check": g["check"], "Count": g["n"].map(fmt_count), "First message": g["first"]})
+    checks = flow.get("checks")
+    if checks is not None:
+        if checks:
+            g = pd.DataFrame([{"Check": c["check"], "Count": fmt_count(c["count"]), "First message": c["first_message"]}
+                              for c in checks])
             out += doc.table(g, "Data checks that did not stop the run (rmstudy validate warnings)",
                              note="Every warning is listed in validation.json.", wrap=("First message",))
         else:

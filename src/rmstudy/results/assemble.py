@@ -95,7 +95,8 @@ def validate_results(results: dict) -> None:
     jsonschema.Draft202012Validator(load_schema("results")).validate(results)
 
 
-def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str | None = None) -> dict:
+def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str | None = None,
+                     checks: list[dict] | None = None) -> dict:
     """Merge the notebook records into results.json, validate and write it; return the results mapping.
 
     The records' hypothesis rows are read back as typed rows (:class:`~rmstudy.analysis.rows.HypothesisRow`: a row
@@ -106,6 +107,8 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
     ----------
     out_dir : the run folder holding ``records/``. cohort : the loaded cohort (plan, name, folder).
     parameters : the run's parameters, recorded as they are. created : the timestamp (default: now, UTC).
+    checks : ``rmstudy validate``'s warnings by check (:func:`rmstudy.checks.quality.warnings_by_check`), recorded
+        as ``flow.checks``; None leaves it out.
 
     Returns
     -------
@@ -128,6 +131,8 @@ def assemble_results(out_dir: str | Path, cohort, parameters: dict, created: str
                 sections.setdefault(key, {}).update(rec[key])
     if flow is None:
         raise ResultsError(f"no participant-flow record in {out_dir.name}/records: run the data-quality notebook first")
+    if checks is not None:
+        flow = {**flow, "checks": checks}
     hyps = finalise_hypotheses(rows, cohort.study)
     root = cohort.root
     results = {
@@ -177,7 +182,8 @@ def load_results(out_dir: str | Path) -> dict:
 
 def load_or_assemble(out_dir: str | Path, cohort_dir: str | Path) -> dict:
     """results.json of a run folder; when a researcher ran the analysis notebooks by
-    hand (so no pipeline assembled it), assemble it from their records first.
+    hand (so no pipeline assembled it), assemble it from their records first (with the validate warnings by
+    check of a validation.json that ``rmstudy validate --json`` wrote into the run folder, if there is one).
 
     Parameters
     ----------
@@ -202,5 +208,8 @@ def load_or_assemble(out_dir: str | Path, cohort_dir: str | Path) -> dict:
         return load_results(out_dir)
     from rmstudy.contract.cohort import load_cohort
 
+    from rmstudy.checks.quality import read_warnings_by_check
+
     params = {"cohort_dir": str(cohort_dir), "out_dir": str(out_dir)}
-    return assemble_results(out_dir, load_cohort(cohort_dir), parameters=params)
+    return assemble_results(out_dir, load_cohort(cohort_dir), parameters=params,
+                            checks=read_warnings_by_check(out_dir / "validation.json"))

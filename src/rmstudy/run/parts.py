@@ -22,8 +22,9 @@ from pathlib import Path
 from rmstudy.contract.jsonio import write_json
 from rmstudy.errors import RmstudyError
 
-#: how many parts ``rmstudy run`` splits the survey notebook into (one per kernel)
-PARTS = 2
+#: how many parts ``rmstudy run`` splits the survey notebook into: three, so that on two kernels the parts
+#: fill in around 02_psychometrics (at 100,000 participants each part takes about half of 02's time)
+PARTS = 3
 
 
 def parse_part(part: str) -> tuple[int, int] | None:
@@ -80,9 +81,11 @@ def part_name(name: str, part: str) -> str:
 def expected_cost(h) -> float:
     """A rough relative cost of fitting survey hypothesis ``h``, from the plan alone (so every part agrees).
 
-    Measured at 100,000 participants (CPU seconds): a hypothesis on the whole cohort about 21 to 25; one whose
-    population a filter restricts (one role) about a third of that; each moderator a little; a ``cluster``
-    (its nested sensitivity models) about as much again as the whole-cohort fit; an MMRM more than an LMM.
+    Measured at 100,000 participants (the demo's plan, seconds of one kernel, December 2026): a hypothesis on
+    the whole cohort about 1.8 to 2.3 (1.0 here); one whose population a filter restricts to one role about
+    0.9 to 1.3; each moderator about a third of the hypothesis's own fit again (its moderation model and the
+    actor-partner model: a one-role hypothesis with five moderators took 2.8 to 2.9); a ``cluster`` (its nested
+    sensitivity models) about half a whole-cohort fit; an MMRM more than an LMM.
 
     Parameters
     ----------
@@ -100,8 +103,8 @@ def expected_cost(h) -> float:
     >>> expected_cost(NS(population={}, moderators=("a", "b"), model="lmm", cluster="department"))
     2.1
     """
-    base = 0.35 if h.population else 1.0
-    cost = base * (1 + 0.05 * len(h.moderators) + (0.5 if h.model == "mmrm" else 0.0)) + (1.0 if h.cluster else 0.0)
+    base = 0.45 if h.population else 1.0
+    cost = base * (1 + 0.3 * len(h.moderators) + (0.5 if h.model == "mmrm" else 0.0)) + (0.5 if h.cluster else 0.0)
     return round(cost, 6)
 
 
@@ -198,7 +201,7 @@ def merge_records(out_dir: str | Path, name: str, study, n: int = PARTS) -> Path
     >>> _ = record(out, "x.part1of2", {"hypotheses": [{"id": "B"}], "power": {"B": 2}, "d": {"m": {"B": 1}}})
     >>> _ = record(out, "x.part2of2", {"hypotheses": [{"id": "A"}, {"id": "C"}], "power": {"A": 1, "C": 3},
     ...                                "d": {"m": {"A": 0, "C": 2}}})
-    >>> _ = merge_records(out, "x", study)
+    >>> _ = merge_records(out, "x", study, n=2)
     >>> load_records(out)
     {'x': {'hypotheses': [{'id': 'A'}, {'id': 'B'}, {'id': 'C'}], 'power': {'A': 1, 'B': 2, 'C': 3}, 'd': {'m': {'A': 0, 'B': 1, 'C': 2}}}}
     """
@@ -240,7 +243,7 @@ def merge_notebooks(nb_dir: str | Path, name: str, n: int = PARTS, keep_parts: b
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = (d / "n.part2of2.ipynb").write_text(json.dumps({"metadata": {}, "cells": [
     ...     {"cell_type": "code", "id": "c1", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": 1}]}))
-    >>> nb = json.loads(merge_notebooks(d, "n").read_text())
+    >>> nb = json.loads(merge_notebooks(d, "n", n=2).read_text())
     >>> [(c["cell_type"], c["source"].splitlines()[0]) for c in nb["cells"]], sorted(p.name for p in d.iterdir())
     ([('markdown', '## Part 1 of 2'), ('markdown', '## Part 2 of 2'), ('code', 'x = 1')], ['n.ipynb'])
     """

@@ -46,7 +46,10 @@ from rmstudy.run.parts import PARTS, merge_notebooks, merge_records, part_name
 from rmstudy.run.rundir import RunFolder, output_error, snapshot_inputs
 from rmstudy.run.shared_cohort import SHARED_NAME, release_memory, write_shared_cohort
 
-STAGES = (("03_survey_hypotheses", "02_psychometrics", "04_retention", "01_data_quality"),   # longest first
+#: each stage's notebooks, longest task first: 03 runs as two parts (SPLIT), each shorter than 02 at 100,000
+#: participants, so 02 starts first and the parts share the other kernel (and 02's when it is done); with 02
+#: the shorter, as in the demo, the order gives the same finish as parts first
+STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_quality"),
           ("06_academic_report", "05_hr_report"))
 #: the notebooks run as several parts at once when the run has more than one kernel (a ``part`` parameter)
 SPLIT = ("03_survey_hypotheses",)
@@ -297,7 +300,9 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
         return part_name(name, part)
 
     jobs = [functools.partial(job, n, p) for n, p in _tasks(names, len(pool))]
-    futures = _start_daemon_jobs([*side, *jobs], len(pool) + len(side))
+    # side jobs on threads of their own: a thread free after one would take the next notebook and wait for a
+    # kernel, which the notebook threads, re-acquiring theirs at once, need not hand over (a part ran last, 8 s late)
+    futures = _start_daemon_jobs(list(side), len(side)) + _start_daemon_jobs(jobs, len(pool))
     try:
         pending = set(futures)
         while pending:
@@ -410,6 +415,14 @@ def _academic_export(ctx: _Run, title: str):
     return export
 
 
+def _validation_json(report, build: Path):
+    """validate's findings and row ledger as ``build/validation.json`` (a job for :func:`_stage`'s ``side``)."""
+    def write():
+        report.to_json(build / "validation.json")
+        return "validation.json"
+    return write
+
+
 def _hr_folder(ctx: _Run, snap: Path):
     """The HR deliverable, from results.json, the plan and the codebook: ``hr/`` (HTML, PDF, figures only)."""
     def write():
@@ -443,24 +456,27 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     if not report.ok:
         raise CohortError([Problem(f.file, f.message, f.fix, row=f.row, column=f.column) for f in report.errors])
     (build / "notebooks").mkdir(parents=True, exist_ok=True)
-    report.to_json(build / "validation.json")     # exclusions, warnings and the row ledger of this run's input
     if checks is not None:                        # what the CLI prints, without reading 150 MB of JSON back
         checks.update(report.summary_for_cli())
+    by_check = report.warnings_by_check()         # results.json flow.checks
     # the notebooks read the cohort loaded here, not the CSVs again (run/shared_cohort.py); deleted before the manifest
     # in the scratch folder, which every exit path removes (a failed run kept it in OUT.failed)
     shared = write_shared_cohort(apply_run_exclusions(report.loaded), rf.scratch / SHARED_NAME)
     cohort = _plan_only(report.loaded)
-    del report                                    # the notebooks read the shared file: free the tables here
+    report.loaded = None                          # the notebooks read the shared file: free the tables here
     release_memory()
     shown = {"cohort_dir": _rel(cohort_dir), "out_dir": _rel(out_dir)}        # what results and manifest record
     ctx = _Run(nb_dir=notebook_dir(), build=build, scratch=rf.scratch, pool=pool,
                params={"cohort_dir": _rel(snap), "out_dir": _rel(build), "cohort_cache": _rel(shared)},
                rename={_rel(shared): "", f"{rf.root.name}/{build.name}": rf.name})   # the cache is gone after
-    steps = sum(len(_tasks(s, len(pool))) for s in STAGES) + 1
+    steps = sum(len(_tasks(s, len(pool))) for s in STAGES) + 2           # + validation.json and the HR folder
     with tqdm(total=steps, desc="rmstudy run", unit="step", disable=not progress) as bar:
-        _stage(STAGES[0], ctx, bar, when_one_left=_warm_exporters)
+        # validation.json (exclusions, warnings and the row ledger of this run's input; 150 MB at 100,000) is
+        # written beside the analysis notebooks, which do not read it, and is complete before results.json
+        _stage(STAGES[0], ctx, bar, when_one_left=_warm_exporters, side=[_validation_json(report, build)])
+        del report
         _merge_parts(build, cohort.study)
-        results = assemble_results(build, cohort, parameters=shown, created=created)
+        results = assemble_results(build, cohort, parameters=shown, created=created, checks=by_check)
         _stage(STAGES[1], ctx, bar, after={"06_academic_report": _academic_export(ctx, cohort.study.name)},
                side=[_hr_folder(ctx, snap)])
     pool.shutdown()
