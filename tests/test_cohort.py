@@ -384,3 +384,33 @@ def test_number_and_text_checks_read_each_distinct_text_once_and_give_every_cell
     assert bad == {int(i) + 2 for i, x in cells.items() if x.strip() in ("four", "inf", "nan")}
     from rmstudy.contract.cells import stripped
     assert stripped(cells).tolist() == [x.strip() for x in cells]
+
+
+def test_pair_and_group_rules_flag_the_first_row_of_each_bad_pair_or_group_as_a_plain_loop_does():
+    """table_schemas._pair_ok / _group_ok count roles per pair or group (vectorised); the rule, read plainly: a
+    programme pair is exactly one junior and one senior, a programme group has at least one of each; the first row
+    of each one that is not is flagged."""
+    import numpy as np
+
+    from rmstudy.contract.table_schemas import _group_ok, _pair_ok
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n = int(rng.integers(1, 60))
+        d = pd.DataFrame({"arm": rng.choice(["program", "control"], n, p=[0.8, 0.2]),
+                          "role": rng.choice(["junior", "senior", "Junior", ""], n, p=[0.45, 0.45, 0.05, 0.05]),
+                          "pair_id": rng.choice(["", "p1", "p2", "p3", "p4", "p5", "nan"], n),
+                          "group_id": rng.choice(["", "g1", "g2", "g3"], n)},
+                         index=rng.permutation(np.arange(100, 100 + n)))
+        for col, rule, good in (("pair_id", _pair_ok, lambda roles: sorted(roles) == ["junior", "senior"]),
+                                ("group_id", _group_ok, lambda roles: {"junior", "senior"} <= set(roles))):
+            want = pd.Series(True, index=d.index)
+            seen = set()
+            for i, r in d.iterrows():
+                key = r[col]
+                if r["arm"] != "program" or key == "" or key in seen:
+                    continue
+                seen.add(key)
+                same = d[(d["arm"] == "program") & (d[col] == key)]
+                want[i] = good(list(same["role"]))
+            assert rule(d).equals(want), (trial, col)
