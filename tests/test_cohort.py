@@ -414,3 +414,26 @@ def test_pair_and_group_rules_flag_the_first_row_of_each_bad_pair_or_group_as_a_
                 same = d[(d["arm"] == "program") & (d[col] == key)]
                 want[i] = good(list(same["role"]))
             assert rule(d).equals(want), (trial, col)
+
+
+def test_date_cells_read_once_per_distinct_text_equal_the_cell_by_cell_reading():
+    """table_schemas' date check reads each distinct text once (contract.cells.per_text); every cell gets what
+    reading it alone gives (the reading before, restated here), for odd and hostile texts and missing cells."""
+    import numpy as np
+
+    from rmstudy.contract.cells import stripped
+    from rmstudy.contract.table_schemas import _FIRST_DAY, _ISO, _LAST_DAY, _date_check
+
+    texts = ["2024-02-29", " 2024-02-29 ", "2023-02-29", "9999-12-31", "1899-12-31", "1900-01-01", "2100-12-31",
+             "2024-1-1", "24-01-01", "", "  ", "\u00a02024-03-01", "\u0662\u0660\u0662\u0664-01-01", "2024-13-01",
+             "2024-01-01T00:00", "nan", "NaT", "x", None, float("nan")]
+    rng = np.random.default_rng(5)
+    s = pd.Series(rng.choice(np.array(texts, dtype=object), 500), index=rng.permutation(np.arange(1000, 1500)))
+    parsed: dict = {}
+    ok = _date_check("d", parsed, required=False)[0]
+    got = ok(s) if not hasattr(ok, "_check_fn") else ok._check_fn(s)
+    t = stripped(s)
+    want = pd.to_datetime(t.where(t.str.fullmatch(_ISO)), format="%Y-%m-%d", errors="coerce")
+    want = want.where((want >= _FIRST_DAY) & (want <= _LAST_DAY))
+    assert parsed["d"].equals(want) and parsed["d"].notna().sum() > 100
+    assert got.equals((t == "") | want.notna())
