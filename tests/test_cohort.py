@@ -422,7 +422,10 @@ def test_date_cells_read_once_per_distinct_text_equal_the_cell_by_cell_reading()
     import numpy as np
 
     from rmstudy.contract.cells import stripped
-    from rmstudy.contract.table_schemas import _FIRST_DAY, _ISO, _LAST_DAY, _date_check
+    from rmstudy.contract.cells import FIRST_DAY as _FIRST_DAY
+    from rmstudy.contract.cells import ISO_DATE as _ISO
+    from rmstudy.contract.cells import LAST_DAY as _LAST_DAY
+    from rmstudy.contract.table_schemas import _date_check
 
     texts = ["2024-02-29", " 2024-02-29 ", "2023-02-29", "9999-12-31", "1899-12-31", "1900-01-01", "2100-12-31",
              "2024-1-1", "24-01-01", "", "  ", "\u00a02024-03-01", "\u0662\u0660\u0662\u0664-01-01", "2024-13-01",
@@ -437,3 +440,31 @@ def test_date_cells_read_once_per_distinct_text_equal_the_cell_by_cell_reading()
     want = want.where((want >= _FIRST_DAY) & (want <= _LAST_DAY))
     assert parsed["d"].equals(want) and parsed["d"].notna().sum() > 100
     assert got.equals((t == "") | want.notna())
+
+
+def test_record_problems_without_quotes_equal_the_csv_readers():
+    """csvio.record_problems reads a quote-free text line by line; it finds what Python's csv reader finds (the
+    same problems, rows and messages) for odd line ends, blank and space-only lines, a duplicated header name and
+    rows with too few or too many cells; a line over the reader's field-size limit goes to the reader itself."""
+    import csv
+
+    import numpy as np
+
+    from rmstudy.contract.csvio import _csv_record_problems, record_problems
+
+    rng = np.random.default_rng(17)
+    pieces = ["a", " b ", "", "x y", "\u00a0", "\t", "c"]
+    ends = ["\n", "\r\n", "\r"]
+    found = 0
+    for trial in range(300):
+        header = ",".join(rng.choice(["id", "arm", " id", "wave", "q1"], int(rng.integers(1, 5))))
+        lines = [header] + [",".join(rng.choice(pieces, int(rng.integers(1, 6)))) for _ in range(int(rng.integers(0, 8)))]
+        text = "".join(line + str(rng.choice(ends)) for line in lines)
+        if rng.random() < 0.3:
+            text = text.rstrip("\r\n")                       # no line end after the last row
+        want = [(p.row, p.column, p.message, p.fix) for p in _csv_record_problems(text, "t.csv")]
+        assert [(p.row, p.column, p.message, p.fix) for p in record_problems(text, "t.csv")] == want, repr(text)
+        found += len(want)
+    assert found > 100
+    long = "id,arm\nP1," + "x" * (csv.field_size_limit() + 1) + "\n"
+    assert [p.message for p in record_problems(long, "t.csv")] == [p.message for p in _csv_record_problems(long, "t.csv")]

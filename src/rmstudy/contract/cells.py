@@ -6,12 +6,17 @@ reading here is worked out for each distinct text and spread back over the rows.
 
 from __future__ import annotations
 
-__all__ = ["per_text", "stripped", "blank", "read_numbers"]
+__all__ = ["per_text", "stripped", "blank", "read_numbers", "read_dates", "ISO_DATE", "FIRST_DAY", "LAST_DAY"]
 
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+#: a date cell's shape (YYYY-MM-DD), and the days a date may fall on: outside them a year is a typing slip or a
+#: placeholder (9999-12-31), whose day counts overflow
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+FIRST_DAY, LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
 
 
 def per_text(s: pd.Series, fn: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
@@ -115,3 +120,26 @@ def read_numbers(s: pd.Series) -> np.ndarray:
         values.iloc[np.flatnonzero(unread)[fine]] = again.to_numpy()[fine]
         ok[unread] = ((t == "").to_numpy() | fine) & ~inf[unread]
     return np.column_stack([values.where(~inf).to_numpy(), ok])
+
+
+def read_dates(t: pd.Series) -> np.ndarray:
+    """Each stripped text read as an ISO date (YYYY-MM-DD), NaT where it is none.
+
+    Parameters
+    ----------
+    t : Series
+        Stripped texts.
+
+    Returns
+    -------
+    ndarray of datetime64
+        Years outside 1900-2100 are NaT: typing slips or placeholders (9999-12-31), whose day counts overflow.
+
+    Examples
+    --------
+    >>> read_dates(pd.Series(["2024-02-29", "2023-02-29", "9999-12-31", "24-1-1", ""])).astype(str).tolist()
+    ['2024-02-29T00:00:00.000000000', 'NaT', 'NaT', 'NaT', 'NaT']
+    """
+    t = t.astype(str)
+    values = pd.to_datetime(t.where(t.str.fullmatch(ISO_DATE)), format="%Y-%m-%d", errors="coerce")
+    return values.where((values >= FIRST_DAY) & (values <= LAST_DAY)).to_numpy()

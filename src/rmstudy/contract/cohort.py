@@ -14,7 +14,6 @@ from __future__ import annotations
 __all__ = ["Cohort", "load_cohort", "analysis_cohort", "apply_run_exclusions", "save_cohort", "select_population", "REASON_AFTER_EXIT", "REASON_DUPLICATE", "ARMS", "ROLES", "EXIT_REASONS", "COHORT_FILES",
            "RUN_INPUT_FILES"]
 
-import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,42 +86,6 @@ class Cohort:
         return self.root.name if self.root is not None else self.study.name
 
 
-def _record_problems(text: str, name: str) -> list[Problem]:
-    """Problems of the CSV records: a header naming a column twice, a row with more or fewer cells than the
-    header, and a stray quote that swallows line breaks (or never closes)."""
-    records = csv.reader(io.StringIO(text, newline=""))
-    quoted = '"' in text                 # without a quote character no cell can hold a line break
-    width, bad, k = None, [], -1
-    try:
-        for k, cells in enumerate(records):
-            if width is None:
-                width = len(cells)
-                names = [c.strip() for c in cells]
-                for col in sorted({c for c in names if names.count(c) > 1}):
-                    spaced = any(c != c.strip() and c.strip() == col for c in cells)
-                    bad.append(Problem(name, f"column '{col}' appears {names.count(col)} times in the header"
-                                       + (" (counting names with surrounding spaces)" if spaced else ""),
-                                       "keep one column of that name; delete or rename the other(s)", row=1, column=col))
-            elif cells and not (len(cells) == 1 and not cells[0].strip()):   # a line of spaces is blank
-                # no cell of a cohort table holds a line break: one that does was opened by a stray quote, and
-                # has swallowed the rows after it (even when the cell count still matches the header)
-                spill = next((c for c in cells if "\n" in c or "\r" in c), None) if quoted else None
-                if spill is None and len(cells) == width:
-                    continue
-                if spill is not None:
-                    bad.append(Problem(name, f"a quote character (\") opens a cell here that runs over "
-                                       f"{spill.count(chr(10)) + 1} lines and takes in the rows below it",
-                                       "remove the stray quote (cohort cells never hold line breaks)", row=spreadsheet_row(k - 1)))
-                else:
-                    bad.append(Problem(name, f"row has {len(cells)} cells but the header has {width}",
-                                       "check the row for a missing or extra comma (quote cells that contain commas)",
-                                       row=spreadsheet_row(k - 1)))
-    except csv.Error as e:              # e.g. a stray quote that swallows the rest of a large file
-        bad.append(Problem(name, f"a quote character (\") opens a cell here that never closes ({e})",
-                           "remove the stray quote, or close it where the cell ends", row=spreadsheet_row(k)))
-    return bad
-
-
 def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
     """A cohort CSV as strings (header stripped, every cell text), or None with a problem when it cannot be
     read: not UTF-8 (the row of the first bad byte is named), not comma-separated, or a row with more or
@@ -163,7 +126,7 @@ def _read_csv(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
                              "not commas", "save the file as 'CSV UTF-8 (comma delimited)', or bring the export in "
                              "with rmstudy ingest, which reads any delimiter (docs/ingest.md)", row=1))
         return None
-    bad = _record_problems(text, name)
+    bad = csvio.record_problems(text, name)
     if bad:
         probs.extend(bad)
         return None

@@ -9,6 +9,9 @@ first: cohort tables (``participants.csv``, ``responses.csv``, ``employment.csv`
 :data:`COHORT_LINE_LIMIT` (1 MiB: a cohort row holds ids, codes, numbers and dates), raw survey exports and HR
 extracts read by ``rmstudy ingest`` with :data:`EXPORT_LINE_LIMIT` (64 MiB: a free-text answer may be long).
 
+Records: :func:`record_problems` finds a duplicated header name, a row with more or fewer cells than the header and
+a stray quote, before pandas reads the table.
+
 Writing: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula by
 Excel, LibreOffice and Google Sheets when the CSV is opened (``=HYPERLINK(...)`` sends data away, ``=cmd|...``
 starts programs). :func:`neutralise_text_columns` puts a single quote before such text (the spreadsheet shows the
@@ -18,12 +21,15 @@ text as written), leaving numbers alone: ``-3`` in a numeric column, and a text 
 
 from __future__ import annotations
 
-__all__ = ["first_long_line", "long_line_problem", "neutralise_formula", "neutralise_text_columns",
+__all__ = ["first_long_line", "long_line_problem", "record_problems", "neutralise_formula", "neutralise_text_columns",
            "COHORT_LINE_LIMIT", "EXPORT_LINE_LIMIT", "FORMULA_STARTS"]
 
+import csv
+import io
 import re
 from pathlib import Path
 
+from rmstudy.contract.rows import spreadsheet_row
 from rmstudy.errors import Problem
 
 #: longest line of a cohort CSV, in bytes (1 MiB)
@@ -122,6 +128,89 @@ def long_line_problem(path: str | Path, file: str, limit: int = COHORT_LINE_LIMI
                    "check that this is the right file, saved as CSV with one row per line (a binary file, or a table "
                    "saved without line breaks, is read as one endless row); export the table again as CSV UTF-8",
                    row=n)
+
+
+def _header_problems(cells: list[str], name: str) -> list[Problem]:
+    """A header naming a column twice (also once with surrounding spaces)."""
+    names = [c.strip() for c in cells]
+    return [Problem(name, f"column '{col}' appears {names.count(col)} times in the header"
+                    + (" (counting names with surrounding spaces)"
+                       if any(c != c.strip() and c.strip() == col for c in cells) else ""),
+                    "keep one column of that name; delete or rename the other(s)", row=1, column=col)
+            for col in sorted({c for c in names if names.count(c) > 1})]
+
+
+def _width_problem(name: str, n: int, width: int, k: int) -> Problem:
+    return Problem(name, f"row has {n} cells but the header has {width}",
+                   "check the row for a missing or extra comma (quote cells that contain commas)",
+                   row=spreadsheet_row(k - 1))
+
+
+def record_problems(text: str, name: str) -> list[Problem]:
+    """Problems of the CSV records: a header naming a column twice, a row with more or fewer cells than the
+    header, and a stray quote that swallows line breaks (or never closes).
+
+    A text without a quote character is read line by line (each line a record, its cells its commas plus one:
+    what Python's csv reader makes of it, ten times faster); one with a quote, or a line longer than the csv
+    reader's field-size limit, is read by the csv reader (:func:`_csv_record_problems`).
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    name : str
+        The file's name, for the problems.
+
+    Returns
+    -------
+    list of Problem
+        Empty when every record has the header's number of cells.
+
+    Examples
+    --------
+    >>> [(p.row, p.message) for p in record_problems("id,arm\\nP1,program\\nP2\\n\\n  \\nP3,control,x\\n", "p.csv")]
+    [(3, 'row has 1 cells but the header has 2'), (6, 'row has 3 cells but the header has 2')]
+    """
+    if '"' in text:
+        return _csv_record_problems(text, name)
+    lines = re.split(r"\r\n|\r|\n", text)       # the line ends csv's reader knows
+    if max(map(len, lines)) > csv.field_size_limit():
+        return _csv_record_problems(text, name)
+    width = len(lines[0].split(","))
+    bad = _header_problems(lines[0].split(","), name)
+    for k, line in enumerate(lines[1:], start=1):
+        n = line.count(",") + 1
+        if n != width and (n > 1 or line.strip()):      # a line of nothing or spaces only is blank
+            bad.append(_width_problem(name, n, width, k))
+    return bad
+
+
+def _csv_record_problems(text: str, name: str) -> list[Problem]:
+    """:func:`record_problems` by Python's csv reader."""
+    records = csv.reader(io.StringIO(text, newline=""))
+    quoted = '"' in text                 # without a quote character no cell can hold a line break
+    width, bad, k = None, [], -1
+    try:
+        for k, cells in enumerate(records):
+            if width is None:
+                width = len(cells)
+                bad += _header_problems(cells, name)
+            elif cells and not (len(cells) == 1 and not cells[0].strip()):   # a line of spaces is blank
+                # no cell of a cohort table holds a line break: one that does was opened by a stray quote, and
+                # has swallowed the rows after it (even when the cell count still matches the header)
+                spill = next((c for c in cells if "\n" in c or "\r" in c), None) if quoted else None
+                if spill is None and len(cells) == width:
+                    continue
+                if spill is not None:
+                    bad.append(Problem(name, f"a quote character (\") opens a cell here that runs over "
+                                       f"{spill.count(chr(10)) + 1} lines and takes in the rows below it",
+                                       "remove the stray quote (cohort cells never hold line breaks)", row=spreadsheet_row(k - 1)))
+                else:
+                    bad.append(_width_problem(name, len(cells), width, k))
+    except csv.Error as e:              # e.g. a stray quote that swallows the rest of a large file
+        bad.append(Problem(name, f"a quote character (\") opens a cell here that never closes ({e})",
+                           "remove the stray quote, or close it where the cell ends", row=spreadsheet_row(k)))
+    return bad
 
 
 def neutralise_formula(text):

@@ -28,12 +28,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from rmstudy.contract.cells import per_text, read_numbers, stripped
+from rmstudy.contract.cells import ISO_DATE as _ISO
+from rmstudy.contract.cells import per_text, read_dates, read_numbers, stripped
 from rmstudy.contract.rows import spreadsheet_row
 from rmstudy.errors import InvariantError, Problem
 
-_ISO = r"\d{4}-\d{2}-\d{2}"
-_FIRST_DAY, _LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
 
 
 @dataclass(frozen=True)
@@ -122,33 +121,10 @@ def _number_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
     return checks
 
 
-def _read_dates(t: pd.Series) -> np.ndarray:
-    """Each stripped text read as an ISO date (YYYY-MM-DD), NaT where it is none.
-
-    Parameters
-    ----------
-    t : Series
-        Stripped texts.
-
-    Returns
-    -------
-    ndarray of datetime64
-        Years outside 1900-2100 are NaT: typing slips or placeholders (9999-12-31), whose day counts overflow.
-
-    Examples
-    --------
-    >>> _read_dates(pd.Series(["2024-02-29", "2023-02-29", "9999-12-31", "24-1-1", ""])).astype(str).tolist()
-    ['2024-02-29T00:00:00.000000000', 'NaT', 'NaT', 'NaT', 'NaT']
-    """
-    t = t.astype(str)
-    values = pd.to_datetime(t.where(t.str.fullmatch(_ISO)), format="%Y-%m-%d", errors="coerce")
-    return values.where((values >= _FIRST_DAY) & (values <= _LAST_DAY)).to_numpy()
-
-
 def _date_check(col: str, parsed: Parsed, required: bool) -> list[pa.Check]:
     def is_date(s: pd.Series) -> pd.Series:
         t = stripped(s)
-        values = pd.Series(per_text(t, _read_dates), index=s.index)     # a date column repeats a few hundred days
+        values = pd.Series(per_text(t, read_dates), index=s.index)     # a date column repeats a few hundred days
         parsed[col] = values
         return (t == "") | values.notna()
 
