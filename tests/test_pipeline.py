@@ -485,3 +485,74 @@ def test_kernels_share_the_cpus_out_between_their_blas_thread_pools(tmp_path, mo
         pool.release(km)
     finally:
         pool.shutdown()
+
+
+def test_a_failed_stage_waits_for_its_side_jobs_before_the_folder_is_kept(tmp_path, monkeypatch):
+    """validation.json is written by a side job beside stage 1. When a notebook fails, the stage stops the kernels,
+    gives the notebooks _STOP_WAIT seconds and then waits for a side job that has started, however long it takes,
+    so the folder moved to OUT.failed never has a file half written into it; then the notebook's error goes on.
+    Scheduling: side jobs have threads of their own, and the notebooks queue longest task first."""
+    import threading
+    import time
+
+    from rmstudy.run import pipeline as P
+
+    class Pool:
+        def __init__(self):
+            self.free = threading.Semaphore(2)
+
+        def __len__(self):
+            return 2
+
+        def acquire(self):
+            self.free.acquire()
+            return object(), False
+
+        def release(self, km):
+            self.free.release()
+
+        def shutdown(self):
+            pass
+
+    class Bar:
+        def update(self, n):
+            pass
+
+        def set_postfix_str(self, s):
+            pass
+
+    started = []
+
+    def execute(name, ctx, km, reset=False, part=""):
+        started.append((name, part))
+        if name == "02_psychometrics":
+            time.sleep(0.2)
+            raise NotebookFailed("planted failure", notebook=f"notebooks/{name}.ipynb")
+        time.sleep(0.05)
+
+    def side():
+        time.sleep(1.5)                                  # longer than the notebooks are given
+        (tmp_path / "validation.json").write_text("{}")
+        return "validation.json"
+
+    monkeypatch.setattr(P, "_execute", execute)
+    monkeypatch.setattr(P, "_STOP_WAIT", 0.1)
+    ctx = P._Run(nb_dir=tmp_path, build=tmp_path, scratch=tmp_path, params={}, pool=Pool())
+    with pytest.raises(NotebookFailed, match="planted failure"):
+        P._stage(P.STAGES[0], ctx, Bar(), side=[side])
+    assert (tmp_path / "validation.json").read_text() == "{}"
+    assert started[:2] == [("02_psychometrics", ""), ("03_survey_hypotheses", f"1/{P.PARTS}")]
+
+
+def test_an_earlier_failed_folder_goes_with_its_temporary_files_but_never_with_a_users_file(tmp_path):
+    from rmstudy.run.rundir import RunFolder
+
+    for extra, removed in ((".validation.json.123.tmp", True), ("my notes.txt", False)):
+        failed = tmp_path / "out.failed"
+        shutil.rmtree(failed, ignore_errors=True)
+        (failed / "notebooks").mkdir(parents=True)
+        (failed / "validation.json").write_text("{}")
+        (failed / extra).write_text("x")
+        with RunFolder(tmp_path / "out") as rf:
+            rf._remove_failed()
+        assert failed.exists() is not removed, extra

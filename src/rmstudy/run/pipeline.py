@@ -7,8 +7,8 @@ The run is built in a folder beside ``--out`` and swapped in whole on success, u
    validate``); every notebook reads that copy, so what is hashed is what is analysed;
 2. stage 1 runs the analysis notebooks, two at a time on shared kernels (:mod:`rmstudy.run.kernels`); each
    analysis runs in exactly one of them, and each records its results; the survey notebook, the longest, runs
-   as two parts at once, each fitting its share of the hypotheses, merged back into one record and one
-   executed notebook (:mod:`rmstudy.run.parts`);
+   as :data:`~rmstudy.run.parts.PARTS` parts, each fitting its share of the hypotheses, merged back into one
+   record and one executed notebook (:mod:`rmstudy.run.parts`); validation.json is written beside them;
 3. results.json is assembled from the records;
 4. stage 2 runs the report notebooks, which read results.json and never refit; the HR report goes to ``hr/``
    (HTML and PDF, nothing else), the academic report stays with the analyst's files;
@@ -46,11 +46,13 @@ from rmstudy.run.parts import PARTS, merge_notebooks, merge_records, part_name
 from rmstudy.run.rundir import RunFolder, output_error, snapshot_inputs
 from rmstudy.run.shared_cohort import SHARED_NAME, release_memory, write_shared_cohort
 
-#: each stage's notebooks, longest task first: 03 runs as two parts (SPLIT), each shorter than 02 at 100,000
-#: participants, so 02 starts first and the parts share the other kernel (and 02's when it is done); with 02
-#: the shorter, as in the demo, the order gives the same finish as parts first
+#: each stage's notebooks, longest task first: 03 runs as PARTS parts (SPLIT), each about half as long as 02 at
+#: 100,000 participants, so 02 starts first and the parts share the other kernel (and 02's when it is done);
+#: with 02 the shorter, as in the demo, the order finishes no later than parts first
 STAGES = (("02_psychometrics", "03_survey_hypotheses", "04_retention", "01_data_quality"),
           ("06_academic_report", "05_hr_report"))
+#: seconds a failed stage gives its running notebooks to end once their kernels are stopped
+_STOP_WAIT = 20
 #: the notebooks run as several parts at once when the run has more than one kernel (a ``part`` parameter)
 SPLIT = ("03_survey_hypotheses",)
 #: the folder of the run that HR receives: its report (HTML, PDF) and that report's figures, nothing else
@@ -285,7 +287,10 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
     (a function that needs no kernel) runs in a thread of its own beside the notebooks.
 
     On any error (a failed notebook, Ctrl-C) the notebooks not started are cancelled and the kernels are stopped,
-    so one still running ends at once; the threads are given a moment to finish before the error goes on."""
+    so one still running ends at once; the notebook threads are given a moment to finish, and a side job that has
+    started is waited for (it writes a file of the run, such as validation.json, which is kept in ``OUT.failed``
+    or removed with the build folder: it must not go on writing into a folder being moved), before the error goes
+    on."""
     after = after or {}
     pool = ctx.pool
 
@@ -302,7 +307,9 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
     jobs = [functools.partial(job, n, p) for n, p in _tasks(names, len(pool))]
     # side jobs on threads of their own: a thread free after one would take the next notebook and wait for a
     # kernel, which the notebook threads, re-acquiring theirs at once, need not hand over (a part ran last, 8 s late)
-    futures = _start_daemon_jobs(list(side), len(side)) + _start_daemon_jobs(jobs, len(pool))
+    sides = _start_daemon_jobs(list(side), len(side))
+    notebooks = _start_daemon_jobs(jobs, len(pool))
+    futures = sides + notebooks
     try:
         pending = set(futures)
         while pending:
@@ -312,7 +319,7 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
                     raise f.exception()
                 bar.update(1)
                 bar.set_postfix_str(f.result())
-            if when_one_left is not None and len(pending) < len(pool):
+            if when_one_left is not None and len(pending.intersection(notebooks)) < len(pool):
                 threading.Thread(target=when_one_left, daemon=True).start()
                 when_one_left = None
     except BaseException:
@@ -320,7 +327,8 @@ def _stage(names, ctx: _Run, bar, after=None, when_one_left=None, side=()) -> No
             f.cancel()
         with _quiet("papermill", "traitlets", "nbclient"):     # kernels stopped on purpose: no error logged
             pool.shutdown()
-            wait(futures, timeout=20)
+            wait(notebooks, timeout=_STOP_WAIT)
+            wait(sides)              # bounded work (a file written); a second Ctrl-C still interrupts it
         raise
     finally:
         for f in futures:

@@ -308,9 +308,11 @@ class RunFolder:
         return self.parent / f"{self.name}.failed"
 
     def _remove_failed(self) -> None:
-        """Delete ``OUT.failed`` when it holds only what rmstudy writes (it never deletes a folder of the user's)."""
+        """Delete ``OUT.failed`` when it holds only what rmstudy writes, its files' temporary ``.tmp`` copies
+        included (it never deletes a folder of the user's)."""
         f = self.failed
-        if f.is_dir() and not f.is_symlink() and all(p.name in RUN_FILES for p in f.iterdir()):
+        if f.is_dir() and not f.is_symlink() and all(p.name in RUN_FILES or p.name.endswith(".tmp")
+                                                      for p in f.iterdir()):
             shutil.rmtree(f, ignore_errors=True)
 
     def keep_failed(self) -> Path:
