@@ -343,18 +343,14 @@ def _survey_exclusions(c: Cohort, rep: ValidationReport, scores: pd.DataFrame, r
         missing[left_out, :] = False
         rows, ks = np.nonzero(missing)                 # row-major: by row, then by scale in codebook order
         answered = np.column_stack([scores[f"{s.name}__answered"].to_numpy() for s in scales])[rows, ks]
-        ids = R["participant_id"].to_numpy()
-        waves = R["wave"].astype(str).to_numpy()
-        texts: dict[tuple, tuple] = {}
-        add = rep.exclusions.append
-        for i, k, n_ans in zip(rows.tolist(), ks.tolist(), answered.tolist()):
-            w = str(waves[i])
-            t = texts.get((k, w, n_ans))
-            if t is None:
-                t = texts[(k, w, n_ans)] = _too_few_texts(scales[k], w, n_ans)
-            msg, fix, column, analysis, reason = t
-            add(Finding("exclusion", "scale_too_few_items", R_FILE, msg, fix, row=spreadsheet_row(i), column=column,
-                        analysis=analysis, reason=reason, participant_id=str(ids[i])))
+        wave_code, wave_names = pd.factorize(R["wave"].astype(str))
+        keys, which = np.unique(np.column_stack([ks, wave_code[rows], answered]).astype(np.int64), axis=0,
+                                return_inverse=True)
+        texts = [_too_few_texts(scales[k], str(wave_names[w]), int(n)) for k, w, n in keys.tolist()]
+        rep.exclusions.extend(  # one Finding a row x scale, in row order (290,000 at 100,000 people)
+            Finding("exclusion", "scale_too_few_items", R_FILE, t[0], t[1], r, t[2], t[3], t[4], pid)
+            for t, r, pid in zip(map(texts.__getitem__, which.ravel().tolist()), spreadsheet_row(rows).tolist(),
+                                 map(str, R["participant_id"].to_numpy()[rows])))
     if X is None or X.empty:
         return
     late = (X["reason"] == REASON_AFTER_EXIT).to_numpy()
