@@ -589,3 +589,17 @@ def test_kernels_spare_a_cpu_while_the_run_validates_and_share_all_after(tmp_pat
         assert plain.kernel_cpus() == [mine]
     finally:
         plain.shutdown()
+
+
+def test_a_shut_down_pool_starts_no_kernel_for_a_late_notebook(tmp_path):
+    """nbclient starts a new kernel on a manager whose kernel is gone, without the pool's arguments (its warnings
+    then ran into the run's one-line error). A pool's managers refuse once the pool is shut down."""
+    from rmstudy.run.kernels import KernelPool
+
+    pool = KernelPool(1, tmp_path / "k")
+    km, _ = pool.acquire()
+    pool.shutdown()
+    assert not km.has_kernel
+    with pytest.raises(RuntimeError, match="the run is stopping"):
+        km.start_kernel()
+    assert not km.has_kernel

@@ -85,7 +85,7 @@ class KernelPool:
     """
 
     def __init__(self, n: int, connection_dir: Path, spare_cpu: bool = False):
-        from jupyter_client import KernelManager
+        KernelManager = _manager_class(self)
 
         self._free: queue.Queue = queue.Queue()
         self._all: list = []
@@ -194,6 +194,24 @@ class KernelPool:
             t.start()
         for t in threads:
             t.join(timeout=30)
+
+
+def _manager_class(pool: "KernelPool"):
+    """jupyter_client's KernelManager, except that it starts no kernel once ``pool`` is shut down.
+
+    nbclient starts a new kernel on a manager whose kernel is not running, with none of the pool's arguments. A
+    notebook that took its kernel just before a failing stage shut the pool down then started a stray kernel,
+    whose warnings ran into the one-line error (a full disk met while validation.json was written beside stage
+    1); now it fails at once, and the stage's own error is the one reported."""
+    from jupyter_client import KernelManager
+
+    class PoolKernelManager(KernelManager):
+        def start_kernel(self, **kw):
+            if pool.closed:
+                raise RuntimeError("the run is stopping: its kernels have been shut down")
+            return super().start_kernel(**kw)
+
+    return PoolKernelManager
 
 
 def _recorded_client(made: list):
