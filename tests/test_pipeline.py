@@ -558,39 +558,6 @@ def test_an_earlier_failed_folder_goes_with_its_temporary_files_but_never_with_a
         assert failed.exists() is not removed, extra
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs a Linux affinity mask with two CPUs or more")
-def test_kernels_spare_a_cpu_while_the_run_validates_and_share_all_after(tmp_path):
-    """KernelPool(spare_cpu=True): every thread of every kernel runs on all of this process's CPUs but the first
-    (validation has that one to itself while the kernels boot) until share_cpus, which gives them every CPU,
-    threads started meanwhile included; without spare_cpu the kernels are left alone."""
-    from rmstudy.run.kernels import KernelPool
-
-    mine = set(os.sched_getaffinity(0))
-    pool = KernelPool(2, tmp_path / "k", spare_cpu=True)
-    try:
-        km, _ = pool.acquire()
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=60)
-        kc.stop_channels()
-        pool.release(km)
-        spared = mine - {min(mine)}
-        assert pool.kernel_cpus() == [spared, spared]
-        tasks = [Path(f"/proc/{k.provisioner.pid}/task") for k in pool._all]
-        assert all(set(os.sched_getaffinity(int(t.name))) == spared for d in tasks for t in d.iterdir())
-        pool.share_cpus()
-        assert pool.kernel_cpus() == [mine, mine]
-        assert all(set(os.sched_getaffinity(int(t.name))) == mine for d in tasks for t in d.iterdir())
-    finally:
-        pool.shutdown()
-    plain = KernelPool(1, tmp_path / "k2")
-    try:
-        assert plain.kernel_cpus() == [mine]
-    finally:
-        plain.shutdown()
-
-
 def test_a_shut_down_pool_starts_no_kernel_for_a_late_notebook(tmp_path):
     """nbclient starts a new kernel on a manager whose kernel is gone, without the pool's arguments (its warnings
     then ran into the run's one-line error). A pool's managers refuse once the pool is shut down."""

@@ -77,13 +77,9 @@ def test_an_input_that_appeared_after_loading_is_refused(cohort_copy, tmp_path):
 
 class _Pool:
     closed = False
-    shared = False
 
     def __len__(self):
         return 2
-
-    def share_cpus(self):
-        self.shared = True
 
     def shutdown(self):
         self.closed = True
@@ -98,7 +94,6 @@ def test_the_run_shares_the_validated_cohort_and_deletes_it_before_the_manifest(
     stage = "_stage" if hasattr(pipeline, "_stage") else "_run_stage"
 
     def fake_stage(names, ctx, bar, *args, **kw):
-        seen.setdefault("cpus shared before the notebooks", ctx.pool.shared)
         if "cohort_dir" in ctx.params and "cache" not in seen:
             seen["params"] = dict(ctx.params)
             seen["cache"] = shared_cohort(ctx.params["cohort_dir"], ctx.params["cohort_cache"])
@@ -114,7 +109,6 @@ def test_the_run_shares_the_validated_cohort_and_deletes_it_before_the_manifest(
         build = rf.build
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
         assert not list(build.rglob("*.pickle"))
-    assert seen["cpus shared before the notebooks"] is True
     cache = Path(seen["params"]["cohort_cache"])
     assert cache.parent.name == "scratch"                 # every exit path removes it (a failed run kept it before)
     assert re.fullmatch(r"\.analysis_cohort\.[0-9a-f]{64}\.pickle", cache.name)

@@ -77,14 +77,9 @@ class KernelPool:
         How many kernels to start (each preloads pandas, scipy.stats, matplotlib and the cohort reader).
     connection_dir : Path
         The folder for their connection files (created; the run's scratch folder).
-    spare_cpu : bool
-        Keep the kernels off one of this process's CPUs until :meth:`share_cpus` (Linux; elsewhere nothing is
-        done). ``rmstudy run`` validates the cohort in its own process while the kernels boot: on 2 cores the
-        three busy processes shared both, and validation, which every notebook waits for, ran about a second
-        longer at 100,000 participants than with a CPU to itself.
     """
 
-    def __init__(self, n: int, connection_dir: Path, spare_cpu: bool = False):
+    def __init__(self, n: int, connection_dir: Path):
         KernelManager = _manager_class(self)
 
         self._free: queue.Queue = queue.Queue()
@@ -102,49 +97,12 @@ class KernelPool:
                 self._all.append(km)
                 km.start_kernel(extra_arguments=KERNEL_ARGS + [_PRELOAD], env=kernel_env(n))
                 self._free.put(km)
-            if spare_cpu:
-                self._set_cpus(spare=True)
         except BaseException:
             self.shutdown()
             raise
 
     def __len__(self) -> int:
         return len(self._all)
-
-    def kernel_cpus(self) -> list[set[int]]:
-        """The CPUs each kernel's main thread may run on (empty sets where that cannot be read)."""
-        getaff = getattr(os, "sched_getaffinity", None)
-        out = []
-        for km in self._all:
-            try:
-                out.append(set(getaff(km.provisioner.pid)) if getaff else set())
-            except (OSError, AttributeError, TypeError):
-                out.append(set())
-        return out
-
-    def share_cpus(self) -> None:
-        """Let the kernels run on every CPU this process may use (undoes ``spare_cpu``; harmless otherwise)."""
-        self._set_cpus(spare=False)
-
-    def _set_cpus(self, spare: bool) -> None:
-        """Set every thread of every kernel to this process's CPUs, all of them or all but the first."""
-        getaff, setaff = getattr(os, "sched_getaffinity", None), getattr(os, "sched_setaffinity", None)
-        if getaff is None or setaff is None:
-            return
-        cpus = sorted(getaff(0))
-        if len(cpus) < 2:
-            return
-        want = set(cpus[1:] if spare else cpus)
-        for km in self._all:
-            try:
-                tasks = [int(t.name) for t in Path(f"/proc/{km.provisioner.pid}/task").iterdir()]
-            except (OSError, AttributeError, TypeError, ValueError):      # gone, or not a local process
-                continue
-            for tid in tasks:
-                try:
-                    setaff(tid, want)
-                except OSError:                                            # a thread that has just ended
-                    pass
 
     def acquire(self):
         """A free kernel (waiting for one), and whether it has run a notebook already."""

@@ -467,7 +467,6 @@ def _build(rf: RunFolder, cohort_dir: Path, out_dir: Path, pool: KernelPool, pro
     if checks is not None:                        # what the CLI prints, without reading 150 MB of JSON back
         checks.update(report.summary_for_cli())
     by_check = report.warnings_by_check()         # results.json flow.checks
-    pool.share_cpus()                             # the notebooks start soon: every CPU to the kernels
     # the notebooks read the cohort loaded here, not the CSVs again (run/shared_cohort.py); deleted before the manifest
     # in the scratch folder, which every exit path removes (a failed run kept it in OUT.failed)
     shared = write_shared_cohort(apply_run_exclusions(report.loaded), rf.scratch / SHARED_NAME)
@@ -540,8 +539,7 @@ def run(cohort_dir: str | Path, out_dir: str | Path, parallel: bool = True, prog
     clear_papermill_cwd()
     try:
         with RunFolder(out_dir) as rf:
-            # kernels boot while the inputs are copied and checked, off one CPU so the checks have it to themselves
-            pool = KernelPool(2 if parallel else 1, rf.scratch, spare_cpu=True)
+            pool = KernelPool(2 if parallel else 1, rf.scratch)  # kernels boot while the inputs are copied and checked
             try:
                 results = _build(rf, cohort_dir, out_dir, pool, progress, created, checks)
             except NotebookFailed as e:
